@@ -1,0 +1,31 @@
+"""django-allauth glue: account email leaves through the Celery worker, after the commit."""
+
+from functools import partial
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
+
+from config.tasks import email_send
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        message = self.render_mail(template_prefix, email, context)
+        html_body = next(
+            (
+                content
+                for content, mimetype in getattr(message, "alternatives", [])
+                if mimetype == "text/html"
+            ),
+            None,
+        )
+        transaction.on_commit(
+            partial(
+                email_send.delay,
+                subject=message.subject,
+                body=message.body,
+                html_body=html_body,
+                to=list(message.to),
+            )
+        )

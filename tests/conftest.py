@@ -1,0 +1,107 @@
+"""Fixtures shared by the whole suite.
+
+Tests run Celery tasks in-process unless they ask for `celery_worker`, which starts a real
+worker on the real Redis named by REDIS_URL. Each test gets its own cache key prefix, so rate
+limits and cached answers never leak between tests, even on a shared Redis.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from pytest_django.fixtures import Settings
+
+from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings: Settings) -> None:
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in django_settings.CACHES.items()
+    }
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+def redis_unreachable_reason() -> str | None:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return "REDIS_URL is not set, so there is no Redis for a real Celery worker"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        return f"no Redis answers at REDIS_URL ({exc})"
+    return None
+
+
+@dataclass
+class CeleryWorker:
+    queue: str
+    mail_dir: Path
+
+
+@pytest.fixture
+def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
+    """A real `celery worker` process on Redis, consuming a queue of its own.
+
+    It sends mail to files in `mail_dir`, so a test can read what the worker delivered.
+    """
+    reason = redis_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    worker = CeleryWorker(queue=queue, mail_dir=tmp_path / "mail")
+    env = os.environ | {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(worker.mail_dir),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    celery_app.conf.task_always_eager = False
+    try:
+        deadline = time.monotonic() + 30
+        while not celery_app.control.ping(
+            destination=[f"{queue}@{socket.gethostname()}"], timeout=0.5
+        ):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the Celery worker did not start; its output is above")
+        yield worker
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
