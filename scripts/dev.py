@@ -76,7 +76,12 @@ def test(args: list[str]) -> int:
     return subprocess.call([BIN / "pytest", *args], cwd=ROOT)
 
 
-COMMANDS = {"run": run, "test": test}
+def install_only(args: list[str]) -> int:
+    install()
+    return 0
+
+
+COMMANDS = {"run": run, "test": test, "install": install_only}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -41,6 +41,13 @@ def _eager_celery() -> Iterator[None]:
     celery_app.conf.task_always_eager = eager
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip a test whose real service is missing; CI (PLUGWAY_REQUIRE_SERVICES=1) fails instead."""
+    if os.environ.get("PLUGWAY_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
 def redis_unreachable_reason() -> str | None:
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -66,7 +73,7 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     """
     reason = redis_unreachable_reason()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     queue = f"test-{uuid.uuid4().hex[:12]}"
     worker = CeleryWorker(queue=queue, mail_dir=tmp_path / "mail")
     env = os.environ | {

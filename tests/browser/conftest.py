@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, skip_or_fail
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
@@ -26,9 +26,6 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
-if not CHROMIUM.exists():
-    pytestmark = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}; install Debian's chromium")
-
 # Playwright's sync API runs an event loop in this thread; the ORM calls tests make between
 # browser steps are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,7 +34,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}; install Debian's chromium")
+        skip_or_fail(f"no Chromium at {CHROMIUM}; install Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

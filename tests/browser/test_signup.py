@@ -1,0 +1,42 @@
+import re
+
+import pytest
+from django.core import mail
+
+from tests.browser.conftest import PHONE, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def test_driver_signs_up_verifies_email_and_logs_in(page) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/accounts/signup/")
+    screenshot(page, "signup-desktop")
+    page.get_by_label("Email").fill("driver@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+
+    [message] = mail.outbox
+    confirm_path = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+)", message.body)
+    assert confirm_path, message.body
+    page.goto(confirm_path.group(1))
+    page.get_by_role("button", name="Confirm").click()
+
+    page.get_by_label("Email").fill("driver@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_text("Signed in as driver@example.com").wait_for()
+
+
+def test_account_pages_fit_a_phone(page) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    screenshot(page, "login-phone")
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= PHONE["width"], "the login page scrolls sideways on a phone"
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert "Skip to content" in focused
