@@ -36,7 +36,9 @@ def test_signup_sends_a_verification_email(client: Client) -> None:
 def test_unverified_driver_cannot_log_in(client: Client) -> None:
     sign_up(client)
     client.logout()
-    response = client.post("/accounts/login/", {"login": "driver@example.com", "password": PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"login": "driver@example.com", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
     assert "_auth_user_id" not in client.session
@@ -85,8 +87,12 @@ def test_repeated_failed_logins_lock_the_account_for_a_while(client: Client) -> 
     client.post(link_in_last_email("/accounts/confirm-email/"))
     client.logout()
     for _ in range(5):
-        client.post("/accounts/login/", {"login": "driver@example.com", "password": "wrong-password"})
-    response = client.post("/accounts/login/", {"login": "driver@example.com", "password": PASSWORD})
+        client.post(
+            "/accounts/login/", {"login": "driver@example.com", "password": "wrong-password"}
+        )
+    response = client.post(
+        "/accounts/login/", {"login": "driver@example.com", "password": PASSWORD}
+    )
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
