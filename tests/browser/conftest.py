@@ -26,10 +26,6 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls tests make between
-# browser steps are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
@@ -46,8 +42,11 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server):  # type: ignore[no-untyped-def]
-    """A fresh browser context at desktop size; `page.base_url` is the live server."""
+def page(browser, live_server, monkeypatch):  # type: ignore[no-untyped-def]
+    """A fresh browser context at desktop size, its base URL the live server."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls a test makes
+    # between browser steps are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
