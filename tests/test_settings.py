@@ -19,7 +19,9 @@ PRODUCTION_ENV = {
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    # The browser tests' async-unsafe switch must not leak into a deploy check.
+    unwanted = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {key: value for key, value in os.environ.items() if key not in unwanted}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

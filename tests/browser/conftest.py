@@ -33,20 +33,21 @@ def browser() -> Iterator[object]:
         skip_or_fail(f"no Chromium at {CHROMIUM}; install Debian's chromium")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop running in this thread for as long as the
+    # browser lives; the ORM calls tests make meanwhile are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
-def page(browser, live_server, monkeypatch):  # type: ignore[no-untyped-def]
+def page(browser, live_server):  # type: ignore[no-untyped-def]
     """A fresh browser context at desktop size, its base URL the live server."""
-    # Playwright's sync API runs an event loop in this thread; the ORM calls a test makes
-    # between browser steps are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
