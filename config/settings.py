@@ -6,6 +6,7 @@ production posture and refuses to start until every variable it needs is set.
 See `.env.example` for the full list.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -275,3 +276,22 @@ LOGGING = {
 # How long /healthz waits for a worker to answer a ping before calling it unreachable.
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
 ACCOUNT_ADAPTER = "config.accounts.AccountAdapter"
+
+# --- roaming: outbound partner calls ---
+# Networks outbound partner calls may reach although they are private or loopback. The embedded
+# default and the tests talk to a sandbox CPO on loopback; production allows none by default.
+OUTBOUND_ALLOWED_NETWORKS = [
+    ipaddress.ip_network(network)
+    for network in env.list(
+        "OUTBOUND_ALLOWED_NETWORKS", default=[] if PRODUCTION else ["127.0.0.0/8", "::1/128"]
+    )
+]
+OUTBOUND_REQUIRE_HTTPS = env.bool("OUTBOUND_REQUIRE_HTTPS", default=PRODUCTION)
+OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=3.0)
+OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=10.0)
+OUTBOUND_TOTAL_TIMEOUT = env.float("OUTBOUND_TOTAL_TIMEOUT", default=30.0)
+OUTBOUND_MAX_BODY_BYTES = env.int("OUTBOUND_MAX_BODY_BYTES", default=50_000_000)
+OUTBOUND_GET_ATTEMPTS = env.int("OUTBOUND_GET_ATTEMPTS", default=4)
+OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=0.5)
+# A Fernet key for partner tokens at rest; derived from SECRET_KEY when unset.
+ROAMING_TOKEN_KEY = env.str("ROAMING_TOKEN_KEY", default="")

@@ -1,0 +1,81 @@
+"""Paged GETs of OCPI lists, tolerant of the mistakes real peers make.
+
+Follows `Link: <...>; rel="next"` (keeping our filters if the peer dropped them); copes with a
+missing or empty Link (computes the next offset while pages keep coming full and
+`X-Total-Count` says there is more), an `X-Limit` smaller than asked, single objects sent
+without their list, `null` data, and a Link that points back at a page already read.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from roaming.errors import PartnerError
+from roaming.http import peer_request
+from roaming.models import Partner
+from roaming.ocpi.transport import envelope_data
+
+MAX_PAGES = 100_000
+
+
+def url_with_params(url: str, params: dict[str, Any]) -> str:
+    """`url` with `params` added to its query, its own values kept where both name one."""
+    parts = urlsplit(url)
+    query = {key: str(value) for key, value in params.items() if value is not None}
+    query.update(dict(parse_qsl(parts.query)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def ocpi_paginate(
+    url: str,
+    *,
+    partner: Partner | None,
+    module: str,
+    token: str | None,
+    raw_token: bool = False,
+    params: dict[str, Any] | None = None,
+    limit: int = 1000,
+    extra_headers: dict[str, str] | None = None,
+) -> Iterator[list[Any]]:
+    """Yield each page's objects (raw JSON values) until the list ends.
+
+    Raises PartnerError when a page cannot be fetched or is not an OCPI list.
+    """
+    filters = {**(params or {})}
+    next_url: str | None = url_with_params(url, {**filters, "offset": 0, "limit": limit})
+    seen: set[str] = set()
+    offset = 0
+    while next_url:
+        if next_url in seen or len(seen) >= MAX_PAGES:
+            raise PartnerError(f"{module}: the partner's pages lead in a circle at {next_url}")
+        seen.add(next_url)
+        reply = peer_request(
+            "GET",
+            next_url,
+            partner=partner,
+            module=module,
+            token=token,
+            raw_token=raw_token,
+            headers=extra_headers,
+        )
+        data = envelope_data(reply.body, what=f"{module} page")
+        page = [] if data is None else data if isinstance(data, list) else [data]
+        yield page
+        offset += len(page)
+        link = (reply.links.get("next") or {}).get("url")
+        if link:
+            next_url = url_with_params(link, filters)
+        elif page and more_expected(reply.headers, offset=offset, page_size=len(page), limit=limit):
+            next_url = url_with_params(url, {**filters, "offset": offset, "limit": limit})
+        else:
+            next_url = None
+
+
+def more_expected(headers: Any, *, offset: int, page_size: int, limit: int) -> bool:
+    """Without a Link: keep going only while the total says there is more to read."""
+    total = headers.get("X-Total-Count")
+    if total is not None and total.strip().isdigit():
+        return offset < int(total)
+    server_limit = headers.get("X-Limit")
+    full_page = min(limit, int(server_limit)) if server_limit and server_limit.isdigit() else limit
+    return page_size >= full_page
