@@ -295,3 +295,7 @@ OUTBOUND_GET_ATTEMPTS = env.int("OUTBOUND_GET_ATTEMPTS", default=4)
 OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=0.5)
 # A Fernet key for partner tokens at rest; derived from SECRET_KEY when unset.
 ROAMING_TOKEN_KEY = env.str("ROAMING_TOKEN_KEY", default="")
+# Who we are on OCPI: our party, as partners see it in credentials and tokens.
+OCPI_COUNTRY_CODE = env.str("OCPI_COUNTRY_CODE", default="NL")
+OCPI_PARTY_ID = env.str("OCPI_PARTY_ID", default="PLW")
+OCPI_BUSINESS_NAME = env.str("OCPI_BUSINESS_NAME", default="Plugway")

@@ -22,4 +22,5 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", healthz, name="healthz"),
+    path("ocpi/", include("roaming.urls")),
 ]

@@ -1,0 +1,60 @@
+"""Who is calling our OCPI endpoints: the partner whose token is in `Authorization`."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from roaming.crypto import token_hash
+from roaming.models import Partner, PartnerState
+from roaming.ocpi.transport import OcpiStatus, authorization_tokens, ocpi_response
+
+# TOKEN_A (an invitation) opens only these modules (transport_and_format, 2.2.1).
+TOKEN_A_MODULES = {"versions", "credentials"}
+
+
+def partner_from_header(header: str | None) -> Partner | None:
+    hashes = [token_hash(token) for token in authorization_tokens(header)]
+    if not hashes:
+        return None
+    return (
+        Partner.objects.filter(inbound_token_hash__in=hashes)
+        .exclude(state__in=[PartnerState.DISABLED, PartnerState.UNREGISTERED])
+        .first()
+    )
+
+
+def ocpi_endpoint(
+    module: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Authenticate an OCPI view; the view receives the calling partner as `partner`.
+
+    Unknown or missing tokens, and TOKEN_A outside versions/credentials, get HTTP 401.
+    Request and correlation IDs are echoed back as the spec asks.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            partner = partner_from_header(request.headers.get("Authorization"))
+            if partner is None or (partner.inbound_token_is_a and module not in TOKEN_A_MODULES):
+                response = ocpi_response(
+                    status_code=OcpiStatus.CLIENT_ERROR,
+                    message="Unknown or missing token"
+                    if partner is None
+                    else "This token only opens versions and credentials",
+                    http_status=401,
+                )
+            else:
+                response = view(request, *args, partner=partner, **kwargs)
+            for header in ("X-Request-ID", "X-Correlation-ID"):
+                if header in request.headers:
+                    response[header] = request.headers[header]
+            return response
+
+        return wrapper
+
+    return decorate

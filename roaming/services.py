@@ -1,0 +1,301 @@
+"""Roaming write paths: registering with partners, being registered with, rotating, leaving.
+
+Token names follow the spec: the party that registers (the Sender of credentials) calls the
+other's versions with TOKEN_A, POSTs its own token (B) and receives the server's token (C).
+We implement both sides, so which stored token is "ours" depends on who registered:
+`Partner.inbound_token_hash` is always the token the partner presents to us, and
+`Partner.outbound_token` always the token we present to the partner.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from django.db import IntegrityError, transaction
+
+from roaming.crypto import token_hash
+from roaming.errors import PartnerError
+from roaming.http import outbound_url_check, peer_request
+from roaming.models import Partner, PartnerKind, PartnerRole, PartnerState
+from roaming.ocpi.transport import OcpiStatus, envelope_data
+from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
+from roaming.ocpi.versions import SUPPORTED_VERSIONS, our_credentials
+
+logger = logging.getLogger(__name__)
+
+# Modules without which a CPO connection is of no use to us.
+REQUIRED_MODULES = ("credentials", "locations")
+
+
+@dataclass(frozen=True)
+class Discovery:
+    version: str
+    endpoints: dict[str, dict[str, str]]
+
+
+def new_token() -> str:
+    """64 printable ASCII characters, the most a credentials token may hold."""
+    return secrets.token_urlsafe(48)
+
+
+def first_validation_error(exc: pydantic.ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"
+
+
+def partner_discover(
+    *, versions_url: str, token: str, raw_token: bool, partner: Partner | None
+) -> Discovery:
+    """Fetch the partner's versions and the details of the highest version we both speak."""
+    reply = peer_request(
+        "GET", versions_url, partner=partner, module="versions", token=token, raw_token=raw_token
+    )
+    data = envelope_data(reply.body, what="versions")
+    try:
+        versions = [
+            Version.model_validate(item) for item in (data if isinstance(data, list) else [data])
+        ]
+    except pydantic.ValidationError as exc:
+        raise PartnerError(
+            f"versions: the partner's version list is invalid ({first_validation_error(exc)})",
+            permanent=True,
+            ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+        ) from exc
+    offered = {str(version.version): version.url for version in versions}
+    mutual = next((version for version in SUPPORTED_VERSIONS if version in offered), None)
+    if mutual is None:
+        raise PartnerError(
+            f"no mutual OCPI version: the partner offers {', '.join(sorted(offered)) or 'none'}, "
+            f"we speak {', '.join(SUPPORTED_VERSIONS)}",
+            permanent=True,
+            ocpi_status=OcpiStatus.UNSUPPORTED_VERSION,
+        )
+    reply = peer_request(
+        "GET", offered[mutual], partner=partner, module="versions", token=token, raw_token=raw_token
+    )
+    try:
+        details = VersionDetails.model_validate(envelope_data(reply.body, what="version details"))
+    except pydantic.ValidationError as exc:
+        raise PartnerError(
+            f"version details are invalid ({first_validation_error(exc)})",
+            permanent=True,
+            ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+        ) from exc
+    endpoints: dict[str, dict[str, str]] = {}
+    for endpoint in details.endpoints:
+        outbound_url_check(endpoint.url)
+        endpoints.setdefault(endpoint.identifier, {})[str(endpoint.role)] = endpoint.url
+    missing = [module for module in REQUIRED_MODULES if module not in endpoints]
+    if missing:
+        raise PartnerError(
+            f"the partner offers no {', '.join(missing)} endpoint in OCPI {mutual}",
+            permanent=True,
+            ocpi_status=OcpiStatus.NO_MATCHING_ENDPOINTS,
+        )
+    return Discovery(version=mutual, endpoints=endpoints)
+
+
+def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
+    """Record the country_code/party_id pairs the partner speaks for (a hub sends many)."""
+    partner.roles.all().delete()
+    try:
+        with transaction.atomic():
+            PartnerRole.objects.bulk_create(
+                PartnerRole(
+                    partner=partner,
+                    role=str(role.role),
+                    country_code=role.country_code.upper(),
+                    party_id=role.party_id.upper(),
+                    business_name=role.business_details.name,
+                )
+                for role in credentials.roles
+            )
+    except IntegrityError as exc:
+        raise PartnerError(
+            "one of the partner's roles (country code + party id) already belongs to another "
+            "connected partner",
+            permanent=True,
+            ocpi_status=OcpiStatus.CLIENT_ERROR,
+        ) from exc
+
+
+def credentials_parse(data: Any, *, what: str) -> Credentials:
+    try:
+        return Credentials.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise PartnerError(
+            f"{what}: invalid credentials object ({first_validation_error(exc)})",
+            permanent=True,
+            ocpi_status=OcpiStatus.INVALID_PARAMETERS,
+        ) from exc
+
+
+def partner_register(
+    *, name: str, versions_url: str, token_a: str, raw_token: bool = False
+) -> Partner:
+    """Register with a partner that gave us its versions URL and a TOKEN_A.
+
+    Discovers the highest mutual version and its endpoints, POSTs our credentials with a new
+    token for the partner to call us with, and stores the token it answers with. The partner
+    row is committed before the POST because the partner calls our versions back with the new
+    token while answering. Raises PartnerError with what went wrong; a failed attempt leaves
+    the partner unregistered so it can be retried.
+    """
+    outbound_url_check(versions_url)
+    partner, created = Partner.objects.get_or_create(
+        name=name, defaults={"kind": PartnerKind.OCPI, "state": PartnerState.UNREGISTERED}
+    )
+    if not created and partner.state in (PartnerState.ACTIVE, PartnerState.DEGRADED):
+        raise PartnerError(
+            f"{name} is already registered; rotate its credentials instead", permanent=True
+        )
+    discovery = partner_discover(
+        versions_url=versions_url, token=token_a, raw_token=raw_token, partner=partner
+    )
+    token_for_partner = new_token()
+    Partner.objects.filter(pk=partner.pk).update(
+        versions_url=versions_url,
+        version=discovery.version,
+        endpoints=discovery.endpoints,
+        raw_token_header=raw_token,
+        inbound_token_hash=token_hash(token_for_partner),
+        inbound_token_is_a=False,
+        state=PartnerState.UNREGISTERED,
+    )
+    partner.refresh_from_db()
+    credentials_url = discovery.endpoints["credentials"].get("SENDER") or next(
+        iter(discovery.endpoints["credentials"].values())
+    )
+    reply = peer_request(
+        "POST",
+        credentials_url,
+        partner=partner,
+        module="credentials",
+        token=token_a,
+        raw_token=raw_token,
+        json=our_credentials(token_for_partner),
+    )
+    credentials = credentials_parse(
+        envelope_data(reply.body, what="credentials"), what="credentials"
+    )
+    with transaction.atomic():
+        partner.outbound_token = credentials.token
+        partner.state = PartnerState.ACTIVE
+        partner.consecutive_failures = 0
+        partner.last_error = ""
+        partner.save()
+        roles_replace(partner=partner, credentials=credentials)
+    logger.info("registered with partner %s (OCPI %s)", name, discovery.version)
+    return partner
+
+
+@transaction.atomic
+def partner_invite(*, name: str) -> tuple[Partner, str]:
+    """Prepare a partner to register with us: returns it and the one-time TOKEN_A to hand over.
+
+    TOKEN_A only opens our versions and credentials endpoints, and stops working once the
+    partner has registered.
+    """
+    token_a = new_token()
+    partner, _ = Partner.objects.update_or_create(
+        name=name,
+        defaults={
+            "kind": PartnerKind.OCPI,
+            "state": PartnerState.INVITED,
+            "inbound_token_hash": token_hash(token_a),
+            "inbound_token_is_a": True,
+        },
+    )
+    return partner, token_a
+
+
+def credentials_accept(*, partner: Partner, body: Any, rotating: bool) -> dict[str, object]:
+    """A partner POSTs (registers) or PUTs (rotates) its credentials to us.
+
+    We call its versions back with the token it sent, store that token as ours to use, issue a
+    new token for it, and return our credentials object. Raises PartnerError carrying the OCPI
+    status to answer (2001 bad body, 3001 cannot call back, 3002 no version, 3003 endpoints).
+    """
+    credentials = credentials_parse(body, what="credentials")
+    try:
+        discovery = partner_discover(
+            versions_url=credentials.url,
+            token=credentials.token,
+            raw_token=partner.raw_token_header,
+            partner=partner,
+        )
+    except PartnerError as error:
+        if error.ocpi_status != OcpiStatus.SERVER_ERROR:
+            raise
+        raise PartnerError(
+            f"we cannot use your versions endpoint: {error.message}",
+            permanent=error.permanent,
+            ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+        ) from error
+    token_for_partner = new_token()
+    with transaction.atomic():
+        partner.versions_url = credentials.url
+        partner.version = discovery.version
+        partner.endpoints = discovery.endpoints
+        partner.outbound_token = credentials.token
+        partner.inbound_token_hash = token_hash(token_for_partner)
+        partner.inbound_token_is_a = False
+        partner.state = PartnerState.ACTIVE
+        partner.consecutive_failures = 0
+        partner.last_error = ""
+        partner.save()
+        roles_replace(partner=partner, credentials=credentials)
+    logger.info(
+        "partner %s %s its credentials (OCPI %s)",
+        partner.name,
+        "rotated" if rotating else "registered",
+        discovery.version,
+    )
+    return our_credentials(token_for_partner)
+
+
+@transaction.atomic
+def partner_unregister(*, partner: Partner) -> None:
+    """Forget a partner's tokens and stop all traffic (it sent DELETE, or an admin did)."""
+    partner.state = PartnerState.UNREGISTERED
+    partner.inbound_token_hash = None
+    partner.outbound_token = ""
+    partner.save()
+
+
+def partner_credentials_rotate(*, partner: Partner) -> Partner:
+    """Give the partner a new token to call us with and take its new token (our PUT)."""
+    if partner.state not in (PartnerState.ACTIVE, PartnerState.DEGRADED):
+        raise PartnerError(f"{partner.name} is not registered", permanent=True)
+    credentials_url = partner.endpoint("credentials") or partner.endpoint("credentials", "RECEIVER")
+    if not credentials_url:
+        raise PartnerError(f"{partner.name} offers no credentials endpoint", permanent=True)
+    token_for_partner = new_token()
+    previous_hash = partner.inbound_token_hash
+    # The partner may call our versions with the new token before it answers.
+    Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=token_hash(token_for_partner))
+    try:
+        reply = peer_request(
+            "PUT",
+            credentials_url,
+            partner=partner,
+            module="credentials",
+            token=partner.outbound_token,
+            raw_token=partner.raw_token_header,
+            json=our_credentials(token_for_partner),
+        )
+        credentials = credentials_parse(
+            envelope_data(reply.body, what="credentials"), what="credentials"
+        )
+    except PartnerError:
+        Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=previous_hash)
+        raise
+    with transaction.atomic():
+        partner.refresh_from_db()
+        partner.outbound_token = credentials.token
+        partner.save()
+        roles_replace(partner=partner, credentials=credentials)
+    return partner
