@@ -10,7 +10,7 @@ We implement both sides, so which stored token is "ours" depends on who register
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 from django.db import IntegrityError, transaction
@@ -24,6 +24,8 @@ from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
 from roaming.ocpi.versions import SUPPORTED_VERSIONS, our_credentials
 
 logger = logging.getLogger(__name__)
+
+WireModel = TypeVar("WireModel", bound=pydantic.BaseModel)
 
 # Modules without which a CPO connection is of no use to us.
 REQUIRED_MODULES = ("credentials", "locations")
@@ -46,6 +48,18 @@ def first_validation_error(exc: pydantic.ValidationError) -> str:
     return f"{where}: {error['msg']}"
 
 
+def wire_parse(model: type[WireModel], data: Any, *, what: str, ocpi_status: int) -> WireModel:
+    """Validate a partner's object, or a permanent PartnerError naming the first bad field."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise PartnerError(
+            f"{what} is invalid ({first_validation_error(exc)})",
+            permanent=True,
+            ocpi_status=ocpi_status,
+        ) from exc
+
+
 def partner_discover(
     *, versions_url: str, token: str, raw_token: bool, partner: Partner | None
 ) -> Discovery:
@@ -54,16 +68,15 @@ def partner_discover(
         "GET", versions_url, partner=partner, module="versions", token=token, raw_token=raw_token
     )
     data = envelope_data(reply.body, what="versions")
-    try:
-        versions = [
-            Version.model_validate(item) for item in (data if isinstance(data, list) else [data])
-        ]
-    except pydantic.ValidationError as exc:
-        raise PartnerError(
-            f"versions: the partner's version list is invalid ({first_validation_error(exc)})",
-            permanent=True,
+    versions = [
+        wire_parse(
+            Version,
+            item,
+            what="a version in the partner's list",
             ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
-        ) from exc
+        )
+        for item in (data if isinstance(data, list) else [data])
+    ]
     offered = {str(version.version): version.url for version in versions}
     mutual = next((version for version in SUPPORTED_VERSIONS if version in offered), None)
     if mutual is None:
@@ -76,14 +89,12 @@ def partner_discover(
     reply = peer_request(
         "GET", offered[mutual], partner=partner, module="versions", token=token, raw_token=raw_token
     )
-    try:
-        details = VersionDetails.model_validate(envelope_data(reply.body, what="version details"))
-    except pydantic.ValidationError as exc:
-        raise PartnerError(
-            f"version details are invalid ({first_validation_error(exc)})",
-            permanent=True,
-            ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
-        ) from exc
+    details = wire_parse(
+        VersionDetails,
+        envelope_data(reply.body, what="version details"),
+        what="the partner's version details",
+        ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+    )
     endpoints: dict[str, dict[str, str]] = {}
     for endpoint in details.endpoints:
         outbound_url_check(endpoint.url)
@@ -122,15 +133,10 @@ def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
         ) from exc
 
 
-def credentials_parse(data: Any, *, what: str) -> Credentials:
-    try:
-        return Credentials.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise PartnerError(
-            f"{what}: invalid credentials object ({first_validation_error(exc)})",
-            permanent=True,
-            ocpi_status=OcpiStatus.INVALID_PARAMETERS,
-        ) from exc
+def credentials_parse(data: Any) -> Credentials:
+    return wire_parse(
+        Credentials, data, what="the credentials object", ocpi_status=OcpiStatus.INVALID_PARAMETERS
+    )
 
 
 def partner_register(
@@ -178,9 +184,7 @@ def partner_register(
         raw_token=raw_token,
         json=our_credentials(token_for_partner),
     )
-    credentials = credentials_parse(
-        envelope_data(reply.body, what="credentials"), what="credentials"
-    )
+    credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
     with transaction.atomic():
         partner.outbound_token = credentials.token
         partner.state = PartnerState.ACTIVE
@@ -219,7 +223,7 @@ def credentials_accept(*, partner: Partner, body: Any, rotating: bool) -> dict[s
     new token for it, and return our credentials object. Raises PartnerError carrying the OCPI
     status to answer (2001 bad body, 3001 cannot call back, 3002 no version, 3003 endpoints).
     """
-    credentials = credentials_parse(body, what="credentials")
+    credentials = credentials_parse(body)
     try:
         discovery = partner_discover(
             versions_url=credentials.url,
@@ -287,9 +291,7 @@ def partner_credentials_rotate(*, partner: Partner) -> Partner:
             raw_token=partner.raw_token_header,
             json=our_credentials(token_for_partner),
         )
-        credentials = credentials_parse(
-            envelope_data(reply.body, what="credentials"), what="credentials"
-        )
+        credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
     except PartnerError:
         Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=previous_hash)
         raise
