@@ -16,4 +16,5 @@ urlpatterns = [
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
     ),
     path("healthz", healthz, name="healthz"),
+    path("", include("payments.urls")),
 ]
