@@ -1,5 +1,7 @@
 """Saved cards: the Stripe customer, adding a card through a SetupIntent, default, removal."""
 
+import re
+
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -66,7 +68,17 @@ def payment_method_save(
     account = BillingAccount.objects.select_for_update().get(
         pk=billing_account_customer_ensure(user=user).pk
     )
-    setup_intent = gateway.setup_intent_retrieve(setup_intent_id)
+    not_found = PaymentError(
+        "That card setup was not found. Add the card again.", code="setup_not_found"
+    )
+    if not re.fullmatch(r"seti_\w{1,250}", setup_intent_id):
+        raise not_found
+    try:
+        setup_intent = gateway.setup_intent_retrieve(setup_intent_id)
+    except PaymentError as exc:
+        if exc.code != "invalid_request":
+            raise
+        raise not_found from exc
     if setup_intent.customer != account.stripe_customer_id:
         raise PaymentError("That card setup does not belong to your account.", code="not_yours")
     if setup_intent.status == "requires_action":

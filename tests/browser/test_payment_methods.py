@@ -86,3 +86,31 @@ def test_a_declined_card_shows_the_reason_and_saves_nothing(
     screenshot(page, "payment-methods-declined-phone")
     assert page.get_by_role("button", name="Save card").is_enabled()
     assert not PaymentMethod.objects.exists()
+
+
+def test_a_driver_completes_the_banks_authentication_in_the_browser(
+    signed_in_page: Any, localstripe: LocalStripe
+) -> None:
+    from payments.models import Payment
+    from payments.services import PaymentError, hold_place
+    from tests.payments.conftest import NEEDS_AUTHENTICATION, card_add
+
+    page = signed_in_page
+    card_add(localstripe, page.user, NEEDS_AUTHENTICATION)
+    with pytest.raises(PaymentError) as error:
+        hold_place(user=page.user, reference="session-b1", amount=5000, currency="eur")
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"/payments/{error.value.payment_id}/authenticate/")
+    screenshot(page, "payment-authenticate-phone")
+    page.get_by_role("button", name="Confirm with my bank").click()
+    # localstripe's Stripe.js stands in for the bank's challenge with two buttons.
+    page.get_by_role("button", name="Complete authentication").click()
+
+    page.get_by_text("Thank you, your bank confirmed the hold of €50.00.").wait_for()
+    screenshot(page, "payment-authenticated-phone")
+    payment = Payment.objects.get(pk=error.value.payment_id)
+    assert payment.status == Payment.Status.REQUIRES_CAPTURE
+    assert (
+        localstripe.payment_intent(payment.stripe_payment_intent_id)["status"] == "requires_capture"
+    )

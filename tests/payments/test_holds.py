@@ -203,3 +203,63 @@ def test_a_retry_storm_of_twenty_identical_captures_captures_once(
     hold.refresh_from_db()
     assert hold.amount_captured == 1234
     assert Receipt.objects.filter(payment=hold).count() == 1
+
+
+def test_a_hold_tried_while_stripe_is_unreachable_is_placed_once_it_is_back(
+    localstripe: LocalStripe, driver_with_card: Any, settings: Any
+) -> None:
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+    with pytest.raises(PaymentError) as error:
+        hold_place(user=driver_with_card, reference="session-10", amount=5000, currency="eur")
+    assert (error.value.code, error.value.retryable) == ("gateway_unavailable", True)
+    assert error.value.message == "We could not reach our payment provider. Try again in a moment."
+    assert Payment.objects.get(reference="session-10").status == Payment.Status.PENDING
+
+    settings.STRIPE_API_BASE = localstripe.url
+    hold = hold_place(user=driver_with_card, reference="session-10", amount=5000, currency="eur")
+    assert hold.status == Payment.Status.REQUIRES_CAPTURE
+    assert len(localstripe.writes("/v1/payment_intents")) == 1
+
+
+def test_a_hold_for_the_same_reference_with_another_amount_is_refused(
+    localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold_place(user=driver_with_card, reference="session-11", amount=5000, currency="eur")
+    with pytest.raises(PaymentError) as error:
+        hold_place(user=driver_with_card, reference="session-11", amount=3000, currency="eur")
+    assert error.value.message == "A hold of €50.00 already exists for session-11."
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "message"),
+    [
+        (10, "eur", "A hold must be at least €0.50."),
+        (5000, "euro", "'euro' is not a currency code like 'eur'."),
+    ],
+)
+def test_a_hold_with_a_bad_amount_or_currency_is_explained(
+    localstripe: LocalStripe, driver_with_card: Any, amount: int, currency: str, message: str
+) -> None:
+    with pytest.raises(PaymentError) as error:
+        hold_place(user=driver_with_card, reference="session-12", amount=amount, currency=currency)
+    assert error.value.message == message
+    assert localstripe.writes("/v1/payment_intents") == []
+
+
+def test_a_zero_final_cost_releases_the_hold(
+    localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-13", amount=5000, currency="eur")
+    assert hold_capture(payment=hold, amount=0).status == Payment.Status.CANCELED
+    assert localstripe.payment_intent(hold.stripe_payment_intent_id)["status"] == "canceled"
+
+
+def test_a_released_hold_cannot_be_captured(
+    localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-14", amount=5000, currency="eur")
+    hold_release(payment=hold)
+    with pytest.raises(PaymentError) as error:
+        hold_capture(payment=hold, amount=1234)
+    assert error.value.message == "There is no hold to capture (the payment is released)."
+    assert localstripe.writes("/capture") == []

@@ -191,3 +191,11 @@ def test_another_drivers_payment_page_is_not_found(
     card_add(localstripe, other)
     payment = hold_place(user=other, reference="session-v4", amount=5000, currency="eur")
     assert signed_in.get(f"/payments/{payment.pk}/authenticate/").status_code == 404
+
+
+@pytest.mark.parametrize("setup_intent", ["seti_doesnotexist", ""])
+def test_saving_an_unknown_card_setup_says_so(
+    localstripe: LocalStripe, signed_in: Client, setup_intent: str
+) -> None:
+    response = signed_in.post(PAGE, {"action": "save", "setup_intent": setup_intent}, follow=True)
+    assert messages_of(response) == ["That card setup was not found. Add the card again."]

@@ -254,3 +254,22 @@ def test_localstripe_delivers_a_signed_webhook_we_accept(
     row = done.get()
     assert (row.type, row.object_id) == ("payment_intent.succeeded", hold.stripe_payment_intent_id)
     assert row.status == WebhookEvent.Status.PROCESSED
+
+
+def test_a_refund_event_for_our_own_refund_adds_nothing(
+    localstripe: LocalStripe,
+    driver_with_card: Any,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from payments.services import hold_capture, refund_issue
+
+    hold = hold_capture(payment=_hold(localstripe, driver_with_card, "session-w6"), amount=1234)
+    refund_issue(payment=hold, amount=200, reason="slow charger")
+    charge = localstripe.payment_intent(hold.stripe_payment_intent_id)["latest_charge"]["id"]
+    post(
+        client,
+        event("evt_r3", "charge.refunded", {"id": charge, "object": "charge"}),
+        django_capture_on_commit_callbacks,
+    )
+    assert [(r.amount, r.reason) for r in Refund.objects.all()] == [(200, "slow charger")]
