@@ -5,7 +5,8 @@ re-reads the Stripe object and applies its current state (`payment_sync`).
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +30,8 @@ from payments.services.refunds import refunds_sync
 
 logger = logging.getLogger(__name__)
 Status = Payment.Status
+# An event still unprocessed this long after it arrived was never queued.
+WEBHOOK_GRACE = timedelta(minutes=5)
 
 
 def payment_sync(*, payment: Payment, source: str) -> Payment:
@@ -83,7 +86,9 @@ def webhook_event_record(*, event: gateway.Event) -> tuple[WebhookEvent, bool]:
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_event_id=event.id), False
     if created:
-        transaction.on_commit(lambda: webhook_event_process.delay(row.pk))
+        # robust: with the broker down the endpoint still answers 200 (the event is stored);
+        # the sweeper processes events left unqueued (the table is our outbox).
+        transaction.on_commit(lambda: webhook_event_process.delay(row.pk), robust=True)
     return row, created
 
 
@@ -173,12 +178,14 @@ class ReconcileReport:
     released: list[int]
     resynced: list[int]
     differences: list[Difference]
+    events: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "captured": self.captured,
             "released": self.released,
             "resynced": self.resynced,
+            "events": self.events,
             "differences": [d.__dict__ for d in self.differences],
         }
 
@@ -192,7 +199,8 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
     2. Driver authentications left unfinished past PAYMENTS_AUTHENTICATION_TIMEOUT are
        cancelled.
     3. Payments left mid-call by a dead worker are re-read from Stripe.
-    4. Every payment of the last days is compared with Stripe; differences are returned.
+    4. Webhook events stored but never processed (the broker was down) are processed.
+    5. Every payment of the last days is compared with Stripe; differences are returned.
     """
     now = now or timezone.now()
     report = ReconcileReport(captured=[], released=[], resynced=[], differences=[])
@@ -240,6 +248,15 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
             report.resynced.append(payment.pk)
         except PaymentError as exc:
             logger.warning("resuming payment %s failed: %s", payment.pk, exc.detail or exc)
+    unprocessed = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.RECEIVED, received_at__lt=now - WEBHOOK_GRACE
+    )
+    for event in unprocessed:
+        try:
+            webhook_event_process(event_pk=event.pk)
+            report.events.append(event.pk)
+        except PaymentError as exc:
+            logger.warning("processing Stripe event %s failed: %s", event.pk, exc.detail)
     recent = Payment.objects.filter(
         updated_at__gte=now - settings.PAYMENTS_HOLD_LIFETIME - settings.PAYMENTS_HOLD_SWEEP_MARGIN
     ).exclude(stripe_payment_intent_id=None)

@@ -61,7 +61,13 @@ def test_a_hold_with_time_left_is_left_alone(
     report = payments_reconcile()
     hold.refresh_from_db()
     assert hold.status == Payment.Status.REQUIRES_CAPTURE
-    assert report.as_dict() == {"captured": [], "released": [], "resynced": [], "differences": []}
+    assert report.as_dict() == {
+        "captured": [],
+        "released": [],
+        "resynced": [],
+        "events": [],
+        "differences": [],
+    }
 
 
 def test_an_authentication_the_driver_never_finished_is_cancelled(

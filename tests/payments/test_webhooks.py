@@ -273,3 +273,35 @@ def test_a_refund_event_for_our_own_refund_adds_nothing(
         django_capture_on_commit_callbacks,
     )
     assert [(r.amount, r.reason) for r in Refund.objects.all()] == [(200, "slow charger")]
+
+
+def test_an_event_that_could_not_be_queued_is_processed_by_the_sweeper(
+    localstripe: LocalStripe,
+    driver_with_card: Any,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments import tasks
+    from payments.services import payments_reconcile
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.webhook_event_process, "delay", broker_down)
+    hold = _hold(localstripe, driver_with_card, "session-w7")
+    localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel", {})
+    payload = event("evt_q", "payment_intent.canceled", {"id": hold.stripe_payment_intent_id})
+
+    response = post(client, payload, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 200  # stored; Stripe need not retry
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
+    report = payments_reconcile(now=timezone.now() + timedelta(minutes=6))
+    assert report.events == [WebhookEvent.objects.get().pk]
+    hold.refresh_from_db()
+    assert hold.status == Payment.Status.CANCELED
