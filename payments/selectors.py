@@ -20,4 +20,4 @@ def payment_for_user(*, user: User, payment_id: int) -> Payment | None:
 
 def payment_for_reference(*, reference: str) -> Payment | None:
     """The hold placed for a caller's reference (e.g. "session-42"), if any."""
-    return Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).last()
+    return Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).order_by("id").last()

@@ -174,7 +174,9 @@ def hold_place(*, user: User, reference: str, amount: int, currency: str) -> Pay
     account = BillingAccount.objects.filter(user=user).select_related("default_payment_method")
     billing = account.first()
     card = billing.default_payment_method if billing else None
-    payment = Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).last()
+    payment = (
+        Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).order_by("id").last()
+    )
     if payment is None:
         if billing is None or card is None or not billing.stripe_customer_id:
             raise PaymentError(
@@ -290,7 +292,7 @@ def hold_capture(*, payment: Payment, amount: int) -> Payment:
     if payment.status in (Status.CAPTURING, Status.RELEASING):
         raise _in_progress(payment)
     raise PaymentError(
-        f"There is no hold to capture (the payment is {payment.get_status_display().lower()}).",
+        f"There is no hold to capture (status: {payment.get_status_display()}).",
         code="not_capturable",
         payment_id=payment.pk,
     )

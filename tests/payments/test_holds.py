@@ -261,5 +261,5 @@ def test_a_released_hold_cannot_be_captured(
     hold_release(payment=hold)
     with pytest.raises(PaymentError) as error:
         hold_capture(payment=hold, amount=1234)
-    assert error.value.message == "There is no hold to capture (the payment is released)."
+    assert error.value.message == "There is no hold to capture (status: Released)."
     assert localstripe.writes("/capture") == []
