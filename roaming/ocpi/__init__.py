@@ -1,0 +1,1 @@
+"""OCPI wire formats, one package per protocol version (`v221` first)."""
