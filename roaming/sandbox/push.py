@@ -58,6 +58,12 @@ class Pusher:
         self._thread.start()
 
     def stop(self) -> None:
+        """Drop what is still queued (as a shutdown loses it anyway) and end the worker."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
         self._queue.put(None)
         self._thread.join(timeout=5)
         self._client.close()

@@ -507,7 +507,7 @@ class SandboxCpo:
         self.pusher.start()
         self.simulator.start()
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="sandbox-http", daemon=True
+            target=self.httpd.serve_forever, args=(0.1,), name="sandbox-http", daemon=True
         )
         self._thread.start()
 

@@ -344,16 +344,18 @@ class Simulator:
             return
         power = sim.power_kw()
         hours = (until - sim.last_at).total_seconds() / 3600
-        if power > 0 and sim.kwh + power * hours > sim.target_kwh:
+        full = power > 0 and sim.kwh + power * hours >= sim.target_kwh
+        if full:
             # The car fills up within this stretch: meter exactly up to the full moment.
             until = sim.last_at + timedelta(hours=(sim.target_kwh - sim.kwh) / power)
-            hours = (until - sim.last_at).total_seconds() / 3600
         voltage = sim.connector["max_voltage"] or 230
-        sim.segments.append(
-            MeterSegment(sim.last_at, until, power, round(power * 1000 / voltage, 1))
-        )
-        sim.kwh = min(sim.target_kwh, sim.kwh + power * hours)
-        sim.last_at = until
+        if until > sim.last_at:
+            sim.segments.append(
+                MeterSegment(sim.last_at, until, power, round(power * 1000 / voltage, 1))
+            )
+            hours = (until - sim.last_at).total_seconds() / 3600
+            sim.last_at = until
+        sim.kwh = sim.target_kwh if full else sim.kwh + power * hours
 
     def _progress(self, sim: SimSession) -> tuple[dict[str, Any], PricedSession]:
         """Session fields that changed since the last push, and the pricing so far."""
@@ -398,7 +400,7 @@ class Simulator:
         if not sim.active:
             return
         self._advance(sim, now_utc())
-        if sim.kwh >= sim.target_kwh - 1e-9:
+        if sim.kwh >= sim.target_kwh:
             self._complete(sim, ended=sim.last_at)
             return
         patch, _ = self._progress(sim)

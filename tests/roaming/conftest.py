@@ -208,7 +208,7 @@ def emsp_receiver() -> Iterator[EmspReceiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _receiver_handler(receiver))
     server.daemon_threads = True
     receiver.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
     thread.start()
     yield receiver
     server.shutdown()
@@ -227,3 +227,19 @@ def register(sandbox: SandboxHandle, receiver: EmspReceiver) -> str:
     assert body["status_code"] == 1000, body
     token_c: str = body["data"]["token"]
     return token_c
+
+
+def app_token(**changes: Any) -> dict[str, Any]:
+    """A valid OCPI Token of the test eMSP, as a START_SESSION carries it."""
+    return {
+        "country_code": "NL",
+        "party_id": "TMS",
+        "uid": "APP-0001",
+        "type": "APP_USER",
+        "contract_id": "NL-TMS-C00000001-X",
+        "issuer": "Test eMSP",
+        "valid": True,
+        "whitelist": "NEVER",
+        "last_updated": "2026-01-01T00:00:00Z",
+        **changes,
+    }

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.roaming.conftest import EmspReceiver, Received, SandboxHandle, auth, register
+from tests.roaming.conftest import (
+    EmspReceiver,
+    Received,
+    SandboxHandle,
+    app_token,
+    auth,
+    register,
+)
 
 BASE = "/ocpi/emsp/2.2.1"
 
@@ -21,20 +28,6 @@ def _pull_all(url: str, token: str) -> tuple[list[dict], int]:
             pages += 1
             next_url = reply.links.get("next", {}).get("url")
     return items, pages
-
-
-def _start_token() -> dict:
-    return {
-        "country_code": "NL",
-        "party_id": "TMS",
-        "uid": "APP-0001",
-        "type": "APP_USER",
-        "contract_id": "NL-TMS-C00000001-X",
-        "issuer": "Test eMSP",
-        "valid": True,
-        "whitelist": "NEVER",
-        "last_updated": "2026-01-01T00:00:00Z",
-    }
 
 
 def test_plain_client_registers_pulls_every_location_and_charges(
@@ -64,7 +57,7 @@ def test_plain_client_registers_pulls_every_location_and_charges(
         headers=auth(token_c),
         json={
             "response_url": response_url,
-            "token": _start_token(),
+            "token": app_token(),
             "location_id": location["id"],
             "evse_uid": evse["uid"],
             "authorization_reference": "AUTH-1",
