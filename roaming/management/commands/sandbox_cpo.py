@@ -152,6 +152,8 @@ class Command(BaseCommand):
             log_requests=not options["quiet"],
         )
         logging.getLogger("roaming.sandbox").setLevel(logging.INFO)
+        # Our push log already has one line per push; httpx would repeat each at INFO.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         started = time.perf_counter()
         try:
             sandbox = SandboxCpo(config)
