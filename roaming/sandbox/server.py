@@ -114,6 +114,7 @@ class Page:
     limit: int
     date_from: datetime | None
     date_to: datetime | None
+    filters: dict[str, str] = field(default_factory=dict)  # as the client wrote them, for Link
 
 
 class Routes:
@@ -230,15 +231,15 @@ class Routes:
                 ) from exc
 
         limit = min(number("limit", self.config.page_limit, 1), self.config.page_limit)
-        return Page(number("offset", 0, 0), limit, moment("date_from"), moment("date_to"))
+        filters: dict[str, str] = {
+            name: query[name][0] for name in ("date_from", "date_to") if name in query
+        }
+        return Page(number("offset", 0, 0), limit, moment("date_from"), moment("date_to"), filters)
 
     def _paged_headers(self, module: str, page: Page, total: int) -> dict[str, str]:
         headers = {"X-Total-Count": str(total), "X-Limit": str(self.config.page_limit)}
         if page.offset + page.limit < total:
-            params: dict[str, str] = {}
-            for name, value in (("date_from", page.date_from), ("date_to", page.date_to)):
-                if value is not None:
-                    params[name] = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+            params = dict(page.filters)
             params["offset"] = str(page.offset + page.limit)
             params["limit"] = str(page.limit)
             url = f"{self.config.base_url}/{VERSION}/{module}?{urlencode(params)}"
@@ -380,6 +381,7 @@ def _json(body: bytes) -> Any:
         raise OcpiError(f"The body is not valid JSON ({exc}).", http_status=400) from exc
 
 
+MAX_BODY = 1_000_000  # no OCPI request body comes near this
 _FAULTED_MODULES = {"locations", "tariffs", "sessions", "cdrs", "commands", "tokens"}
 
 
@@ -413,11 +415,28 @@ class SandboxHandler(BaseHTTPRequestHandler):
         config = sandbox.config
         split = urlsplit(self.path)
         parts = [p for p in split.path.split("/") if p]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if config.latency_ms:
-            time.sleep(config.latency_ms / 1000)
-        reply = sandbox.fault(parts)
+        length_text = self.headers.get("Content-Length") or "0"
+        length = int(length_text) if length_text.isdigit() else -1
+        if not 0 <= length <= MAX_BODY:
+            # Read (and drop) a moderately large body so the client sees our answer rather than
+            # a reset connection; never reuse the connection after it.
+            remaining = min(length, 16 * MAX_BODY)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            self.close_connection = True
+            reply: Reply | None = envelope(
+                status_code=2000,
+                http_status=413 if length > MAX_BODY else 400,
+                message=f"Send a Content-Length of at most {MAX_BODY} bytes.",
+            )
+        else:
+            body = self.rfile.read(length) if length else b""
+            if config.latency_ms:
+                time.sleep(config.latency_ms / 1000)
+            reply = sandbox.fault(parts)
         if reply is None:
             try:
                 reply = sandbox.routes.handle(

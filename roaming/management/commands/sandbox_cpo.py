@@ -124,6 +124,12 @@ class Command(BaseCommand):
             default=None,
             help="energy a car takes until full (default: random 8-60 kWh)",
         )
+        parser.add_argument(
+            "--public-url",
+            default=None,
+            help="base URL others reach the sandbox at (default http://HOST:PORT), used in "
+            "versions, endpoints and Link headers",
+        )
         parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -150,6 +156,7 @@ class Command(BaseCommand):
             command_delay=options["command_delay"],
             vehicle_kwh=options["vehicle_kwh"],
             log_requests=not options["quiet"],
+            public_url=options["public_url"],
         )
         logging.getLogger("roaming.sandbox").setLevel(logging.INFO)
         # Our push log already has one line per push; httpx would repeat each at INFO.
