@@ -18,5 +18,6 @@ every option. Modules:
     credentials the receiving side of the credentials handshake (tokens A, B, C)
     simulator   commands, sessions, CDRs, reservations and status churn
     push        the ordered, timeout-bound HTTP pushes to the registered eMSP
-    server      the HTTP routes and the `SandboxCpo` that ties it all together
+    routes      the OCPI endpoints: (method, path, query, token, body) -> reply
+    server      the HTTP server and the `SandboxCpo` that ties it all together
 """

@@ -12,6 +12,7 @@ POSTing its credentials to /ocpi/2.2.1/credentials with token A, and receives to
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import time
@@ -166,6 +167,8 @@ class Command(BaseCommand):
             sandbox = SandboxCpo(config)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
+        # The catalogue lives as long as the process: keep the GC from re-scanning it.
+        gc.freeze()
         self.stdout.write(
             f"Sandbox CPO {config.country_code}/{config.party_id}: {config.stations} stations "
             f"ready in {time.perf_counter() - started:.2f}s\n"
