@@ -27,7 +27,12 @@ from urllib.parse import urlencode
 import orjson
 import pydantic
 
-from roaming.ocpi.v221.schemas import DateTime, Token
+from roaming.ocpi.v221.schemas import (
+    ChargingPreferences,
+    ChargingPreferencesResponse,
+    DateTime,
+    Token,
+)
 from roaming.sandbox.catalogue import Catalogue, window_filter
 from roaming.sandbox.config import SandboxConfig
 from roaming.sandbox.credentials import CredentialsDesk, Who
@@ -292,14 +297,19 @@ class Routes:
                 raise OcpiError("PUT only on /sessions/{id}/charging_preferences.", http_status=404)
             if rest[0] not in self.simulator.sessions:
                 raise OcpiError(f"Unknown session {rest[0]!r}.", http_status=404)
-            _json(body)
-            return envelope("NOT_POSSIBLE")
+            try:
+                ChargingPreferences.model_validate(_json(body))
+            except pydantic.ValidationError as exc:
+                raise OcpiError(f"Invalid ChargingPreferences: {exc.errors()[0]['msg']}") from exc
+            # No sandbox EVSE is CHARGING_PREFERENCES_CAPABLE, so no preference can be honoured.
+            return envelope(ChargingPreferencesResponse.NOT_POSSIBLE.value)
         if rest:
             raise OcpiError("The sessions sender only serves the list.", http_status=404)
         page = self._page(query)
         if page.date_from is None:
             raise OcpiError("date_from is required for the sessions list.")
-        items = [s.session for s in self.simulator.sessions.values()]
+        # list() copies the values in one step, safe while the simulator adds sessions.
+        items = [sim.session for sim in list(self.simulator.sessions.values())]
         return self._paged("sessions", items, page)
 
     def cdrs(self, method: str, rest: list[str], query: dict[str, list[str]], body: bytes) -> Reply:
