@@ -83,22 +83,17 @@ def _ask_catalogue(query: str) -> Place | None:
     ):
         stats = visible.filter(condition).aggregate(
             n=Count("id"),
-            lat=Avg("lat"),
-            lon=Avg("lon"),
-            s=Min("lat"),
-            n_=Max("lat"),
-            w=Min("lon"),
-            e=Max("lon"),
+            mid_lat=Avg("lat"),
+            mid_lon=Avg("lon"),
+            south=Min("lat"),
+            north=Max("lat"),
+            west=Min("lon"),
+            east=Max("lon"),
         )
         if stats["n"]:
             label = visible.filter(condition).values_list("city", flat=True).first() or query
-            return Place(
-                stats["lat"],
-                stats["lon"],
-                label,
-                "catalogue",
-                (stats["w"], stats["s"], stats["e"], stats["n_"]),
-            )
+            box = (stats["west"], stats["south"], stats["east"], stats["north"])
+            return Place(stats["mid_lat"], stats["mid_lon"], label, "catalogue", box)
     station = (
         visible.filter(Q(name__icontains=query) | Q(address__icontains=query))
         .values("lat", "lon", "name", "address", "city")

@@ -10,6 +10,7 @@ file changes, so a second run starts at once.
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,14 +53,47 @@ def install() -> None:
     INSTALLED_MARK.write_text(wanted)
 
 
+NPM_LOCK = ROOT / "package-lock.json"
+NPM_MARK = ROOT / "node_modules" / ".installed-lock-sha256"
+# Browser libraries served from static/vendor (not committed): what to copy out of node_modules.
+VENDORED = {"leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images")}
+
+
+def vendor_static() -> None:
+    """Install the npm packages pinned in package-lock.json and copy their browser files to
+    static/vendor/, unless this lock is already installed."""
+    wanted = hashlib.sha256(NPM_LOCK.read_bytes()).hexdigest()
+    vendor = ROOT / "static" / "vendor"
+    if NPM_MARK.exists() and NPM_MARK.read_text() == wanted and vendor.exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("npm is needed once to install the map library (Leaflet): apt-get install npm")
+    say("installing locked browser packages (npm ci)")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], check=True, cwd=ROOT)
+    for package, paths in VENDORED.items():
+        target = vendor / package
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for relative in paths:
+            source = ROOT / "node_modules" / package / relative
+            if source.is_dir():
+                shutil.copytree(source, target / source.name)
+            else:
+                shutil.copy2(source, target / source.name)
+    NPM_MARK.write_text(wanted)
+
+
 def manage(*args: str) -> None:
     subprocess.run([BIN / "python", "manage.py", *args], check=True, cwd=ROOT)
 
 
 def run(args: list[str]) -> int:
     install()
+    vendor_static()
     say("migrating the database")
     manage("migrate", "--no-input")
+    manage("catalogue_demo", "--if-empty")
     host, port = "127.0.0.1", os.environ.get("PORT", "8000")
     say(f"Plugway is starting at http://{host}:{port}/  (admin: http://{host}:{port}/admin/)")
     say("create an admin login with: .venv/bin/python manage.py createsuperuser")
@@ -73,6 +107,7 @@ def run(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     install()
+    vendor_static()
     return subprocess.call([BIN / "pytest", *args], cwd=ROOT)
 
 

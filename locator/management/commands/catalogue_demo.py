@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from locator import demo
+from locator.models import Location
 from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 
 BATCH = 1000
@@ -21,9 +22,17 @@ class Command(BaseCommand):
         parser.add_argument("--locations", type=int, default=2000)
         parser.add_argument("--source", default="demo")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the catalogue already has stations (used by scripts/dev.py run).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         source, count = options["source"], options["locations"]
+        if options["if_empty"] and Location.objects.exists():
+            return
+        self.stdout.write(f"Loading {count} demo stations (source {source!r})...")
         catalogue_tariffs_upsert(source=source, records=demo.demo_tariffs("NL", "PLW"))
         records = demo.demo_locations(demo.DEMO_CITIES, count, seed=options["seed"])
         started, written = time.monotonic(), 0
