@@ -131,6 +131,7 @@ class StationListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     @extend_schema(
+        operation_id="stations_list",
         parameters=[
             OpenApiParameter("lat", float),
             OpenApiParameter("lon", float),
