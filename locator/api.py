@@ -274,7 +274,7 @@ class CommentInput(serializers.Serializer):
 def _comment_json(comment: Comment, user: Any) -> dict[str, Any]:
     return {
         "id": comment.id,
-        "author": comment.author.get_short_name() or str(comment.author).split("@")[0],
+        "author": comment.author_name,
         "text": comment.text,
         "rating": comment.rating,
         "outcome": comment.outcome,

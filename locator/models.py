@@ -227,3 +227,10 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on {self.location}: {self.text[:40]}"
+
+    @property
+    def author_name(self) -> str:
+        """What other drivers see: a first name, else the e-mail's local part, never the
+        whole address."""
+        user: Any = self.author
+        return (user.get_short_name() or user.get_username().split("@")[0])[:24]
