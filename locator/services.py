@@ -170,8 +170,11 @@ def _facts_from_record(evse: EvseRecord) -> _EvseFacts:
     )
 
 
-def _recompute(location_ids: Iterable[int]) -> set[int]:
-    """Rewrite the aggregates of these stations from their EVSE rows; return their grid cells."""
+def _recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = None) -> set[int]:
+    """Rewrite the aggregates of these stations from their EVSE rows; return their grid cells.
+
+    `bump` moves stations' `last_updated` forward (never back) to a child's timestamp."""
+    bump = bump or {}
     ids = sorted(set(location_ids))
     if not ids:
         return set()
@@ -184,15 +187,40 @@ def _recompute(location_ids: Iterable[int]) -> set[int]:
         evse__location_id__in=ids
     ).values_list("evse__location_id", "evse_id", "standard", "power_kw", "tariff_ids"):
         facts[location_id][evse_id].connectors.append((standard, kw, tariff_ids or []))
-    locations = list(Location.objects.filter(id__in=ids).only("id", "publish", "hidden", "cell"))
+    locations = list(
+        Location.objects.filter(id__in=ids).only(
+            "id", "publish", "hidden", "cell", "last_updated", *GRID_FIELDS
+        )
+    )
+    cells: set[int] = set()
     for location in locations:
+        before = _grid_facts(location)
         values = _aggregates(
             facts[location.id].values(), publish=location.publish, hidden=location.hidden
         )
         for name, value in values.items():
             setattr(location, name, value)
-    Location.objects.bulk_update(locations, AGGREGATE_FIELDS, batch_size=500)
-    return {location.cell for location in locations}
+        if location.id in bump:
+            location.last_updated = max(location.last_updated, bump[location.id])
+        if _grid_facts(location) != before:
+            cells.add(location.cell)
+    Location.objects.bulk_update(locations, [*AGGREGATE_FIELDS, "last_updated"], batch_size=500)
+    # Only stations whose clusters would change cost a grid refresh (most status changes
+    # between two busy states do not).
+    return cells
+
+
+GRID_FIELDS = ("visible", "available_count", "standards_mask", "available_mask", "max_power_kw")
+
+
+def _grid_facts(location: Location) -> tuple[Any, ...]:
+    return (
+        location.visible,
+        location.available_count > 0,
+        location.standards_mask,
+        location.available_mask,
+        location.max_power_kw,
+    )
 
 
 def _refresh_grid_on_commit(cells: set[int]) -> None:
@@ -444,7 +472,7 @@ def catalogue_location_patch(
     location.cell = grid.cell_key(location.lat, location.lon)
     location.last_updated = last_updated
     location.save()
-    cells = _recompute([location.id]) | {old_cell}
+    cells = _recompute([location.id]) | {old_cell, location.cell}
     _refresh_grid_on_commit(cells)
     return True
 
@@ -651,20 +679,11 @@ def catalogue_evse_statuses_update(
             evse.status = change.status
             evse.last_updated = change.last_updated
             evses.append(evse)
-            if change.last_updated > location.last_updated:
-                touched[location.id] = max(
-                    touched.get(location.id, change.last_updated), change.last_updated
-                )
-            else:
-                touched.setdefault(location.id, location.last_updated)
+            touched[location.id] = max(
+                touched.get(location.id, change.last_updated), change.last_updated
+            )
     Evse.objects.bulk_update(evses, ["status", "status_changed_at", "last_updated"], batch_size=500)
-    for location_id, updated in touched.items():
-        # One UPDATE per station only when its timestamp moves; usually a status batch touches
-        # each station once.
-        Location.objects.filter(id=location_id, last_updated__lt=updated).update(
-            last_updated=updated
-        )
-    _refresh_grid_on_commit(_recompute(touched))
+    _refresh_grid_on_commit(_recompute(touched, bump=touched))
     result.written = len(evses)
     result.skipped_stale = len(updates) - len(evses)
     result.location_ids = list(touched)

@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py run     # install, migrate, start the app, print its URL
     python3 scripts/dev.py test    # install, run the test suite (extra args go to pytest)
+    python3 scripts/dev.py bench   # locator benchmark (see bench/run.py), not part of the tests
 
 The virtual environment in .venv is (re)installed from requirements-dev.lock whenever the lock
 file changes, so a second run starts at once.
@@ -111,7 +112,13 @@ def test(args: list[str]) -> int:
     return subprocess.call([BIN / "pytest", *args], cwd=ROOT)
 
 
-COMMANDS = {"run": run, "test": test}
+def bench(args: list[str]) -> int:
+    """The locator benchmark (bench/run.py); point DATABASE_URL at a PostgreSQL database."""
+    install()
+    return subprocess.call([BIN / "python", "bench/run.py", *args], cwd=ROOT)
+
+
+COMMANDS = {"run": run, "test": test, "bench": bench}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
