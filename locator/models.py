@@ -200,6 +200,15 @@ class ClusterCell(models.Model):
         return f"z{self.zoom} {self.standard or 'all'} ({self.x}, {self.y}): {self.count}"
 
 
+class GridDirtyCell(models.Model):
+    """A FINE_ZOOM cell whose clusters need recomputing (writes mark, a worker refreshes)."""
+
+    cell = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.cell)
+
+
 class CheckInOutcome(models.TextChoices):
     CHARGED = "charged", "Charged fine"
     FAILED = "failed", "Could not charge"

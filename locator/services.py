@@ -35,7 +35,15 @@ from locator.catalogue import (
     UpsertResult,
     standard_bit,
 )
-from locator.models import CheckInOutcome, Comment, Connector, Evse, Location, Tariff
+from locator.models import (
+    CheckInOutcome,
+    Comment,
+    Connector,
+    Evse,
+    GridDirtyCell,
+    Location,
+    Tariff,
+)
 
 Identity = tuple[str, str, str]
 
@@ -224,8 +232,49 @@ def _grid_facts(location: Location) -> tuple[Any, ...]:
 
 
 def _refresh_grid_on_commit(cells: set[int]) -> None:
-    # Same transaction as the write: a reader never sees clusters that disagree with stations.
-    grid.refresh(cells)
+    """Bring the clusters over these cells up to date.
+
+    With a real worker (Celery not eager) the cells are marked dirty in this transaction and
+    one task after commit refreshes everything marked so far: a pull of many pages re-reads
+    each cell once per refresh instead of once per page, and ingest does not wait for it.
+    Eager (embedded default, tests): refreshed here, in the writing transaction."""
+    if not cells:
+        return
+    from config.celery import app as celery_app
+
+    if celery_app.conf.task_always_eager:
+        grid.refresh(cells)
+        return
+    from locator import tasks
+
+    GridDirtyCell.objects.bulk_create(
+        [GridDirtyCell(cell=cell) for cell in cells], ignore_conflicts=True, batch_size=5000
+    )
+    transaction.on_commit(tasks.catalogue_grid_refresh.delay)
+
+
+GRID_LOCK = "locator:grid-refresh-lock"
+
+
+def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
+    """Refresh the cluster grid over cells marked dirty; returns how many cells, or None when
+    another refresh is running (the caller retries later). Safe to run twice: cells are
+    claimed and removed in the same transaction as their refresh."""
+    if not cache.add(GRID_LOCK, 1, 600):
+        return None
+    try:
+        with transaction.atomic():
+            cells = list(
+                GridDirtyCell.objects.select_for_update(skip_locked=True).values_list(
+                    "cell", flat=True
+                )[:limit]
+            )
+            for start in range(0, len(cells), 5000):
+                GridDirtyCell.objects.filter(cell__in=cells[start : start + 5000]).delete()
+            grid.refresh(cells)
+        return len(cells)
+    finally:
+        cache.delete(GRID_LOCK)
 
 
 # --- locations --------------------------------------------------------------------------

@@ -258,3 +258,27 @@ def test_status_age_grows_from_the_last_status_update(client: Client, put) -> No
     put(location("OLD", when=at(0)))
     result = search(client, lat=52.3702, lon=4.8952).json()[0]
     assert result["status_at"].startswith("2026-11-01T12:00")
+
+
+def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
+    """The expanding-window search returns exactly what sorting the whole box would."""
+    import random
+
+    from locator import demo
+    from locator.selectors import BBox, StationFilters, _nearest, _window_query
+    from locator.services import catalogue_locations_upsert
+
+    places = [demo.Place(52.37, 4.89, "Amsterdam", "NLD", "Europe/Amsterdam")]
+    catalogue_locations_upsert(
+        source="dense", records=list(demo.demo_locations(places, 400, spread_km=3))
+    )
+    catalogue_locations_upsert(
+        source="sparse", records=list(demo.demo_locations(places, 100, spread_km=40, seed=2))
+    )
+    rng = random.Random(3)  # noqa: S311
+    for _ in range(10):
+        lat, lon = 52.37 + rng.uniform(-0.3, 0.3), 4.89 + rng.uniform(-0.4, 0.4)
+        box = BBox.around(lat, lon, 30)
+        for filters in (StationFilters(), StationFilters(available=True)):
+            full = [r["id"] for r in _window_query(box, filters, lat, lon, None)[:20]]
+            assert [r["id"] for r in _nearest(box, filters, lat, lon, None, 20)] == full

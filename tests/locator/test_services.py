@@ -313,3 +313,30 @@ def test_grid_rebuild_matches_incremental_refresh(put) -> None:
         sorted(ClusterCell.objects.values_list("zoom", "standard", "x", "y", "count", "available"))
         == before
     )
+
+
+def test_with_a_real_worker_grid_work_is_deferred_until_after_commit(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from django.core.cache import cache
+
+    from config.celery import app as celery_app
+    from locator.models import GridDirtyCell
+    from locator.services import GRID_LOCK, catalogue_grid_refresh_dirty
+
+    celery_app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks() as callbacks:
+            catalogue_locations_upsert(source=SOURCE, records=[location("A"), location("B")])
+    finally:
+        celery_app.conf.task_always_eager = True
+    assert len(callbacks) == 1  # one refresh task queued after the commit
+    assert GridDirtyCell.objects.count() == 1
+    assert not ClusterCell.objects.exists()
+    cache.add(GRID_LOCK, 1)
+    assert catalogue_grid_refresh_dirty() is None  # another refresh is running
+    cache.delete(GRID_LOCK)
+    assert catalogue_grid_refresh_dirty() == 1
+    assert ClusterCell.objects.get(zoom=grid.MIN_ZOOM, standard="").count == 2
+    assert not GridDirtyCell.objects.exists()
+    assert catalogue_grid_refresh_dirty() == 0  # running it again is harmless
