@@ -129,3 +129,13 @@ def test_a_signed_in_driver_posts_a_comment(page, catalogue, live_server) -> Non
     expect(comment).not_to_contain_text("dana@example.com")  # other drivers never see e-mails
     expect(page.locator(".station-head")).to_contain_text("★ 5.0")
     screenshot(page, "locator-comment-desktop")
+
+
+def test_near_me_centres_the_map_on_the_driver(page, catalogue, live_server) -> None:
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation({"latitude": 52.3760, "longitude": 4.8970})
+    page.goto("/")
+    page.click("#near-me")
+    expect(page.locator("#place-message")).to_have_text("Showing stations near you.")
+    expect(page.locator("#results .result-name")).to_have_text(["Amsterdam Damrak"])
+    assert "z=14" in page.url
