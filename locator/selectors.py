@@ -168,8 +168,9 @@ def _window_query(
     return qs.values(*LIST_FIELDS)
 
 
-# Expanding windows, as fractions of the search box around its centre.
-WINDOWS = (1 / 4, 1.0)
+# Expanding windows around the centre: about 2.8 km, then 4x wider each time, then the box.
+FIRST_WINDOW_DEGREES = 0.025
+WINDOW_GROWTH = 4
 
 
 def _nearest(
@@ -180,27 +181,22 @@ def _nearest(
     Sorting every station of a dense region by distance reads thousands of rows; instead we ask
     a window around the centre first. Its nearest rows are the box's nearest when the last of
     them lies within the window's inscribed circle (anything outside is farther); else we ask
-    the whole box."""
+    a 4x wider window, ending with the whole box."""
     k = max(0.01, math.cos(math.radians(lat)))
     half_lat = max(lat - box.min_lat, box.max_lat - lat)
-    half_lon = max(lon - box.min_lon, box.max_lon - lon)
-    for fraction in WINDOWS:
-        if fraction < 1:
-            window = BBox(
-                max(box.min_lon, lon - half_lon * fraction),
-                max(box.min_lat, lat - half_lat * fraction),
-                min(box.max_lon, lon + half_lon * fraction),
-                min(box.max_lat, lat + half_lat * fraction),
-            )
-        else:
-            window = box
+    reach = FIRST_WINDOW_DEGREES
+    while reach < half_lat or reach < max(lon - box.min_lon, box.max_lon - lon) * k:
+        window = BBox(
+            max(box.min_lon, lon - reach / k),
+            max(box.min_lat, lat - reach),
+            min(box.max_lon, lon + reach / k),
+            min(box.max_lat, lat + reach),
+        )
         rows = _window_rows(window, filters, lat, lon, max_d2, want)
-        if fraction == 1:
-            return rows
-        reach = min(half_lat * fraction, half_lon * fraction * k)
         if len(rows) == want and _d2(rows[-1], lat, lon, k) <= reach * reach:
             return rows
-    return []
+        reach *= WINDOW_GROWTH
+    return _window_rows(box, filters, lat, lon, max_d2, want)
 
 
 HOT_FIELDS = tuple(

@@ -693,15 +693,25 @@ def catalogue_evse_statuses_update(
         )
         if key not in newest or newest[key].last_updated <= update.last_updated:
             newest[key] = update
-    location_ids = sorted({key[2] for key in newest})
+    # Grouped by party so the lookup uses the full (source, cc, party, id) index.
+    by_party: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for cc, party, location_id, _ in newest:
+        by_party[(cc, party)].append(location_id)
+    chunks = [
+        (cc, party, ids[start : start + 2000])
+        for (cc, party), ids in by_party.items()
+        for start in range(0, len(ids), 2000)
+    ]
     evses: list[Evse] = []
     touched: dict[int, datetime] = {}
-    for start in range(0, len(location_ids), 2000):
+    for cc, party, chunk in chunks:
         for evse in (
             Evse.objects.select_for_update(of=("self",))
             .filter(
                 location__source=source,
-                location__ocpi_id__in=location_ids[start : start + 2000],
+                location__country_code=cc,
+                location__party_id=party,
+                location__ocpi_id__in=chunk,
                 uid__in={key[3] for key in newest},
             )
             .select_related("location")
