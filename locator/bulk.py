@@ -65,6 +65,45 @@ def insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
     model._default_manager.bulk_create([model(**row) for row in rows], batch_size=500)
 
 
+def update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """Write `fields` of these rows by primary key: one `UPDATE ... FROM unnest()` per few
+    thousand rows on PostgreSQL (Django's bulk_update builds a CASE per field and row, which
+    cost more Python time than the database spent), bulk_update elsewhere."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(objs, fields, batch_size=500)
+        return
+    meta = model._meta
+    for start in range(0, len(objs), BATCH):
+        chunk = objs[start : start + BATCH]
+        names = ["pk", *fields]
+        columns, arrays, params = [], [], []
+        for name in names:
+            field: Any = meta.pk if name == "pk" else meta.get_field(name)
+            db_type = field.db_type(connection) or "text"
+            values = [getattr(obj, field.attname) for obj in chunk]
+            if db_type == "jsonb":
+                values = [None if v is None else json.dumps(v) for v in values]
+                db_type = "text"
+            columns.append(_column(model, name))
+            arrays.append(f"%b::{db_type}[]")
+            params.append(values)
+        sets = ", ".join(
+            f"{column} = u.{column}::jsonb"
+            if (meta.get_field(name).db_type(connection) == "jsonb")
+            else f"{column} = u.{column}"
+            for name, column in zip(fields, columns[1:], strict=True)
+        )
+        table = connection.ops.quote_name(meta.db_table)
+        _execute(
+            f"UPDATE {table} SET {sets} FROM unnest({', '.join(arrays)})"  # noqa: S608
+            f" AS u({', '.join(columns)}) WHERE {table}.{columns[0]} = u.{columns[0]}",
+            params,
+        )
+
+
 def delete_where_in(model: type[models.Model], field: str, values: Sequence[Any]) -> None:
     """DELETE rows whose `field` is one of `values` (one bound array on PostgreSQL)."""
     if not values:

@@ -212,7 +212,7 @@ def _recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = N
             location.last_updated = max(location.last_updated, bump[location.id])
         if _grid_facts(location) != before:
             cells.add(location.cell)
-    Location.objects.bulk_update(locations, [*AGGREGATE_FIELDS, "last_updated"], batch_size=500)
+    bulk.update(locations, [*AGGREGATE_FIELDS, "last_updated"])
     # Only stations whose clusters would change cost a grid refresh (most status changes
     # between two busy states do not).
     return cells
@@ -741,7 +741,7 @@ def catalogue_evse_statuses_update(
             touched[location.id] = max(
                 touched.get(location.id, change.last_updated), change.last_updated
             )
-    Evse.objects.bulk_update(evses, ["status", "status_changed_at", "last_updated"], batch_size=500)
+    bulk.update(evses, ["status", "status_changed_at", "last_updated"])
     _refresh_grid_on_commit(_recompute(touched, bump=touched))
     result.written = len(evses)
     result.skipped_stale = len(updates) - len(evses)
