@@ -8,10 +8,10 @@ lets a `WHERE` keep a newer row. Elsewhere (SQLite in the embedded default) we f
 under, so callers can link children without another query.
 """
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from django.db import connection, models
 
@@ -85,7 +85,7 @@ def update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
             db_type = field.db_type(connection) or "text"
             values = [getattr(obj, field.attname) for obj in chunk]
             if db_type == "jsonb":
-                values = [None if v is None else json.dumps(v) for v in values]
+                values = [None if v is None else orjson.dumps(v).decode() for v in values]
                 db_type = "text"
             columns.append(_column(model, name))
             arrays.append(f"%b::{db_type}[]")
@@ -168,7 +168,7 @@ def _pg_upsert(
             db_type = "bigint"
         if db_type == "jsonb":
             # psycopg sends text[]; each element becomes jsonb in the SELECT.
-            values = [None if v is None else json.dumps(v) for v in values]
+            values = [None if v is None else orjson.dumps(v).decode() for v in values]
             selects.append(f"{column}::jsonb")
             db_type = "text"
         else:
