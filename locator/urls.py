@@ -7,6 +7,11 @@ urlpatterns = [
     path("stations/<int:station_id>/", views.station, name="station"),
     path("stations/<int:station_id>/comments/", views.comment_post, name="station-comment"),
     path(
+        "stations/<int:station_id>/comments/<int:comment_id>/edit/",
+        views.comment_edit,
+        name="station-comment-edit",
+    ),
+    path(
         "stations/<int:station_id>/comments/<int:comment_id>/delete/",
         views.comment_remove,
         name="station-comment-delete",

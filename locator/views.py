@@ -129,6 +129,36 @@ def comment_post(request: HttpRequest, station_id: int) -> HttpResponse:
 
 
 @login_required
+def comment_edit(request: HttpRequest, station_id: int, comment_id: int) -> HttpResponse:
+    comment = get_object_or_404(Comment, id=comment_id, location_id=station_id, hidden=False)
+    if comment.author_id != request.user.pk:
+        messages.error(request, "You can only change your own comments.")
+        return redirect(reverse("station", args=[station_id]) + "#comments")
+    initial = {"text": comment.text, "rating": comment.rating, "outcome": comment.outcome}
+    form = CommentForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.comment_update(
+                comment=comment,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                rating=form.cleaned_data["rating"],
+                outcome=form.cleaned_data["outcome"],
+            )
+        except services.CommentError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Your comment is updated.")
+            return redirect(reverse("station", args=[station_id]) + "#comments")
+    return render(
+        request,
+        "locator/comment_edit.html",
+        {"form": form, "comment": comment, "location": comment.location},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
 @require_POST
 def comment_remove(request: HttpRequest, station_id: int, comment_id: int) -> HttpResponse:
     comment = get_object_or_404(Comment, id=comment_id, location_id=station_id)

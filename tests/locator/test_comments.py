@@ -136,3 +136,27 @@ def test_admins_hide_comments_from_the_admin(client: Client, station, driver) ->
     )
     assert response.status_code == 302
     assert Comment.objects.get(id=comment_id).hidden
+
+
+def test_a_driver_edits_their_comment_on_the_page(client: Client, station, driver) -> None:
+    comment_id = client.post(comments_url(station), {"text": "slow"}).json()["id"]
+    edit_url = f"/stations/{station.id}/comments/{comment_id}/edit/"
+    assert "slow" in client.get(edit_url).content.decode()
+    response = client.post(
+        edit_url, {"text": "fast after all", "rating": "4", "outcome": "charged"}
+    )
+    assert response.status_code == 302
+    page = client.get(f"/stations/{station.id}/").content.decode()
+    assert "fast after all" in page
+    assert "(edited)" in page
+
+
+def test_nobody_else_can_open_the_edit_page(client: Client, station, driver) -> None:
+    comment_id = client.post(comments_url(station), {"text": "mine"}).json()["id"]
+    other = get_user_model().objects.create_user("eve", "eve@example.com", "correct horse battery")
+    client.force_login(other)
+    response = client.post(
+        f"/stations/{station.id}/comments/{comment_id}/edit/", {"text": "hijack"}
+    )
+    assert response.status_code == 302
+    assert Comment.objects.get(id=comment_id).text == "mine"
