@@ -1,18 +1,29 @@
 #!/usr/bin/env python3
 """Set up and run Plugway on this machine with nothing but python3.
 
-    python3 scripts/dev.py run     # install, migrate, start the app and a sandbox CPO beside it
+    python3 scripts/dev.py run     # install, migrate, start the app and what it needs, print URLs
     python3 scripts/dev.py test    # install, run the test suite (extra args go to pytest)
+    python3 scripts/dev.py bench   # locator benchmark (see bench/run.py), not part of the tests
 
 The virtual environment in .venv is (re)installed from requirements-dev.lock whenever the lock
-file changes, so a second run starts at once.
+file changes, and the browser libraries from package-lock.json likewise, so a second run starts
+at once. `run` also starts localstripe (a fake Stripe) and a sandbox OCPI CPO, registers with
+the sandbox through the real handshake and pulls its stations.
 """
 
+import base64
 import hashlib
+import io
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
+import threading
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -21,6 +32,12 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 LOCK = ROOT / "requirements-dev.lock"
 INSTALLED_MARK = VENV / ".installed-lock-sha256"
+NPM_LOCK = ROOT / "package-lock.json"
+VENDOR = ROOT / "static" / "vendor"
+VENDOR_MARK = VENDOR / ".installed-lock-sha256"
+# Browser files we serve from each npm package (paths inside its tarball's package/ folder).
+VENDORED = {"leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images/")}
+NPM_REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 SANDBOX_TOKEN_A = "sandbox-a"  # noqa: S105 - the sandbox CPO's fixed, local-only token A
 
 
@@ -54,6 +71,35 @@ def install() -> None:
     INSTALLED_MARK.write_text(wanted)
 
 
+def vendor_static() -> None:
+    """Fetch the browser packages pinned in package-lock.json from the npm registry, check each
+    against the lock's integrity hash, and unpack their browser files into static/vendor/.
+    Needs no Node.js; skipped when this lock is already unpacked."""
+    wanted = hashlib.sha256(NPM_LOCK.read_bytes()).hexdigest()
+    if VENDOR_MARK.exists() and VENDOR_MARK.read_text() == wanted:
+        return
+    say("fetching locked browser packages (Leaflet) from the npm registry")
+    packages = json.loads(NPM_LOCK.read_text())["packages"]
+    for name, paths in VENDORED.items():
+        locked = packages[f"node_modules/{name}"]
+        url = f"{NPM_REGISTRY}/{name}/-/{name}-{locked['version']}.tgz"
+        with urllib.request.urlopen(url, timeout=60) as reply:  # noqa: S310 (https registry)
+            tarball = reply.read()
+        algorithm, _, expected = locked["integrity"].partition("-")
+        if base64.b64encode(hashlib.new(algorithm, tarball).digest()).decode() != expected:
+            sys.exit(f"{url} does not match the integrity hash in package-lock.json")
+        target = VENDOR / name
+        shutil.rmtree(target, ignore_errors=True)
+        with tarfile.open(fileobj=io.BytesIO(tarball)) as archive:
+            for member in archive.getmembers():
+                inside = member.name.removeprefix("package/")
+                if member.isfile() and any(inside == p or inside.startswith(p) for p in paths if p):
+                    destination = target / Path(inside).relative_to("dist")
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    destination.write_bytes(archive.extractfile(member).read())  # type: ignore[union-attr]
+    VENDOR_MARK.write_text(wanted)
+
+
 def manage(*args: str) -> None:
     subprocess.run([BIN / "python", "manage.py", *args], check=True, cwd=ROOT)
 
@@ -72,25 +118,71 @@ def localstripe_start(app_port: str) -> "subprocess.Popen[bytes] | None":
     return subprocess.Popen(command, cwd=ROOT)
 
 
-def sandbox_start() -> subprocess.Popen[bytes]:
-    """Start the sandbox OCPI CPO beside the app, as a child process (see `sandbox_cpo --help`).
-
-    Registering Plugway with it and pulling its stations is left to the roaming app (issue 4).
-    """
+def sandbox_start() -> "subprocess.Popen[bytes] | None":
+    """Start the sandbox OCPI CPO beside the app (see `sandbox_cpo --help`), unless real
+    partners are configured already."""
+    check = [BIN / "python", "manage.py", "sandbox_connect", "--check"]
+    if subprocess.run(check, cwd=ROOT, check=False).returncode:
+        return None
     port = os.environ.get("SANDBOX_CPO_PORT", "9100")
     say(f"sandbox CPO: http://127.0.0.1:{port}/ocpi/versions  token A: {SANDBOX_TOKEN_A}")
     return subprocess.Popen(
-        [BIN / "python", "manage.py", "sandbox_cpo", "--port", port, "--token-a", SANDBOX_TOKEN_A],
+        [
+            BIN / "python",
+            "manage.py",
+            "sandbox_cpo",
+            "--port",
+            port,
+            "--token-a",
+            SANDBOX_TOKEN_A,
+            "--status-churn",
+            "2",
+            "--quiet",
+        ],
         cwd=ROOT,
+    )
+
+
+def sandbox_connect(app_url: str) -> None:
+    """Once the app answers, register with the sandbox and pull its stations (in the
+    background, so the server's output is not held up)."""
+    port = os.environ.get("SANDBOX_CPO_PORT", "9100")
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{app_url}/healthz", timeout=1)  # noqa: S310 (our loopback)
+            break
+        except OSError:
+            time.sleep(0.5)
+    say("registering with the sandbox CPO and pulling its stations")
+    subprocess.run(
+        [
+            BIN / "python",
+            "manage.py",
+            "sandbox_connect",
+            "--versions-url",
+            f"http://127.0.0.1:{port}/ocpi/versions",
+            "--token-a",
+            SANDBOX_TOKEN_A,
+        ],
+        cwd=ROOT,
+        check=False,
     )
 
 
 def run(args: list[str]) -> int:
     install()
+    vendor_static()
     say("migrating the database")
     manage("migrate", "--no-input")
     host, port = "127.0.0.1", os.environ.get("PORT", "8000")
-    children = [child for child in (sandbox_start(), localstripe_start(port)) if child]
+    # Partners (the sandbox) call us back at the URL we hand out.
+    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+    sandbox = sandbox_start()
+    children = [child for child in (sandbox, localstripe_start(port)) if child]
+    if sandbox:
+        threading.Thread(
+            target=sandbox_connect, args=(f"http://{host}:{port}",), daemon=True
+        ).start()
     say(f"Plugway is starting at http://{host}:{port}/  (admin: http://{host}:{port}/admin/)")
     say("create an admin login with: .venv/bin/python manage.py createsuperuser")
     try:
@@ -108,15 +200,23 @@ def run(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     install()
+    vendor_static()
     return subprocess.call([BIN / "pytest", *args], cwd=ROOT)
+
+
+def bench(args: list[str]) -> int:
+    """The locator benchmark (bench/run.py); point DATABASE_URL at a PostgreSQL database."""
+    install()
+    return subprocess.call([BIN / "python", "bench/run.py", *args], cwd=ROOT)
 
 
 def install_only(args: list[str]) -> int:
     install()
+    vendor_static()
     return 0
 
 
-COMMANDS = {"run": run, "test": test, "install": install_only}
+COMMANDS = {"run": run, "test": test, "bench": bench, "install": install_only}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
