@@ -1,0 +1,206 @@
+"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records.
+
+Inbound objects are read tolerantly before validation: `null` stands for an absent optional,
+and a DateTime with an explicit UTC offset is taken as the instant it names.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pydantic
+from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
+
+from roaming.adapters.base import PulledPage, Record, RoamingAdapter, SkippedObject
+from roaming.errors import PartnerError
+from roaming.models import PartnerKind
+from roaming.ocpi.pagination import ocpi_paginate
+from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
+from roaming.ocpi.v221 import schemas
+
+OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
+PAGE_SIZE = 1000
+
+
+def lenient(value: Any) -> Any:
+    """Drop `null` members and turn offset DateTimes into `Z` ones, recursively."""
+    if isinstance(value, dict):
+        return {key: lenient(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [lenient(item) for item in value if item is not None]
+    if isinstance(value, str) and OFFSET_DATETIME.match(value):
+        return ocpi_timestamp(ocpi_datetime_parse(value))
+    return value
+
+
+def validation_message(exc: pydantic.ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"
+
+
+def connector_record(connector: schemas.Connector) -> ConnectorRecord:
+    return ConnectorRecord(
+        id=connector.id,
+        standard=str(connector.standard),
+        format=str(connector.format),
+        power_type=str(connector.power_type),
+        max_voltage=connector.max_voltage,
+        max_amperage=connector.max_amperage,
+        max_electric_power=connector.max_electric_power,
+        tariff_ids=tuple(connector.tariff_ids),
+        terms_and_conditions=connector.terms_and_conditions or "",
+        last_updated=connector.last_updated,
+    )
+
+
+def evse_record(evse: schemas.EVSE) -> EvseRecord:
+    return EvseRecord(
+        uid=evse.uid,
+        evse_id=evse.evse_id or "",
+        status=str(evse.status),
+        capabilities=tuple(str(capability) for capability in evse.capabilities),
+        connectors=tuple(connector_record(connector) for connector in evse.connectors),
+        floor_level=evse.floor_level or "",
+        physical_reference=evse.physical_reference or "",
+        parking_restrictions=tuple(str(item) for item in evse.parking_restrictions),
+        last_updated=evse.last_updated,
+    )
+
+
+class Ocpi221Adapter(RoamingAdapter):
+    def role_name(self, country_code: str, party_id: str) -> str:
+        """The operator name from the partner's credentials, for locations that give none."""
+        for role in self.partner.roles.all():
+            if (role.country_code, role.party_id) == (country_code.upper(), party_id.upper()):
+                return role.business_name
+        return self.partner.name
+
+    def can_start_remotely(self, evses: list[schemas.EVSE]) -> bool:
+        if self.partner.kind == PartnerKind.FEED or not self.partner.endpoint(
+            "commands", "RECEIVER"
+        ):
+            return False
+        return any(
+            schemas.Capability.REMOTE_START_STOP_CAPABLE in evse.capabilities for evse in evses
+        )
+
+    def location_record(self, location: schemas.Location) -> LocationRecord:
+        operator = location.operator.name if location.operator else ""
+        return LocationRecord(
+            country_code=location.country_code.upper(),
+            party_id=location.party_id.upper(),
+            id=location.id,
+            publish=location.publish,
+            publish_allowed_to=tuple(
+                item.model_dump(mode="json", exclude_none=True)
+                for item in location.publish_allowed_to
+            ),
+            name=location.name or "",
+            address=location.address,
+            city=location.city,
+            postal_code=location.postal_code or "",
+            state=location.state or "",
+            country=location.country,
+            latitude=float(location.coordinates.latitude),
+            longitude=float(location.coordinates.longitude),
+            parking_type=str(location.parking_type or ""),
+            evses=tuple(evse_record(evse) for evse in location.evses),
+            directions=tuple(item.model_dump(mode="json") for item in location.directions),
+            operator_name=operator or self.role_name(location.country_code, location.party_id),
+            facilities=tuple(str(facility) for facility in location.facilities),
+            time_zone=location.time_zone,
+            opening_times=location.opening_times.model_dump(mode="json")
+            if location.opening_times
+            else None,
+            charging_when_closed=location.charging_when_closed
+            if location.charging_when_closed is not None
+            else True,
+            remote_start=self.can_start_remotely(location.evses),
+            last_updated=location.last_updated,
+        )
+
+    def location_parse(self, payload: Any) -> LocationRecord:
+        try:
+            return self.location_record(schemas.Location.model_validate(lenient(payload)))
+        except pydantic.ValidationError as exc:
+            raise PartnerError(
+                f"invalid location: {validation_message(exc)}",
+                permanent=True,
+                ocpi_status=OcpiStatus.INVALID_PARAMETERS,
+            ) from exc
+
+    def tariff_parse(self, payload: Any) -> TariffRecord:
+        try:
+            tariff = schemas.Tariff.model_validate(lenient(payload))
+        except pydantic.ValidationError as exc:
+            raise PartnerError(
+                f"invalid tariff: {validation_message(exc)}",
+                permanent=True,
+                ocpi_status=OcpiStatus.INVALID_PARAMETERS,
+            ) from exc
+        data = tariff.model_dump(mode="json", exclude_none=True)
+        return TariffRecord(
+            country_code=tariff.country_code.upper(),
+            party_id=tariff.party_id.upper(),
+            id=tariff.id,
+            currency=tariff.currency,
+            type=str(tariff.type or ""),
+            tariff_alt_text=tuple(data.get("tariff_alt_text", ())),
+            tariff_alt_url=tariff.tariff_alt_url or "",
+            min_price=data.get("min_price"),
+            max_price=data.get("max_price"),
+            elements=tuple(data["elements"]),
+            start_date_time=tariff.start_date_time,
+            end_date_time=tariff.end_date_time,
+            last_updated=tariff.last_updated,
+        )
+
+    def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
+        url = (
+            self.partner.locations_url
+            if module == "locations" and self.partner.kind == PartnerKind.FEED
+            else self.partner.endpoint(module, "SENDER")
+        )
+        if not url:
+            raise PartnerError(f"{self.partner.name} offers no {module} endpoint", permanent=True)
+        extra_headers = (
+            {self.partner.feed_header_name: self.partner.feed_header_value}
+            if self.partner.feed_header_name
+            else None
+        )
+        yield from ocpi_paginate(
+            url,
+            partner=self.partner,
+            module=module,
+            token=self.partner.outbound_token or None,
+            raw_token=self.partner.raw_token_header,
+            params={"date_from": ocpi_timestamp(since) if since else None},
+            limit=PAGE_SIZE,
+            extra_headers=extra_headers,
+        )
+
+    def fetch_locations(self, *, since: datetime | None) -> Iterator[PulledPage[LocationRecord]]:
+        yield from self.pulled("locations", since, self.location_parse)
+
+    def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
+        yield from self.pulled("tariffs", since, self.tariff_parse)
+
+    def pulled(
+        self, module: str, since: datetime | None, parse: Callable[[Any], Record]
+    ) -> Iterator[PulledPage[Record]]:
+        for items in self.pages(module, since):
+            page: PulledPage[Record] = PulledPage()
+            for item in items:
+                try:
+                    page.records.append(parse(item))
+                except PartnerError as error:
+                    page.skipped.append(
+                        SkippedObject(object_id=object_id(item), reason=error.message)
+                    )
+            yield page
+
+
+def object_id(item: Any) -> str:
+    return str(item.get("id", "(no id)"))[:64] if isinstance(item, dict) else "(not an object)"
