@@ -299,3 +299,40 @@ ROAMING_TOKEN_KEY = env.str("ROAMING_TOKEN_KEY", default="")
 OCPI_COUNTRY_CODE = env.str("OCPI_COUNTRY_CODE", default="NL")
 OCPI_PARTY_ID = env.str("OCPI_PARTY_ID", default="PLW")
 OCPI_BUSINESS_NAME = env.str("OCPI_BUSINESS_NAME", default="Plugway")
+
+# --- locator: map tiles, geocoder, comments ---
+# Map tiles (Leaflet URL template) and the attribution the tile provider requires.
+LOCATOR_TILE_URL = env.str(
+    "LOCATOR_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+LOCATOR_TILE_ATTRIBUTION = env.str(
+    "LOCATOR_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+    " contributors",
+)
+# Any Nominatim-compatible search service; empty = search our own station list only.
+LOCATOR_GEOCODER_URL = env.str("LOCATOR_GEOCODER_URL", default="")
+LOCATOR_GEOCODER_USER_AGENT = env.str(
+    "LOCATOR_GEOCODER_USER_AGENT", default="plugway/0.1 (ops@plugway.localhost)"
+)
+LOCATOR_GEOCODER_TIMEOUT = env.float("LOCATOR_GEOCODER_TIMEOUT", default=3.0)
+LOCATOR_GEOCODER_CACHE_SECONDS = env.int("LOCATOR_GEOCODER_CACHE_SECONDS", default=24 * 3600)
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
+# Tiles are images from the tile server's origin ({s} subdomains allowed by a wildcard).
+_tile_origin = _origin(LOCATOR_TILE_URL)
+if _tile_origin:
+    _tile_sources = [
+        _tile_origin.replace("://a.", "://*.") if "{s}" in LOCATOR_TILE_URL else _tile_origin
+    ]
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] = [
+        *CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
+        *_tile_sources,
+    ]

@@ -1,7 +1,28 @@
 from django.urls import path
 
-from locator import views
+from locator import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("stations/<int:station_id>/", views.station, name="station"),
+    path("stations/<int:station_id>/comments/", views.comment_post, name="station-comment"),
+    path(
+        "stations/<int:station_id>/comments/<int:comment_id>/delete/",
+        views.comment_remove,
+        name="station-comment-delete",
+    ),
+    path("api/v1/stations/", api.StationListApi.as_view(), name="api-stations"),
+    path("api/v1/stations/<int:station_id>/", api.StationDetailApi.as_view(), name="api-station"),
+    path(
+        "api/v1/stations/<int:station_id>/comments/",
+        api.StationCommentsApi.as_view(),
+        name="api-station-comments",
+    ),
+    path(
+        "api/v1/stations/<int:station_id>/comments/<int:comment_id>/",
+        api.CommentDetailApi.as_view(),
+        name="api-station-comment",
+    ),
+    path("api/v1/map/", api.MapApi.as_view(), name="api-map"),
+    path("api/v1/geocode/", api.GeocodeApi.as_view(), name="api-geocode"),
 ]

@@ -1,0 +1,379 @@
+"""The public JSON API: station search, map clusters, station details, comments, geocoding.
+
+Thin views: parse and validate the query (a bad value gets a 400 naming the parameter), call
+one selector or service, return plain JSON. Contract in shared/DESIGN.md ("Public contract").
+"""
+
+import math
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from locator import geocoding, selectors, services
+from locator.catalogue import STANDARD_BITS, standard_label
+from locator.models import CheckInOutcome, Comment, Location
+
+MAX_BBOX_DEGREES = 12.0  # a station list covers at most a region; the map API takes more
+MAX_RADIUS_KM = 100.0
+MAX_LIMIT = 200
+MAX_OFFSET = 10_000
+_STANDARDS_BY_UPPER = {code.upper(): code for code in STANDARD_BITS}
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "connector", str, many=True, description="OCPI connector standard, repeatable"
+    ),
+    OpenApiParameter("min_power_kw", float),
+    OpenApiParameter("available", bool),
+    OpenApiParameter("operator", str),
+    OpenApiParameter("open_now", bool),
+    OpenApiParameter("remote_start", bool),
+]
+
+
+def _number(
+    params: Any, name: str, low: float, high: float, default: float | None = None
+) -> float | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({name: f"must be a number, not {raw[:40]!r}."}) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValidationError({name: f"must be between {low:g} and {high:g}."})
+    return value
+
+
+def _flag(params: Any, name: str) -> bool:
+    raw = (params.get(name) or "").lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ValidationError({name: "must be true or false."})
+
+
+def parse_filters(params: Any) -> selectors.StationFilters:
+    standards = []
+    for raw in params.getlist("connector"):
+        for part in raw.split(","):
+            if not part.strip():
+                continue
+            code = _STANDARDS_BY_UPPER.get(part.strip().upper())
+            if code is None:
+                raise ValidationError(
+                    {
+                        "connector": f"unknown connector standard {part[:40]!r}; "
+                        "use OCPI names such as IEC_62196_T2_COMBO."
+                    }
+                )
+            standards.append(code)
+    return selectors.StationFilters(
+        standards=tuple(dict.fromkeys(standards)),
+        min_power_kw=_number(params, "min_power_kw", 0, 1000),
+        available=_flag(params, "available"),
+        operator=(params.get("operator") or "").strip()[:100],
+        open_now=_flag(params, "open_now"),
+        remote_start=_flag(params, "remote_start"),
+    )
+
+
+def parse_bbox(params: Any, *, max_degrees: float) -> selectors.BBox | None:
+    raw = params.get("bbox")
+    if not raw:
+        return None
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise ValidationError({"bbox": "must be four numbers: min_lon,min_lat,max_lon,max_lat."})
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+    except ValueError:
+        raise ValidationError(
+            {"bbox": "must be four numbers: min_lon,min_lat,max_lon,max_lat."}
+        ) from None
+    if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
+        raise ValidationError({"bbox": "must be four finite numbers."})
+    if not (
+        -180 <= min_lon <= 180
+        and -180 <= max_lon <= 180
+        and -90 <= min_lat <= 90
+        and -90 <= max_lat <= 90
+    ):
+        raise ValidationError({"bbox": "longitudes must be within ±180 and latitudes within ±90."})
+    if min_lat > max_lat:
+        raise ValidationError({"bbox": "min_lat is north of max_lat."})
+    if min_lon > max_lon:
+        raise ValidationError(
+            {"bbox": "min_lon is east of max_lon: a box across the antimeridian; send two boxes."}
+        )
+    if max_lon - min_lon > max_degrees or max_lat - min_lat > max_degrees:
+        raise ValidationError({"bbox": f"is too large; at most {max_degrees:g} degrees per side."})
+    return selectors.BBox(min_lon, min_lat, max_lon, max_lat)
+
+
+def _int(params: Any, name: str, low: int, high: int, default: int) -> int:
+    value = _number(params, name, low, high, default)
+    assert value is not None
+    if value != int(value):
+        raise ValidationError({name: "must be a whole number."})
+    return int(value)
+
+
+class StationListApi(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lat", float),
+            OpenApiParameter("lon", float),
+            OpenApiParameter("radius_km", float),
+            OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+            *FILTER_PARAMETERS,
+        ],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        """Stations near a point (nearest first, with `distance_km`) or in a viewport.
+        Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more."""
+        params = request.query_params
+        filters = parse_filters(params)
+        limit = _int(params, "limit", 1, MAX_LIMIT, 50)
+        offset = _int(params, "offset", 0, MAX_OFFSET, 0)
+        bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
+        lat = _number(params, "lat", -90, 90)
+        lon = _number(params, "lon", -180, 180)
+        if bbox is None and (lat is None or lon is None):
+            missing = "lat" if lat is None else "lon"
+            raise ValidationError({missing: "give lat and lon (with radius_km), or bbox."})
+        if bbox is not None:
+            page = selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
+        else:
+            assert lat is not None
+            assert lon is not None
+            radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM, 10.0)
+            assert radius is not None
+            page = selectors.station_search(
+                filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
+            )
+        response = Response(page.results)
+        if page.has_more:
+            query = params.copy()
+            query["offset"] = str(offset + limit)
+            response["Link"] = (
+                f'<{request.build_absolute_uri(request.path)}?{query.urlencode()}>; rel="next"'
+            )
+        return response
+
+
+class MapApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bbox", str, required=True),
+            OpenApiParameter("zoom", int, required=True),
+            *FILTER_PARAMETERS,
+        ],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        """Clusters (`{lat, lon, count, available, max_power_kw}`) when zoomed out, stations when
+        zoomed in: `{"kind": "clusters"|"stations", "items": [...]}`, at most 300 items."""
+        params = request.query_params
+        filters = parse_filters(params)
+        bbox = parse_bbox(params, max_degrees=360)
+        if bbox is None:
+            raise ValidationError({"bbox": "is required: min_lon,min_lat,max_lon,max_lat."})
+        if params.get("zoom") in (None, ""):
+            raise ValidationError({"zoom": "is required: the map zoom level, 0 to 22."})
+        zoom = _int(params, "zoom", 0, 22, 0)
+        return Response(selectors.station_map(bbox=bbox, zoom=zoom, filters=filters))
+
+
+def _evse_json(evse: Any) -> dict[str, Any]:
+    return {
+        "uid": evse.uid,
+        "evse_id": evse.evse_id,
+        "status": evse.status,
+        "status_changed_at": evse.status_changed_at.isoformat(),
+        "last_updated": evse.last_updated.isoformat(),
+        "capabilities": evse.capabilities,
+        "floor_level": evse.floor_level,
+        "physical_reference": evse.physical_reference,
+        "connectors": [
+            {
+                "id": c.ocpi_id,
+                "standard": c.standard,
+                "label": standard_label(c.standard),
+                "format": c.format,
+                "power_type": c.power_type,
+                "power_kw": c.power_kw,
+                "tariff_ids": c.tariff_ids,
+            }
+            for c in evse.connectors.all()
+        ],
+    }
+
+
+class StationDetailApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, station_id: int) -> Response:
+        """One station with EVSEs, connectors, tariff summaries and opening hours."""
+        detail = selectors.station_detail(station_id=station_id)
+        if detail is None:
+            return Response({"detail": "No such station (it may have been removed)."}, status=404)
+        location = detail.location
+        return Response(
+            {
+                "id": location.id,
+                "name": location.name or location.address,
+                "address": location.address,
+                "city": location.city,
+                "postal_code": location.postal_code,
+                "country": location.country,
+                "lat": location.lat,
+                "lon": location.lon,
+                "operator": location.operator_name,
+                "time_zone": location.time_zone,
+                "opening_times": location.opening_times,
+                "hours": detail.hours,
+                "open_now": detail.is_open,
+                "facilities": location.facilities,
+                "max_power_kw": location.max_power_kw,
+                "remote_start": location.remote_start,
+                "price": detail.price,
+                "tariffs": {
+                    tariff_id: {"currency": t.currency, "summary": t.summary}
+                    for tariff_id, t in detail.tariffs.items()
+                },
+                "rating": detail.rating,
+                "rating_count": detail.rating_count,
+                "last_updated": location.last_updated.isoformat(),
+                "evses": [_evse_json(evse) for evse in detail.evses],
+            }
+        )
+
+
+class CommentInput(serializers.Serializer):
+    text = serializers.CharField(max_length=services.COMMENT_MAX_LENGTH, trim_whitespace=True)
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=CheckInOutcome.choices, required=False, allow_blank=True
+    )
+
+
+def _comment_json(comment: Comment, user: Any) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "author": comment.author.get_short_name() or str(comment.author).split("@")[0],
+        "text": comment.text,
+        "rating": comment.rating,
+        "outcome": comment.outcome,
+        "created_at": comment.created_at.isoformat(),
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "mine": bool(user.is_authenticated and comment.author_id == user.pk),
+    }
+
+
+def _visible_station(station_id: int) -> Location:
+    return get_object_or_404(Location, id=station_id, visible=True)
+
+
+class StationCommentsApi(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, station_id: int) -> Response:
+        """A station's comments, newest first (text as typed: escape it when you render it)."""
+        location = _visible_station(station_id)
+        comments = selectors.station_comments(location=location)[:100]
+        return Response([_comment_json(c, request.user) for c in comments])
+
+    @extend_schema(request=CommentInput, responses={201: dict})
+    def post(self, request: Request, station_id: int) -> Response:
+        """Post a comment (signed-in drivers; rate-limited)."""
+        location = _visible_station(station_id)
+        data = CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            comment = services.comment_create(
+                location=location,
+                author=request.user,  # type: ignore[arg-type]
+                text=data.validated_data["text"],
+                rating=data.validated_data.get("rating"),
+                outcome=data.validated_data.get("outcome", ""),
+            )
+        except services.CommentError as exc:
+            return Response(
+                {"detail": str(exc)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS if "wait" in str(exc) else 400,
+            )
+        return Response(_comment_json(comment, request.user), status=status.HTTP_201_CREATED)
+
+
+class CommentDetailApi(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    def _comment(self, station_id: int, comment_id: int) -> Comment:
+        return get_object_or_404(Comment, id=comment_id, location_id=station_id, hidden=False)
+
+    @extend_schema(request=CommentInput, responses={200: dict})
+    def patch(self, request: Request, station_id: int, comment_id: int) -> Response:
+        """Edit your own comment."""
+        comment = self._comment(station_id, comment_id)
+        data = CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.comment_update(
+                comment=comment,
+                user=request.user,  # type: ignore[arg-type]
+                text=data.validated_data["text"],
+                rating=data.validated_data.get("rating"),
+                outcome=data.validated_data.get("outcome", ""),
+            )
+        except services.CommentError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(_comment_json(comment, request.user))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, station_id: int, comment_id: int) -> Response:
+        """Delete your own comment."""
+        comment = self._comment(station_id, comment_id)
+        try:
+            services.comment_delete(comment=comment, user=request.user)  # type: ignore[arg-type]
+        except services.CommentError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GeocodeApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("q", str, required=True)], responses={200: dict})
+    def get(self, request: Request) -> Response:
+        """Resolve a typed place: `{place: {lat, lon, label, bbox, source} | null, message}`."""
+        query = request.query_params.get("q", "")
+        if not query.strip():
+            raise ValidationError({"q": "type a place, an address or a station name."})
+        answer = geocoding.place_find(query=query)
+        place = answer.place
+        return Response(
+            {
+                "place": None
+                if place is None
+                else {
+                    "lat": place.lat,
+                    "lon": place.lon,
+                    "label": place.label,
+                    "bbox": place.bbox,
+                    "source": place.source,
+                },
+                "message": answer.message,
+            }
+        )

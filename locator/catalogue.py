@@ -1,0 +1,212 @@
+"""The catalogue's protocol-neutral input: what a feed or partner tells us about stations.
+
+Roaming (OCPI 2.2.1 today, 2.1.1 / 2.3.0 later) parses wire payloads into these dataclasses and
+hands them to `locator.services`; nothing here knows about HTTP or OCPI versions. Field names
+follow OCPI 2.2.1 because that is the richest shape we map from. Times are aware UTC datetimes.
+
+Connector standards are OCPI `ConnectorType` values. Each has a fixed bit so a station's
+standards (and the standards it has available right now) fit in one integer column, which
+search filters with a bitwise AND on the B-tree-selected rows instead of joining connectors.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Order is storage: a standard's bit is its index here. Append only, never reorder.
+CONNECTOR_STANDARDS: tuple[tuple[str, str], ...] = (
+    ("CHADEMO", "CHAdeMO"),
+    ("CHAOJI", "ChaoJi"),
+    ("DOMESTIC_A", "Household plug (A)"),
+    ("DOMESTIC_B", "Household plug (B)"),
+    ("DOMESTIC_C", "Household plug (C)"),
+    ("DOMESTIC_D", "Household plug (D)"),
+    ("DOMESTIC_E", "Household plug (E)"),
+    ("DOMESTIC_F", "Schuko"),
+    ("DOMESTIC_G", "Household plug (G)"),
+    ("DOMESTIC_H", "Household plug (H)"),
+    ("DOMESTIC_I", "Household plug (I)"),
+    ("DOMESTIC_J", "Household plug (J)"),
+    ("DOMESTIC_K", "Household plug (K)"),
+    ("DOMESTIC_L", "Household plug (L)"),
+    ("DOMESTIC_M", "Household plug (M)"),
+    ("DOMESTIC_N", "Household plug (N)"),
+    ("DOMESTIC_O", "Household plug (O)"),
+    ("GBT_AC", "GB/T AC"),
+    ("GBT_DC", "GB/T DC"),
+    ("IEC_60309_2_single_16", "Blue CEE 16 A"),
+    ("IEC_60309_2_three_16", "Red CEE 16 A"),
+    ("IEC_60309_2_three_32", "Red CEE 32 A"),
+    ("IEC_60309_2_three_64", "Red CEE 64 A"),
+    ("IEC_62196_T1", "Type 1"),
+    ("IEC_62196_T1_COMBO", "CCS1"),
+    ("IEC_62196_T2", "Type 2"),
+    ("IEC_62196_T2_COMBO", "CCS"),
+    ("IEC_62196_T3A", "Type 3A"),
+    ("IEC_62196_T3C", "Type 3C"),
+    ("NEMA_5_20", "NEMA 5-20"),
+    ("NEMA_6_30", "NEMA 6-30"),
+    ("NEMA_6_50", "NEMA 6-50"),
+    ("NEMA_10_30", "NEMA 10-30"),
+    ("NEMA_10_50", "NEMA 10-50"),
+    ("NEMA_14_30", "NEMA 14-30"),
+    ("NEMA_14_50", "NEMA 14-50"),
+    ("PANTOGRAPH_BOTTOM_UP", "Pantograph (bottom-up)"),
+    ("PANTOGRAPH_TOP_DOWN", "Pantograph (top-down)"),
+    ("TESLA_R", "Tesla Roadster"),
+    ("TESLA_S", "Tesla"),
+    ("MCS", "MCS"),
+    ("SAE_J3400", "NACS"),
+)
+# OCPI 2.3.0 makes ConnectorType an open enum: a value we do not know yet is kept as sent and
+# filed under this bit, so the station still shows and still counts.
+OTHER_STANDARD_BIT = 62
+STANDARD_BITS: dict[str, int] = {code: 1 << i for i, (code, _) in enumerate(CONNECTOR_STANDARDS)}
+STANDARD_LABELS: dict[str, str] = dict(CONNECTOR_STANDARDS)
+
+EVSE_STATUSES = (
+    "AVAILABLE",
+    "BLOCKED",
+    "CHARGING",
+    "INOPERATIVE",
+    "OUTOFORDER",
+    "PLANNED",
+    "REMOVED",
+    "RESERVED",
+    "UNKNOWN",
+)
+
+STATUS_LABELS = {
+    "AVAILABLE": "Available",
+    "BLOCKED": "Blocked",
+    "CHARGING": "In use",
+    "INOPERATIVE": "Not working",
+    "OUTOFORDER": "Out of order",
+    "PLANNED": "Coming soon",
+    "REMOVED": "Removed",
+    "RESERVED": "Reserved",
+    "UNKNOWN": "Status unknown",
+}
+
+
+def standard_bit(standard: str) -> int:
+    """The bit for a connector standard; unknown (newer) standards share the OTHER bit."""
+    return STANDARD_BITS.get(standard, 1 << OTHER_STANDARD_BIT)
+
+
+def standard_label(standard: str) -> str:
+    """A connector type as drivers know it ("CCS", "Type 2"), or the raw code if new to us."""
+    return STANDARD_LABELS.get(standard, standard.replace("_", " "))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRecord:
+    """One connector (OCPI Connector). `max_electric_power` is in W, as OCPI sends it."""
+
+    id: str
+    standard: str
+    format: str
+    power_type: str
+    max_voltage: int
+    max_amperage: int
+    last_updated: datetime
+    max_electric_power: int | None = None
+    tariff_ids: tuple[str, ...] = ()
+    terms_and_conditions: str = ""
+
+    @property
+    def power_kw(self) -> float:
+        """Rated power; derived from volts and amps (x3 phases) when the feed leaves it out."""
+        if self.max_electric_power:
+            return self.max_electric_power / 1000
+        phases = 3 if self.power_type == "AC_3_PHASE" else 1
+        return self.max_voltage * self.max_amperage * phases / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class EvseRecord:
+    """One EVSE (OCPI EVSE) with all its connectors."""
+
+    uid: str
+    status: str
+    last_updated: datetime
+    connectors: tuple[ConnectorRecord, ...] = ()
+    evse_id: str = ""
+    capabilities: tuple[str, ...] = ()
+    floor_level: str = ""
+    physical_reference: str = ""
+    parking_restrictions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRecord:
+    """One Location (OCPI Location), full object: a record replaces what we had (PUT).
+
+    `remote_start` is ours, not OCPI's: the caller sets it when the source is a partner we can
+    send START_SESSION to. `opening_times` and `directions` keep OCPI's JSON shape.
+    """
+
+    country_code: str
+    party_id: str
+    id: str
+    address: str
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+    time_zone: str
+    last_updated: datetime
+    publish: bool = True
+    name: str = ""
+    postal_code: str = ""
+    state: str = ""
+    evses: tuple[EvseRecord, ...] = ()
+    operator_name: str = ""
+    parking_type: str = ""
+    facilities: tuple[str, ...] = ()
+    opening_times: dict[str, Any] | None = None
+    charging_when_closed: bool = True
+    directions: tuple[dict[str, str], ...] = ()
+    publish_allowed_to: tuple[dict[str, str], ...] = ()
+    remote_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TariffRecord:
+    """One Tariff (OCPI Tariff 2.2.1). Prices are decimals excl. VAT, as OCPI sends them;
+    `elements`, `min_price`, `max_price` and `tariff_alt_text` keep OCPI's JSON shape."""
+
+    country_code: str
+    party_id: str
+    id: str
+    currency: str
+    last_updated: datetime
+    elements: tuple[dict[str, Any], ...] = ()
+    type: str = ""
+    tariff_alt_text: tuple[dict[str, str], ...] = ()
+    tariff_alt_url: str = ""
+    min_price: dict[str, float] | None = None
+    max_price: dict[str, float] | None = None
+    start_date_time: datetime | None = None
+    end_date_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvseStatusUpdate:
+    """A status change for one EVSE, as a PATCH of `{status, last_updated}` brings it."""
+
+    country_code: str
+    party_id: str
+    location_id: str
+    evse_uid: str
+    status: str
+    last_updated: datetime
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """What an upsert did: rows written, and rows skipped because ours were newer."""
+
+    written: int = 0
+    skipped_stale: int = 0
+    location_ids: list[int] = field(default_factory=list)

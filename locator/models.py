@@ -1,0 +1,229 @@
+"""The station catalogue: Location (a station) > EVSE > Connector, Tariffs, the cluster grid,
+and drivers' comments.
+
+Rows are keyed by the OCPI identity (country_code, party_id, id) plus `source`, the feed or
+partner that supplies them ("partner:12", "demo"); locator never points at roaming's tables.
+Search reads only Location: its aggregate columns (counts per connector standard, max kW,
+availability, status time) are written by `locator.services` whenever a child changes, and the
+(lat, lon) B-tree covers visible stations only.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class BitmaskField(models.BigIntegerField):
+    """An integer of flag bits (one per connector standard, see locator.catalogue)."""
+
+
+@BitmaskField.register_lookup
+class HasAnyBits(models.Lookup):
+    """`standards_mask__hasany=bits`: the row has at least one of these bits set."""
+
+    lookup_name = "hasany"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"({lhs} & {rhs}) <> 0", (*lhs_params, *rhs_params)
+
+
+class Location(models.Model):
+    source = models.CharField(max_length=64)
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    ocpi_id = models.CharField(max_length=36)
+
+    name = models.CharField(max_length=255, blank=True)
+    address = models.CharField(max_length=255)
+    city = models.CharField(max_length=45)
+    postal_code = models.CharField(max_length=10, blank=True)
+    state = models.CharField(max_length=45, blank=True)
+    country = models.CharField(max_length=3)
+    lat = models.FloatField()
+    lon = models.FloatField()
+    time_zone = models.CharField(max_length=64)
+    opening_times = models.JSONField(null=True, blank=True)
+    twentyfourseven = models.BooleanField(default=True)
+    charging_when_closed = models.BooleanField(default=True)
+    facilities = models.JSONField(default=list, blank=True)
+    operator_name = models.CharField(max_length=100, blank=True)
+    parking_type = models.CharField(max_length=32, blank=True)
+    directions = models.JSONField(default=list, blank=True)
+    publish = models.BooleanField(default=True)
+    publish_allowed_to = models.JSONField(default=list, blank=True)
+    # Set when a full pull from the source no longer lists the station.
+    hidden = models.BooleanField(default=False)
+    remote_start = models.BooleanField(default=False)
+    last_updated = models.DateTimeField()
+
+    # Aggregates over the EVSEs, kept current by locator.services on every write.
+    visible = models.BooleanField(default=False)
+    evse_count = models.PositiveIntegerField(default=0)
+    available_count = models.PositiveIntegerField(default=0)
+    max_power_kw = models.FloatField(default=0)
+    standards_mask = BitmaskField(default=0)
+    available_mask = BitmaskField(default=0)
+    connector_counts = models.JSONField(default=dict, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    tariff_id = models.CharField(max_length=36, blank=True)
+    # The cluster-grid cell (finest precomputed zoom) the station falls in; see locator.grid.
+    cell = models.BigIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "country_code", "party_id", "ocpi_id"],
+                name="location_identity_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["lat", "lon"], name="location_visible_latlon", condition=Q(visible=True)
+            ),
+            models.Index(fields=["cell"], name="location_cell"),
+            models.Index(fields=["source", "last_updated"], name="location_source_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.address
+
+    @property
+    def any_available(self) -> bool:
+        return self.available_count > 0
+
+
+class Evse(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="evses")
+    uid = models.CharField(max_length=36)
+    evse_id = models.CharField(max_length=48, blank=True)
+    status = models.CharField(max_length=16)
+    status_changed_at = models.DateTimeField()
+    capabilities = models.JSONField(default=list, blank=True)
+    floor_level = models.CharField(max_length=4, blank=True)
+    physical_reference = models.CharField(max_length=16, blank=True)
+    parking_restrictions = models.JSONField(default=list, blank=True)
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "uid"], name="evse_uid_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.evse_id or self.uid
+
+
+class Connector(models.Model):
+    evse = models.ForeignKey(Evse, on_delete=models.CASCADE, related_name="connectors")
+    ocpi_id = models.CharField(max_length=36)
+    standard = models.CharField(max_length=32)
+    format = models.CharField(max_length=8)
+    power_type = models.CharField(max_length=20)
+    max_voltage = models.PositiveIntegerField()
+    max_amperage = models.PositiveIntegerField()
+    max_electric_power = models.PositiveIntegerField(null=True, blank=True)
+    power_kw = models.FloatField()
+    tariff_ids = models.JSONField(default=list, blank=True)
+    terms_and_conditions = models.URLField(blank=True)
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["evse", "ocpi_id"], name="connector_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.standard} {self.power_kw:g} kW"
+
+
+class Tariff(models.Model):
+    source = models.CharField(max_length=64)
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    ocpi_id = models.CharField(max_length=36)
+    currency = models.CharField(max_length=3)
+    type = models.CharField(max_length=16, blank=True)
+    elements = models.JSONField(default=list)
+    tariff_alt_text = models.JSONField(default=list, blank=True)
+    tariff_alt_url = models.URLField(blank=True)
+    min_price = models.JSONField(null=True, blank=True)
+    max_price = models.JSONField(null=True, blank=True)
+    start_date_time = models.DateTimeField(null=True, blank=True)
+    end_date_time = models.DateTimeField(null=True, blank=True)
+    # The price in plain words, written with the tariff so lists never re-derive it.
+    summary = models.CharField(max_length=255, blank=True)
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "country_code", "party_id", "ocpi_id"],
+                name="tariff_identity_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary or self.ocpi_id
+
+
+class ClusterCell(models.Model):
+    """One precomputed map cluster: stations in a grid cell at one zoom, optionally only those
+    with one connector standard (`standard` "" = all stations)."""
+
+    zoom = models.PositiveSmallIntegerField()
+    standard = models.CharField(max_length=32, blank=True)
+    x = models.IntegerField()
+    y = models.IntegerField()
+    count = models.PositiveIntegerField()
+    available = models.PositiveIntegerField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    max_power_kw = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zoom", "standard", "x", "y"], name="clustercell_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["zoom", "x", "y"], name="clustercell_zoom_xy")]
+
+    def __str__(self) -> str:
+        return f"z{self.zoom} {self.standard or 'all'} ({self.x}, {self.y}): {self.count}"
+
+
+class CheckInOutcome(models.TextChoices):
+    CHARGED = "charged", "Charged fine"
+    FAILED = "failed", "Could not charge"
+    WAITED = "waited", "Had to wait"
+    OTHER = "other", "Other"
+
+
+class Comment(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="station_comments"
+    )
+    text = models.TextField(max_length=1000)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    outcome = models.CharField(max_length=8, choices=CheckInOutcome.choices, blank=True)
+    hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["location", "-created_at"], name="comment_location_new")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.location}: {self.text[:40]}"

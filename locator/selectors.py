@@ -1,0 +1,435 @@
+"""Reads from the station catalogue: search, map clusters, station details, comments.
+
+Every search starts from a bounding box on the (lat, lon) B-tree of visible stations, with
+literal coordinates (a derived centre made the planner scan), then filters on the aggregate
+columns the write path keeps: no query here touches EVSE rows except a single station's page.
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Floor
+from django.utils import timezone
+
+from locator import grid, hours
+from locator.catalogue import standard_bit, standard_label
+from locator.models import ClusterCell, Comment, Connector, Evse, Location, Tariff
+
+KM_PER_DEGREE = 111.195
+MAX_ITEMS = 300  # never more than this many clusters or stations in one map answer
+STATION_ZOOM = 14  # from here on the map always shows stations
+LIST_FIELDS = (
+    "id",
+    "source",
+    "country_code",
+    "party_id",
+    "name",
+    "address",
+    "city",
+    "postal_code",
+    "lat",
+    "lon",
+    "operator_name",
+    "max_power_kw",
+    "connector_counts",
+    "evse_count",
+    "available_count",
+    "status_at",
+    "remote_start",
+    "tariff_id",
+    "opening_times",
+    "time_zone",
+    "twentyfourseven",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.min_lat + self.max_lat) / 2, (self.min_lon + self.max_lon) / 2
+
+    @classmethod
+    def around(cls, lat: float, lon: float, radius_km: float) -> "BBox":
+        dlat = radius_km / KM_PER_DEGREE
+        dlon = radius_km / (KM_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
+        return cls(
+            max(-180.0, lon - dlon),
+            max(-90.0, lat - dlat),
+            min(180.0, lon + dlon),
+            min(90.0, lat + dlat),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StationFilters:
+    standards: tuple[str, ...] = ()
+    min_power_kw: float | None = None
+    available: bool = False
+    operator: str = ""
+    open_now: bool = False
+    remote_start: bool = False
+
+    @property
+    def grid_standard(self) -> str | None:
+        """The precomputed grid's `standard` key answering these filters, or None when the
+        grid cannot (it holds per-standard sums, not kW, operator, hours or unions)."""
+        if self.min_power_kw or self.operator or self.open_now or self.remote_start:
+            return None
+        if len(self.standards) > 1:
+            return None
+        return self.standards[0] if self.standards else ""
+
+
+@dataclass(slots=True)
+class SearchPage:
+    results: list[dict[str, Any]]
+    has_more: bool
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _filtered(bbox: BBox, filters: StationFilters) -> QuerySet[Location]:
+    qs = Location.objects.filter(
+        visible=True,
+        lat__gte=bbox.min_lat,
+        lat__lte=bbox.max_lat,
+        lon__gte=bbox.min_lon,
+        lon__lte=bbox.max_lon,
+    )
+    if filters.standards:
+        bits = 0
+        for standard in filters.standards:
+            bits |= standard_bit(standard)
+        qs = qs.filter(
+            **{"available_mask__hasany" if filters.available else "standards_mask__hasany": bits}
+        )
+    elif filters.available:
+        qs = qs.filter(available_count__gt=0)
+    if filters.min_power_kw:
+        qs = qs.filter(max_power_kw__gte=filters.min_power_kw)
+    if filters.operator:
+        qs = qs.filter(operator_name__iexact=filters.operator)
+    if filters.remote_start:
+        qs = qs.filter(remote_start=True)
+    return qs
+
+
+def _distance_order(qs: QuerySet[Location], lat: float, lon: float) -> QuerySet[Location]:
+    # Equirectangular distance squared, in degrees of latitude: exact enough to order within a
+    # city or a region, and cheap (no trigonometry per row).
+    k = math.cos(math.radians(lat))
+    dlat = F("lat") - lat
+    dlon = (F("lon") - lon) * k
+    return qs.annotate(
+        d2=ExpressionWrapper(dlat * dlat + dlon * dlon, output_field=FloatField())
+    ).order_by("d2", "id")
+
+
+def _open_now_rows(rows: Iterable[Any], now: datetime) -> Iterable[dict[str, Any]]:
+    for row in rows:
+        if row["twentyfourseven"] or hours.is_open(row["opening_times"], row["time_zone"], now):
+            yield row
+
+
+def station_search(
+    *,
+    filters: StationFilters,
+    bbox: BBox | None = None,
+    point: tuple[float, float] | None = None,
+    radius_km: float = 10.0,
+    limit: int = 50,
+    offset: int = 0,
+) -> SearchPage:
+    """Stations near a point (within `radius_km`, nearest first, with `distance_km`) or in a
+    viewport (nearest its centre first). One query for the page plus one for its prices."""
+    now = timezone.now()
+    if point is not None:
+        lat, lon = point
+        box = BBox.around(lat, lon, radius_km)
+        qs = _distance_order(_filtered(box, filters), lat, lon).filter(
+            d2__lte=(radius_km / KM_PER_DEGREE) ** 2  # type: ignore[misc]
+        )
+    else:
+        assert bbox is not None
+        box = bbox
+        lat, lon = bbox.centre
+        qs = _distance_order(_filtered(bbox, filters), lat, lon)
+    values = qs.values(*LIST_FIELDS)
+    if filters.open_now:
+        # Hours live in each station's time zone: filter in Python, reading past the page until
+        # it is full (closed stations are a minority, so this rarely reads much further).
+        rows: list[dict[str, Any]] = []
+        chunk = max(limit + offset + 1, 100)
+        start = 0
+        while len(rows) < offset + limit + 1:
+            batch = list(values[start : start + chunk])
+            rows.extend(_open_now_rows(batch, now))
+            if len(batch) < chunk:
+                break
+            start += chunk
+        rows = rows[offset : offset + limit + 1]
+    else:
+        rows = list(values[offset : offset + limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    prices = _price_hints(rows)
+    results = [_station_summary(row, now, prices) for row in rows]
+    if point is not None:
+        for row, result in zip(rows, results, strict=True):
+            result["distance_km"] = round(haversine_km(lat, lon, row["lat"], row["lon"]), 2)
+    return SearchPage(results=results, has_more=has_more)
+
+
+def _price_hints(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], str]:
+    wanted = {
+        (r["source"], r["country_code"], r["party_id"], r["tariff_id"])
+        for r in rows
+        if r["tariff_id"]
+    }
+    if not wanted:
+        return {}
+    found = Tariff.objects.filter(
+        source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
+    ).values_list("source", "country_code", "party_id", "ocpi_id", "summary")
+    return {tuple(row[:4]): row[4] for row in found if tuple(row[:4]) in wanted}  # type: ignore[misc]
+
+
+def _station_summary(
+    row: dict[str, Any], now: datetime, prices: dict[tuple[str, str, str, str], str]
+) -> dict[str, Any]:
+    status_at: datetime | None = row["status_at"]
+    return {
+        "id": row["id"],
+        "name": row["name"] or row["address"],
+        "address": row["address"],
+        "city": row["city"],
+        "postal_code": row["postal_code"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "operator": row["operator_name"],
+        "max_power_kw": row["max_power_kw"],
+        "connectors": {
+            standard: {**counts, "label": standard_label(standard)}
+            for standard, counts in sorted(row["connector_counts"].items())
+        },
+        "evses": row["evse_count"],
+        "available": row["available_count"],
+        "remote_start": row["remote_start"],
+        "price": prices.get(
+            (row["source"], row["country_code"], row["party_id"], row["tariff_id"]), ""
+        ),
+        "status_at": status_at.isoformat() if status_at else None,
+        "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
+        "url": f"/stations/{row['id']}/",
+    }
+
+
+def _grid_zoom(bbox: BBox, zoom: int) -> int:
+    # The finest precomputed zoom not above the asked one whose cells in this viewport stay
+    # under MAX_ITEMS-ish (a client may send a huge box with a high zoom).
+    z = max(grid.MIN_ZOOM, min(zoom, grid.FINE_ZOOM))
+    while z > grid.MIN_ZOOM:
+        size = grid.cell_size(z)
+        if ((bbox.max_lon - bbox.min_lon) / size + 1) * (
+            (bbox.max_lat - bbox.min_lat) / size + 1
+        ) <= 4 * MAX_ITEMS:
+            break
+        z -= 1
+    return z
+
+
+def station_map(*, bbox: BBox, zoom: int, filters: StationFilters) -> dict[str, Any]:
+    """What the map shows for a viewport: `{"kind": "clusters", "items": [{lat, lon, count,
+    available, max_power_kw}]}` when zoomed out, `{"kind": "stations", "items": [...]}` when
+    zoomed in or when few stations are in view. Never more than MAX_ITEMS items."""
+    now = timezone.now()
+    if zoom >= STATION_ZOOM:
+        page = station_search(filters=filters, bbox=bbox, limit=MAX_ITEMS)
+        if not page.has_more:
+            return {"kind": "stations", "items": page.results}
+    standard = filters.grid_standard
+    if standard is not None and zoom <= grid.FINE_ZOOM:
+        return {
+            "kind": "clusters",
+            "items": _grid_clusters(bbox, zoom, standard, filters.available),
+        }
+    clusters = _live_clusters(bbox, zoom, filters, now)
+    if sum(c["count"] for c in clusters) <= MAX_ITEMS // 2:
+        page = station_search(filters=filters, bbox=bbox, limit=MAX_ITEMS)
+        return {"kind": "stations", "items": page.results}
+    return {"kind": "clusters", "items": clusters}
+
+
+def _grid_clusters(bbox: BBox, zoom: int, standard: str, available: bool) -> list[dict[str, Any]]:
+    z = _grid_zoom(bbox, zoom)
+    x0, y0 = grid.cell_xy(bbox.min_lat, bbox.min_lon, z)
+    x1, y1 = grid.cell_xy(bbox.max_lat, bbox.max_lon, z)
+    qs = ClusterCell.objects.filter(
+        zoom=z, standard=standard, x__gte=x0, x__lte=x1, y__gte=y0, y__lte=y1
+    )
+    if available:
+        qs = qs.filter(available__gt=0)
+    cells = qs.order_by("-count").values_list("lat", "lon", "count", "available", "max_power_kw")[
+        :MAX_ITEMS
+    ]
+    return [
+        {
+            "lat": round(lat, 5),
+            "lon": round(lon, 5),
+            "count": available_n if available else count,
+            "available": available_n,
+            "max_power_kw": kw,
+        }
+        for lat, lon, count, available_n, kw in cells
+    ]
+
+
+def _live_clusters(
+    bbox: BBox, zoom: int, filters: StationFilters, now: datetime
+) -> list[dict[str, Any]]:
+    size = grid.cell_size(
+        _grid_zoom(bbox, max(zoom, grid.MIN_ZOOM)) if zoom <= grid.FINE_ZOOM else zoom
+    )
+    while ((bbox.max_lon - bbox.min_lon) / size + 1) * (
+        (bbox.max_lat - bbox.min_lat) / size + 1
+    ) > 4 * MAX_ITEMS:
+        size *= 2
+    qs = _filtered(bbox, filters)
+    if filters.open_now:
+        # Hours need each station's zone: cluster in Python (slower; only with this filter).
+        sums: dict[tuple[int, int], list[float]] = {}
+        for row in _open_now_rows(
+            qs.values(
+                "lat",
+                "lon",
+                "available_count",
+                "max_power_kw",
+                "opening_times",
+                "time_zone",
+                "twentyfourseven",
+            ).iterator(),
+            now,
+        ):
+            key = (math.floor(row["lat"] / size), math.floor(row["lon"] / size))
+            entry = sums.setdefault(key, [0, 0, 0.0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += 1 if row["available_count"] else 0
+            entry[2] += row["lat"]
+            entry[3] += row["lon"]
+            entry[4] = max(entry[4], row["max_power_kw"])
+        rows = [(n, a, la / n, lo / n, kw) for n, a, la, lo, kw in sums.values()]
+    else:
+        rows = list(
+            qs.annotate(gy=Floor(F("lat") / size), gx=Floor(F("lon") / size))
+            .values("gy", "gx")
+            .annotate(
+                n=Count("id"),
+                a=Count("id", filter=Q(available_count__gt=0)),
+                la=Avg("lat"),
+                lo=Avg("lon"),
+                kw=Max("max_power_kw"),
+            )
+            .order_by()
+            .values_list("n", "a", "la", "lo", "kw")
+        )
+    rows.sort(key=lambda r: -r[0])
+    return [
+        {"lat": round(la, 5), "lon": round(lo, 5), "count": n, "available": a, "max_power_kw": kw}
+        for n, a, la, lo, kw in rows[:MAX_ITEMS]
+    ]
+
+
+@dataclass(slots=True)
+class StationDetail:
+    location: Location
+    evses: list[Evse]
+    tariffs: dict[str, Tariff]
+    is_open: bool
+    hours: list[str]
+    rating: float | None
+    rating_count: int
+    comment_count: int
+    price: str = ""
+    tariff_notes: list[str] = field(default_factory=list)
+
+
+def station_detail(*, station_id: int) -> StationDetail | None:
+    """A visible station with its EVSEs and connectors (REMOVED ones left out), the tariffs
+    its connectors name, whether it is open now, and its comments' average rating."""
+    location = Location.objects.filter(id=station_id, visible=True).first()
+    if location is None:
+        return None
+    evses = list(
+        location.evses.exclude(status="REMOVED")
+        .prefetch_related(Prefetch("connectors", queryset=Connector.objects.order_by("ocpi_id")))
+        .order_by("uid")
+    )
+    tariff_ids = {t for evse in evses for c in evse.connectors.all() for t in (c.tariff_ids or [])}
+    tariffs = {
+        t.ocpi_id: t
+        for t in Tariff.objects.filter(
+            source=location.source,
+            country_code=location.country_code,
+            party_id=location.party_id,
+            ocpi_id__in=tariff_ids,
+        )
+    }
+    stats = Comment.objects.filter(location=location, hidden=False).aggregate(
+        avg=Avg("rating"), rated=Count("rating"), total=Count("id")
+    )
+    return StationDetail(
+        location=location,
+        evses=evses,
+        tariffs=tariffs,
+        is_open=hours.is_open(location.opening_times, location.time_zone, timezone.now()),
+        hours=hours.describe(location.opening_times),
+        rating=round(stats["avg"], 1) if stats["avg"] is not None else None,
+        rating_count=stats["rated"],
+        comment_count=stats["total"],
+        price=tariffs[location.tariff_id].summary if location.tariff_id in tariffs else "",
+    )
+
+
+def station_comments(*, location: Location) -> QuerySet[Comment]:
+    """A station's visible comments, newest first."""
+    return (
+        Comment.objects.filter(location=location, hidden=False)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
+
+
+def operators_list() -> list[str]:
+    """Operator names drivers can filter by."""
+    return list(
+        Location.objects.filter(visible=True)
+        .exclude(operator_name="")
+        .values_list("operator_name", flat=True)
+        .distinct()
+        .order_by("operator_name")[:200]
+    )

@@ -1,0 +1,853 @@
+"""Writes to the station catalogue: the one upsert path for pulls and pushes, and comments.
+
+Every catalogue write goes through here, whatever the protocol (roaming parses OCPI into
+`locator.catalogue` records first). The rules, for all of them:
+
+- Identity is (source, country_code, party_id, id); `source` names the feed or partner.
+- Ordering: a record whose `last_updated` is older than what we hold is ignored (counted as
+  `skipped_stale`); equal timestamps rewrite, so a repeated PUT is harmless.
+- A child write (EVSE, connector) bumps its parents' `last_updated` to at least its own, as
+  OCPI requires of a receiver.
+- Visibility: a station shows when `publish` is true, it was not hidden by a full pull, and it
+  has at least one EVSE not `REMOVED`.
+- Aggregates (counts per connector standard, availability, max kW, status time, tariff) and the
+  cluster grid are rewritten in the same transaction, so readers never aggregate EVSEs.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from locator import bulk, grid, pricing
+from locator.catalogue import (
+    ConnectorRecord,
+    EvseRecord,
+    EvseStatusUpdate,
+    LocationRecord,
+    TariffRecord,
+    UpsertResult,
+    standard_bit,
+)
+from locator.models import CheckInOutcome, Comment, Connector, Evse, Location, Tariff
+
+Identity = tuple[str, str, str]
+
+LOCATION_FIELDS = (
+    "name",
+    "address",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+    "lat",
+    "lon",
+    "time_zone",
+    "opening_times",
+    "twentyfourseven",
+    "charging_when_closed",
+    "facilities",
+    "operator_name",
+    "parking_type",
+    "directions",
+    "publish",
+    "publish_allowed_to",
+    "remote_start",
+    "last_updated",
+)
+AGGREGATE_FIELDS = (
+    "visible",
+    "evse_count",
+    "available_count",
+    "max_power_kw",
+    "standards_mask",
+    "available_mask",
+    "connector_counts",
+    "status_at",
+    "tariff_id",
+)
+EVSE_FIELDS = (
+    "evse_id",
+    "status",
+    "status_changed_at",
+    "capabilities",
+    "floor_level",
+    "physical_reference",
+    "parking_restrictions",
+    "last_updated",
+)
+# PATCHable fields per level, in the neutral names of locator.catalogue.
+LOCATION_PATCHABLE = frozenset(LOCATION_FIELDS) - {"lat", "lon", "last_updated", "twentyfourseven"}
+EVSE_PATCHABLE = frozenset(EVSE_FIELDS) - {"status_changed_at", "last_updated"}
+CONNECTOR_PATCHABLE = frozenset(
+    {
+        "standard",
+        "format",
+        "power_type",
+        "max_voltage",
+        "max_amperage",
+        "max_electric_power",
+        "tariff_ids",
+        "terms_and_conditions",
+    }
+)
+
+
+class CatalogueError(Exception):
+    """A write the catalogue cannot take, with a message for the partner's engineer.
+
+    `unknown` is set when the parent object does not exist (OCPI 2003 / HTTP 404)."""
+
+    def __init__(self, message: str, *, unknown: bool = False) -> None:
+        super().__init__(message)
+        self.unknown = unknown
+
+
+class CommentError(Exception):
+    """A comment a driver cannot post or change, with the reason to show them."""
+
+
+# --- aggregates -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _EvseFacts:
+    status: str
+    last_updated: datetime
+    connectors: list[tuple[str, float, list[str]]] = field(default_factory=list)
+
+
+def _aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> dict[str, Any]:
+    counts: dict[str, dict[str, int]] = {}
+    evse_count = available = 0
+    max_kw = 0.0
+    mask = available_mask = 0
+    status_at: datetime | None = None
+    tariff_id = ""
+    for evse in evses:
+        if evse.status == "REMOVED":
+            continue
+        evse_count += 1
+        is_available = evse.status == "AVAILABLE"
+        available += is_available
+        status_at = max(status_at, evse.last_updated) if status_at else evse.last_updated
+        for standard in {c[0] for c in evse.connectors}:
+            entry = counts.setdefault(standard, {"total": 0, "available": 0})
+            entry["total"] += 1
+            entry["available"] += is_available
+            mask |= standard_bit(standard)
+            if is_available:
+                available_mask |= standard_bit(standard)
+        for _, kw, tariff_ids in evse.connectors:
+            # The price hint is the fastest connector's first tariff.
+            if kw > max_kw or (kw == max_kw and not tariff_id):
+                max_kw = kw
+                tariff_id = tariff_ids[0] if tariff_ids else tariff_id
+    return {
+        "visible": publish and not hidden and evse_count > 0,
+        "evse_count": evse_count,
+        "available_count": available,
+        "max_power_kw": round(max_kw, 1),
+        "standards_mask": mask,
+        "available_mask": available_mask,
+        "connector_counts": counts,
+        "status_at": status_at,
+        "tariff_id": tariff_id,
+    }
+
+
+def _facts_from_record(evse: EvseRecord) -> _EvseFacts:
+    return _EvseFacts(
+        evse.status,
+        evse.last_updated,
+        [(c.standard, c.power_kw, list(c.tariff_ids)) for c in evse.connectors],
+    )
+
+
+def _recompute(location_ids: Iterable[int]) -> set[int]:
+    """Rewrite the aggregates of these stations from their EVSE rows; return their grid cells."""
+    ids = sorted(set(location_ids))
+    if not ids:
+        return set()
+    facts: dict[int, dict[int, _EvseFacts]] = defaultdict(dict)
+    for evse_id, location_id, status, updated in Evse.objects.filter(
+        location_id__in=ids
+    ).values_list("id", "location_id", "status", "last_updated"):
+        facts[location_id][evse_id] = _EvseFacts(status, updated)
+    for location_id, evse_id, standard, kw, tariff_ids in Connector.objects.filter(
+        evse__location_id__in=ids
+    ).values_list("evse__location_id", "evse_id", "standard", "power_kw", "tariff_ids"):
+        facts[location_id][evse_id].connectors.append((standard, kw, tariff_ids or []))
+    locations = list(Location.objects.filter(id__in=ids).only("id", "publish", "hidden", "cell"))
+    for location in locations:
+        values = _aggregates(
+            facts[location.id].values(), publish=location.publish, hidden=location.hidden
+        )
+        for name, value in values.items():
+            setattr(location, name, value)
+    Location.objects.bulk_update(locations, AGGREGATE_FIELDS, batch_size=500)
+    return {location.cell for location in locations}
+
+
+def _refresh_grid_on_commit(cells: set[int]) -> None:
+    # Same transaction as the write: a reader never sees clusters that disagree with stations.
+    grid.refresh(cells)
+
+
+# --- locations --------------------------------------------------------------------------
+
+
+def _location_row(source: str, record: LocationRecord) -> dict[str, Any]:
+    hours = record.opening_times
+    row: dict[str, Any] = {
+        "source": source,
+        "country_code": record.country_code.upper(),
+        "party_id": record.party_id.upper(),
+        "ocpi_id": record.id,
+        "name": record.name[:255],
+        "address": record.address[:255],
+        "city": record.city[:45],
+        "postal_code": record.postal_code[:10],
+        "state": record.state[:45],
+        "country": record.country[:3],
+        "lat": float(record.latitude),
+        "lon": float(record.longitude),
+        "time_zone": record.time_zone,
+        "opening_times": hours,
+        "twentyfourseven": not hours or bool(hours.get("twentyfourseven")),
+        "charging_when_closed": record.charging_when_closed,
+        "facilities": list(record.facilities),
+        "operator_name": record.operator_name[:100],
+        "parking_type": record.parking_type,
+        "directions": list(record.directions),
+        "publish": record.publish,
+        "publish_allowed_to": list(record.publish_allowed_to),
+        "remote_start": record.remote_start,
+        "last_updated": record.last_updated,
+        "hidden": False,
+        "cell": grid.cell_key(float(record.latitude), float(record.longitude)),
+        "created_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
+    row.update(
+        _aggregates(
+            (_facts_from_record(e) for e in record.evses), publish=record.publish, hidden=False
+        )
+    )
+    return row
+
+
+def _validate(record: LocationRecord) -> None:
+    if not (-90 <= record.latitude <= 90 and -180 <= record.longitude <= 180):
+        raise CatalogueError(
+            f"Location {record.id}: coordinates ({record.latitude}, {record.longitude}) "
+            "are outside the globe."
+        )
+
+
+@transaction.atomic
+def catalogue_locations_upsert(*, source: str, records: Sequence[LocationRecord]) -> UpsertResult:
+    """Write full Location objects (a page of a pull, or one pushed PUT), EVSEs and connectors
+    included, in a few set-based statements per few thousand records.
+
+    Each record replaces what we hold for its identity unless ours has a later `last_updated`
+    (then it is skipped). EVSEs we hold that the record no longer lists become `REMOVED`
+    (kept for history); connectors are replaced. A station hidden by `catalogue_hide_missing`
+    shows again when a record for it arrives. Raises CatalogueError for impossible
+    coordinates, before writing anything.
+    """
+    result = UpsertResult()
+    newest: dict[Identity, LocationRecord] = {}
+    for record in records:
+        _validate(record)
+        key = (record.country_code.upper(), record.party_id.upper(), record.id)
+        if key not in newest or newest[key].last_updated <= record.last_updated:
+            newest[key] = record
+    if not newest:
+        return result
+    held: dict[Identity, tuple[int, datetime, int]] = {}
+    ids = sorted({key[2] for key in newest})
+    for start in range(0, len(ids), 2000):
+        for pk, cc, party, ocpi_id, updated, cell in Location.objects.filter(
+            source=source, ocpi_id__in=ids[start : start + 2000]
+        ).values_list("id", "country_code", "party_id", "ocpi_id", "last_updated", "cell"):
+            held[(cc, party, ocpi_id)] = (pk, updated, cell)
+    fresh = {
+        key: record
+        for key, record in newest.items()
+        if key not in held or held[key][1] <= record.last_updated
+    }
+    result.skipped_stale = len(records) - len(fresh)
+    rows = [_location_row(source, record) for record in fresh.values()]
+    written = bulk.upsert(
+        Location,
+        rows,
+        unique=("source", "country_code", "party_id", "ocpi_id"),
+        update=(*LOCATION_FIELDS, *AGGREGATE_FIELDS, "hidden", "cell", "updated_at"),
+        newer_only="last_updated",
+    )
+    pk_of = {(cc, party, ocpi_id): pk for pk, _source, cc, party, ocpi_id in written}
+    result.written = len(pk_of)
+    result.skipped_stale += len(fresh) - len(pk_of)
+    result.location_ids = list(pk_of.values())
+    _write_evses(
+        {pk_of[key]: fresh[key].evses for key in pk_of},
+        replace_all=True,
+        existing={pk_of[key] for key in pk_of if key in held},
+    )
+    cells = {row["cell"] for row in rows} | {held[key][2] for key in pk_of if key in held}
+    _refresh_grid_on_commit(cells)
+    return result
+
+
+def _write_evses(
+    evses_by_location: dict[int, Sequence[EvseRecord]],
+    *,
+    replace_all: bool,
+    existing: set[int] | None = None,
+) -> None:
+    """Upsert EVSEs and replace their connectors. With `replace_all`, the given EVSEs are the
+    station's complete list and any other EVSE it had becomes REMOVED. `existing` names the
+    stations that may already have EVSEs (None: any may); new stations skip the lookups."""
+    now = timezone.now()
+    location_ids = sorted(evses_by_location if existing is None else existing)
+    held: dict[tuple[int, str], tuple[int, str, datetime]] = {}
+    for start in range(0, len(location_ids), 2000):
+        for pk, location_id, uid, status, changed in Evse.objects.filter(
+            location_id__in=location_ids[start : start + 2000]
+        ).values_list("id", "location_id", "uid", "status", "status_changed_at"):
+            held[(location_id, uid)] = (pk, status, changed)
+    rows: list[dict[str, Any]] = []
+    records: dict[tuple[int, str], EvseRecord] = {}
+    for location_id, evses in evses_by_location.items():
+        for evse in evses:
+            key = (location_id, evse.uid)
+            before = held.get(key)
+            records[key] = evse
+            rows.append(
+                {
+                    "location_id": location_id,
+                    "uid": evse.uid,
+                    "evse_id": evse.evse_id[:48],
+                    "status": evse.status,
+                    "status_changed_at": before[2]
+                    if before and before[1] == evse.status
+                    else evse.last_updated,
+                    "capabilities": list(evse.capabilities),
+                    "floor_level": evse.floor_level[:4],
+                    "physical_reference": evse.physical_reference[:16],
+                    "parking_restrictions": list(evse.parking_restrictions),
+                    "last_updated": evse.last_updated,
+                }
+            )
+    written = bulk.upsert(Evse, rows, unique=("location_id", "uid"), update=EVSE_FIELDS)
+    if replace_all:
+        gone = [
+            pk
+            for (location_id, uid), (pk, status, _) in held.items()
+            if (location_id, uid) not in records and status != "REMOVED"
+        ]
+        Evse.objects.filter(id__in=gone).update(
+            status="REMOVED", status_changed_at=now, last_updated=now
+        )
+    bulk.delete_where_in(
+        Connector, "evse_id", [pk for pk, location_id, uid in written if (location_id, uid) in held]
+    )
+    bulk.insert(
+        Connector,
+        [
+            _connector_row(evse_pk, connector)
+            for evse_pk, location_id, uid in written
+            for connector in records[(location_id, uid)].connectors
+        ],
+    )
+
+
+def _connector_row(evse_pk: int, connector: ConnectorRecord) -> dict[str, Any]:
+    return {
+        "evse_id": evse_pk,
+        "ocpi_id": connector.id,
+        "standard": connector.standard[:32],
+        "format": connector.format[:8],
+        "power_type": connector.power_type[:20],
+        "max_voltage": connector.max_voltage,
+        "max_amperage": connector.max_amperage,
+        "max_electric_power": connector.max_electric_power,
+        "power_kw": round(connector.power_kw, 1),
+        "tariff_ids": list(connector.tariff_ids),
+        "terms_and_conditions": connector.terms_and_conditions,
+        "last_updated": connector.last_updated,
+    }
+
+
+def _held_location(source: str, country_code: str, party_id: str, location_id: str) -> Location:
+    location = (
+        Location.objects.select_for_update()
+        .filter(
+            source=source,
+            country_code=country_code.upper(),
+            party_id=party_id.upper(),
+            ocpi_id=location_id,
+        )
+        .first()
+    )
+    if location is None:
+        raise CatalogueError(
+            f"Unknown location {country_code}/{party_id}/{location_id}: PUT the location first.",
+            unknown=True,
+        )
+    return location
+
+
+def _touch_parent(location: Location, last_updated: datetime) -> None:
+    if last_updated > location.last_updated:
+        location.last_updated = last_updated
+        Location.objects.filter(id=location.id).update(last_updated=last_updated)
+
+
+@transaction.atomic
+def catalogue_location_patch(
+    *,
+    source: str,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    last_updated: datetime,
+    changes: dict[str, Any],
+) -> bool:
+    """Apply a PATCH to a Location's own fields (not its EVSEs: those have their own calls).
+
+    `changes` uses the neutral names of LocationRecord's fields (`latitude`/`longitude` for the
+    position). Returns False, changing nothing, when ours is newer. Raises CatalogueError for an
+    unknown location or a field that cannot be patched.
+    """
+    location = _held_location(source, country_code, party_id, location_id)
+    if last_updated < location.last_updated:
+        return False
+    renamed = {"latitude": "lat", "longitude": "lon"}
+    values = {renamed.get(name, name): value for name, value in changes.items()}
+    unknown = set(values) - LOCATION_PATCHABLE - {"lat", "lon"}
+    if unknown:
+        raise CatalogueError(f"These Location fields cannot be patched: {sorted(unknown)}.")
+    old_cell = location.cell
+    for name, value in values.items():
+        setattr(location, name, value)
+    if "opening_times" in values:
+        hours = values["opening_times"]
+        location.twentyfourseven = not hours or bool(hours.get("twentyfourseven"))
+    location.cell = grid.cell_key(location.lat, location.lon)
+    location.last_updated = last_updated
+    location.save()
+    cells = _recompute([location.id]) | {old_cell}
+    _refresh_grid_on_commit(cells)
+    return True
+
+
+@transaction.atomic
+def catalogue_evse_put(
+    *, source: str, country_code: str, party_id: str, location_id: str, evse: EvseRecord
+) -> bool:
+    """Create or replace one EVSE (with its connectors) of a known Location.
+
+    Returns False, changing nothing, when the EVSE we hold is newer. Bumps the Location's
+    `last_updated`. Raises CatalogueError(unknown=True) for an unknown location.
+    """
+    location = _held_location(source, country_code, party_id, location_id)
+    held = Evse.objects.filter(location=location, uid=evse.uid).first()
+    if held and evse.last_updated < held.last_updated:
+        return False
+    _write_evses({location.id: [evse]}, replace_all=False)
+    _touch_parent(location, evse.last_updated)
+    _refresh_grid_on_commit(_recompute([location.id]))
+    return True
+
+
+def _held_evse(location: Location, evse_uid: str) -> Evse:
+    evse = Evse.objects.select_for_update().filter(location=location, uid=evse_uid).first()
+    if evse is None:
+        raise CatalogueError(
+            f"Unknown EVSE {evse_uid} at location {location.ocpi_id}: PUT the EVSE first.",
+            unknown=True,
+        )
+    return evse
+
+
+@transaction.atomic
+def catalogue_evse_patch(
+    *,
+    source: str,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    evse_uid: str,
+    last_updated: datetime,
+    changes: dict[str, Any],
+) -> bool:
+    """Apply a PATCH to one EVSE's fields (status, capabilities, ...), not its connectors.
+
+    Returns False when ours is newer. A status change moves `status_changed_at` and the
+    station's availability; the Location's `last_updated` is bumped. Raises CatalogueError for
+    an unknown location/EVSE or a field that cannot be patched.
+    """
+    location = _held_location(source, country_code, party_id, location_id)
+    evse = _held_evse(location, evse_uid)
+    if last_updated < evse.last_updated:
+        return False
+    unknown = set(changes) - EVSE_PATCHABLE
+    if unknown:
+        raise CatalogueError(f"These EVSE fields cannot be patched: {sorted(unknown)}.")
+    if "status" in changes and changes["status"] != evse.status:
+        evse.status_changed_at = last_updated
+    for name, value in changes.items():
+        setattr(evse, name, list(value) if isinstance(value, tuple) else value)
+    evse.last_updated = last_updated
+    evse.save()
+    _touch_parent(location, last_updated)
+    _refresh_grid_on_commit(_recompute([location.id]))
+    return True
+
+
+@transaction.atomic
+def catalogue_connector_put(
+    *,
+    source: str,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    evse_uid: str,
+    connector: ConnectorRecord,
+) -> bool:
+    """Create or replace one connector of a known EVSE. Returns False when ours is newer.
+    Bumps the EVSE's and the Location's `last_updated`."""
+    location = _held_location(source, country_code, party_id, location_id)
+    evse = _held_evse(location, evse_uid)
+    held = Connector.objects.filter(evse=evse, ocpi_id=connector.id).first()
+    if held and connector.last_updated < held.last_updated:
+        return False
+    bulk.upsert(
+        Connector,
+        [_connector_row(evse.id, connector)],
+        unique=("evse_id", "ocpi_id"),
+        update=(*CONNECTOR_PATCHABLE, "power_kw", "last_updated"),
+    )
+    _touch_children_parents(evse, location, connector.last_updated)
+    return True
+
+
+def _touch_children_parents(evse: Evse, location: Location, last_updated: datetime) -> None:
+    if last_updated > evse.last_updated:
+        Evse.objects.filter(id=evse.id).update(last_updated=last_updated)
+    _touch_parent(location, last_updated)
+    _refresh_grid_on_commit(_recompute([location.id]))
+
+
+@transaction.atomic
+def catalogue_connector_patch(
+    *,
+    source: str,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    evse_uid: str,
+    connector_id: str,
+    last_updated: datetime,
+    changes: dict[str, Any],
+) -> bool:
+    """Apply a PATCH to one connector (e.g. new `tariff_ids`). Returns False when ours is
+    newer; bumps the EVSE's and Location's `last_updated`. Raises CatalogueError for an unknown
+    parent or connector, or a field that cannot be patched."""
+    location = _held_location(source, country_code, party_id, location_id)
+    evse = _held_evse(location, evse_uid)
+    connector = Connector.objects.filter(evse=evse, ocpi_id=connector_id).first()
+    if connector is None:
+        raise CatalogueError(
+            f"Unknown connector {connector_id} on EVSE {evse_uid}: PUT it first.", unknown=True
+        )
+    if last_updated < connector.last_updated:
+        return False
+    unknown = set(changes) - CONNECTOR_PATCHABLE
+    if unknown:
+        raise CatalogueError(f"These Connector fields cannot be patched: {sorted(unknown)}.")
+    for name, value in changes.items():
+        setattr(connector, name, list(value) if isinstance(value, tuple) else value)
+    connector.power_kw = round(
+        ConnectorRecord(
+            id=connector.ocpi_id,
+            standard=connector.standard,
+            format=connector.format,
+            power_type=connector.power_type,
+            max_voltage=connector.max_voltage,
+            max_amperage=connector.max_amperage,
+            max_electric_power=connector.max_electric_power,
+            last_updated=last_updated,
+        ).power_kw,
+        1,
+    )
+    connector.last_updated = last_updated
+    connector.save()
+    _touch_children_parents(evse, location, last_updated)
+    return True
+
+
+@transaction.atomic
+def catalogue_evse_statuses_update(
+    *, source: str, updates: Sequence[EvseStatusUpdate]
+) -> UpsertResult:
+    """Apply many EVSE status PATCHes at once (the receiver batches what arrives together).
+
+    For each EVSE the newest update in the batch wins, and only if it is not older than what we
+    hold; unknown EVSEs are skipped (counted as stale: the next pull brings them). Costs a
+    fixed handful of queries per batch, whatever its size.
+    """
+    result = UpsertResult()
+    newest: dict[tuple[str, str, str, str], EvseStatusUpdate] = {}
+    for update in updates:
+        key = (
+            update.country_code.upper(),
+            update.party_id.upper(),
+            update.location_id,
+            update.evse_uid,
+        )
+        if key not in newest or newest[key].last_updated <= update.last_updated:
+            newest[key] = update
+    location_ids = sorted({key[2] for key in newest})
+    evses: list[Evse] = []
+    touched: dict[int, datetime] = {}
+    for start in range(0, len(location_ids), 2000):
+        for evse in (
+            Evse.objects.select_for_update(of=("self",))
+            .filter(
+                location__source=source,
+                location__ocpi_id__in=location_ids[start : start + 2000],
+                uid__in={key[3] for key in newest},
+            )
+            .select_related("location")
+            .only(
+                "id",
+                "uid",
+                "status",
+                "status_changed_at",
+                "last_updated",
+                "location__country_code",
+                "location__party_id",
+                "location__ocpi_id",
+                "location__last_updated",
+            )
+        ):
+            location = evse.location
+            change = newest.get(
+                (location.country_code, location.party_id, location.ocpi_id, evse.uid)
+            )
+            if change is None or change.last_updated < evse.last_updated:
+                continue
+            if change.status != evse.status:
+                evse.status_changed_at = change.last_updated
+            evse.status = change.status
+            evse.last_updated = change.last_updated
+            evses.append(evse)
+            if change.last_updated > location.last_updated:
+                touched[location.id] = max(
+                    touched.get(location.id, change.last_updated), change.last_updated
+                )
+            else:
+                touched.setdefault(location.id, location.last_updated)
+    Evse.objects.bulk_update(evses, ["status", "status_changed_at", "last_updated"], batch_size=500)
+    for location_id, updated in touched.items():
+        # One UPDATE per station only when its timestamp moves; usually a status batch touches
+        # each station once.
+        Location.objects.filter(id=location_id, last_updated__lt=updated).update(
+            last_updated=updated
+        )
+    _refresh_grid_on_commit(_recompute(touched))
+    result.written = len(evses)
+    result.skipped_stale = len(updates) - len(evses)
+    result.location_ids = list(touched)
+    return result
+
+
+@transaction.atomic
+def catalogue_hide_missing(*, source: str, seen: Iterable[Identity], before: datetime) -> int:
+    """After a complete (not delta) pull: hide this source's stations the pull did not list.
+
+    `seen` holds (country_code, party_id, id) of every Location in the pull; `before` is when
+    the pull started, so a station pushed to us during the pull is kept. Hidden stations leave
+    search and the map; a later record for them shows them again. Returns how many were hidden.
+    """
+    seen_set = {(cc.upper(), party.upper(), ocpi_id) for cc, party, ocpi_id in seen}
+    missing = [
+        (pk, cell)
+        for pk, cc, party, ocpi_id, cell in Location.objects.filter(
+            source=source, hidden=False, last_updated__lt=before
+        ).values_list("id", "country_code", "party_id", "ocpi_id", "cell")
+        if (cc, party, ocpi_id) not in seen_set
+    ]
+    ids = [pk for pk, _ in missing]
+    for start in range(0, len(ids), 5000):
+        Location.objects.filter(id__in=ids[start : start + 5000]).update(hidden=True, visible=False)
+    _refresh_grid_on_commit({cell for _, cell in missing})
+    return len(ids)
+
+
+# --- tariffs ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) -> UpsertResult:
+    """Create or replace tariffs (a pull page or one pushed PUT); older records are skipped.
+    The plain-words summary shown in lists is written with each tariff."""
+    result = UpsertResult()
+    held = {
+        (cc, party, ocpi_id): updated
+        for cc, party, ocpi_id, updated in Tariff.objects.filter(
+            source=source, ocpi_id__in={r.id for r in records}
+        ).values_list("country_code", "party_id", "ocpi_id", "last_updated")
+    }
+    rows: dict[Identity, dict[str, Any]] = {}
+    for record in records:
+        key = (record.country_code.upper(), record.party_id.upper(), record.id)
+        if key in held and held[key] > record.last_updated:
+            continue
+        if key in rows and rows[key]["last_updated"] > record.last_updated:
+            continue
+        rows[key] = {
+            "source": source,
+            "country_code": key[0],
+            "party_id": key[1],
+            "ocpi_id": record.id,
+            "currency": record.currency.upper()[:3],
+            "type": record.type,
+            "elements": list(record.elements),
+            "tariff_alt_text": list(record.tariff_alt_text),
+            "tariff_alt_url": record.tariff_alt_url,
+            "min_price": record.min_price,
+            "max_price": record.max_price,
+            "start_date_time": record.start_date_time,
+            "end_date_time": record.end_date_time,
+            "summary": pricing.describe(list(record.elements), record.currency.upper())[:255],
+            "last_updated": record.last_updated,
+        }
+    written = bulk.upsert(
+        Tariff,
+        list(rows.values()),
+        unique=("source", "country_code", "party_id", "ocpi_id"),
+        update=[
+            name
+            for name in next(iter(rows.values()), {})
+            if name not in ("source", "country_code", "party_id", "ocpi_id")
+        ],
+        newer_only="last_updated",
+    )
+    result.written = len(written)
+    result.skipped_stale = len(records) - len(written)
+    return result
+
+
+@transaction.atomic
+def catalogue_tariff_delete(
+    *, source: str, country_code: str, party_id: str, tariff_id: str
+) -> bool:
+    """Delete a tariff (OCPI DELETE). Connectors still naming it show no price. Returns
+    whether there was one to delete."""
+    deleted, _ = Tariff.objects.filter(
+        source=source,
+        country_code=country_code.upper(),
+        party_id=party_id.upper(),
+        ocpi_id=tariff_id,
+    ).delete()
+    return deleted > 0
+
+
+# --- comments ---------------------------------------------------------------------------
+
+COMMENT_MAX_LENGTH = 1000
+COMMENT_RATE = 5  # comments per driver per COMMENT_RATE_WINDOW seconds
+COMMENT_RATE_WINDOW = 600
+
+
+def _clean_comment(text: str, rating: int | None, outcome: str) -> str:
+    text = text.strip()
+    if not text:
+        raise CommentError("Write something about this station before posting.")
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise CommentError(
+            f"Comments are limited to {COMMENT_MAX_LENGTH} characters; yours has {len(text)}."
+        )
+    if rating is not None and not 1 <= rating <= 5:
+        raise CommentError("A rating is a whole number of stars from 1 to 5.")
+    if outcome and outcome not in CheckInOutcome.values:
+        raise CommentError(f"Check-in outcome must be one of: {', '.join(CheckInOutcome.values)}.")
+    return text
+
+
+@transaction.atomic
+def comment_create(
+    *,
+    location: Location,
+    author: User,
+    text: str,
+    rating: int | None = None,
+    outcome: str = "",
+) -> Comment:
+    """Post a driver's comment on a station, with an optional 1-5 rating and check-in outcome.
+
+    Text is stored as typed (pages escape it and never turn links into anchors). Raises
+    CommentError when the text is empty or too long, the rating or outcome is invalid, or the
+    driver posted more than COMMENT_RATE comments in the last ten minutes.
+    """
+    text = _clean_comment(text, rating, outcome)
+    key = f"locator:comment-rate:{author.pk}"
+    cache.add(key, 0, COMMENT_RATE_WINDOW)
+    if cache.incr(key) > COMMENT_RATE:
+        raise CommentError(
+            "You have posted several comments in the last few minutes; please wait a little."
+        )
+    return Comment.objects.create(
+        location=location, author=author, text=text, rating=rating, outcome=outcome
+    )
+
+
+def _own(comment: Comment, user: User) -> None:
+    if comment.author_id != user.pk:
+        raise CommentError("You can only change your own comments.")
+
+
+@transaction.atomic
+def comment_update(
+    *,
+    comment: Comment,
+    user: User,
+    text: str,
+    rating: int | None = None,
+    outcome: str = "",
+) -> Comment:
+    """Edit a comment; only its author may. Same rules as posting (bar the rate limit)."""
+    _own(comment, user)
+    comment.text = _clean_comment(text, rating, outcome)
+    comment.rating = rating
+    comment.outcome = outcome
+    comment.edited_at = timezone.now()
+    comment.save()
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, comment: Comment, user: User) -> None:
+    """Delete a comment; only its author may (admins hide instead, see comments_hide)."""
+    _own(comment, user)
+    comment.delete()
+
+
+@transaction.atomic
+def comments_hide(*, comment_ids: Iterable[int], hidden: bool = True) -> int:
+    """Hide (or show again) comments, for moderators. Returns how many changed."""
+    return (
+        Comment.objects.filter(id__in=list(comment_ids))
+        .exclude(hidden=hidden)
+        .update(hidden=hidden)
+    )
