@@ -336,3 +336,10 @@ if _tile_origin:
         *CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
         *_tile_sources,
     ]
+# How often partners are pulled: a delta (date_from = last success) and a full resync.
+ROAMING_DELTA_SYNC_INTERVAL = timedelta(minutes=env.int("ROAMING_DELTA_SYNC_MINUTES", default=5))
+ROAMING_FULL_SYNC_INTERVAL = timedelta(hours=env.int("ROAMING_FULL_SYNC_HOURS", default=24))
+CELERY_BEAT_SCHEDULE["roaming-sync-due"] = {
+    "task": "roaming.tasks.partners_sync_due",
+    "schedule": timedelta(minutes=1),
+}

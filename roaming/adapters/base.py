@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from locator.catalogue import LocationRecord, TariffRecord
-
 from roaming.models import Partner
 
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import pydantic
-from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 
+from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from roaming.adapters.base import PulledPage, Record, RoamingAdapter, SkippedObject
 from roaming.errors import PartnerError
 from roaming.models import PartnerKind
