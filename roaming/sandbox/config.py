@@ -1,0 +1,40 @@
+"""The sandbox CPO's settings: one dataclass, filled by the command line or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class SandboxConfig:
+    """Everything that shapes a sandbox run. Times are in seconds unless named otherwise."""
+
+    host: str = "127.0.0.1"
+    port: int = 9100  # 0 picks a free port (tests)
+    stations: int = 2000
+    seed: int = 7
+    token_a: str = "sandbox-a"  # noqa: S105 - the documented sandbox default
+    country_code: str = "NL"
+    party_id: str = "SBX"
+    region: tuple[float, float] | None = None  # (lat, lon): only the cities nearest to it
+    status_churn: float = 0.0  # EVSE status changes a second
+    latency_ms: int = 0  # added to every request
+    fail_rate: float = 0.0  # share of module requests answered 500 / malformed / too late
+    fault_delay: float = 30.0  # how long a "timing out" request is held before it is dropped
+    invalid_locations: int = 0  # this many locations are served invalid (missing coordinates)
+    accept_raw_tokens: bool = False  # also accept `Authorization: Token <raw>` (OCPI 2.1.1 style)
+    push_interval: float = 5.0  # session PATCH interval
+    command_delay: float = 1.0  # delay between a CommandResponse and its CommandResult
+    command_timeout: int = 30  # the `timeout` we announce in a CommandResponse
+    push_timeout: float = 5.0  # per push to the eMSP (connect + read)
+    page_limit: int = 1000  # the largest page we serve (X-Limit)
+    vehicle_kwh: float | None = None  # energy a car takes before it is full; None = random
+    log_requests: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/ocpi"
+
+    @property
+    def versions_url(self) -> str:
+        return f"{self.base_url}/versions"
