@@ -13,6 +13,7 @@ class PartnerKind(models.TextChoices):
 
 class PartnerState(models.TextChoices):
     INVITED = "invited", "Invited (waiting for the partner to register)"
+    REGISTERING = "registering", "Registering (handshake under way)"
     ACTIVE = "active", "Active"
     DEGRADED = "degraded", "Degraded (recent calls failed)"
     DISABLED = "disabled", "Disabled by an admin"

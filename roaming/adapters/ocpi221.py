@@ -111,7 +111,7 @@ class Ocpi221Adapter(RoamingAdapter):
             operator_name=operator or self.role_name(location.country_code, location.party_id),
             facilities=tuple(str(facility) for facility in location.facilities),
             time_zone=location.time_zone,
-            opening_times=location.opening_times.model_dump(mode="json")
+            opening_times=location.opening_times.model_dump(mode="json", exclude_defaults=True)
             if location.opening_times
             else None,
             charging_when_closed=location.charging_when_closed

@@ -134,10 +134,10 @@ def sync_run_finish(*, run: SyncRun, error: PartnerError | None) -> None:
 def feed_add(*, name: str, locations_url: str, header: str = "") -> Partner:
     """Add a public OCPI location feed (read only, no handshake), with an optional auth header
     written as `Name: value`. Raises PartnerError for a refused URL or a malformed header."""
-    outbound_url_check(locations_url)
     header_name, _, header_value = header.partition(":")
     if header and not (header_name.strip() and header_value.strip()):
         raise PartnerError('the header must look like "Authorization: Token abc"', permanent=True)
+    outbound_url_check(locations_url)
     if Partner.objects.filter(name=name).exists():
         raise PartnerError(f"a partner or feed named {name} exists already", permanent=True)
     partner = Partner(
