@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from locator.catalogue import LocationRecord, TariffRecord
+from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from roaming.models import Partner
 
 
@@ -26,6 +26,15 @@ class SkippedObject:
 
 
 Record = TypeVar("Record", LocationRecord, TariffRecord)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A partial update the partner pushed: when it was true, and the changed fields under
+    the catalogue's neutral names (see `locator.catalogue` records)."""
+
+    last_updated: datetime
+    changes: dict[str, Any]
 
 
 @dataclass
@@ -58,5 +67,26 @@ class RoamingAdapter(ABC):
         """A full location the partner pushed (PUT). Raises PartnerError naming the bad field."""
 
     @abstractmethod
+    def evse_parse(self, payload: Any) -> EvseRecord:
+        """A full EVSE the partner pushed (PUT). Raises PartnerError naming the bad field."""
+
+    @abstractmethod
+    def connector_parse(self, payload: Any) -> ConnectorRecord:
+        """A full connector the partner pushed (PUT). Raises PartnerError naming the bad field."""
+
+    @abstractmethod
     def tariff_parse(self, payload: Any) -> TariffRecord:
         """A full tariff the partner pushed (PUT). Raises PartnerError naming the bad field."""
+
+    @abstractmethod
+    def location_patch_parse(self, payload: Any) -> Patch:
+        """A PATCH of a location's own fields. Raises PartnerError (without `last_updated`, with
+        an unknown or invalid field, or with a list of sub-objects to patch)."""
+
+    @abstractmethod
+    def evse_patch_parse(self, payload: Any) -> Patch:
+        """As `location_patch_parse`, for an EVSE."""
+
+    @abstractmethod
+    def connector_patch_parse(self, payload: Any) -> Patch:
+        """As `location_patch_parse`, for a connector."""

@@ -7,12 +7,15 @@ and a DateTime with an explicit UTC offset is taken as the instant it names.
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
 
 import pydantic
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
-from roaming.adapters.base import PulledPage, Record, RoamingAdapter, SkippedObject
+from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
 from roaming.errors import PartnerError
 from roaming.models import PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
@@ -21,6 +24,32 @@ from roaming.ocpi.v221 import schemas
 
 OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
+# Fields the catalogue keeps; others a partner sends (images, energy mix, ...) are accepted
+# and not stored.
+LOCATION_STORED = {
+    "name",
+    "address",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+    "time_zone",
+    "opening_times",
+    "charging_when_closed",
+    "facilities",
+    "parking_type",
+    "directions",
+    "publish",
+    "publish_allowed_to",
+}
+EVSE_STORED = {
+    "status",
+    "evse_id",
+    "capabilities",
+    "floor_level",
+    "physical_reference",
+    "parking_restrictions",
+}
 
 
 def lenient(value: Any) -> Any:
@@ -34,10 +63,76 @@ def lenient(value: Any) -> Any:
     return value
 
 
-def validation_message(exc: pydantic.ValidationError) -> str:
+def validation_message(exc: pydantic.ValidationError, prefix: str = "") -> str:
     error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
+    where = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "") or "body"
     return f"{where}: {error['msg']}"
+
+
+def invalid(what: str, detail: str) -> PartnerError:
+    return PartnerError(
+        f"invalid {what}: {detail}", permanent=True, ocpi_status=OcpiStatus.INVALID_PARAMETERS
+    )
+
+
+def validated(model: type[schemas.OcpiModel], payload: Any, *, what: str) -> Any:
+    try:
+        return model.model_validate(lenient(payload))
+    except pydantic.ValidationError as exc:
+        raise invalid(what, validation_message(exc)) from exc
+
+
+@cache
+def field_adapter(model: type[schemas.OcpiModel], name: str) -> pydantic.TypeAdapter[Any]:
+    field = model.model_fields[name]
+    # The field's type with its constraints, built at run time, which mypy cannot follow.
+    annotation: Any = (
+        Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    )
+    return pydantic.TypeAdapter(annotation)
+
+
+def patch_fields(
+    model: type[schemas.OcpiModel], payload: Any, *, what: str, lists: tuple[str, ...]
+) -> tuple[datetime, dict[str, Any]]:
+    """Validate each field of a PATCH body against the full object's schema."""
+    if not isinstance(payload, dict):
+        raise invalid(what, "a PATCH body must be a JSON object")
+    payload = lenient(payload)
+    if "last_updated" not in payload:
+        raise invalid(what, "a PATCH must include last_updated")
+    values: dict[str, Any] = {}
+    for name, value in payload.items():
+        if name in lists:
+            raise invalid(what, f"{name} cannot be patched as a list; PUT or PATCH each at its URL")
+        if name not in model.model_fields:
+            raise invalid(what, f"{name} is not a field of {model.__name__}")
+        try:
+            values[name] = field_adapter(model, name).validate_python(value)
+        except pydantic.ValidationError as exc:
+            raise invalid(what, validation_message(exc, name)) from exc
+    return values.pop("last_updated"), values
+
+
+def with_numbers(value: Any) -> Any:
+    """A dumped object with OCPI's decimals as JSON numbers (pydantic would give strings)."""
+    if isinstance(value, dict):
+        return {key: with_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, StrEnum):
+        return str(value)
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, list):
+        return tuple(jsonable(item) for item in value)
+    return str(value) if isinstance(value, str) else value
 
 
 def connector_record(connector: schemas.Connector) -> ConnectorRecord:
@@ -122,25 +217,46 @@ class Ocpi221Adapter(RoamingAdapter):
         )
 
     def location_parse(self, payload: Any) -> LocationRecord:
-        try:
-            return self.location_record(schemas.Location.model_validate(lenient(payload)))
-        except pydantic.ValidationError as exc:
-            raise PartnerError(
-                f"invalid location: {validation_message(exc)}",
-                permanent=True,
-                ocpi_status=OcpiStatus.INVALID_PARAMETERS,
-            ) from exc
+        return self.location_record(validated(schemas.Location, payload, what="location"))
+
+    def evse_parse(self, payload: Any) -> EvseRecord:
+        return evse_record(validated(schemas.EVSE, payload, what="EVSE"))
+
+    def connector_parse(self, payload: Any) -> ConnectorRecord:
+        return connector_record(validated(schemas.Connector, payload, what="connector"))
+
+    def location_patch_parse(self, payload: Any) -> Patch:
+        last_updated, values = patch_fields(
+            schemas.Location, payload, what="location PATCH", lists=("evses",)
+        )
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "coordinates":
+                changes["latitude"] = float(value.latitude)
+                changes["longitude"] = float(value.longitude)
+            elif name == "operator":
+                changes["operator_name"] = value.name if value else ""
+            elif name in LOCATION_STORED:
+                changes[name] = jsonable(value)
+        return Patch(last_updated=last_updated, changes=changes)
+
+    def evse_patch_parse(self, payload: Any) -> Patch:
+        last_updated, values = patch_fields(
+            schemas.EVSE, payload, what="EVSE PATCH", lists=("connectors",)
+        )
+        changes = {name: jsonable(value) for name, value in values.items() if name in EVSE_STORED}
+        return Patch(last_updated=last_updated, changes=changes)
+
+    def connector_patch_parse(self, payload: Any) -> Patch:
+        last_updated, values = patch_fields(
+            schemas.Connector, payload, what="connector PATCH", lists=()
+        )
+        changes = {name: jsonable(value) for name, value in values.items() if name != "id"}
+        return Patch(last_updated=last_updated, changes=changes)
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
-        try:
-            tariff = schemas.Tariff.model_validate(lenient(payload))
-        except pydantic.ValidationError as exc:
-            raise PartnerError(
-                f"invalid tariff: {validation_message(exc)}",
-                permanent=True,
-                ocpi_status=OcpiStatus.INVALID_PARAMETERS,
-            ) from exc
-        data = tariff.model_dump(mode="json", exclude_none=True)
+        tariff = validated(schemas.Tariff, payload, what="tariff")
+        data = with_numbers(tariff.model_dump(exclude_defaults=True))
         return TariffRecord(
             country_code=tariff.country_code.upper(),
             party_id=tariff.party_id.upper(),

@@ -1,10 +1,12 @@
 """Registering with the sandbox CPO and pulling its catalogue, end to end over real HTTP."""
 
+import time
 from collections.abc import Callable
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from locator.models import Connector, Evse, Location, Tariff
@@ -229,3 +231,29 @@ def test_feed_add_refuses_bad_input(settings: Settings) -> None:
         feed_add(
             name="Bad header", locations_url="https://example.com/locations", header="no-colon"
         )
+
+
+def test_status_churn_pushed_by_the_sandbox_reaches_the_catalogue(registered) -> None:  # type: ignore[no-untyped-def]
+    sandbox, partner = registered
+    partner_sync(partner=partner, full=True)
+    churn_started = timezone.now()
+    sandbox.cpo.config.status_churn = 20
+    changed: dict[str, str] = {}
+    deadline = time.monotonic() + 10
+    while len(changed) < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with sandbox.cpo.catalogue.lock:
+            changed = {
+                uid: evse["status"]
+                for uid, (_, evse) in sandbox.cpo.catalogue.evses.items()
+                if as_time(evse["last_updated"]) > churn_started
+            }
+    sandbox.cpo.config.status_churn = 0
+    assert len(changed) >= 5, "the sandbox did not churn"
+
+    def ours() -> dict[str, str]:
+        return dict(Evse.objects.filter(uid__in=changed).values_list("uid", "status"))
+
+    while ours() != changed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ours() == changed
