@@ -124,7 +124,7 @@ def test_spec_patch_and_add_evse_examples_apply_and_bump_parents(ocpi: Ocpi) -> 
     base = location_path(location)
     evse_uid = location["evses"][0]["uid"]
 
-    status, body = ocpi.call(
+    _, body = ocpi.call(
         "patch", f"{base}/{evse_uid}", example("location_patch_example_status.json")
     )
     assert body["status_code"] == 1000
