@@ -113,6 +113,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 elif PRODUCTION:
     raise ImproperlyConfigured("DJANGO_ENV=production needs DATABASE_URL to point at PostgreSQL.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django 6 behaviour now: a URL typed without a scheme is https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Redis backs the cache (rate limits, geocoder results) and Celery; without it, local memory and
 # eager tasks, so one process is enough on a laptop.

@@ -1,5 +1,6 @@
 """Roaming reads: which partners are due a pull, how each feed is doing."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -78,3 +79,52 @@ def push_counts(*, partner_ids: list[int], now: datetime) -> dict[int, int]:
 
 def push_counter_key(partner_id: int, minute: int) -> str:
     return f"roaming:pushes:{partner_id}:{minute}"
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    partner: Partner
+    verdict: str  # "ok", "stale", "failing", "off"
+    last_success: SyncRun | None
+    last_run: SyncRun | None
+    pushes_last_hour: int
+    received_by_hour: list[int]  # oldest first, one per hour
+
+
+def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> list[FeedHealth]:
+    """Every partner and feed with a verdict an operator can scan: failing first, then stale."""
+    partners = list(Partner.objects.prefetch_related("roles").order_by("name"))
+    pushes = push_counts(partner_ids=[p.pk for p in partners], now=now)
+    since = now - timedelta(hours=hours)
+    received: dict[int, list[int]] = {p.pk: [0] * hours for p in partners}
+    for partner_id, started_at, count in SyncRun.objects.filter(started_at__gte=since).values_list(
+        "partner_id", "started_at", "received"
+    ):
+        slot = min(hours - 1, int((started_at - since).total_seconds() // 3600))
+        received[partner_id][slot] += count
+    rows = []
+    for partner in partners:
+        runs = SyncRun.objects.filter(partner=partner).exclude(state=SyncState.RUNNING)
+        last_run = runs.first()
+        last_success = runs.filter(state=SyncState.SUCCEEDED).first()
+        if partner.state in (
+            PartnerState.DISABLED,
+            PartnerState.UNREGISTERED,
+            PartnerState.INVITED,
+        ):
+            verdict = "off"
+        elif partner.state == PartnerState.DEGRADED or (
+            last_run and last_run.state == SyncState.FAILED
+        ):
+            verdict = "failing"
+        elif last_success is None or now - last_success.started_at > stale_after:
+            verdict = "stale"
+        else:
+            verdict = "ok"
+        rows.append(
+            FeedHealth(
+                partner, verdict, last_success, last_run, pushes[partner.pk], received[partner.pk]
+            )
+        )
+    order = {"failing": 0, "stale": 1, "ok": 2, "off": 3}
+    return sorted(rows, key=lambda row: (order[row.verdict], row.partner.name))
