@@ -77,6 +77,11 @@ def invalid(what: str, detail: str) -> PartnerError:
 
 def validated(model: type[schemas.OcpiModel], payload: Any, *, what: str) -> Any:
     try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError:
+        pass
+    # Most objects are well formed; only a failing one pays for the tolerant second reading.
+    try:
         return model.model_validate(lenient(payload))
     except pydantic.ValidationError as exc:
         raise invalid(what, validation_message(exc)) from exc
