@@ -6,7 +6,9 @@ production posture and refuses to start until every variable it needs is set.
 See `.env.example` for the full list.
 """
 
+import hashlib
 import ipaddress
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -112,6 +114,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 elif PRODUCTION:
     raise ImproperlyConfigured("DJANGO_ENV=production needs DATABASE_URL to point at PostgreSQL.")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers (web threads, a retried capture) wait for SQLite's write lock instead
+    # of failing: transactions take it when they begin, and waiting is allowed. Tests use a
+    # file too, because SQLite's shared in-memory database fails at once instead of waiting.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+    _checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"plugway-test-{_checkout}.sqlite3")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Django 6 behaviour now: a URL typed without a scheme is https.
 FORMS_URLFIELD_ASSUME_HTTPS = True
@@ -345,3 +358,38 @@ CELERY_BEAT_SCHEDULE["roaming-sync-due"] = {
     "task": "roaming.tasks.partners_sync_due",
     "schedule": timedelta(minutes=1),
 }
+
+# --- payments: Stripe (localstripe on loopback in the embedded setup) ---
+# Without these, the embedded setup talks to localstripe, which `scripts/dev.py run` starts on
+# STRIPE_API_BASE and which accepts any sk_/pk_ key. Production needs real keys and no base.
+STRIPE_SECRET_KEY = required_in_production("STRIPE_SECRET_KEY", "sk_test_localstripe")
+STRIPE_PUBLISHABLE_KEY = required_in_production("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe")
+STRIPE_WEBHOOK_SECRET = required_in_production("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+# Empty means the real Stripe API (and the real Stripe.js from https://js.stripe.com/v3/).
+STRIPE_API_BASE = env.str(
+    "STRIPE_API_BASE", default="" if PRODUCTION else "http://127.0.0.1:8420"
+).rstrip("/")
+if PRODUCTION and STRIPE_API_BASE:
+    raise ImproperlyConfigured("STRIPE_API_BASE is for localstripe; leave it unset in production.")
+# Seconds before one Stripe call is abandoned (the SDK default is 80).
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20.0)
+# How long an uncaptured hold lives at the card network: Visa's limit for merchant-initiated
+# holds is 4 days 18 hours; the sweeper captures or releases PAYMENTS_HOLD_SWEEP_MARGIN before.
+PAYMENTS_HOLD_LIFETIME = timedelta(hours=env.float("PAYMENTS_HOLD_LIFETIME_HOURS", default=114))
+PAYMENTS_HOLD_SWEEP_MARGIN = timedelta(
+    hours=env.float("PAYMENTS_HOLD_SWEEP_MARGIN_HOURS", default=12)
+)
+# A driver who never completes a bank's authentication request: the attempt is cancelled after.
+PAYMENTS_AUTHENTICATION_TIMEOUT = timedelta(
+    minutes=env.float("PAYMENTS_AUTHENTICATION_TIMEOUT_MINUTES", default=60)
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "payments-reconcile": {
+            "task": "payments.tasks.payments_reconcile",
+            "schedule": crontab(minute="*/30"),
+        },
+    }
+)
+# The SDK logs every request at INFO; our gateway logs what matters.
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]

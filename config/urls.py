@@ -23,4 +23,5 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("ocpi/", include("roaming.urls")),
+    path("", include("payments.urls")),
 ]

@@ -10,6 +10,7 @@ file changes, so a second run starts at once.
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -56,6 +57,20 @@ def manage(*args: str) -> None:
     subprocess.run([BIN / "python", "manage.py", *args], check=True, cwd=ROOT)
 
 
+def localstripe_start(app_port: str) -> "subprocess.Popen[bytes] | None":
+    """Start localstripe (a fake Stripe) when STRIPE_API_BASE is its loopback default."""
+    base = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
+    match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/?", base)
+    if not match:
+        return None
+    say(f"starting localstripe, a fake Stripe, at {base} (test card: 4242 4242 4242 4242)")
+    webhook = f"http://127.0.0.1:{app_port}/payments/stripe/webhook/"
+    secret = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+    command = [BIN / "python", "scripts/localstripe_server.py", "--port", match[1]]
+    command += ["--webhook-url", webhook, "--webhook-secret", secret]
+    return subprocess.Popen(command, cwd=ROOT)
+
+
 def run(args: list[str]) -> int:
     install()
     say("migrating the database")
@@ -63,12 +78,17 @@ def run(args: list[str]) -> int:
     host, port = "127.0.0.1", os.environ.get("PORT", "8000")
     say(f"Plugway is starting at http://{host}:{port}/  (admin: http://{host}:{port}/admin/)")
     say("create an admin login with: .venv/bin/python manage.py createsuperuser")
+    stripe_fake = localstripe_start(port)
     try:
         return subprocess.call(
             [BIN / "python", "manage.py", "runserver", f"{host}:{port}", *args], cwd=ROOT
         )
     except KeyboardInterrupt:
         return 0
+    finally:
+        if stripe_fake is not None:
+            stripe_fake.terminate()
+            stripe_fake.wait(timeout=10)
 
 
 def test(args: list[str]) -> int:

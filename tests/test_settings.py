@@ -15,13 +15,20 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://plugway@db.internal:5432/plugway",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "plugway.example.com",
+    "STRIPE_SECRET_KEY": "sk_live_example",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_example",
+    "STRIPE_WEBHOOK_SECRET": "whsec_example",
 }
+# Set by tests/browser/conftest.py for Playwright; a deploy check rightly refuses it.
+NOT_INHERITED = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    # The browser tests' async-unsafe switch must not leak into a deploy check.
-    unwanted = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    base = {key: value for key, value in os.environ.items() if key not in unwanted}
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PRODUCTION_ENV and key not in NOT_INHERITED
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -1,0 +1,49 @@
+"""Celery tasks: thin, take ids, safe to run twice."""
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from payments import services
+from payments.gateway import PaymentError
+from payments.models import Payment
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    autoretry_for=(PaymentError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def webhook_event_process(event_pk: int) -> str:
+    """Process one stored Stripe event (retried with backoff while Stripe is unreachable)."""
+    return services.webhook_event_process(event_pk=event_pk).status
+
+
+@shared_task
+def payments_reconcile() -> dict[str, Any]:
+    """Beat: capture or release holds near their deadline, resume interrupted calls, report
+    payments whose state differs from Stripe's."""
+    report = services.payments_reconcile()
+    if report.differences:
+        logger.warning("payments differing from Stripe: %s", report.as_dict()["differences"])
+    return report.as_dict()
+
+
+@shared_task(bind=True, max_retries=10)
+def payment_capture(self: Any, payment_id: int, amount: int) -> str:
+    """Capture `amount` of a hold (for the charging flow, when a CDR arrives).
+
+    Redelivered or repeated tasks capture once; while another worker holds the payment, or
+    Stripe is unreachable, the task retries with backoff. Returns the payment's status.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    try:
+        return services.hold_capture(payment=payment, amount=amount).status
+    except PaymentError as exc:
+        if exc.retryable:
+            raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+        raise

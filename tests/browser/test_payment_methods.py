@@ -1,0 +1,116 @@
+"""A driver adds a card on the card page in Chromium, through Stripe.js (localstripe's)."""
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from payments.models import PaymentMethod
+from tests.browser.conftest import PHONE, screenshot
+from tests.payments import conftest as payments_fixtures
+from tests.payments.conftest import LocalStripe
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The payments app's localstripe fixtures, for this browser test.
+localstripe_server = payments_fixtures.localstripe_server
+localstripe = payments_fixtures.localstripe
+
+
+@pytest.fixture
+def signed_in_page(page: Any, localstripe: LocalStripe, live_server: Any) -> Any:
+    user = get_user_model().objects.create_user(
+        username="driver", email="driver@example.com", password="a-long-password-1"
+    )
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.user = user
+    return page
+
+
+def fill_card(page: Any, number: str) -> None:
+    element = page.locator("#card-element")
+    element.locator("input[placeholder=number]").fill(number)
+    element.locator("input[placeholder=exp_month]").fill("12")
+    element.locator("input[placeholder=exp_year]").fill("34")
+    element.locator("input[placeholder=cvc]").fill("123")
+    element.locator("input[placeholder=postal_code]").fill("10115")
+
+
+def test_a_driver_adds_a_card_in_the_browser(signed_in_page: Any, localstripe: LocalStripe) -> None:
+    page = signed_in_page
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.goto("/account/payment-methods/")
+    assert page.get_by_role("heading", name="Payment methods").is_visible()
+    screenshot(page, "payment-methods-empty-desktop")
+
+    fill_card(page, "4242424242424242")
+    page.get_by_role("button", name="Save card").click()
+
+    page.get_by_text("Visa •••• 4242 is saved.").wait_for()
+    card_row = page.locator(".card-row")
+    assert "Visa •••• 4242" in card_row.inner_text()
+    assert "Default" in card_row.inner_text()
+    screenshot(page, "payment-methods-saved-desktop")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "payment-methods-saved-phone")
+
+    card = PaymentMethod.objects.get(account__user=page.user)
+    stripe_card = localstripe.request("GET", f"/v1/payment_methods/{card.stripe_payment_method_id}")
+    assert stripe_card["customer"] == card.account.stripe_customer_id
+    assert not [e for e in console_errors if "Content Security Policy" in e]
+
+
+def test_a_declined_card_shows_the_reason_and_saves_nothing(
+    signed_in_page: Any, localstripe: LocalStripe
+) -> None:
+    page = signed_in_page
+    page.set_viewport_size(PHONE)
+    page.goto("/account/payment-methods/")
+    fill_card(page, "4000000000000002")
+    page.get_by_role("button", name="Save card").click()
+
+    alert = page.locator("#card-errors")
+    alert.get_by_text("Your card was declined.").wait_for()
+    screenshot(page, "payment-methods-declined-phone")
+    assert page.get_by_role("button", name="Save card").is_enabled()
+    assert not PaymentMethod.objects.exists()
+
+
+def test_a_driver_completes_the_banks_authentication_in_the_browser(
+    signed_in_page: Any, localstripe: LocalStripe
+) -> None:
+    from payments.models import Payment
+    from payments.services import PaymentError, hold_place
+    from tests.payments.conftest import NEEDS_AUTHENTICATION, card_add
+
+    page = signed_in_page
+    card_add(localstripe, page.user, NEEDS_AUTHENTICATION)
+    with pytest.raises(PaymentError) as error:
+        hold_place(user=page.user, reference="session-b1", amount=5000, currency="eur")
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"/payments/{error.value.payment_id}/authenticate/")
+    screenshot(page, "payment-authenticate-phone")
+    page.get_by_role("button", name="Confirm with my bank").click()
+    # localstripe's Stripe.js stands in for the bank's challenge with two buttons.
+    page.get_by_role("button", name="Complete authentication").click()
+
+    page.get_by_text("Thank you, your bank confirmed the hold of €50.00.").wait_for()
+    screenshot(page, "payment-authenticated-phone")
+    payment = Payment.objects.get(pk=error.value.payment_id)
+    assert payment.status == Payment.Status.REQUIRES_CAPTURE
+    assert (
+        localstripe.payment_intent(payment.stripe_payment_intent_id)["status"] == "requires_capture"
+    )
