@@ -31,7 +31,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
-PUSH_TOKEN = "bench-push-token"
+PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
 
 PATCH_LUA = """
 local paths = {}
@@ -183,7 +183,7 @@ def main() -> None:
             lua.write_text(PATCH_LUA % {"paths": paths_file, "token": PUSH_TOKEN})
             wrk = subprocess.run(
                 [
-                    "wrk",
+                    wrk_path,
                     "-t2",
                     "-c16",
                     f"-d{args.patch_seconds}s",
