@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 
 from locator.models import Location, Tariff
-from roaming.models import Partner, PartnerState, SyncKind, SyncRun, SyncState
+from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
 
 
 def partners_due_for_sync(
@@ -32,10 +32,13 @@ def partners_due_for_sync(
 
 
 def partner_owns(*, partner: Partner, country_code: str, party_id: str) -> bool:
-    """Whether the partner registered this country_code/party_id (only it may write there)."""
-    return partner.roles.filter(
-        country_code=country_code.upper(), party_id=party_id.upper()
-    ).exists()
+    """Whether the partner may write this country_code/party_id's objects: its own roles, and,
+    for a hub (which in 2.2.1 names only itself), every party no other partner speaks for."""
+    party = {"country_code": country_code.upper(), "party_id": party_id.upper()}
+    roles = PartnerRole.objects.filter(**party)
+    if roles.filter(partner=partner).exists():
+        return True
+    return partner.roles.filter(role="HUB").exists() and not roles.exists()
 
 
 def stored_location(

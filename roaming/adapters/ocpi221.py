@@ -13,6 +13,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import pydantic
+from django.conf import settings
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
@@ -177,6 +178,18 @@ class Ocpi221Adapter(RoamingAdapter):
                 return role.business_name
         return self.partner.name
 
+    def routing_headers(self) -> dict[str, str]:
+        """Through a hub, a GET for everything is addressed to the hub itself (2.2.1 routing)."""
+        hub = self.partner.roles.filter(role="HUB").first()
+        if hub is None:
+            return {}
+        return {
+            "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
+            "OCPI-from-party-id": settings.OCPI_PARTY_ID,
+            "OCPI-to-country-code": hub.country_code,
+            "OCPI-to-party-id": hub.party_id,
+        }
+
     def can_start_remotely(self, evses: list[schemas.EVSE]) -> bool:
         if self.partner.kind == PartnerKind.FEED or not self.partner.endpoint(
             "commands", "RECEIVER"
@@ -286,11 +299,9 @@ class Ocpi221Adapter(RoamingAdapter):
         )
         if not url:
             raise PartnerError(f"{self.partner.name} offers no {module} endpoint", permanent=True)
-        extra_headers = (
-            {self.partner.feed_header_name: self.partner.feed_header_value}
-            if self.partner.feed_header_name
-            else None
-        )
+        extra_headers = self.routing_headers()
+        if self.partner.feed_header_name:
+            extra_headers[self.partner.feed_header_name] = self.partner.feed_header_value
         yield from ocpi_paginate(
             url,
             partner=self.partner,

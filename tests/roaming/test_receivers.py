@@ -332,3 +332,22 @@ def test_tariff_delete_and_ownership(ocpi: Ocpi) -> None:
     assert ocpi.call("delete", where)[1]["status_code"] == 1000
     assert not Tariff.objects.exists()
     assert ocpi.call("get", where)[0] == 404
+
+
+def test_a_hub_writes_for_parties_behind_it_but_not_for_a_direct_partners(client: Client) -> None:
+    hub = Partner.objects.create(
+        name="Hub 2.2.1",
+        state=PartnerState.ACTIVE,
+        version="2.2.1",
+        inbound_token_hash=token_hash("hub-only-token"),
+    )
+    PartnerRole.objects.create(partner=hub, role="HUB", country_code="DE", party_id="HUB")
+    direct = Partner.objects.create(name="Direct CPO", state=PartnerState.ACTIVE, version="2.2.1")
+    PartnerRole.objects.create(partner=direct, role="CPO", country_code="BE", party_id="BEC")
+    pushes = Ocpi(client, "hub-only-token")
+    behind_hub = example("location_example_uc5_home_charge_point.json")
+    assert pushes.call("put", location_path(behind_hub), behind_hub)[1]["status_code"] == 1000
+    directly_connected = example("location_example.json")
+    status, body = pushes.call("put", location_path(directly_connected), directly_connected)
+    assert (status, body["status_code"]) == (404, 2000)
+    assert Location.objects.count() == 1
