@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run Plugway on this machine with nothing but python3.
 
-    python3 scripts/dev.py run     # install, migrate, start the app, print its URL
+    python3 scripts/dev.py run     # install, migrate, start the app and a sandbox CPO beside it
     python3 scripts/dev.py test    # install, run the test suite (extra args go to pytest)
 
 The virtual environment in .venv is (re)installed from requirements-dev.lock whenever the lock
@@ -21,6 +21,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 LOCK = ROOT / "requirements-dev.lock"
 INSTALLED_MARK = VENV / ".installed-lock-sha256"
+SANDBOX_TOKEN_A = "sandbox-a"  # noqa: S105 - the sandbox CPO's fixed, local-only token A
 
 
 def say(message: str) -> None:
@@ -71,14 +72,27 @@ def localstripe_start(app_port: str) -> "subprocess.Popen[bytes] | None":
     return subprocess.Popen(command, cwd=ROOT)
 
 
+def sandbox_start() -> subprocess.Popen[bytes]:
+    """Start the sandbox OCPI CPO beside the app, as a child process (see `sandbox_cpo --help`).
+
+    Registering Plugway with it and pulling its stations is left to the roaming app (issue 4).
+    """
+    port = os.environ.get("SANDBOX_CPO_PORT", "9100")
+    say(f"sandbox CPO: http://127.0.0.1:{port}/ocpi/versions  token A: {SANDBOX_TOKEN_A}")
+    return subprocess.Popen(
+        [BIN / "python", "manage.py", "sandbox_cpo", "--port", port, "--token-a", SANDBOX_TOKEN_A],
+        cwd=ROOT,
+    )
+
+
 def run(args: list[str]) -> int:
     install()
     say("migrating the database")
     manage("migrate", "--no-input")
     host, port = "127.0.0.1", os.environ.get("PORT", "8000")
+    children = [child for child in (sandbox_start(), localstripe_start(port)) if child]
     say(f"Plugway is starting at http://{host}:{port}/  (admin: http://{host}:{port}/admin/)")
     say("create an admin login with: .venv/bin/python manage.py createsuperuser")
-    stripe_fake = localstripe_start(port)
     try:
         return subprocess.call(
             [BIN / "python", "manage.py", "runserver", f"{host}:{port}", *args], cwd=ROOT
@@ -86,9 +100,10 @@ def run(args: list[str]) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if stripe_fake is not None:
-            stripe_fake.terminate()
-            stripe_fake.wait(timeout=10)
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
 
 
 def test(args: list[str]) -> int:

@@ -7,7 +7,24 @@ partner to test that adapter against.
     python manage.py sandbox_cpo --port 9100 --stations 2000 --seed 7 --token-a sandbox-a
 
 prints its versions URL and token A, and serves until stopped. See `sandbox_cpo --help` for
-every option. Modules:
+every option. What a partner sees:
+
+- Registration (credentials, receiving side): GET versions and details with token A, POST your
+  credentials (token B, your versions URL, your roles) with token A; the sandbox calls your
+  versions and details back with token B and answers token C. Token A then stops working; PUT
+  rotates (new B in, new C out); DELETE unregisters, after which token A works again.
+  `Authorization: Token <base64>`; `--accept-raw-tokens` also takes the raw token.
+- Pull: locations (list, location, EVSE, connector), tariffs, sessions (date_from required)
+  and CDRs, paged with offset/limit/date_from/date_to, `Link`, `X-Total-Count`, `X-Limit`.
+- Charge: POST commands (START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION,
+  UNLOCK_CONNECTOR); the CommandResult, Session PUT/PATCHes, EVSE status PATCHes and the CDR
+  are pushed to your receivers with token B. Tokens you PUT/PATCH to us are honoured
+  (`valid: false` makes START_SESSION REJECTED).
+- Faults: `--latency-ms`, `--fail-rate` (module requests only: 500, malformed JSON, or held
+  for `--fault-delay` and dropped), `--invalid-locations` (served broken in list pages only),
+  and `--status-churn` EVSE status changes a second.
+
+Modules:
 
     config      SandboxConfig: every knob (ports, seed, churn, faults, timings)
     cities      the built-in European city centres (`--region` picks the nearest)
@@ -18,5 +35,6 @@ every option. Modules:
     credentials the receiving side of the credentials handshake (tokens A, B, C)
     simulator   commands, sessions, CDRs, reservations and status churn
     push        the ordered, timeout-bound HTTP pushes to the registered eMSP
-    server      the HTTP routes and the `SandboxCpo` that ties it all together
+    routes      the OCPI endpoints: (method, path, query, token, body) -> reply
+    server      the HTTP server and the `SandboxCpo` that ties it all together
 """

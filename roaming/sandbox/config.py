@@ -30,10 +30,15 @@ class SandboxConfig:
     page_limit: int = 1000  # the largest page we serve (X-Limit)
     vehicle_kwh: float | None = None  # energy a car takes before it is full; None = random
     log_requests: bool = True
+    public_url: str | None = None  # base URL others reach us at, e.g. behind a proxy
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/ocpi"
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/ocpi"
+        # A wildcard bind address is not a place to call: advertise loopback instead.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}/ocpi"
 
     @property
     def versions_url(self) -> str:

@@ -5,6 +5,8 @@ yields a `SandboxHandle` with its `versions_url` and `token_a`; `sandbox_cpo_fac
 same with your own `SandboxConfig` fields (e.g. `fail_rate=0.5`). Timings are fast by default
 (pushes every 0.2 s, command results after 0.05 s), so a full charge takes well under a second.
 
+`sandbox_cpo_process` runs the real `manage.py sandbox_cpo` command in a subprocess instead.
+
 `emsp_receiver` is a plain stdlib HTTP server playing the eMSP: it serves versions and version
 details (credentials, locations, sessions, cdrs receivers), accepts every push with an OCPI
 success envelope, and records each request so a test can wait for it.
@@ -13,11 +15,14 @@ success envelope, and records each request so a test can wait for it.
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +32,7 @@ import pytest
 from roaming.sandbox.config import SandboxConfig
 from roaming.sandbox.server import SandboxCpo
 
+ROOT = Path(__file__).resolve().parents[2]
 FAST = {
     "host": "127.0.0.1",
     "port": 0,
@@ -58,6 +64,48 @@ def sandbox_cpo_factory() -> Iterator[Callable[..., SandboxHandle]]:
     yield start
     for cpo in started:
         cpo.stop()
+
+
+@dataclass
+class SandboxProcess:
+    versions_url: str
+    token_a: str
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture
+def sandbox_cpo_process() -> Iterator[Callable[..., SandboxProcess]]:
+    """Start `manage.py sandbox_cpo` as a real process on a free port (extra CLI args allowed)."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, token_a: str = "sandbox-a") -> SandboxProcess:  # noqa: S107
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "sandbox_cpo",
+                "--port",
+                "0",
+                "--token-a",
+                token_a,
+                "--quiet",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "versions URL:" in line:
+                return SandboxProcess(line.split("versions URL:")[1].strip(), token_a, process)
+        pytest.fail(f"sandbox_cpo exited ({process.wait()}) without printing its versions URL")
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -215,7 +263,7 @@ def emsp_receiver() -> Iterator[EmspReceiver]:
     server.server_close()
 
 
-def register(sandbox: SandboxHandle, receiver: EmspReceiver) -> str:
+def register(sandbox: SandboxHandle | SandboxProcess, receiver: EmspReceiver) -> str:
     """The handshake as any eMSP does it, over plain HTTP; returns token C."""
     versions = httpx.get(sandbox.versions_url, headers=auth(sandbox.token_a)).json()["data"]
     details_url = next(v["url"] for v in versions if v["version"] == "2.2.1")

@@ -210,3 +210,18 @@ def test_unlock_connector_is_accepted_where_the_evse_can_unlock(cpo: Cpo) -> Non
     )
     assert reply["data"]["result"] == "ACCEPTED"
     assert cpo.result("UNLOCK_CONNECTOR").body["result"] == "ACCEPTED"
+
+
+def test_charging_preferences_are_answered_not_possible(cpo: Cpo) -> None:
+    location, evse = cpo.evse()
+    cpo.command("START_SESSION", token=token(), location_id=location["id"], evse_uid=evse["uid"])
+    requests = cpo.receiver.wait_for(
+        lambda rs: any(r.method == "PUT" and "/sessions/" in r.path for r in rs)
+    )
+    session_id = next(r for r in requests if r.method == "PUT").body["id"]
+    url = f"sessions/{session_id}/charging_preferences"
+    reply = cpo.http.put(url, json={"profile_type": "FAST"})
+    assert reply.json()["data"] == "NOT_POSSIBLE"
+    assert cpo.http.put(url, json={"profile_type": "TURBO"}).json()["status_code"] == 2001
+    unknown = cpo.http.put("sessions/NOPE/charging_preferences", json={"profile_type": "FAST"})
+    assert unknown.status_code == 404

@@ -168,3 +168,10 @@ def test_wrong_methods_are_405_with_allow(
     assert reply.status_code == 405
     assert reply.headers["Allow"] == "GET"
     assert httpx.delete(sandbox_cpo.versions_url, headers=auth(token_c)).status_code == 405
+
+
+def test_request_and_correlation_ids_are_echoed(sandbox_cpo: SandboxHandle) -> None:
+    headers = {**auth("sandbox-a"), "X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"}
+    reply = httpx.get(sandbox_cpo.versions_url, headers=headers)
+    assert reply.headers["X-Request-ID"] == "req-1"
+    assert reply.headers["X-Correlation-ID"] == "corr-1"

@@ -197,3 +197,24 @@ def test_status_change_moves_last_updated_of_evse_and_location(client) -> None:
     served = http.get("locations?limit=1").json()["data"][0]
     assert served["evses"][0]["status"] == "OUTOFORDER"
     assert served["last_updated"] > f"{before:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_link_keeps_the_filters_exactly_as_sent(client) -> None:
+    http, _ = client
+    reply = http.get("locations?date_from=2025-01-01T00:00:00.5Z&limit=10")
+    assert "date_from=2025-01-01T00%3A00%3A00.5Z" in reply.links["next"]["url"]
+
+
+def test_public_url_is_what_versions_and_links_advertise(sandbox_cpo_factory) -> None:
+    sandbox = sandbox_cpo_factory(public_url="https://cpo.example.com/")
+    local = sandbox.versions_url.replace("https://cpo.example.com", "")
+    assert sandbox.versions_url == "https://cpo.example.com/ocpi/versions"
+    port = sandbox.cpo.config.port
+    versions = httpx.get(f"http://127.0.0.1:{port}{local}", headers=auth("sandbox-a"))
+    assert versions.json()["data"][0]["url"] == "https://cpo.example.com/ocpi/2.2.1"
+
+
+def test_oversized_body_is_refused_without_reading_it(client) -> None:
+    http, _ = client
+    reply = http.post("commands/START_SESSION", content=b"x" * 1_000_001)
+    assert reply.status_code == 413

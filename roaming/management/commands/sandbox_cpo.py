@@ -12,6 +12,7 @@ POSTing its credentials to /ocpi/2.2.1/credentials with token A, and receives to
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import time
@@ -124,6 +125,12 @@ class Command(BaseCommand):
             default=None,
             help="energy a car takes until full (default: random 8-60 kWh)",
         )
+        parser.add_argument(
+            "--public-url",
+            default=None,
+            help="base URL others reach the sandbox at (default http://HOST:PORT), used in "
+            "versions, endpoints and Link headers",
+        )
         parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -150,13 +157,18 @@ class Command(BaseCommand):
             command_delay=options["command_delay"],
             vehicle_kwh=options["vehicle_kwh"],
             log_requests=not options["quiet"],
+            public_url=options["public_url"],
         )
         logging.getLogger("roaming.sandbox").setLevel(logging.INFO)
+        # Our push log already has one line per push; httpx would repeat each at INFO.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         started = time.perf_counter()
         try:
             sandbox = SandboxCpo(config)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
+        # The catalogue lives as long as the process: keep the GC from re-scanning it.
+        gc.freeze()
         self.stdout.write(
             f"Sandbox CPO {config.country_code}/{config.party_id}: {config.stations} stations "
             f"ready in {time.perf_counter() - started:.2f}s\n"

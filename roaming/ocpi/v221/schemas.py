@@ -685,6 +685,23 @@ class Token(OcpiModel):
     last_updated: DateTime
 
 
+class LocationReferences(OcpiModel):
+    """The body of a real-time authorization request (`POST {tokens}/{uid}/authorize`)."""
+
+    location_id: CiString36
+    evse_uids: list[CiString36] = []
+
+
+class AuthorizationInfo(OcpiModel):
+    """The eMSP's answer to a real-time authorization request."""
+
+    allowed: AllowedType
+    token: Token
+    location: LocationReferences | None = None
+    authorization_reference: CiString36 | None = None
+    info: DisplayText | None = None
+
+
 class CdrToken(OcpiModel):
     country_code: CountryCode
     party_id: PartyId
@@ -744,6 +761,21 @@ class EvsePatch(OcpiModel):
 
     status: Status | None = None
     last_updated: DateTime
+
+
+class ChargingPreferencesResponse(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    DEPARTURE_REQUIRED = "DEPARTURE_REQUIRED"
+    ENERGY_NEED_REQUIRED = "ENERGY_NEED_REQUIRED"
+    NOT_POSSIBLE = "NOT_POSSIBLE"
+    PROFILE_TYPE_NOT_SUPPORTED = "PROFILE_TYPE_NOT_SUPPORTED"
+
+
+class ChargingPreferences(OcpiModel):
+    profile_type: ProfileType
+    departure_time: DateTime | None = None
+    energy_need: Decimal | None = None
+    discharge_allowed: bool | None = None
 
 
 class CdrLocation(OcpiModel):
