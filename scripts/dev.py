@@ -13,6 +13,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -72,16 +75,55 @@ def localstripe_start(app_port: str) -> "subprocess.Popen[bytes] | None":
     return subprocess.Popen(command, cwd=ROOT)
 
 
-def sandbox_start() -> subprocess.Popen[bytes]:
-    """Start the sandbox OCPI CPO beside the app, as a child process (see `sandbox_cpo --help`).
-
-    Registering Plugway with it and pulling its stations is left to the roaming app (issue 4).
-    """
+def sandbox_start() -> "subprocess.Popen[bytes] | None":
+    """Start the sandbox OCPI CPO beside the app (see `sandbox_cpo --help`), unless real
+    partners are configured already."""
+    if subprocess.run(
+        [BIN / "python", "manage.py", "sandbox_connect", "--check"], cwd=ROOT
+    ).returncode:
+        return None
     port = os.environ.get("SANDBOX_CPO_PORT", "9100")
     say(f"sandbox CPO: http://127.0.0.1:{port}/ocpi/versions  token A: {SANDBOX_TOKEN_A}")
     return subprocess.Popen(
-        [BIN / "python", "manage.py", "sandbox_cpo", "--port", port, "--token-a", SANDBOX_TOKEN_A],
+        [
+            BIN / "python",
+            "manage.py",
+            "sandbox_cpo",
+            "--port",
+            port,
+            "--token-a",
+            SANDBOX_TOKEN_A,
+            "--status-churn",
+            "2",
+            "--quiet",
+        ],
         cwd=ROOT,
+    )
+
+
+def sandbox_connect(app_url: str) -> None:
+    """Once the app answers, register with the sandbox and pull its stations (in the
+    background, so the server's output is not held up)."""
+    port = os.environ.get("SANDBOX_CPO_PORT", "9100")
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{app_url}/healthz", timeout=1)  # noqa: S310 (our own loopback URL)
+            break
+        except OSError:
+            time.sleep(0.5)
+    say("registering with the sandbox CPO and pulling its stations")
+    subprocess.run(
+        [
+            BIN / "python",
+            "manage.py",
+            "sandbox_connect",
+            "--versions-url",
+            f"http://127.0.0.1:{port}/ocpi/versions",
+            "--token-a",
+            SANDBOX_TOKEN_A,
+        ],
+        cwd=ROOT,
+        check=False,
     )
 
 
@@ -90,7 +132,14 @@ def run(args: list[str]) -> int:
     say("migrating the database")
     manage("migrate", "--no-input")
     host, port = "127.0.0.1", os.environ.get("PORT", "8000")
-    children = [child for child in (sandbox_start(), localstripe_start(port)) if child]
+    # Partners (the sandbox) call us back at the URL we hand out.
+    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+    sandbox = sandbox_start()
+    children = [child for child in (sandbox, localstripe_start(port)) if child]
+    if sandbox:
+        threading.Thread(
+            target=sandbox_connect, args=(f"http://{host}:{port}",), daemon=True
+        ).start()
     say(f"Plugway is starting at http://{host}:{port}/  (admin: http://{host}:{port}/admin/)")
     say("create an admin login with: .venv/bin/python manage.py createsuperuser")
     try:
