@@ -34,7 +34,7 @@ from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
 from roaming.ocpi.transport import OcpiStatus, ocpi_response, ocpi_timestamp
-from roaming.selectors import partner_owns, push_counter_key, stored_location, stored_tariff
+from roaming.selectors import push_counter_key, stored_location, stored_tariff
 from roaming.services.sync import catalogue_source
 
 STALE_MESSAGE = "Ignored: we hold a newer version of this object"
@@ -97,10 +97,6 @@ def locations(
     *,
     partner: Partner,
 ) -> HttpResponse:
-    if not partner_owns(partner=partner, country_code=country_code, party_id=party_id):
-        return refusal(
-            OcpiStatus.CLIENT_ERROR, f"{country_code}/{party_id} is not one of your roles"
-        )
     where = {
         "source": catalogue_source(partner),
         "country_code": country_code,
@@ -314,10 +310,6 @@ def tariffs(
     *,
     partner: Partner,
 ) -> HttpResponse:
-    if not partner_owns(partner=partner, country_code=country_code, party_id=party_id):
-        return refusal(
-            OcpiStatus.CLIENT_ERROR, f"{country_code}/{party_id} is not one of your roles"
-        )
     where = {
         "source": catalogue_source(partner),
         "country_code": country_code,

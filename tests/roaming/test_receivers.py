@@ -277,7 +277,7 @@ def bad_pushes() -> list[tuple[str, str, str, Any, int, int, str]]:
             location | {"country_code": "FR", "party_id": "XXX"},
             404,
             2000,
-            "not one of your roles",
+            "is not your party",
         ),
     ]
 
