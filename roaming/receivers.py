@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from locator.catalogue import EvseStatusUpdate
 from locator.models import Location, Tariff
 from locator.services import (
     CatalogueError,
@@ -23,13 +24,14 @@ from locator.services import (
     catalogue_connector_put,
     catalogue_evse_patch,
     catalogue_evse_put,
+    catalogue_evse_statuses_update,
     catalogue_location_patch,
     catalogue_locations_upsert,
     catalogue_tariff_delete,
     catalogue_tariffs_upsert,
 )
 from roaming.adapters import adapter_for
-from roaming.adapters.base import RoamingAdapter
+from roaming.adapters.base import Patch, RoamingAdapter
 from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
@@ -174,6 +176,8 @@ def location_patch(
     if evse_uid is not None:
         ids_match(body, {"uid": evse_uid})
         patch = adapter.evse_patch_parse(body)
+        if set(patch.changes) == {"status"} and status_update_applied(where, evse_uid, patch):
+            return written(True)
         return written(
             catalogue_evse_patch(
                 **where, evse_uid=evse_uid, last_updated=patch.last_updated, changes=patch.changes
@@ -191,6 +195,21 @@ def location_patch(
     return written(
         catalogue_location_patch(**where, last_updated=patch.last_updated, changes=patch.changes)
     )
+
+
+def status_update_applied(where: dict[str, str], evse_uid: str, patch: Patch) -> bool:
+    """The common push, a status change, through the catalogue's batched path (a handful of
+    queries, no cluster work unless availability changes). False when it did not apply (a
+    stale or unknown EVSE): the general path then answers why."""
+    update = EvseStatusUpdate(
+        country_code=where["country_code"],
+        party_id=where["party_id"],
+        location_id=where["location_id"],
+        evse_uid=evse_uid,
+        status=patch.changes["status"],
+        last_updated=patch.last_updated,
+    )
+    return catalogue_evse_statuses_update(source=where["source"], updates=[update]).written > 0
 
 
 def location_get(
