@@ -11,6 +11,7 @@ import ipaddress
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -126,6 +127,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME", str(Path(tempfile.gettempdir()) / f"plugway-test-{_checkout}.sqlite3")
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django 6 behaviour now: a URL typed without a scheme is https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Redis backs the cache (rate limits, geocoder results) and Celery; without it, local memory and
 # eager tasks, so one process is enough on a laptop.
@@ -312,6 +315,13 @@ ROAMING_TOKEN_KEY = env.str("ROAMING_TOKEN_KEY", default="")
 OCPI_COUNTRY_CODE = env.str("OCPI_COUNTRY_CODE", default="NL")
 OCPI_PARTY_ID = env.str("OCPI_PARTY_ID", default="PLW")
 OCPI_BUSINESS_NAME = env.str("OCPI_BUSINESS_NAME", default="Plugway")
+# How often partners are pulled: a delta (date_from = last success) and a full resync.
+ROAMING_DELTA_SYNC_INTERVAL = timedelta(minutes=env.int("ROAMING_DELTA_SYNC_MINUTES", default=5))
+ROAMING_FULL_SYNC_INTERVAL = timedelta(hours=env.int("ROAMING_FULL_SYNC_HOURS", default=24))
+CELERY_BEAT_SCHEDULE["roaming-sync-due"] = {
+    "task": "roaming.tasks.partners_sync_due",
+    "schedule": timedelta(minutes=1),
+}
 
 # --- payments: Stripe (localstripe on loopback in the embedded setup) ---
 # Without these, the embedded setup talks to localstripe, which `scripts/dev.py run` starts on
@@ -368,8 +378,6 @@ LOCATOR_GEOCODER_CACHE_SECONDS = env.int("LOCATOR_GEOCODER_CACHE_SECONDS", defau
 
 
 def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url.replace("{s}", "a"))
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 

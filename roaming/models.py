@@ -13,6 +13,7 @@ class PartnerKind(models.TextChoices):
 
 class PartnerState(models.TextChoices):
     INVITED = "invited", "Invited (waiting for the partner to register)"
+    REGISTERING = "registering", "Registering (handshake under way)"
     ACTIVE = "active", "Active"
     DEGRADED = "degraded", "Degraded (recent calls failed)"
     DISABLED = "disabled", "Disabled by an admin"
@@ -114,3 +115,54 @@ class OutboundCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.url} → {self.http_status or self.error}"
+
+
+class SyncKind(models.TextChoices):
+    FULL = "full", "Full pull"
+    DELTA = "delta", "Delta pull"
+
+
+class SyncState(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    """One pull of a partner's locations and tariffs, with what it changed and what it skipped."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=5, choices=SyncKind.choices)
+    state = models.CharField(max_length=9, choices=SyncState.choices, default=SyncState.RUNNING)
+    since = models.DateTimeField(null=True, blank=True, help_text="date_from of a delta pull")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    skipped_stale = models.PositiveIntegerField(default=0)
+    hidden = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    # The first invalid objects: [{"object_id": ..., "reason": ...}].
+    invalid_objects = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["partner", "state", "-started_at"], name="sync_run_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=models.Q(state="running"),
+                name="one_running_sync_per_partner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} {self.kind} sync at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

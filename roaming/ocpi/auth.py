@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerState
 from roaming.ocpi.transport import OcpiStatus, authorization_tokens, ocpi_response
+from roaming.selectors import partner_owns
 
 # TOKEN_A (an invitation) opens only these modules (transport_and_format, 2.2.1).
 TOKEN_A_MODULES = {"versions", "credentials"}
@@ -47,6 +48,14 @@ def ocpi_endpoint(
                     if partner is None
                     else "This token only opens versions and credentials",
                     http_status=401,
+                )
+            elif "party_id" in kwargs and not partner_owns(
+                partner=partner, country_code=kwargs["country_code"], party_id=kwargs["party_id"]
+            ):
+                response = ocpi_response(
+                    status_code=OcpiStatus.CLIENT_ERROR,
+                    message=f"{kwargs['country_code']}/{kwargs['party_id']} is not your party",
+                    http_status=404,
                 )
             else:
                 response = view(request, *args, partner=partner, **kwargs)

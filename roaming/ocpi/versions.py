@@ -9,10 +9,13 @@ from django.urls import reverse
 # Highest first: negotiation picks the first one the partner also speaks.
 SUPPORTED_VERSIONS = ("2.2.1",)
 
-# (module identifier, our interface role, our URL name) offered per version.
-OFFERED_MODULES: dict[str, list[tuple[str, str, str]]] = {
+# (module identifier, our interface role) offered per version; each module is served at
+# /ocpi/<version>/<module>.
+OFFERED_MODULES: dict[str, list[tuple[str, str]]] = {
     "2.2.1": [
-        ("credentials", "SENDER", "ocpi-credentials"),
+        ("credentials", "SENDER"),
+        ("locations", "RECEIVER"),
+        ("tariffs", "RECEIVER"),
     ],
 }
 
@@ -30,13 +33,10 @@ def our_version_details_url(version: str) -> str:
 
 
 def our_endpoints(version: str) -> list[dict[str, str]]:
+    base = our_version_details_url(version)
     return [
-        {
-            "identifier": module,
-            "role": role,
-            "url": absolute(reverse(url_name, kwargs={"version": version})),
-        }
-        for module, role, url_name in OFFERED_MODULES[version]
+        {"identifier": module, "role": role, "url": f"{base}{module}"}
+        for module, role in OFFERED_MODULES[version]
     ]
 
 

@@ -28,7 +28,9 @@ def test_driver_signs_up_verifies_email_and_logs_in(page) -> None:  # type: igno
     page.get_by_label("Email").fill("driver@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    page.get_by_text("Signed in as driver@example.com").wait_for()
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # signed in, back on the map
+    page.get_by_role("link", name="Account").click()
+    page.get_by_text("driver@example.com").first.wait_for()
 
 
 def test_account_pages_fit_a_phone(page) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pytest_django.fixtures import Settings
 
+from roaming.adapters import adapter_for
 from roaming.errors import PartnerError
 from roaming.http import peer_request
-from roaming.models import OutboundCall
+from roaming.models import OutboundCall, Partner, PartnerRole, PartnerState
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import authorization_tokens, ocpi_datetime_parse, ocpi_timestamp
 from tests.roaming.peers import Reply, ScriptedPeer, SeenRequest, ocpi_body, scripted_peer
@@ -212,3 +213,20 @@ def test_authorization_header_accepts_base64_and_raw_tokens() -> None:
     assert authorization_tokens("Token secret-c") == ["secret-c"]
     assert authorization_tokens("Bearer x") == []
     assert authorization_tokens(None) == []
+
+
+def test_pulls_through_a_hub_carry_routing_headers(peer: ScriptedPeer) -> None:
+    hub = Partner.objects.create(
+        name="Hub",
+        state=PartnerState.ACTIVE,
+        version="2.2.1",
+        endpoints={"locations": {"SENDER": f"{peer.url}/locations"}},
+    )
+    hub.outbound_token = "token-c"
+    hub.save()
+    PartnerRole.objects.create(partner=hub, role="HUB", country_code="NL", party_id="HUB")
+    peer.routes["/locations"] = lambda request: (200, {}, ocpi_body([]))
+    list(adapter_for(hub).fetch_locations(since=None))
+    headers = peer.seen[0].headers
+    assert (headers["OCPI-to-country-code"], headers["OCPI-to-party-id"]) == ("NL", "HUB")
+    assert (headers["OCPI-from-country-code"], headers["OCPI-from-party-id"]) == ("NL", "PLW")

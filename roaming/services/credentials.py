@@ -169,22 +169,28 @@ def partner_register(
         raw_token_header=raw_token,
         inbound_token_hash=token_hash(token_for_partner),
         inbound_token_is_a=False,
-        state=PartnerState.UNREGISTERED,
+        state=PartnerState.REGISTERING,
     )
     partner.refresh_from_db()
     credentials_url = discovery.endpoints["credentials"].get("SENDER") or next(
         iter(discovery.endpoints["credentials"].values())
     )
-    reply = peer_request(
-        "POST",
-        credentials_url,
-        partner=partner,
-        module="credentials",
-        token=token_a,
-        raw_token=raw_token,
-        json=our_credentials(token_for_partner),
-    )
-    credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
+    try:
+        reply = peer_request(
+            "POST",
+            credentials_url,
+            partner=partner,
+            module="credentials",
+            token=token_a,
+            raw_token=raw_token,
+            json=our_credentials(token_for_partner),
+        )
+        credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
+    except PartnerError as error:
+        Partner.objects.filter(pk=partner.pk).update(
+            state=PartnerState.UNREGISTERED, inbound_token_hash=None, last_error=error.message
+        )
+        raise
     with transaction.atomic():
         partner.outbound_token = credentials.token
         partner.state = PartnerState.ACTIVE

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Roaming benchmark: full pull of a big sandbox CPO into PostgreSQL, then status PATCHes/s.
+
+    .venv/bin/python bench/roaming_ingest.py [--locations 100000] [--patch-seconds 20]
+
+1. Starts a sandbox CPO (`manage.py sandbox_cpo`) with --locations stations, and the app under
+   gunicorn (the production server, DEBUG off) on a fresh PostgreSQL database.
+2. Registers with the sandbox through the real handshake and runs `partner_sync --full`:
+   prints locations/s end to end (HTTP paging, parsing, validation, bulk upsert, aggregates).
+3. Drives EVSE status PATCHes at our locations receiver with wrk (Debian package `wrk`) and
+   prints PATCHes/s and latency.
+
+Not a test: it prints figures. Needs PostgreSQL (BENCH_DATABASE_URL, default below) and wrk.
+"""
+
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
+PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
+
+PATCH_LUA = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local statuses = {"AVAILABLE", "CHARGING", "AVAILABLE", "BLOCKED", "AVAILABLE", "OUTOFORDER"}
+local n = 0
+request = function()
+  n = n + 1
+  local path = paths[math.random(#paths)]
+  local stamp = os.date("!%%Y-%%m-%%dT%%H:%%M:%%S", os.time() + 3600)
+  stamp = stamp .. string.format(".%%03dZ", n %% 1000)
+  local status = statuses[math.random(#statuses)]
+  local body = '{"status": "' .. status .. '", "last_updated": "' .. stamp .. '"}'
+  local headers = {["Authorization"] = "Token %(token)s", ["Content-Type"] = "application/json"}
+  return wrk.format("PATCH", path, headers, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    sys.exit(f"{url} did not answer within {seconds:.0f} s")
+
+
+def fresh_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--locations", type=int, default=100_000)
+    parser.add_argument("--patch-seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    args = parser.parse_args()
+    wrk_path = shutil.which("wrk")
+    if not wrk_path:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    fresh_database(database_url)
+    app_port, cpo_port = free_port(), free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SITE_URL": f"http://127.0.0.1:{app_port}",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)  # pulls run in the foreground; no worker needed
+    manage(env, "migrate", "--no-input")
+
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        started = time.monotonic()
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "manage.py",
+                    "sandbox_cpo",
+                    "--port",
+                    str(cpo_port),
+                    "--stations",
+                    str(args.locations),
+                    "--seed",
+                    "7",
+                    "--token-a",
+                    "bench-a",
+                    "--quiet",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        )
+        versions_url = f"http://127.0.0.1:{cpo_port}/ocpi/versions"
+        wait_for(versions_url)
+        print(f"sandbox with {args.locations:,} stations up in {time.monotonic() - started:.1f} s")
+        children.append(
+            subprocess.Popen(
+                [
+                    str(Path(PYTHON).parent / "gunicorn"),
+                    "config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{app_port}",
+                    "--workers",
+                    str(args.workers),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        wait_for(f"http://127.0.0.1:{app_port}/healthz")
+
+        print(
+            manage(
+                env,
+                "partner_register",
+                "--name",
+                "Bench CPO",
+                "--versions-url",
+                versions_url,
+                "--token",
+                "bench-a",
+            ).strip()
+        )
+        started = time.monotonic()
+        summary = manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
+        elapsed = time.monotonic() - started
+        received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
+        tariffs = received - args.locations
+        print(summary)
+        print(
+            f"INGEST: {args.locations:,} locations (+{tariffs} tariffs) in {elapsed:.1f} s "
+            f"= {args.locations / elapsed:,.0f} locations/s end to end (command start-up included)"
+        )
+
+        paths = evse_paths(env, database_url)
+        with tempfile.TemporaryDirectory() as tmp:
+            lua = Path(tmp) / "patch.lua"
+            paths_file = Path(tmp) / "paths.txt"
+            paths_file.write_text("\n".join(random.sample(paths, min(len(paths), 50_000))))
+            lua.write_text(PATCH_LUA % {"paths": paths_file, "token": PUSH_TOKEN})
+            wrk = subprocess.run(
+                [
+                    wrk_path,
+                    "-t2",
+                    "-c16",
+                    f"-d{args.patch_seconds}s",
+                    "--latency",
+                    "-s",
+                    str(lua),
+                    f"http://127.0.0.1:{app_port}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        print(wrk.stdout)
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout)
+        print(
+            f"PATCH: {float(rate.group(1)):,.0f} EVSE status PATCHes/s through HTTP "  # type: ignore[union-attr]
+            f"(gunicorn, {args.workers} sync workers, PostgreSQL, wrk on the same 2 cores)"
+        )
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
+
+
+def evse_paths(env: dict[str, str], database_url: str) -> list[str]:
+    """Receiver URLs of every EVSE, and a known token for the bench to push with."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE roaming_partner SET inbound_token_hash = encode(sha256(%s::bytea), 'hex') "
+            "WHERE name = 'Bench CPO'",
+            (PUSH_TOKEN,),
+        )
+        rows = conn.execute(
+            "SELECT l.country_code, l.party_id, l.ocpi_id, e.uid FROM locator_evse e "
+            "JOIN locator_location l ON l.id = e.location_id"
+        ).fetchall()
+    return [f"/ocpi/2.2.1/locations/{cc}/{party}/{loc}/{uid}" for cc, party, loc, uid in rows]
+
+
+if __name__ == "__main__":
+    main()

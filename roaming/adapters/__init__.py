@@ -1,0 +1,26 @@
+"""Roaming adapters: one per protocol version, chosen by the partner's negotiated version."""
+
+from importlib import import_module
+
+from roaming.adapters.base import RoamingAdapter
+from roaming.errors import PartnerError
+from roaming.models import Partner
+
+# Imported lazily so a version's code loads only when a partner speaks it.
+ADAPTERS = {
+    "2.2.1": "roaming.adapters.ocpi221.Ocpi221Adapter",
+}
+
+
+def adapter_for(partner: Partner) -> RoamingAdapter:
+    """The adapter for the partner's negotiated OCPI version."""
+    path = ADAPTERS.get(partner.version)
+    if path is None:
+        raise PartnerError(
+            f"{partner.name} speaks OCPI {partner.version or '(none negotiated)'}, "
+            f"which Plugway has no adapter for",
+            permanent=True,
+        )
+    module, _, name = path.rpartition(".")
+    adapter_class: type[RoamingAdapter] = getattr(import_module(module), name)
+    return adapter_class(partner)

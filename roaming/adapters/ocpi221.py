@@ -1,0 +1,338 @@
+"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records.
+
+Inbound objects are read tolerantly before validation: `null` stands for an absent optional,
+and a DateTime with an explicit UTC offset is taken as the instant it names.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
+
+import pydantic
+from django.conf import settings
+
+from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
+from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
+from roaming.errors import PartnerError
+from roaming.models import PartnerKind
+from roaming.ocpi.pagination import ocpi_paginate
+from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
+from roaming.ocpi.v221 import schemas
+
+OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
+PAGE_SIZE = 1000
+# Fields the catalogue keeps; others a partner sends (images, energy mix, ...) are accepted
+# and not stored.
+LOCATION_STORED = {
+    "name",
+    "address",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+    "time_zone",
+    "opening_times",
+    "charging_when_closed",
+    "facilities",
+    "parking_type",
+    "directions",
+    "publish",
+    "publish_allowed_to",
+}
+EVSE_STORED = {
+    "status",
+    "evse_id",
+    "capabilities",
+    "floor_level",
+    "physical_reference",
+    "parking_restrictions",
+}
+
+
+def lenient(value: Any) -> Any:
+    """Drop `null` members and turn offset DateTimes into `Z` ones, recursively."""
+    if isinstance(value, dict):
+        return {key: lenient(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [lenient(item) for item in value if item is not None]
+    if isinstance(value, str) and OFFSET_DATETIME.match(value):
+        return ocpi_timestamp(ocpi_datetime_parse(value))
+    return value
+
+
+def validation_message(exc: pydantic.ValidationError, prefix: str = "") -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "") or "body"
+    return f"{where}: {error['msg']}"
+
+
+def invalid(what: str, detail: str) -> PartnerError:
+    return PartnerError(
+        f"invalid {what}: {detail}", permanent=True, ocpi_status=OcpiStatus.INVALID_PARAMETERS
+    )
+
+
+def validated(model: type[schemas.OcpiModel], payload: Any, *, what: str) -> Any:
+    try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError:
+        pass
+    # Most objects are well formed; only a failing one pays for the tolerant second reading.
+    try:
+        return model.model_validate(lenient(payload))
+    except pydantic.ValidationError as exc:
+        raise invalid(what, validation_message(exc)) from exc
+
+
+@cache
+def field_adapter(model: type[schemas.OcpiModel], name: str) -> pydantic.TypeAdapter[Any]:
+    field = model.model_fields[name]
+    # The field's type with its constraints, built at run time, which mypy cannot follow.
+    annotation: Any = (
+        Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    )
+    return pydantic.TypeAdapter(annotation)
+
+
+def patch_fields(
+    model: type[schemas.OcpiModel], payload: Any, *, what: str, lists: tuple[str, ...]
+) -> tuple[datetime, dict[str, Any]]:
+    """Validate each field of a PATCH body against the full object's schema."""
+    if not isinstance(payload, dict):
+        raise invalid(what, "a PATCH body must be a JSON object")
+    payload = lenient(payload)
+    if "last_updated" not in payload:
+        raise invalid(what, "a PATCH must include last_updated")
+    values: dict[str, Any] = {}
+    for name, value in payload.items():
+        if name in lists:
+            raise invalid(what, f"{name} cannot be patched as a list; PUT or PATCH each at its URL")
+        if name not in model.model_fields:
+            raise invalid(what, f"{name} is not a field of {model.__name__}")
+        try:
+            values[name] = field_adapter(model, name).validate_python(value)
+        except pydantic.ValidationError as exc:
+            raise invalid(what, validation_message(exc, name)) from exc
+    return values.pop("last_updated"), values
+
+
+def with_numbers(value: Any) -> Any:
+    """A dumped object with OCPI's decimals as JSON numbers (pydantic would give strings)."""
+    if isinstance(value, dict):
+        return {key: with_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, StrEnum):
+        return str(value)
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, list):
+        return tuple(jsonable(item) for item in value)
+    return str(value) if isinstance(value, str) else value
+
+
+def connector_record(connector: schemas.Connector) -> ConnectorRecord:
+    return ConnectorRecord(
+        id=connector.id,
+        standard=str(connector.standard),
+        format=str(connector.format),
+        power_type=str(connector.power_type),
+        max_voltage=connector.max_voltage,
+        max_amperage=connector.max_amperage,
+        max_electric_power=connector.max_electric_power,
+        tariff_ids=tuple(connector.tariff_ids),
+        terms_and_conditions=connector.terms_and_conditions or "",
+        last_updated=connector.last_updated,
+    )
+
+
+def evse_record(evse: schemas.EVSE) -> EvseRecord:
+    return EvseRecord(
+        uid=evse.uid,
+        evse_id=evse.evse_id or "",
+        status=str(evse.status),
+        capabilities=tuple(str(capability) for capability in evse.capabilities),
+        connectors=tuple(connector_record(connector) for connector in evse.connectors),
+        floor_level=evse.floor_level or "",
+        physical_reference=evse.physical_reference or "",
+        parking_restrictions=tuple(str(item) for item in evse.parking_restrictions),
+        last_updated=evse.last_updated,
+    )
+
+
+class Ocpi221Adapter(RoamingAdapter):
+    def role_name(self, country_code: str, party_id: str) -> str:
+        """The operator name from the partner's credentials, for locations that give none."""
+        for role in self.partner.roles.all():
+            if (role.country_code, role.party_id) == (country_code.upper(), party_id.upper()):
+                return role.business_name
+        return self.partner.name
+
+    def routing_headers(self) -> dict[str, str]:
+        """Through a hub, a GET for everything is addressed to the hub itself (2.2.1 routing)."""
+        hub = self.partner.roles.filter(role="HUB").first()
+        if hub is None:
+            return {}
+        return {
+            "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
+            "OCPI-from-party-id": settings.OCPI_PARTY_ID,
+            "OCPI-to-country-code": hub.country_code,
+            "OCPI-to-party-id": hub.party_id,
+        }
+
+    def can_start_remotely(self, evses: list[schemas.EVSE]) -> bool:
+        if self.partner.kind == PartnerKind.FEED or not self.partner.endpoint(
+            "commands", "RECEIVER"
+        ):
+            return False
+        return any(
+            schemas.Capability.REMOTE_START_STOP_CAPABLE in evse.capabilities for evse in evses
+        )
+
+    def location_record(self, location: schemas.Location) -> LocationRecord:
+        operator = location.operator.name if location.operator else ""
+        return LocationRecord(
+            country_code=location.country_code.upper(),
+            party_id=location.party_id.upper(),
+            id=location.id,
+            publish=location.publish,
+            publish_allowed_to=tuple(
+                item.model_dump(mode="json", exclude_none=True)
+                for item in location.publish_allowed_to
+            ),
+            name=location.name or "",
+            address=location.address,
+            city=location.city,
+            postal_code=location.postal_code or "",
+            state=location.state or "",
+            country=location.country,
+            latitude=float(location.coordinates.latitude),
+            longitude=float(location.coordinates.longitude),
+            parking_type=str(location.parking_type or ""),
+            evses=tuple(evse_record(evse) for evse in location.evses),
+            directions=tuple(item.model_dump(mode="json") for item in location.directions),
+            operator_name=operator or self.role_name(location.country_code, location.party_id),
+            facilities=tuple(str(facility) for facility in location.facilities),
+            time_zone=location.time_zone,
+            opening_times=location.opening_times.model_dump(mode="json", exclude_defaults=True)
+            if location.opening_times
+            else None,
+            charging_when_closed=location.charging_when_closed
+            if location.charging_when_closed is not None
+            else True,
+            remote_start=self.can_start_remotely(location.evses),
+            last_updated=location.last_updated,
+        )
+
+    def location_parse(self, payload: Any) -> LocationRecord:
+        return self.location_record(validated(schemas.Location, payload, what="location"))
+
+    def evse_parse(self, payload: Any) -> EvseRecord:
+        return evse_record(validated(schemas.EVSE, payload, what="EVSE"))
+
+    def connector_parse(self, payload: Any) -> ConnectorRecord:
+        return connector_record(validated(schemas.Connector, payload, what="connector"))
+
+    def location_patch_parse(self, payload: Any) -> Patch:
+        last_updated, values = patch_fields(
+            schemas.Location, payload, what="location PATCH", lists=("evses",)
+        )
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "coordinates":
+                changes["latitude"] = float(value.latitude)
+                changes["longitude"] = float(value.longitude)
+            elif name == "operator":
+                changes["operator_name"] = value.name if value else ""
+            elif name in LOCATION_STORED:
+                changes[name] = jsonable(value)
+        return Patch(last_updated=last_updated, changes=changes)
+
+    def evse_patch_parse(self, payload: Any) -> Patch:
+        last_updated, values = patch_fields(
+            schemas.EVSE, payload, what="EVSE PATCH", lists=("connectors",)
+        )
+        changes = {name: jsonable(value) for name, value in values.items() if name in EVSE_STORED}
+        return Patch(last_updated=last_updated, changes=changes)
+
+    def connector_patch_parse(self, payload: Any) -> Patch:
+        last_updated, values = patch_fields(
+            schemas.Connector, payload, what="connector PATCH", lists=()
+        )
+        changes = {name: jsonable(value) for name, value in values.items() if name != "id"}
+        return Patch(last_updated=last_updated, changes=changes)
+
+    def tariff_parse(self, payload: Any) -> TariffRecord:
+        tariff = validated(schemas.Tariff, payload, what="tariff")
+        data = with_numbers(tariff.model_dump(exclude_defaults=True))
+        return TariffRecord(
+            country_code=tariff.country_code.upper(),
+            party_id=tariff.party_id.upper(),
+            id=tariff.id,
+            currency=tariff.currency,
+            type=str(tariff.type or ""),
+            tariff_alt_text=tuple(data.get("tariff_alt_text", ())),
+            tariff_alt_url=tariff.tariff_alt_url or "",
+            min_price=data.get("min_price"),
+            max_price=data.get("max_price"),
+            elements=tuple(data["elements"]),
+            start_date_time=tariff.start_date_time,
+            end_date_time=tariff.end_date_time,
+            last_updated=tariff.last_updated,
+        )
+
+    def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
+        url = (
+            self.partner.locations_url
+            if module == "locations" and self.partner.kind == PartnerKind.FEED
+            else self.partner.endpoint(module, "SENDER")
+        )
+        if not url:
+            raise PartnerError(f"{self.partner.name} offers no {module} endpoint", permanent=True)
+        extra_headers = self.routing_headers()
+        if self.partner.feed_header_name:
+            extra_headers[self.partner.feed_header_name] = self.partner.feed_header_value
+        yield from ocpi_paginate(
+            url,
+            partner=self.partner,
+            module=module,
+            token=self.partner.outbound_token or None,
+            raw_token=self.partner.raw_token_header,
+            params={"date_from": ocpi_timestamp(since) if since else None},
+            limit=PAGE_SIZE,
+            extra_headers=extra_headers,
+        )
+
+    def fetch_locations(self, *, since: datetime | None) -> Iterator[PulledPage[LocationRecord]]:
+        yield from self.pulled("locations", since, self.location_parse)
+
+    def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
+        yield from self.pulled("tariffs", since, self.tariff_parse)
+
+    def pulled(
+        self, module: str, since: datetime | None, parse: Callable[[Any], Record]
+    ) -> Iterator[PulledPage[Record]]:
+        for items in self.pages(module, since):
+            page: PulledPage[Record] = PulledPage()
+            for item in items:
+                try:
+                    page.records.append(parse(item))
+                except PartnerError as error:
+                    page.skipped.append(
+                        SkippedObject(object_id=object_id(item), reason=error.message)
+                    )
+            yield page
+
+
+def object_id(item: Any) -> str:
+    return str(item.get("id", "(no id)"))[:64] if isinstance(item, dict) else "(not an object)"

@@ -1,0 +1,41 @@
+"""Roaming background work: scheduled pulls. Tasks take ids and are safe to run twice."""
+
+import random
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from roaming.errors import PartnerError
+from roaming.models import Partner
+from roaming.selectors import partners_due_for_sync
+from roaming.services import partner_sync
+
+
+@shared_task(bind=True, max_retries=5)
+def partner_sync_task(self: Task, partner_id: int, full: bool = False) -> None:
+    """Pull one partner. Transient failures retry with jittered exponential backoff (kept well
+    under the broker's visibility timeout); permanent ones are recorded on the run and stop."""
+    partner = Partner.objects.filter(pk=partner_id).first()
+    if partner is None:
+        return
+    try:
+        partner_sync(partner=partner, full=full)
+    except PartnerError as error:
+        if error.permanent:
+            return
+        countdown = min(600, 30 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task
+def partners_sync_due() -> int:
+    """Every minute from beat: queue the delta and nightly full pulls that are due."""
+    due = partners_due_for_sync(
+        now=timezone.now(),
+        delta_every=settings.ROAMING_DELTA_SYNC_INTERVAL,
+        full_every=settings.ROAMING_FULL_SYNC_INTERVAL,
+    )
+    for partner_id, full in due:
+        partner_sync_task.delay(partner_id, full)
+    return len(due)

@@ -1,0 +1,353 @@
+"""Our locations and tariffs receivers, fed the spec's examples and every kind of bad push."""
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from locator.models import Evse, Location, Tariff
+from roaming.crypto import token_hash
+from roaming.models import Partner, PartnerRole, PartnerState
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "ocpi" / "2.2.1"
+HUB_TOKEN = "hub-token-c"
+LOCATION_EXAMPLES = sorted(EXAMPLES.glob("location_example*.json"))
+TARIFF_EXAMPLES = sorted(EXAMPLES.glob("tariff_[0-9]*.json"))
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+@pytest.fixture
+def hub() -> Partner:
+    """A roaming hub carrying every party the spec's examples use."""
+    partner = Partner.objects.create(
+        name="Hub",
+        state=PartnerState.ACTIVE,
+        version="2.2.1",
+        inbound_token_hash=token_hash(HUB_TOKEN),
+    )
+    for country_code, party_id in [
+        ("BE", "BEC"),
+        ("SE", "EVC"),
+        ("NL", "ALF"),
+        ("NL", "ALL"),
+        ("DE", "ALL"),
+    ]:
+        PartnerRole.objects.create(
+            partner=partner, role="CPO", country_code=country_code, party_id=party_id
+        )
+    return partner
+
+
+class Ocpi:
+    def __init__(self, client: Client, token: str = HUB_TOKEN) -> None:
+        self.client = client
+        self.auth = {"HTTP_AUTHORIZATION": "Token " + base64.b64encode(token.encode()).decode()}
+
+    def call(
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        data = raw if raw is not None else (json.dumps(body) if body is not None else "")
+        response = getattr(self.client, method)(
+            f"/ocpi/2.2.1/{path}", data=data, content_type="application/json", **self.auth
+        )
+        return response.status_code, response.json()
+
+
+@pytest.fixture
+def ocpi(client: Client, hub: Partner) -> Ocpi:
+    return Ocpi(client)
+
+
+def location_path(location: dict[str, Any]) -> str:
+    return f"locations/{location['country_code']}/{location['party_id']}/{location['id']}"
+
+
+def catalogue_snapshot() -> list[tuple[Any, ...]]:
+    return sorted(
+        Location.objects.values_list("ocpi_id", "name", "last_updated", "visible")
+    ) + sorted(Evse.objects.values_list("uid", "status", "last_updated"))
+
+
+@pytest.mark.parametrize("path", LOCATION_EXAMPLES, ids=lambda p: p.stem)
+def test_every_spec_location_example_is_stored_and_read_back(ocpi: Ocpi, path: Path) -> None:
+    location = json.loads(path.read_text())
+    status, body = ocpi.call("put", location_path(location), location)
+    assert (status, body["status_code"]) == (200, 1000), body
+    status, body = ocpi.call("get", location_path(location))
+    assert status == 200
+    stored = body["data"]
+    assert (stored["id"], stored["address"], stored["last_updated"]) == (
+        location["id"],
+        location["address"],
+        location["last_updated"],
+    )
+    assert [evse["uid"] for evse in stored.get("evses", [])] == [
+        evse["uid"] for evse in location.get("evses", [])
+    ]
+
+
+@pytest.mark.parametrize("path", TARIFF_EXAMPLES, ids=lambda p: p.stem)
+def test_every_spec_tariff_example_is_stored_and_read_back(ocpi: Ocpi, path: Path) -> None:
+    tariff = json.loads(path.read_text())
+    where = f"tariffs/{tariff['country_code']}/{tariff['party_id']}/{tariff['id']}"
+    status, body = ocpi.call("put", where, tariff)
+    assert (status, body["status_code"]) == (200, 1000), body
+    stored = ocpi.call("get", where)[1]["data"]
+    assert stored["elements"] == json.loads(json.dumps(tariff["elements"]))
+    assert stored["currency"] == tariff["currency"]
+
+
+def test_unpublished_location_is_hidden_from_search(ocpi: Ocpi) -> None:
+    ocpi.call(
+        "put",
+        location_path(example("location_example_uc2_destination_charger.json")),
+        example("location_example_uc2_destination_charger.json"),
+    )
+    assert Location.objects.get().visible
+    unpublished = example("location_example_uc3_destination_charger_not_published.json")
+    unpublished["last_updated"] = "2019-07-02T00:00:00Z"
+    ocpi.call("put", location_path(unpublished), unpublished)
+    assert not Location.objects.get().visible
+
+
+def test_spec_patch_and_add_evse_examples_apply_and_bump_parents(ocpi: Ocpi) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    base = location_path(location)
+    evse_uid = location["evses"][0]["uid"]
+
+    _, body = ocpi.call(
+        "patch", f"{base}/{evse_uid}", example("location_patch_example_status.json")
+    )
+    assert body["status_code"] == 1000
+    evse = Evse.objects.get(uid=evse_uid)
+    assert evse.status == example("location_patch_example_status.json")["status"]
+    assert Location.objects.get().last_updated.isoformat().startswith("2019-06-24T12:39:09")
+
+    new_evse = example("location_put_example_add_evse.json")
+    _, body = ocpi.call("put", f"{base}/{new_evse['uid']}", new_evse)
+    assert body["status_code"] == 1000
+    assert Evse.objects.get(uid=new_evse["uid"]).floor_level == new_evse["floor_level"]
+
+    connector_id = location["evses"][0]["connectors"][0]["id"]
+    patch = example("location_patch_example_tariff.json")
+    ocpi.call("patch", f"{base}/{evse_uid}/{connector_id}", patch)
+    assert evse.connectors.get(ocpi_id=connector_id).tariff_ids == patch["tariff_ids"]
+
+    ocpi.call("patch", base, example("location_patch_example_location.json"))
+    assert Location.objects.get().name == example("location_patch_example_location.json")["name"]
+
+
+def test_removed_evses_leave_the_station_invisible(ocpi: Ocpi) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    for number, evse in enumerate(location["evses"]):
+        ocpi.call(
+            "patch",
+            f"{location_path(location)}/{evse['uid']}",
+            {"status": "REMOVED", "last_updated": f"2020-01-0{number + 1}T00:00:00Z"},
+        )
+    assert not Location.objects.get().visible
+
+
+def test_older_last_updated_never_overwrites_newer(ocpi: Ocpi) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    evse_uid = location["evses"][0]["uid"]
+    ocpi.call(
+        "patch",
+        f"{location_path(location)}/{evse_uid}",
+        {"status": "CHARGING", "last_updated": "2020-01-01T00:00:00Z"},
+    )
+    before = catalogue_snapshot()
+    status, body = ocpi.call(
+        "patch",
+        f"{location_path(location)}/{evse_uid}",
+        {"status": "AVAILABLE", "last_updated": "2019-12-31T23:59:59Z"},
+    )
+    assert (status, body["status_code"]) == (200, 1000)
+    assert "newer" in body["status_message"]
+    stale = location | {"name": "Stale name"}
+    ocpi.call("put", location_path(location), stale)
+    assert catalogue_snapshot() == before
+
+
+def bad_pushes() -> list[tuple[str, str, str, Any, int, int, str]]:
+    location = example("location_example.json")
+    base = location_path(location)
+    evse_uid = location["evses"][0]["uid"]
+    return [
+        ("wrong id", "put", base, location | {"id": "OTHER"}, 400, 2001, "id in the body"),
+        ("wrong party", "put", base, location | {"party_id": "XYZ"}, 400, 2001, "party_id"),
+        (
+            "patch without last_updated",
+            "patch",
+            f"{base}/{evse_uid}",
+            {"status": "CHARGING"},
+            400,
+            2001,
+            "last_updated",
+        ),
+        (
+            "invalid enum",
+            "patch",
+            f"{base}/{evse_uid}",
+            {"status": "ON_FIRE", "last_updated": "2030-01-01T00:00:00Z"},
+            400,
+            2001,
+            "status",
+        ),
+        (
+            "missing required field",
+            "put",
+            base,
+            {k: v for k, v in location.items() if k != "city"},
+            400,
+            2001,
+            "city",
+        ),
+        ("huge string", "put", base, location | {"address": "x" * 100_000}, 400, 2001, "address"),
+        (
+            "bad coordinates",
+            "put",
+            base,
+            location | {"coordinates": {"latitude": "north", "longitude": "4.0"}},
+            400,
+            2001,
+            "latitude",
+        ),
+        (
+            "bad timestamp",
+            "put",
+            base,
+            location | {"last_updated": "yesterday"},
+            400,
+            2001,
+            "last_updated",
+        ),
+        (
+            "evses as a patch list",
+            "patch",
+            base,
+            {"evses": [], "last_updated": "2030-01-01T00:00:00Z"},
+            400,
+            2001,
+            "evses",
+        ),
+        (
+            "unknown patch field",
+            "patch",
+            base,
+            {"colour": "red", "last_updated": "2030-01-01T00:00:00Z"},
+            400,
+            2001,
+            "colour",
+        ),
+        ("not an object", "put", base, [location], 400, 2001, "object"),
+        (
+            "evse on an unknown location",
+            "put",
+            f"locations/BE/BEC/NOPE/{evse_uid}",
+            location["evses"][0],
+            404,
+            2003,
+            "NOPE",
+        ),
+        (
+            "patch of an unknown evse",
+            "patch",
+            f"{base}/NOPE",
+            {"status": "CHARGING", "last_updated": "2030-01-01T00:00:00Z"},
+            404,
+            2003,
+            "NOPE",
+        ),
+        (
+            "someone else's party",
+            "put",
+            "locations/FR/XXX/LOC1",
+            location | {"country_code": "FR", "party_id": "XXX"},
+            404,
+            2000,
+            "is not your party",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "path", "body", "http", "status", "words"),
+    bad_pushes(),
+    ids=[c[0] for c in bad_pushes()],
+)
+def test_bad_pushes_get_the_right_error_and_change_nothing(
+    ocpi: Ocpi, case: str, method: str, path: str, body: Any, http: int, status: int, words: str
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    before = catalogue_snapshot()
+    got_http, got = ocpi.call(method, path, body)
+    assert (got_http, got["status_code"]) == (http, status), got
+    assert words in got["status_message"]
+    assert catalogue_snapshot() == before
+
+
+def test_broken_json_is_400(ocpi: Ocpi) -> None:
+    status, body = ocpi.call("put", "locations/BE/BEC/LOC1", raw=b'{"id": "LOC1", ')
+    assert (status, body["status_code"]) == (400, 2001)
+    assert Location.objects.count() == 0
+
+
+def test_get_of_an_unknown_location_is_404(ocpi: Ocpi) -> None:
+    status, body = ocpi.call("get", "locations/BE/BEC/NOPE")
+    assert (status, body["status_code"]) == (404, 2003)
+
+
+def test_token_a_and_strangers_cannot_push(client: Client, hub: Partner) -> None:
+    location = example("location_example.json")
+    invited = Partner.objects.create(
+        name="Invited",
+        state=PartnerState.INVITED,
+        inbound_token_hash=token_hash("token-a"),
+        inbound_token_is_a=True,
+    )
+    assert invited
+    assert Ocpi(client, "token-a").call("put", location_path(location), location)[0] == 401
+    assert Ocpi(client, "stranger").call("put", location_path(location), location)[0] == 401
+    assert Location.objects.count() == 0
+
+
+def test_tariff_delete_and_ownership(ocpi: Ocpi) -> None:
+    tariff = example("tariff_1_simple_2hour.json")
+    where = f"tariffs/{tariff['country_code']}/{tariff['party_id']}/{tariff['id']}"
+    ocpi.call("put", where, tariff)
+    assert ocpi.call("put", where, tariff | {"id": "99"})[1]["status_code"] == 2001
+    assert ocpi.call("delete", where)[1]["status_code"] == 1000
+    assert not Tariff.objects.exists()
+    assert ocpi.call("get", where)[0] == 404
+
+
+def test_a_hub_writes_for_parties_behind_it_but_not_for_a_direct_partners(client: Client) -> None:
+    hub = Partner.objects.create(
+        name="Hub 2.2.1",
+        state=PartnerState.ACTIVE,
+        version="2.2.1",
+        inbound_token_hash=token_hash("hub-only-token"),
+    )
+    PartnerRole.objects.create(partner=hub, role="HUB", country_code="DE", party_id="HUB")
+    direct = Partner.objects.create(name="Direct CPO", state=PartnerState.ACTIVE, version="2.2.1")
+    PartnerRole.objects.create(partner=direct, role="CPO", country_code="BE", party_id="BEC")
+    pushes = Ocpi(client, "hub-only-token")
+    behind_hub = example("location_example_uc5_home_charge_point.json")
+    assert pushes.call("put", location_path(behind_hub), behind_hub)[1]["status_code"] == 1000
+    directly_connected = example("location_example.json")
+    status, body = pushes.call("put", location_path(directly_connected), directly_connected)
+    assert (status, body["status_code"]) == (404, 2000)
+    assert Location.objects.count() == 1

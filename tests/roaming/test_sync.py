@@ -1,0 +1,283 @@
+"""Registering with the sandbox CPO and pulling its catalogue, end to end over real HTTP."""
+
+import time
+from collections.abc import Callable
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from locator.models import Connector, Evse, Location, Tariff
+from roaming.errors import PartnerError
+from roaming.models import PartnerState, SyncKind, SyncRun, SyncState
+from roaming.ocpi.transport import authorization_header, ocpi_datetime_parse
+from roaming.services import feed_add, partner_register, partner_sync
+from roaming.services.sync import catalogue_source
+from tests.roaming.conftest import SandboxHandle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def registered(live_server, settings: Settings, sandbox_cpo_factory: Callable[..., SandboxHandle]):  # type: ignore[no-untyped-def]
+    """The sandbox CPO (60 stations) with Plugway registered at it through our live server."""
+    settings.SITE_URL = live_server.url
+    settings.OUTBOUND_RETRY_BASE_SECONDS = 0.01
+    sandbox = sandbox_cpo_factory(stations=60)
+    partner = partner_register(
+        name="Sandbox", versions_url=sandbox.versions_url, token_a=sandbox.token_a
+    )
+    return sandbox, partner
+
+
+def as_time(value):  # type: ignore[no-untyped-def]
+    return ocpi_datetime_parse(value) if isinstance(value, str) else value
+
+
+def test_register_then_full_pull_mirrors_the_sandbox_field_by_field(registered) -> None:  # type: ignore[no-untyped-def]
+    sandbox, partner = registered
+    assert partner.state == PartnerState.ACTIVE
+    assert partner.version == "2.2.1"
+    assert partner.roles.get().party_id == sandbox.cpo.config.party_id
+
+    run = partner_sync(partner=partner, full=True)
+
+    assert run.state == SyncState.SUCCEEDED
+    assert run.kind == SyncKind.FULL
+    expected = sandbox.cpo.catalogue.locations
+    stored = {loc.ocpi_id: loc for loc in Location.objects.filter(source=catalogue_source(partner))}
+    assert set(stored) == set(expected)
+    for ocpi_id, wire in expected.items():
+        row = stored[ocpi_id]
+        assert (row.name, row.address, row.city, row.postal_code or None, row.country) == (
+            wire.get("name"),
+            wire["address"],
+            wire["city"],
+            wire.get("postal_code"),
+            wire["country"],
+        )
+        assert (row.lat, row.lon) == (
+            float(wire["coordinates"]["latitude"]),
+            float(wire["coordinates"]["longitude"]),
+        )
+        assert row.time_zone == wire["time_zone"]
+        assert row.facilities == wire.get("facilities", [])
+        assert row.opening_times == wire.get("opening_times")
+        assert row.last_updated == as_time(wire["last_updated"])
+        evses = {evse.uid: evse for evse in Evse.objects.filter(location=row)}
+        assert set(evses) == {evse["uid"] for evse in wire["evses"]}
+        for wire_evse in wire["evses"]:
+            evse = evses[wire_evse["uid"]]
+            assert (evse.status, evse.evse_id) == (
+                wire_evse["status"],
+                wire_evse.get("evse_id", ""),
+            )
+            assert evse.capabilities == wire_evse.get("capabilities", [])
+            connectors = {c.ocpi_id: c for c in Connector.objects.filter(evse=evse)}
+            assert set(connectors) == {c["id"] for c in wire_evse["connectors"]}
+            for wire_connector in wire_evse["connectors"]:
+                connector = connectors[wire_connector["id"]]
+                assert (
+                    connector.standard,
+                    connector.format,
+                    connector.power_type,
+                    connector.max_voltage,
+                    connector.max_amperage,
+                    connector.max_electric_power,
+                    connector.tariff_ids,
+                ) == (
+                    wire_connector["standard"],
+                    wire_connector["format"],
+                    wire_connector["power_type"],
+                    wire_connector["max_voltage"],
+                    wire_connector["max_amperage"],
+                    wire_connector.get("max_electric_power"),
+                    wire_connector.get("tariff_ids", []),
+                )
+    assert set(
+        Tariff.objects.filter(source=catalogue_source(partner)).values_list("ocpi_id", flat=True)
+    ) == set(sandbox.cpo.catalogue.tariffs)
+    # Only stations with an EVSE that supports remote start, from a partner with commands.
+    remote = {
+        loc_id
+        for loc_id, loc in expected.items()
+        if any("REMOTE_START_STOP_CAPABLE" in e.get("capabilities", []) for e in loc["evses"])
+    }
+    assert {row.ocpi_id for row in stored.values() if row.remote_start} == remote
+
+
+def test_second_pull_is_a_delta_from_the_last_success(registered) -> None:  # type: ignore[no-untyped-def]
+    _, partner = registered
+    first = partner_sync(partner=partner)
+    second = partner_sync(partner=partner)
+    assert first.kind == SyncKind.FULL
+    assert second.kind == SyncKind.DELTA
+    assert second.since == first.started_at
+    assert second.written < first.written
+
+
+def test_full_pull_hides_stations_the_partner_no_longer_lists(registered) -> None:  # type: ignore[no-untyped-def]
+    sandbox, partner = registered
+    partner_sync(partner=partner, full=True)
+    gone = sandbox.cpo.catalogue.order[0]
+    with sandbox.cpo.catalogue.lock:
+        sandbox.cpo.catalogue.order.remove(gone)
+        del sandbox.cpo.catalogue.locations[gone]
+        sandbox.cpo.catalogue.version += 1
+    run = partner_sync(partner=partner, full=True)
+    assert run.hidden == 1
+    assert Location.objects.get(ocpi_id=gone).hidden
+
+
+def test_invalid_locations_are_skipped_and_recorded_not_fatal(
+    live_server,
+    settings: Settings,
+    sandbox_cpo_factory: Callable[..., SandboxHandle],  # type: ignore[no-untyped-def]
+) -> None:
+    settings.SITE_URL = live_server.url
+    sandbox = sandbox_cpo_factory(stations=40, invalid_locations=2)
+    partner = partner_register(
+        name="Sandbox", versions_url=sandbox.versions_url, token_a=sandbox.token_a
+    )
+    run = partner_sync(partner=partner, full=True)
+    assert run.state == SyncState.SUCCEEDED
+    assert run.invalid == 2
+    assert {item["object_id"] for item in run.invalid_objects} == sandbox.cpo.catalogue.invalid_ids
+    assert all("invalid location" in item["reason"] for item in run.invalid_objects)
+    assert Location.objects.count() == 38
+
+
+def test_repeated_failures_degrade_the_partner_and_a_success_recovers_it(
+    registered, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    sandbox, partner = registered
+    settings.OUTBOUND_GET_ATTEMPTS = 1
+    sandbox.cpo.config.fail_rate = 1.0
+    for _ in range(3):
+        with pytest.raises(PartnerError):
+            partner_sync(partner=partner)
+    partner.refresh_from_db()
+    assert partner.state == PartnerState.DEGRADED
+    assert partner.consecutive_failures == 3
+    assert SyncRun.objects.filter(state=SyncState.FAILED).count() == 3
+    sandbox.cpo.config.fail_rate = 0.0
+    partner_sync(partner=partner)
+    partner.refresh_from_db()
+    assert (partner.state, partner.consecutive_failures, partner.last_error) == (
+        PartnerState.ACTIVE,
+        0,
+        "",
+    )
+
+
+def test_partner_register_and_sync_commands(
+    live_server, settings: Settings, sandbox_cpo_factory
+) -> None:  # type: ignore[no-untyped-def]
+    settings.SITE_URL = live_server.url
+    sandbox = sandbox_cpo_factory(stations=20)
+    out = StringIO()
+    call_command(
+        "partner_register",
+        "--name",
+        "Sandbox",
+        "--versions-url",
+        sandbox.versions_url,
+        "--token",
+        sandbox.token_a,
+        stdout=out,
+    )
+    assert "Registered with Sandbox (OCPI 2.2.1)" in out.getvalue()
+    call_command("partner_sync", "Sandbox", "--full", stdout=out, verbosity=0)
+    assert "Full pull of Sandbox: " in out.getvalue()
+    assert Location.objects.count() == 20
+
+
+def test_register_errors_are_clear(live_server, settings: Settings, sandbox_cpo_factory) -> None:  # type: ignore[no-untyped-def]
+    settings.SITE_URL = live_server.url
+    sandbox = sandbox_cpo_factory(stations=5)
+    with pytest.raises(PartnerError, match="refused our token"):
+        partner_register(name="Sandbox", versions_url=sandbox.versions_url, token_a="wrong")
+    with pytest.raises(PartnerError, match="cannot be reached"):
+        partner_register(
+            name="Nobody", versions_url="http://127.0.0.1:9/ocpi/versions", token_a="x"
+        )
+    with pytest.raises(PartnerError, match="not JSON"):
+        partner_register(name="Not OCPI", versions_url=f"{live_server.url}/", token_a="x")
+
+
+def test_open_feed_is_pulled_without_a_handshake(registered) -> None:  # type: ignore[no-untyped-def]
+    _, partner = registered
+    # The sandbox only opens its locations to a registered party: use that token as the feed's
+    # header, the way an operator's public feed would hand out a read token.
+    feed = feed_add(
+        name="Open feed",
+        locations_url=partner.endpoint("locations"),
+        header=f"Authorization: {authorization_header(partner.outbound_token)}",
+    )
+    run = partner_sync(partner=feed, full=True)
+    assert run.written == 60
+    feed_stations = Location.objects.filter(source=catalogue_source(feed))
+    assert feed_stations.count() == 60
+    assert not feed_stations.filter(remote_start=True).exists()
+
+
+def test_feed_add_refuses_bad_input(settings: Settings) -> None:
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    with pytest.raises(PartnerError, match="private or internal"):
+        feed_add(name="Internal", locations_url="http://127.0.0.1:8000/locations")
+    with pytest.raises(PartnerError, match="must look like"):
+        feed_add(
+            name="Bad header", locations_url="https://example.com/locations", header="no-colon"
+        )
+
+
+def test_status_churn_pushed_by_the_sandbox_reaches_the_catalogue(registered) -> None:  # type: ignore[no-untyped-def]
+    sandbox, partner = registered
+    partner_sync(partner=partner, full=True)
+    churn_started = timezone.now()
+    sandbox.cpo.config.status_churn = 20
+    changed: dict[str, str] = {}
+    deadline = time.monotonic() + 10
+    while len(changed) < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with sandbox.cpo.catalogue.lock:
+            changed = {
+                uid: evse["status"]
+                for uid, (_, evse) in sandbox.cpo.catalogue.evses.items()
+                if as_time(evse["last_updated"]) > churn_started
+            }
+    sandbox.cpo.config.status_churn = 0
+    assert len(changed) >= 5, "the sandbox did not churn"
+
+    def ours() -> dict[str, str]:
+        return dict(Evse.objects.filter(uid__in=changed).values_list("uid", "status"))
+
+    while ours() != changed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ours() == changed
+
+
+def test_sandbox_connect_registers_afresh_each_start_and_steps_aside_for_real_partners(
+    live_server,
+    settings: Settings,
+    sandbox_cpo_factory: Callable[..., SandboxHandle],  # type: ignore[no-untyped-def]
+) -> None:
+    settings.SITE_URL = live_server.url
+    for stations in (10, 12):  # two runs of scripts/dev.py, each with a new sandbox process
+        sandbox = sandbox_cpo_factory(stations=stations)
+        call_command(
+            "sandbox_connect",
+            "--versions-url",
+            sandbox.versions_url,
+            "--token-a",
+            sandbox.token_a,
+            stdout=StringIO(),
+        )
+    assert Location.objects.filter(hidden=False).count() == 12
+    call_command("sandbox_connect", "--check", stdout=StringIO())  # only the sandbox: wanted
+    feed_add(name="Real feed", locations_url="http://127.0.0.1:9/locations")
+    with pytest.raises(SystemExit) as exited:
+        call_command("sandbox_connect", "--check", stdout=StringIO())
+    assert exited.value.code == 1
