@@ -3,14 +3,16 @@
 
     .venv/bin/python bench/roaming_ingest.py [--locations 100000] [--patch-seconds 20]
 
-1. Starts a sandbox CPO (`manage.py sandbox_cpo`) with --locations stations, and the app under
-   gunicorn (the production server, DEBUG off) on a fresh PostgreSQL database.
+1. Starts a sandbox CPO (`manage.py sandbox_cpo`) with --locations stations, and the app as in
+   production: gunicorn (DEBUG off) on a fresh PostgreSQL database, Redis, and a Celery worker
+   (which refreshes the map's cluster grid after writes).
 2. Registers with the sandbox through the real handshake and runs `partner_sync --full`:
    prints locations/s end to end (HTTP paging, parsing, validation, bulk upsert, aggregates).
 3. Drives EVSE status PATCHes at our locations receiver with wrk (Debian package `wrk`) and
    prints PATCHes/s and latency.
 
-Not a test: it prints figures. Needs PostgreSQL (BENCH_DATABASE_URL, default below) and wrk.
+Not a test: it prints figures. Needs PostgreSQL (BENCH_DATABASE_URL), Redis (BENCH_REDIS_URL)
+and wrk; defaults below.
 """
 
 import argparse
@@ -31,6 +33,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
 
 PATCH_LUA = """
@@ -103,8 +106,8 @@ def main() -> None:
         "DEBUG": "false",
         "SITE_URL": f"http://127.0.0.1:{app_port}",
         "LOG_LEVEL": "WARNING",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
     }
-    env.pop("REDIS_URL", None)  # pulls run in the foreground; no worker needed
     manage(env, "migrate", "--no-input")
 
     children: list[subprocess.Popen[bytes]] = []
@@ -151,6 +154,24 @@ def main() -> None:
             )
         )
         wait_for(f"http://127.0.0.1:{app_port}/healthz")
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
 
         print(
             manage(

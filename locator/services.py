@@ -191,10 +191,15 @@ def _recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = N
         location_id__in=ids
     ).values_list("id", "location_id", "status", "last_updated"):
         facts[location_id][evse_id] = _EvseFacts(status, updated)
-    for location_id, evse_id, standard, kw, tariff_ids in Connector.objects.filter(
-        evse__location_id__in=ids
-    ).values_list("evse__location_id", "evse_id", "standard", "power_kw", "tariff_ids"):
-        facts[location_id][evse_id].connectors.append((standard, kw, tariff_ids or []))
+    # Connectors by the EVSE ids just read: an index lookup whatever the table statistics say
+    # (a join on location_id was planned as a full scan right after a bulk load).
+    location_of = {
+        evse_id: location_id for location_id, evses in facts.items() for evse_id in evses
+    }
+    for evse_id, standard, kw, tariff_ids in Connector.objects.filter(
+        evse_id__in=list(location_of)
+    ).values_list("evse_id", "standard", "power_kw", "tariff_ids"):
+        facts[location_of[evse_id]][evse_id].connectors.append((standard, kw, tariff_ids or []))
     locations = list(
         Location.objects.filter(id__in=ids).only(
             "id", "publish", "hidden", "cell", "last_updated", *GRID_FIELDS
