@@ -38,6 +38,7 @@ from roaming.ocpi.auth import ocpi_endpoint
 from roaming.ocpi.transport import OcpiStatus, ocpi_response, ocpi_timestamp
 from roaming.selectors import push_counter_key, stored_location, stored_tariff
 from roaming.services.sync import catalogue_source
+from roaming.status_pushes import status_push_accept
 
 STALE_MESSAGE = "Ignored: we hold a newer version of this object"
 
@@ -198,9 +199,9 @@ def location_patch(
 
 
 def status_update_applied(where: dict[str, str], evse_uid: str, patch: Patch) -> bool:
-    """The common push, a status change, through the catalogue's batched path (a handful of
-    queries, no cluster work unless availability changes). False when it did not apply (a
-    stale or unknown EVSE): the general path then answers why."""
+    """The common push, a status change, through the catalogue's batched path: queued for the
+    next batch when batching is on (see roaming.status_pushes), else applied now. False when
+    it did not apply (a stale or unknown EVSE): the general path then answers why."""
     update = EvseStatusUpdate(
         country_code=where["country_code"],
         party_id=where["party_id"],
@@ -209,6 +210,8 @@ def status_update_applied(where: dict[str, str], evse_uid: str, patch: Patch) ->
         status=patch.changes["status"],
         last_updated=patch.last_updated,
     )
+    if status_push_accept(source=where["source"], update=update):
+        return True
     return catalogue_evse_statuses_update(source=where["source"], updates=[update]).written > 0
 
 

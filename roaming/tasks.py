@@ -1,4 +1,4 @@
-"""Roaming background work: scheduled pulls. Tasks take ids and are safe to run twice."""
+"""Roaming background work: scheduled pulls, batched status pushes. Safe to run twice."""
 
 import random
 
@@ -10,6 +10,7 @@ from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
+from roaming.status_pushes import status_pushes_apply
 
 
 @shared_task(bind=True, max_retries=5)
@@ -39,3 +40,9 @@ def partners_sync_due() -> int:
     for partner_id, full in due:
         partner_sync_task.delay(partner_id, full)
     return len(due)
+
+
+@shared_task
+def evse_status_pushes_apply() -> int:
+    """Apply the status pushes queued by the receiver (see roaming.status_pushes)."""
+    return status_pushes_apply()

@@ -2,15 +2,21 @@
 
 import base64
 import json
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings
 
+from config.celery import app as celery_app
 from locator.models import Evse, Location, Tariff
+from roaming import status_pushes
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
+from tests.conftest import redis_unreachable_reason, skip_or_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -351,3 +357,32 @@ def test_a_hub_writes_for_parties_behind_it_but_not_for_a_direct_partners(client
     status, body = pushes.call("put", location_path(directly_connected), directly_connected)
     assert (status, body["status_code"]) == (404, 2000)
     assert Location.objects.count() == 1
+
+
+def test_status_pushes_are_queued_then_applied_in_a_batch(
+    ocpi: Ocpi, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reason = redis_unreachable_reason()
+    if reason:
+        skip_or_fail(reason)
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    monkeypatch.setattr(status_pushes, "QUEUE_KEY", f"test:{uuid.uuid4().hex}")
+    monkeypatch.setattr(status_pushes, "DRAIN_SCHEDULED_KEY", f"test:{uuid.uuid4().hex}")
+    sent: list[str] = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, **options: sent.append(name))
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    celery_app.conf.task_always_eager = False  # as in production; the autouse fixture restores it
+    evses = [evse["uid"] for evse in location["evses"]]
+    for uid in evses:
+        status, body = ocpi.call(
+            "patch",
+            f"{location_path(location)}/{uid}",
+            {"status": "OUTOFORDER", "last_updated": "2030-01-01T00:00:00Z"},
+        )
+        assert (status, body["status_code"]) == (200, 1000)
+    assert sent == ["roaming.tasks.evse_status_pushes_apply"]  # one drain for the burst
+    assert set(Evse.objects.values_list("status", flat=True)) != {"OUTOFORDER"}
+    assert status_pushes.status_pushes_apply() == len(evses)
+    assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
+    assert Location.objects.get().available_count == 0
