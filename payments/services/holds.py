@@ -10,7 +10,9 @@ Contract for callers (the charging flow in `roaming` calls these; payments never
   `payments:authenticate` for it, then call `hold_place` again with the same reference),
   `no_payment_method`, `in_progress` / `gateway_unavailable` (retryable: try again later).
 - `hold_capture(payment=..., amount=1234)` when the final cost is known: at most the hold is
-  captured; above it, the rest is a second, separate charge. 0 releases the hold.
+  captured; above it, the rest is a second, separate charge. 0 releases the hold. A retryable
+  error after the hold was captured means the second charge is still owed: call again (the
+  hold is not captured twice); `payments_reconcile` also makes it.
 - `hold_release(payment=...)` when nothing will be charged (a start failed or timed out).
 - `hold_estimate_update(payment=..., amount=...)` while charging, so a hold about to expire can
   be captured at the running cost (see `payments_reconcile`).
@@ -379,6 +381,10 @@ def _excess_ensure(hold: Payment) -> None:
     except PaymentError as exc:
         _log(hold, "excess_failed", f"{format_money(excess, hold.currency)}: {exc.message}")
         logger.warning("excess charge for %s failed: %s", hold.reference, exc.detail)
+        if exc.retryable:
+            # The charge stays pending: the caller's retry (or the sweeper) makes it; the hold
+            # is already captured, so a second call goes straight here.
+            raise
 
 
 def hold_release(*, payment: Payment, reason: str = "") -> Payment:

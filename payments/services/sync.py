@@ -198,7 +198,8 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
        when there is none; the payment's log says why.
     2. Driver authentications left unfinished past PAYMENTS_AUTHENTICATION_TIMEOUT are
        cancelled.
-    3. Payments left mid-call by a dead worker are re-read from Stripe.
+    3. Payments left mid-call by a dead worker are re-read from Stripe; a charge above a
+       captured hold that never reached Stripe is made.
     4. Webhook events stored but never processed (the broker was down) are processed.
     5. Every payment of the last days is compared with Stripe; differences are returned.
     """
@@ -236,13 +237,16 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
     stuck = Payment.objects.filter(
         Q(status__in=(Status.PENDING, Status.CAPTURING, Status.RELEASING)),
         Q(locked_until__isnull=True) | Q(locked_until__lt=now),
-    )
+    ).select_related("parent")
     for payment in stuck:
         try:
             if payment.status == Status.CAPTURING:
                 hold_capture(payment=payment, amount=payment.amount_to_capture or 0)
             elif payment.stripe_payment_intent_id:
                 _claim_stale_and_resync(payment)
+            elif payment.parent is not None:
+                # A charge above a captured hold that never reached Stripe: it is owed.
+                hold_capture(payment=payment.parent, amount=payment.parent.amount_to_capture or 0)
             else:
                 continue  # never reached Stripe; the caller's retry places it
             report.resynced.append(payment.pk)

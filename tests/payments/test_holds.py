@@ -19,6 +19,7 @@ from tests.payments.conftest import (
     DECLINES_ON_CHARGE,
     NEEDS_AUTHENTICATION,
     VISA,
+    FlakyStripe,
     LocalStripe,
     card_add,
 )
@@ -263,3 +264,38 @@ def test_a_released_hold_cannot_be_captured(
         hold_capture(payment=hold, amount=1234)
     assert error.value.message == "There is no hold to capture (status: Released)."
     assert localstripe.writes("/capture") == []
+
+
+def test_a_charge_above_the_hold_that_hits_a_timeout_is_charged_on_the_next_call(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-15", amount=5000, currency="eur")
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")  # the €12.34 charge above the hold
+    with pytest.raises(PaymentError) as error:
+        hold_capture(payment=hold, amount=6234)
+    assert (error.value.code, error.value.retryable) == ("gateway_unavailable", True)
+    hold.refresh_from_db()
+    assert (hold.status, hold.amount_captured) == (Payment.Status.CAPTURED, 5000)
+
+    assert hold_capture(payment=hold, amount=6234).status == Payment.Status.CAPTURED
+    excess = Payment.objects.get(reference="session-15", kind=Payment.Kind.EXCESS)
+    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
+    assert Receipt.objects.get(payment=hold).amount == 6234
+    assert len(localstripe.writes("/capture")) == 1
+
+
+def test_the_capture_task_retries_a_charge_above_the_hold_until_it_is_made(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    from celery.exceptions import Retry
+
+    from payments.tasks import payment_capture
+
+    hold = hold_place(user=driver_with_card, reference="session-16", amount=5000, currency="eur")
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")
+    with pytest.raises(Retry):  # scheduled again, not reported done
+        payment_capture.delay(hold.pk, 6234)
+    assert payment_capture.delay(hold.pk, 6234).get() == "captured"  # that retry
+    excess = Payment.objects.get(reference="session-16", kind=Payment.Kind.EXCESS)
+    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
+    assert Receipt.objects.get(payment=hold).amount == 6234

@@ -8,15 +8,16 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from payments.models import Payment
+from payments.models import Payment, Receipt
 from payments.services import (
     PaymentError,
+    hold_capture,
     hold_estimate_update,
     hold_place,
     payments_reconcile,
 )
 from payments.tasks import payments_reconcile as payments_reconcile_task
-from tests.payments.conftest import NEEDS_AUTHENTICATION, LocalStripe, card_add
+from tests.payments.conftest import NEEDS_AUTHENTICATION, FlakyStripe, LocalStripe, card_add
 
 
 def _hold(user: Any, reference: str, *, deadline_in: timedelta) -> Payment:
@@ -127,3 +128,20 @@ def test_payments_differing_from_stripe_are_reported(
 def test_the_sweeper_runs_from_beat() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["payments-reconcile"]
     assert entry["task"] == payments_reconcile_task.name
+
+
+def test_a_charge_above_the_hold_left_unmade_is_made_by_the_sweeper(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold = _hold(driver_with_card, "session-r7", deadline_in=timedelta(days=4))
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")  # the €12.34 above the hold
+    with pytest.raises(PaymentError):
+        hold_capture(payment=hold, amount=6234)
+
+    report = payments_reconcile()
+
+    excess = Payment.objects.get(reference="session-r7", kind=Payment.Kind.EXCESS)
+    assert report.resynced == [excess.pk]
+    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
+    assert localstripe.payment_intent(excess.stripe_payment_intent_id)["status"] == "succeeded"
+    assert Receipt.objects.get(payment=hold).amount == 6234
