@@ -145,7 +145,11 @@ class PaymentAdmin(ReadOnlyAdmin):
     def refunded(self, payment: Any) -> str:
         return format_money(payment.refunded_total or 0, payment.currency)
 
-    @admin.action(description="Refund the selected payment…")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        # Seeing payments is not enough to give money back.
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description="Refund the selected payment…", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one payment to refund.", messages.WARNING)

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from payments.models import Payment, Refund
@@ -91,3 +92,52 @@ def test_an_admin_refund_above_the_captured_amount_is_explained(
     assert "At most €12.34 can still be refunded." in response.content.decode()
     assert not Refund.objects.exists()
     assert Payment.objects.get().status == Payment.Status.CAPTURED
+
+
+def _staff(client: Client, *permissions: str) -> Client:
+    user = get_user_model().objects.create_user(
+        username="support", email="support@example.com", is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    client.force_login(user)
+    return client
+
+
+def _refund_posted(client: Client, payment: Payment) -> Any:
+    return client.post(
+        CHANGELIST,
+        {
+            "action": "refund",
+            "_selected_action": [payment.pk],
+            "apply": "1",
+            "amount": "2.00",
+            "reason": "asked nicely",
+            "request_id": "r-staff",
+        },
+        follow=True,
+    )
+
+
+def test_staff_who_may_only_view_payments_cannot_refund(
+    localstripe: LocalStripe, client: Client, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a3", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    viewer = _staff(client, "view_payment")
+
+    listing = viewer.get(CHANGELIST)
+    assert listing.status_code == 200
+    assert "Refund the selected payment" not in listing.content.decode()
+    _refund_posted(viewer, hold)
+    assert not Refund.objects.exists()
+    assert localstripe.writes("/v1/refunds") == []
+
+
+def test_staff_allowed_to_add_refunds_can_refund(
+    localstripe: LocalStripe, client: Client, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a4", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    done = _refund_posted(_staff(client, "view_payment", "add_refund"), hold)
+    assert "Refunded €2.00 on session-a4." in done.content.decode()
+    assert Refund.objects.get().amount == 200
