@@ -388,7 +388,10 @@ def _excess_ensure(hold: Payment) -> None:
 
 
 def hold_release(*, payment: Payment, reason: str = "") -> Payment:
-    """Release a hold (cancel the PaymentIntent); releasing it again changes nothing."""
+    """Release a hold (cancel the PaymentIntent); releasing it again changes nothing.
+
+    A release interrupted mid-call (`releasing`, its claim expired) is taken over and finished.
+    """
     payment.refresh_from_db()
     if payment.status in (Status.CANCELED, Status.FAILED):
         return payment
@@ -402,20 +405,20 @@ def hold_release(*, payment: Payment, reason: str = "") -> Payment:
         payment,
         claimable=(Status.REQUIRES_CAPTURE, Status.REQUIRES_ACTION),
         to=Status.RELEASING,
+    ) and not (
+        payment.status == Status.PENDING
+        and not _is_locked(payment)
+        and payment.stripe_payment_intent_id is None
+        and _claim(payment, claimable=(Status.PENDING,), to=Status.RELEASING)
     ):
-        if (
-            payment.status == Status.PENDING
-            and not _is_locked(payment)
-            and payment.stripe_payment_intent_id is None
-            and _claim(payment, claimable=(Status.PENDING,), to=Status.RELEASING)
-        ):
-            payment.status = Status.CANCELED
-            payment.canceled_at = timezone.now()
-            payment.locked_until = None
-            payment.save()
-            _log(payment, "canceled", reason or "released before it was placed")
-            return payment
         raise _in_progress(payment)
+    if payment.stripe_payment_intent_id is None:
+        payment.status = Status.CANCELED
+        payment.canceled_at = timezone.now()
+        payment.locked_until = None
+        payment.save()
+        _log(payment, "canceled", reason or "released before it was placed")
+        return payment
     try:
         pi = gateway.payment_intent_cancel(
             payment_intent_id=payment.stripe_payment_intent_id or "",

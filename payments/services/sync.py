@@ -242,6 +242,9 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
         try:
             if payment.status == Status.CAPTURING:
                 hold_capture(payment=payment, amount=payment.amount_to_capture or 0)
+            elif payment.status == Status.RELEASING:
+                # Someone decided to release it: finish that rather than adopt Stripe's state.
+                hold_release(payment=payment, reason="finished an interrupted release")
             elif payment.stripe_payment_intent_id:
                 _claim_stale_and_resync(payment)
             elif payment.parent is not None:
