@@ -136,8 +136,8 @@ HANDLERS = {
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Handle a stored event once. Running it again for a processed event changes nothing.
 
-    A retryable failure (Stripe unreachable) is re-raised so the task retries; any other error
-    is recorded on the row and stops.
+    A retryable failure (Stripe unreachable) is re-raised so the task retries; any other error,
+    a bug included, is recorded on the row (status failed) and stops.
     """
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
@@ -158,6 +158,14 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
             event.save(update_fields=["status", "error"])
             if exc.retryable:
                 raise
+            return event
+        except Exception as exc:
+            # A bug or an object we cannot read: recorded on the row (the admin can process it
+            # again once fixed), so it neither vanishes nor stops the sweeper.
+            logger.exception("processing Stripe event %s failed", event.stripe_event_id)
+            event.status = WebhookEvent.Status.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"
+            event.save(update_fields=["status", "error"])
             return event
     event.processed_at = timezone.now()
     event.save(update_fields=["status", "error", "processed_at"])
@@ -264,6 +272,9 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
             report.events.append(event.pk)
         except PaymentError as exc:
             logger.warning("processing Stripe event %s failed: %s", event.pk, exc.detail)
+        except Exception:
+            # One unreadable event must not cost the rest of the sweep and its report.
+            logger.exception("processing Stripe event %s failed", event.pk)
     recent = Payment.objects.filter(
         updated_at__gte=now - settings.PAYMENTS_HOLD_LIFETIME - settings.PAYMENTS_HOLD_SWEEP_MARGIN
     ).exclude(stripe_payment_intent_id=None)
