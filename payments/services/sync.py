@@ -115,6 +115,10 @@ def _on_charge_refunded(event: WebhookEvent) -> str:
 
 def _on_setup_intent_succeeded(event: WebhookEvent) -> str:
     setup_intent = gateway.setup_intent_retrieve(event.object_id)
+    if not setup_intent.customer:
+        # Not one of ours (we always set a customer); filtering on None would match every
+        # account that has no Stripe customer yet.
+        return "the card setup has no customer"
     account = BillingAccount.objects.filter(stripe_customer_id=setup_intent.customer).first()
     if account is None or setup_intent.status != "succeeded":
         return "no account of ours has this customer"

@@ -372,3 +372,24 @@ def test_an_event_whose_handling_crashes_does_not_stop_the_sweeper(
     canceled.refresh_from_db()
     assert canceled.status == Payment.Status.CANCELED
     assert [d.payment_id for d in report.differences] == [differs.pk]
+
+
+def test_a_card_setup_without_a_customer_is_given_to_nobody(
+    localstripe: LocalStripe, driver: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from payments.services import billing_account_get_or_create
+
+    account = billing_account_get_or_create(user=driver)  # no Stripe customer yet
+    setup = localstripe.request("POST", "/v1/setup_intents", {"usage": "off_session"})
+    localstripe.confirm_setup(setup["client_secret"], VISA)
+    post(
+        client,
+        event("evt_s2", "setup_intent.succeeded", {"id": setup["id"], "object": "setup_intent"}),
+        django_capture_on_commit_callbacks,
+    )
+    row = WebhookEvent.objects.get()
+    assert (row.status, row.error) == ("processed", "the card setup has no customer")
+    account.refresh_from_db()
+    assert account.stripe_customer_id is None
+    assert not PaymentMethod.objects.exists()
+    assert localstripe.writes("/v1/customers") == []
