@@ -11,17 +11,19 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from payments.models import PaymentMethod
-from payments.services import payment_method_save, payment_method_setup_start
+from payments.services import PaymentError, payment_method_save, payment_method_setup_start
 from tests.conftest import ROOT
 
 # Stripe's test cards (docs.stripe.com/testing); raw numbers only ever appear in tests.
@@ -186,6 +188,21 @@ def driver(db: None) -> Any:
     return get_user_model().objects.create_user(
         username="driver", email="driver@example.com", password="a-long-password-1"
     )
+
+
+def concurrently(call: Callable[[], str], times: int) -> list[str]:
+    """Run `call` from `times` threads at once; each outcome is its result or its error code."""
+
+    def one(_: int) -> str:
+        try:
+            return call()
+        except PaymentError as error:
+            return error.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        return list(pool.map(one, range(times)))
 
 
 def card_add(localstripe: LocalStripe, user: Any, number: str = VISA) -> PaymentMethod:

@@ -1,11 +1,9 @@
 """The issue's "done when", against localstripe: a card, a €50 hold, a €12.34 capture, a €2.00
 refund, each asked twice; declined and authentication-required cards; the retry storm."""
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from payments.models import BillingAccount, Payment, Receipt, Refund
 from payments.services import (
@@ -22,6 +20,7 @@ from tests.payments.conftest import (
     FlakyStripe,
     LocalStripe,
     card_add,
+    concurrently,
 )
 
 
@@ -181,16 +180,9 @@ def test_a_retry_storm_of_twenty_identical_captures_captures_once(
 ) -> None:
     hold = hold_place(user=driver_with_card, reference="session-9", amount=5000, currency="eur")
 
-    def capture(_: int) -> str:
-        try:
-            return hold_capture(payment=Payment.objects.get(pk=hold.pk), amount=1234).status
-        except PaymentError as error:
-            return error.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        outcomes = list(pool.map(capture, range(20)))
+    outcomes = concurrently(
+        lambda: hold_capture(payment=Payment.objects.get(pk=hold.pk), amount=1234).status, 20
+    )
 
     assert set(outcomes) <= {"captured", "in_progress"}, outcomes
     assert "captured" in outcomes
