@@ -291,3 +291,26 @@ def test_the_capture_task_retries_a_charge_above_the_hold_until_it_is_made(
     excess = Payment.objects.get(reference="session-16", kind=Payment.Kind.EXCESS)
     assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
     assert Receipt.objects.get(payment=hold).amount == 6234
+
+
+def test_after_a_decline_the_same_reference_places_the_hold_on_another_card(
+    localstripe: LocalStripe, driver: Any
+) -> None:
+    from payments.services import payment_method_default_set
+
+    card_add(localstripe, driver, DECLINES_ON_CHARGE)
+    with pytest.raises(PaymentError):
+        hold_place(user=driver, reference="session-17", amount=5000, currency="eur")
+    payment_method_default_set(user=driver, payment_method=card_add(localstripe, driver, VISA))
+
+    hold = hold_place(user=driver, reference="session-17", amount=5000, currency="eur")
+    again = hold_place(user=driver, reference="session-17", amount=5000, currency="eur")
+
+    assert again == hold
+    assert (hold.status, hold.card_label) == (Payment.Status.REQUIRES_CAPTURE, "Visa •••• 4242")
+    attempts = Payment.objects.filter(reference="session-17").order_by("id")
+    assert [(p.status, p.idempotency_key) for p in attempts] == [
+        ("failed", "hold-session-17"),
+        ("requires_capture", "hold2-session-17"),
+    ]
+    assert len(localstripe.writes("/v1/payment_intents")) == 2  # one per card
