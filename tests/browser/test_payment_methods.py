@@ -114,3 +114,31 @@ def test_a_driver_completes_the_banks_authentication_in_the_browser(
     assert (
         localstripe.payment_intent(payment.stripe_payment_intent_id)["status"] == "requires_capture"
     )
+
+
+def test_an_authentication_error_stays_on_the_page_for_the_driver_to_read(
+    signed_in_page: Any, localstripe: LocalStripe
+) -> None:
+    from payments.models import Payment
+    from payments.services import PaymentError, hold_place
+    from tests.payments.conftest import NEEDS_AUTHENTICATION, card_add
+
+    page = signed_in_page
+    card_add(localstripe, page.user, NEEDS_AUTHENTICATION)
+    with pytest.raises(PaymentError) as error:
+        hold_place(user=page.user, reference="session-b2", amount=5000, currency="eur")
+    payment = Payment.objects.get(pk=error.value.payment_id)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.set_viewport_size(PHONE)
+    page.goto(f"/payments/{payment.pk}/authenticate/")
+    # Meanwhile the hold was released (e.g. the start timed out): Stripe refuses the confirmation.
+    localstripe.request("POST", f"/v1/payment_intents/{payment.stripe_payment_intent_id}/cancel")
+
+    page.get_by_role("button", name="Confirm with my bank").click()
+    page.get_by_role("button", name="Complete authentication").click()
+
+    page.locator("#authenticate-errors").get_by_text("Bad request").wait_for()
+    assert page.get_by_role("button", name="Confirm with my bank").is_enabled()
+    screenshot(page, "payment-authenticate-error-phone")
+    assert not [url for url in posts if "/authenticate/" in url]  # the page did not post back
