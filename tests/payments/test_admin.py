@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from payments.models import Payment, Refund
-from payments.services import PaymentError, hold_capture, hold_place
+from payments.services import PaymentError, hold_capture, hold_place, refund_issue
 from tests.payments.conftest import DECLINES_ON_CHARGE, LocalStripe, card_add
 
 CHANGELIST = "/admin/payments/payment/"
@@ -141,3 +141,45 @@ def test_staff_allowed_to_add_refunds_can_refund(
     done = _refund_posted(_staff(client, "view_payment", "add_refund"), hold)
     assert "Refunded €2.00 on session-a4." in done.content.decode()
     assert Refund.objects.get().amount == 200
+
+
+def test_the_refunded_column_leaves_out_refunds_that_failed(
+    localstripe: LocalStripe, admin_client_: Client, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a5", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    refund_issue(payment=hold, amount=200, reason="slow charger")
+    Refund.objects.create(  # one Stripe refused
+        payment=hold,
+        amount=300,
+        currency="eur",
+        reason="tried twice",
+        status=Refund.Status.FAILED,
+        idempotency_key="refund-failed",
+    )
+    html = admin_client_.get(CHANGELIST).content.decode()
+    assert '<td class="field-refunded">€2.00</td>' in html
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "-inf", "NaN", "sNaN", "abc"])
+def test_an_admin_refund_amount_that_is_not_a_number_is_explained(
+    localstripe: LocalStripe, admin_client_: Client, driver_with_card: Any, amount: str
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a6", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    response = admin_client_.post(
+        CHANGELIST,
+        {
+            "action": "refund",
+            "_selected_action": [hold.pk],
+            "apply": "1",
+            "amount": amount,
+            "reason": "typo",
+            "request_id": "x2",
+        },
+    )
+    assert response.status_code == 200
+    assert (
+        f"&#x27;{amount}&#x27; is not an amount; write it like 12.34." in response.content.decode()
+    )
+    assert not Refund.objects.exists()
