@@ -170,8 +170,13 @@ def refunds_sync(*, payment: Payment) -> list[Refund]:
     for stripe_refund in _stripe_refunds(payment.stripe_payment_intent_id or ""):
         if Refund.objects.filter(stripe_refund_id=stripe_refund.id).exists():
             continue
-        ours = stripe_refund.metadata.get("refund_id")
-        local = payment.refunds.filter(pk=ours, stripe_refund_id=None).first() if ours else None
+        ours = stripe_refund.metadata.get("refund_id", "")
+        # Metadata is free text (another tool may set refund_id too): only our ids can match.
+        local = (
+            payment.refunds.filter(pk=ours, stripe_refund_id=None).first()
+            if ours.isascii() and ours.isdigit()
+            else None
+        )
         if local is not None:
             local.stripe_refund_id = stripe_refund.id
             local.status = Refund.Status.SUCCEEDED

@@ -393,3 +393,31 @@ def test_a_card_setup_without_a_customer_is_given_to_nobody(
     assert account.stripe_customer_id is None
     assert not PaymentMethod.objects.exists()
     assert localstripe.writes("/v1/customers") == []
+
+
+def test_a_refund_made_at_stripe_by_another_tool_with_its_own_refund_id_is_recorded(
+    localstripe: LocalStripe,
+    driver_with_card: Any,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from payments.services import hold_capture
+
+    hold = hold_capture(payment=_hold(localstripe, driver_with_card, "session-w10"), amount=1234)
+    localstripe.request(
+        "POST",
+        "/v1/refunds",
+        {
+            "payment_intent": hold.stripe_payment_intent_id,
+            "amount": 300,
+            "metadata": {"refund_id": "zendesk-881"},
+        },
+    )
+    charge = localstripe.payment_intent(hold.stripe_payment_intent_id)["latest_charge"]["id"]
+    post(
+        client,
+        event("evt_r4", "charge.refunded", {"id": charge, "object": "charge"}),
+        django_capture_on_commit_callbacks,
+    )
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
+    assert [(r.amount, r.reason) for r in Refund.objects.all()] == [(300, "Refunded at Stripe")]
