@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -120,7 +120,10 @@ class PaymentAdmin(ReadOnlyAdmin):
                     default=Value(1),
                     output_field=IntegerField(),
                 ),
-                refunded_total=Sum("refunds__amount"),
+                # A failed refund gave nothing back.
+                refunded_total=Sum(
+                    "refunds__amount", filter=~Q(refunds__status=Refund.Status.FAILED)
+                ),
             )
             .select_related("account__user")
             .order_by(*self.get_ordering(request))
@@ -145,7 +148,11 @@ class PaymentAdmin(ReadOnlyAdmin):
     def refunded(self, payment: Any) -> str:
         return format_money(payment.refunded_total or 0, payment.currency)
 
-    @admin.action(description="Refund the selected payment…")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        # Seeing payments is not enough to give money back.
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description="Refund the selected payment…", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one payment to refund.", messages.WARNING)

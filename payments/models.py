@@ -126,7 +126,8 @@ class Payment(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             # One live hold (and one excess charge) per reference; a failed attempt does not
-            # count, so its row stays as history.
+            # count: its row stays as history and a new attempt (another card, its own
+            # idempotency key) may follow it.
             models.UniqueConstraint(
                 fields=["reference", "kind"],
                 condition=~Q(status="failed"),

@@ -48,7 +48,9 @@ def parse_major(text: str, currency: str) -> int:
     try:
         value = Decimal(text.strip().replace(",", "."))
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not an amount; write it like 12.34.") from None
+        value = Decimal("NaN")
+    if not value.is_finite():  # Decimal also reads "Infinity" and "NaN"
+        raise ValueError(f"{text!r} is not an amount; write it like 12.34.")
     minor = value * minor_per_major(currency)
     if minor != minor.to_integral_value():
         raise ValueError(f"{text} has more decimals than {currency.upper()} allows.")

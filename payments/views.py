@@ -1,6 +1,7 @@
 """Pages: the driver's cards, completing a bank's authentication; and the Stripe webhook."""
 
 import logging
+import re
 
 from django.conf import settings
 from django.contrib import messages
@@ -50,7 +51,12 @@ def payment_methods(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{saved} is saved.")
             elif action in ("default", "remove"):
                 card_id = request.POST.get("payment_method", "")
-                card = selectors.payment_methods_for_user(user=user).filter(pk=card_id).first()
+                # A tampered or stale form may send anything; only an id can be a card.
+                card = (
+                    selectors.payment_methods_for_user(user=user).filter(pk=card_id).first()
+                    if re.fullmatch(r"[0-9]{1,18}", card_id)
+                    else None
+                )
                 if card is None:
                     messages.info(request, "That card is no longer on your account.")
                 elif action == "default":

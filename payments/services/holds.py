@@ -5,12 +5,16 @@ Contract for callers (the charging flow in `roaming` calls these; payments never
 - `hold_place(user=..., reference="session-42", amount=5000, currency="eur")` before START.
   `reference` is the caller's own stable id for what the money is for; one hold per reference.
   Start charging only when the returned payment's status is `requires_capture`. Failures raise
-  `PaymentError` with a message for the driver: `card_declined` (and other card codes),
+  `PaymentError` with a message for the driver: `card_declined` (and other card codes; asked
+  again with the same card, the same error without a new attempt; once the driver has made
+  another card the default, the same call tries that card, as a new attempt on the reference),
   `authentication_required` (`error.payment_id` names the payment; send the driver to
   `payments:authenticate` for it, then call `hold_place` again with the same reference),
   `no_payment_method`, `in_progress` / `gateway_unavailable` (retryable: try again later).
 - `hold_capture(payment=..., amount=1234)` when the final cost is known: at most the hold is
-  captured; above it, the rest is a second, separate charge. 0 releases the hold.
+  captured; above it, the rest is a second, separate charge. 0 releases the hold. A retryable
+  error after the hold was captured means the second charge is still owed: call again (the
+  hold is not captured twice); `payments_reconcile` also makes it.
 - `hold_release(payment=...)` when nothing will be charged (a start failed or timed out).
 - `hold_estimate_update(payment=..., amount=...)` while charging, so a hold about to expire can
   be captured at the running cost (see `payments_reconcile`).
@@ -174,15 +178,22 @@ def hold_place(*, user: User, reference: str, amount: int, currency: str) -> Pay
     account = BillingAccount.objects.filter(user=user).select_related("default_payment_method")
     billing = account.first()
     card = billing.default_payment_method if billing else None
-    payment = (
-        Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).order_by("id").last()
-    )
-    if payment is None:
+    attempts = Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).order_by("id")
+    payment = attempts.last()
+    if payment is not None and (billing is None or payment.account_id != billing.pk):
+        raise PaymentError("This reference belongs to another account.", code="not_yours")
+    if payment is None or (
+        # The driver chose another card after a failed attempt: that is a new attempt.
+        payment.status == Status.FAILED
+        and card is not None
+        and payment.payment_method_id != card.pk
+    ):
         if billing is None or card is None or not billing.stripe_customer_id:
             raise PaymentError(
                 "Add a card in Payment methods before you start a charge.",
                 code="no_payment_method",
             )
+        number = attempts.count() + 1
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
@@ -193,16 +204,19 @@ def hold_place(*, user: User, reference: str, amount: int, currency: str) -> Pay
                     currency=currency,
                     payment_method=card,
                     card_label=str(card),
-                    idempotency_key=f"hold-{reference}",
+                    # hold-<reference>, then hold2-<reference>, ...: never the same for two
+                    # attempts or two references.
+                    idempotency_key=f"hold-{reference}"
+                    if number == 1
+                    else f"hold{number}-{reference}",
                     locked_until=timezone.now() + LEASE,
                 )
         except IntegrityError:
-            # Someone placed this very hold a moment ago.
-            payment = Payment.objects.get(reference=reference, kind=Payment.Kind.HOLD)
-            raise _in_progress(payment) from None
+            # Someone placed this very attempt a moment ago.
+            placed = attempts.last()
+            assert placed is not None
+            raise _in_progress(placed) from None
     else:
-        if billing is None or payment.account_id != billing.pk:
-            raise PaymentError("This reference belongs to another account.", code="not_yours")
         if (payment.amount, payment.currency) != (amount, currency):
             raise PaymentError(
                 f"A hold of {payment.amount_label} already exists for {reference}.",
@@ -379,10 +393,17 @@ def _excess_ensure(hold: Payment) -> None:
     except PaymentError as exc:
         _log(hold, "excess_failed", f"{format_money(excess, hold.currency)}: {exc.message}")
         logger.warning("excess charge for %s failed: %s", hold.reference, exc.detail)
+        if exc.retryable:
+            # The charge stays pending: the caller's retry (or the sweeper) makes it; the hold
+            # is already captured, so a second call goes straight here.
+            raise
 
 
 def hold_release(*, payment: Payment, reason: str = "") -> Payment:
-    """Release a hold (cancel the PaymentIntent); releasing it again changes nothing."""
+    """Release a hold (cancel the PaymentIntent); releasing it again changes nothing.
+
+    A release interrupted mid-call (`releasing`, its claim expired) is taken over and finished.
+    """
     payment.refresh_from_db()
     if payment.status in (Status.CANCELED, Status.FAILED):
         return payment
@@ -396,20 +417,20 @@ def hold_release(*, payment: Payment, reason: str = "") -> Payment:
         payment,
         claimable=(Status.REQUIRES_CAPTURE, Status.REQUIRES_ACTION),
         to=Status.RELEASING,
+    ) and not (
+        payment.status == Status.PENDING
+        and not _is_locked(payment)
+        and payment.stripe_payment_intent_id is None
+        and _claim(payment, claimable=(Status.PENDING,), to=Status.RELEASING)
     ):
-        if (
-            payment.status == Status.PENDING
-            and not _is_locked(payment)
-            and payment.stripe_payment_intent_id is None
-            and _claim(payment, claimable=(Status.PENDING,), to=Status.RELEASING)
-        ):
-            payment.status = Status.CANCELED
-            payment.canceled_at = timezone.now()
-            payment.locked_until = None
-            payment.save()
-            _log(payment, "canceled", reason or "released before it was placed")
-            return payment
         raise _in_progress(payment)
+    if payment.stripe_payment_intent_id is None:
+        payment.status = Status.CANCELED
+        payment.canceled_at = timezone.now()
+        payment.locked_until = None
+        payment.save()
+        _log(payment, "canceled", reason or "released before it was placed")
+        return payment
     try:
         pi = gateway.payment_intent_cancel(
             payment_intent_id=payment.stripe_payment_intent_id or "",

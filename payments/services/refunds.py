@@ -13,7 +13,8 @@ from payments.gateway import PaymentError
 from payments.models import Payment, PaymentLogEntry, Refund
 from payments.money import format_money
 
-# A pending refund older than this is retried (under the same idempotency key).
+# A pending refund older than this is taken over: looked up at Stripe, then re-sent (under the
+# same idempotency key) if Stripe has none.
 STALE_AFTER = timedelta(minutes=2)
 
 
@@ -38,7 +39,8 @@ def refund_issue(
 
     The same refund asked twice is issued once: a request is identified by `request_id` (e.g. a
     form's one-time token), or, without one, by the payment, amount and reason. A second call
-    returns the first refund.
+    returns the first refund. A refund left pending by a dead worker is looked up at Stripe
+    before it is sent again.
     """
     reason = reason.strip()
     if not reason:
@@ -51,11 +53,20 @@ def refund_issue(
     if refund is None:
         refund = _refund_claim(payment, amount=amount, reason=reason, key=key, by=created_by)
     elif refund.status == Refund.Status.PENDING:
-        if timezone.now() - refund.updated_at < STALE_AFTER:
+        now = timezone.now()
+        # Take the stale attempt over (one caller wins the conditional update), then ask
+        # Stripe first: its worker may have died after Stripe made the refund.
+        if now - refund.updated_at < STALE_AFTER or not Refund.objects.filter(
+            pk=refund.pk, status=Refund.Status.PENDING, updated_at=refund.updated_at
+        ).update(updated_at=now):
             raise PaymentError(
                 "This refund is being issued right now.", code="in_progress", retryable=True
             )
-        refund.save(update_fields=["updated_at"])
+        earlier = _earlier(
+            refund, gateway.refund_list(refund.payment.stripe_payment_intent_id or "")
+        )
+        if earlier is not None:
+            return _refund_record(refund, earlier)
     if refund.status == Refund.Status.SUCCEEDED:
         return refund
     if refund.status == Refund.Status.FAILED:
@@ -105,7 +116,7 @@ def _refund_send(refund: Refund) -> Refund:
         )
     except PaymentError as exc:
         # Did an earlier attempt get through after all?
-        earlier = next((r for r in _stripe_refunds(pi_id) if _is_ours(r, refund)), None)
+        earlier = _earlier(refund, _stripe_refunds(pi_id))
         if earlier is None:
             if not exc.retryable:
                 refund.status = Refund.Status.FAILED
@@ -113,6 +124,12 @@ def _refund_send(refund: Refund) -> Refund:
                 refund.save()
             raise
         result = earlier
+    return _refund_record(refund, result)
+
+
+def _refund_record(refund: Refund, result: gateway.Refund) -> Refund:
+    """Write down the Stripe refund made for our row."""
+    payment = refund.payment
     refund.stripe_refund_id = result.id
     refund.status = (
         Refund.Status.SUCCEEDED if result.status in ("succeeded", "pending") else refund.status
@@ -133,9 +150,16 @@ def _stripe_refunds(payment_intent_id: str) -> list[gateway.Refund]:
         return []
 
 
-def _is_ours(stripe_refund: gateway.Refund, refund: Refund) -> bool:
-    return not Refund.objects.filter(stripe_refund_id=stripe_refund.id).exists() and (
-        stripe_refund.metadata.get("refund_id") == str(refund.pk)
+def _earlier(refund: Refund, stripe_refunds: list[gateway.Refund]) -> gateway.Refund | None:
+    """The Stripe refund an earlier attempt made for this row, if any."""
+    return next(
+        (
+            r
+            for r in stripe_refunds
+            if r.metadata.get("refund_id") == str(refund.pk)
+            and not Refund.objects.filter(stripe_refund_id=r.id).exists()
+        ),
+        None,
     )
 
 
@@ -146,8 +170,13 @@ def refunds_sync(*, payment: Payment) -> list[Refund]:
     for stripe_refund in _stripe_refunds(payment.stripe_payment_intent_id or ""):
         if Refund.objects.filter(stripe_refund_id=stripe_refund.id).exists():
             continue
-        ours = stripe_refund.metadata.get("refund_id")
-        local = payment.refunds.filter(pk=ours, stripe_refund_id=None).first() if ours else None
+        ours = stripe_refund.metadata.get("refund_id", "")
+        # Metadata is free text (another tool may set refund_id too): only our ids can match.
+        local = (
+            payment.refunds.filter(pk=ours, stripe_refund_id=None).first()
+            if ours.isascii() and ours.isdigit()
+            else None
+        )
         if local is not None:
             local.stripe_refund_id = stripe_refund.id
             local.status = Refund.Status.SUCCEEDED

@@ -115,6 +115,10 @@ def _on_charge_refunded(event: WebhookEvent) -> str:
 
 def _on_setup_intent_succeeded(event: WebhookEvent) -> str:
     setup_intent = gateway.setup_intent_retrieve(event.object_id)
+    if not setup_intent.customer:
+        # Not one of ours (we always set a customer); filtering on None would match every
+        # account that has no Stripe customer yet.
+        return "the card setup has no customer"
     account = BillingAccount.objects.filter(stripe_customer_id=setup_intent.customer).first()
     if account is None or setup_intent.status != "succeeded":
         return "no account of ours has this customer"
@@ -136,8 +140,8 @@ HANDLERS = {
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Handle a stored event once. Running it again for a processed event changes nothing.
 
-    A retryable failure (Stripe unreachable) is re-raised so the task retries; any other error
-    is recorded on the row and stops.
+    A retryable failure (Stripe unreachable) is re-raised so the task retries; any other error,
+    a bug included, is recorded on the row (status failed) and stops.
     """
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
@@ -158,6 +162,14 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
             event.save(update_fields=["status", "error"])
             if exc.retryable:
                 raise
+            return event
+        except Exception as exc:
+            # A bug or an object we cannot read: recorded on the row (the admin can process it
+            # again once fixed), so it neither vanishes nor stops the sweeper.
+            logger.exception("processing Stripe event %s failed", event.stripe_event_id)
+            event.status = WebhookEvent.Status.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"
+            event.save(update_fields=["status", "error"])
             return event
     event.processed_at = timezone.now()
     event.save(update_fields=["status", "error", "processed_at"])
@@ -198,7 +210,8 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
        when there is none; the payment's log says why.
     2. Driver authentications left unfinished past PAYMENTS_AUTHENTICATION_TIMEOUT are
        cancelled.
-    3. Payments left mid-call by a dead worker are re-read from Stripe.
+    3. Payments left mid-call by a dead worker are re-read from Stripe; a charge above a
+       captured hold that never reached Stripe is made.
     4. Webhook events stored but never processed (the broker was down) are processed.
     5. Every payment of the last days is compared with Stripe; differences are returned.
     """
@@ -236,13 +249,19 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
     stuck = Payment.objects.filter(
         Q(status__in=(Status.PENDING, Status.CAPTURING, Status.RELEASING)),
         Q(locked_until__isnull=True) | Q(locked_until__lt=now),
-    )
+    ).select_related("parent")
     for payment in stuck:
         try:
             if payment.status == Status.CAPTURING:
                 hold_capture(payment=payment, amount=payment.amount_to_capture or 0)
+            elif payment.status == Status.RELEASING:
+                # Someone decided to release it: finish that rather than adopt Stripe's state.
+                hold_release(payment=payment, reason="finished an interrupted release")
             elif payment.stripe_payment_intent_id:
                 _claim_stale_and_resync(payment)
+            elif payment.parent is not None:
+                # A charge above a captured hold that never reached Stripe: it is owed.
+                hold_capture(payment=payment.parent, amount=payment.parent.amount_to_capture or 0)
             else:
                 continue  # never reached Stripe; the caller's retry places it
             report.resynced.append(payment.pk)
@@ -257,6 +276,9 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
             report.events.append(event.pk)
         except PaymentError as exc:
             logger.warning("processing Stripe event %s failed: %s", event.pk, exc.detail)
+        except Exception:
+            # One unreadable event must not cost the rest of the sweep and its report.
+            logger.exception("processing Stripe event %s failed", event.pk)
     recent = Payment.objects.filter(
         updated_at__gte=now - settings.PAYMENTS_HOLD_LIFETIME - settings.PAYMENTS_HOLD_SWEEP_MARGIN
     ).exclude(stripe_payment_intent_id=None)

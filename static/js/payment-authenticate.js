@@ -21,8 +21,12 @@
     // saved card again. (localstripe's stand-in ignores the second argument.)
     const data = form.dataset.paymentMethod ? { payment_method: form.dataset.paymentMethod } : {};
     const result = await stripe.confirmCardPayment(form.dataset.clientSecret, data);
-    if (result.error && result.error.message) {
-      errors.textContent = result.error.message;
+    if (result.error) {
+      // Stay, so the driver can read why and try again; posting back would wipe the message.
+      errors.textContent =
+        result.error.message || "Your bank did not confirm the payment. Try again.";
+      button.disabled = false;
+      return;
     }
     form.submit();
   });

@@ -88,20 +88,28 @@ def test_a_declined_card_shows_the_reason_and_saves_nothing(
     assert not PaymentMethod.objects.exists()
 
 
-def test_a_driver_completes_the_banks_authentication_in_the_browser(
-    signed_in_page: Any, localstripe: LocalStripe
-) -> None:
+def hold_needing_authentication(page: Any, localstripe: LocalStripe, reference: str) -> Any:
+    """A hold the driver's bank wants confirmed; returns its payment."""
     from payments.models import Payment
     from payments.services import PaymentError, hold_place
     from tests.payments.conftest import NEEDS_AUTHENTICATION, card_add
 
-    page = signed_in_page
     card_add(localstripe, page.user, NEEDS_AUTHENTICATION)
     with pytest.raises(PaymentError) as error:
-        hold_place(user=page.user, reference="session-b1", amount=5000, currency="eur")
+        hold_place(user=page.user, reference=reference, amount=5000, currency="eur")
+    return Payment.objects.get(pk=error.value.payment_id)
+
+
+def test_a_driver_completes_the_banks_authentication_in_the_browser(
+    signed_in_page: Any, localstripe: LocalStripe
+) -> None:
+    from payments.models import Payment
+
+    page = signed_in_page
+    payment = hold_needing_authentication(page, localstripe, "session-b1")
 
     page.set_viewport_size(PHONE)
-    page.goto(f"/payments/{error.value.payment_id}/authenticate/")
+    page.goto(f"/payments/{payment.pk}/authenticate/")
     screenshot(page, "payment-authenticate-phone")
     page.get_by_role("button", name="Confirm with my bank").click()
     # localstripe's Stripe.js stands in for the bank's challenge with two buttons.
@@ -109,8 +117,29 @@ def test_a_driver_completes_the_banks_authentication_in_the_browser(
 
     page.get_by_text("Thank you, your bank confirmed the hold of €50.00.").wait_for()
     screenshot(page, "payment-authenticated-phone")
-    payment = Payment.objects.get(pk=error.value.payment_id)
+    payment.refresh_from_db()
     assert payment.status == Payment.Status.REQUIRES_CAPTURE
     assert (
         localstripe.payment_intent(payment.stripe_payment_intent_id)["status"] == "requires_capture"
     )
+
+
+def test_an_authentication_error_stays_on_the_page_for_the_driver_to_read(
+    signed_in_page: Any, localstripe: LocalStripe
+) -> None:
+    page = signed_in_page
+    payment = hold_needing_authentication(page, localstripe, "session-b2")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.set_viewport_size(PHONE)
+    page.goto(f"/payments/{payment.pk}/authenticate/")
+    # Meanwhile the hold was released (e.g. the start timed out): Stripe refuses the confirmation.
+    localstripe.request("POST", f"/v1/payment_intents/{payment.stripe_payment_intent_id}/cancel")
+
+    page.get_by_role("button", name="Confirm with my bank").click()
+    page.get_by_role("button", name="Complete authentication").click()
+
+    page.locator("#authenticate-errors").get_by_text("Bad request").wait_for()
+    assert page.get_by_role("button", name="Confirm with my bank").is_enabled()
+    screenshot(page, "payment-authenticate-error-phone")
+    assert not [url for url in posts if "/authenticate/" in url]  # the page did not post back

@@ -1,23 +1,29 @@
 """localstripe on loopback for the payments tests, plus drivers with saved cards.
 
 One localstripe process serves the whole session (scripts/localstripe_server.py, a free port);
-every test that asks for `localstripe` starts from an empty store.
+every test that asks for `localstripe` starts from an empty store. `flaky_stripe` puts a
+loopback proxy in front of it that fails chosen calls, as an overloaded Stripe would.
 """
 
 import json
 import subprocess
 import sys
+import threading
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from payments.models import PaymentMethod
-from payments.services import payment_method_save, payment_method_setup_start
+from payments.services import PaymentError, payment_method_save, payment_method_setup_start
 from tests.conftest import ROOT
 
 # Stripe's test cards (docs.stripe.com/testing); raw numbers only ever appear in tests.
@@ -115,11 +121,88 @@ def localstripe(localstripe_server: LocalStripe, settings: Settings) -> LocalStr
     return localstripe_server
 
 
+@dataclass
+class FlakyStripe:
+    """A proxy to localstripe: the calls named in `failures` get a 503, once each."""
+
+    url: str
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def fail_once(self, method: str, path: str) -> None:
+        """The next `method` request to exactly `path` fails without reaching localstripe."""
+        self.failures.append((method, path))
+
+
+def _proxy_handler(upstream: str, flaky: "list[FlakyStripe]") -> type[BaseHTTPRequestHandler]:
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            rule = (self.command, self.path.split("?")[0])
+            if rule in flaky[0].failures:
+                flaky[0].failures.remove(rule)
+                self._answer(503, b'{"error": {"type": "api_error", "message": "overloaded"}}')
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            request = urllib.request.Request(
+                upstream + self.path, data=body or None, method=self.command, headers=headers
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    self._answer(response.status, response.read())
+            except urllib.error.HTTPError as error:
+                self._answer(error.code, error.read())
+
+        def _answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = _forward  # noqa: N815 - http.server names them so
+
+    return Proxy
+
+
+@pytest.fixture
+def flaky_stripe(localstripe: LocalStripe, settings: Settings) -> Iterator[FlakyStripe]:
+    """Stripe reached through a proxy that fails the calls a test names (`fail_once`)."""
+    holder: list[FlakyStripe] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(localstripe.url, holder))
+    holder.append(FlakyStripe(url=f"http://127.0.0.1:{server.server_address[1]}"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.STRIPE_API_BASE = holder[0].url
+    try:
+        yield holder[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def driver(db: None) -> Any:
     return get_user_model().objects.create_user(
         username="driver", email="driver@example.com", password="a-long-password-1"
     )
+
+
+def concurrently(call: Callable[[], str], times: int) -> list[str]:
+    """Run `call` from `times` threads at once; each outcome is its result or its error code."""
+
+    def one(_: int) -> str:
+        try:
+            return call()
+        except PaymentError as error:
+            return error.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        return list(pool.map(one, range(times)))
 
 
 def card_add(localstripe: LocalStripe, user: Any, number: str = VISA) -> PaymentMethod:

@@ -4,10 +4,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from payments.models import Payment, Refund
-from payments.services import PaymentError, hold_capture, hold_place
+from payments.services import PaymentError, hold_capture, hold_place, refund_issue
 from tests.payments.conftest import DECLINES_ON_CHARGE, LocalStripe, card_add
 
 CHANGELIST = "/admin/payments/payment/"
@@ -91,3 +92,94 @@ def test_an_admin_refund_above_the_captured_amount_is_explained(
     assert "At most €12.34 can still be refunded." in response.content.decode()
     assert not Refund.objects.exists()
     assert Payment.objects.get().status == Payment.Status.CAPTURED
+
+
+def _staff(client: Client, *permissions: str) -> Client:
+    user = get_user_model().objects.create_user(
+        username="support", email="support@example.com", is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    client.force_login(user)
+    return client
+
+
+def _refund_posted(client: Client, payment: Payment) -> Any:
+    return client.post(
+        CHANGELIST,
+        {
+            "action": "refund",
+            "_selected_action": [payment.pk],
+            "apply": "1",
+            "amount": "2.00",
+            "reason": "asked nicely",
+            "request_id": "r-staff",
+        },
+        follow=True,
+    )
+
+
+def test_staff_who_may_only_view_payments_cannot_refund(
+    localstripe: LocalStripe, client: Client, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a3", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    viewer = _staff(client, "view_payment")
+
+    listing = viewer.get(CHANGELIST)
+    assert listing.status_code == 200
+    assert "Refund the selected payment" not in listing.content.decode()
+    _refund_posted(viewer, hold)
+    assert not Refund.objects.exists()
+    assert localstripe.writes("/v1/refunds") == []
+
+
+def test_staff_allowed_to_add_refunds_can_refund(
+    localstripe: LocalStripe, client: Client, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a4", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    done = _refund_posted(_staff(client, "view_payment", "add_refund"), hold)
+    assert "Refunded €2.00 on session-a4." in done.content.decode()
+    assert Refund.objects.get().amount == 200
+
+
+def test_the_refunded_column_leaves_out_refunds_that_failed(
+    localstripe: LocalStripe, admin_client_: Client, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a5", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    refund_issue(payment=hold, amount=200, reason="slow charger")
+    Refund.objects.create(  # one Stripe refused
+        payment=hold,
+        amount=300,
+        currency="eur",
+        reason="tried twice",
+        status=Refund.Status.FAILED,
+        idempotency_key="refund-failed",
+    )
+    html = admin_client_.get(CHANGELIST).content.decode()
+    assert '<td class="field-refunded">€2.00</td>' in html
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "-inf", "NaN", "sNaN", "abc"])
+def test_an_admin_refund_amount_that_is_not_a_number_is_explained(
+    localstripe: LocalStripe, admin_client_: Client, driver_with_card: Any, amount: str
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-a6", amount=5000, currency="eur")
+    hold_capture(payment=hold, amount=1234)
+    response = admin_client_.post(
+        CHANGELIST,
+        {
+            "action": "refund",
+            "_selected_action": [hold.pk],
+            "apply": "1",
+            "amount": amount,
+            "reason": "typo",
+            "request_id": "x2",
+        },
+    )
+    assert response.status_code == 200
+    assert (
+        f"&#x27;{amount}&#x27; is not an amount; write it like 12.34." in response.content.decode()
+    )
+    assert not Refund.objects.exists()

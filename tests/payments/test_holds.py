@@ -1,11 +1,9 @@
 """The issue's "done when", against localstripe: a card, a €50 hold, a €12.34 capture, a €2.00
 refund, each asked twice; declined and authentication-required cards; the retry storm."""
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from payments.models import BillingAccount, Payment, Receipt, Refund
 from payments.services import (
@@ -19,8 +17,10 @@ from tests.payments.conftest import (
     DECLINES_ON_CHARGE,
     NEEDS_AUTHENTICATION,
     VISA,
+    FlakyStripe,
     LocalStripe,
     card_add,
+    concurrently,
 )
 
 
@@ -180,16 +180,9 @@ def test_a_retry_storm_of_twenty_identical_captures_captures_once(
 ) -> None:
     hold = hold_place(user=driver_with_card, reference="session-9", amount=5000, currency="eur")
 
-    def capture(_: int) -> str:
-        try:
-            return hold_capture(payment=Payment.objects.get(pk=hold.pk), amount=1234).status
-        except PaymentError as error:
-            return error.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        outcomes = list(pool.map(capture, range(20)))
+    outcomes = concurrently(
+        lambda: hold_capture(payment=Payment.objects.get(pk=hold.pk), amount=1234).status, 20
+    )
 
     assert set(outcomes) <= {"captured", "in_progress"}, outcomes
     assert "captured" in outcomes
@@ -263,3 +256,61 @@ def test_a_released_hold_cannot_be_captured(
         hold_capture(payment=hold, amount=1234)
     assert error.value.message == "There is no hold to capture (status: Released)."
     assert localstripe.writes("/capture") == []
+
+
+def test_a_charge_above_the_hold_that_hits_a_timeout_is_charged_on_the_next_call(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold = hold_place(user=driver_with_card, reference="session-15", amount=5000, currency="eur")
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")  # the €12.34 charge above the hold
+    with pytest.raises(PaymentError) as error:
+        hold_capture(payment=hold, amount=6234)
+    assert (error.value.code, error.value.retryable) == ("gateway_unavailable", True)
+    hold.refresh_from_db()
+    assert (hold.status, hold.amount_captured) == (Payment.Status.CAPTURED, 5000)
+
+    assert hold_capture(payment=hold, amount=6234).status == Payment.Status.CAPTURED
+    excess = Payment.objects.get(reference="session-15", kind=Payment.Kind.EXCESS)
+    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
+    assert Receipt.objects.get(payment=hold).amount == 6234
+    assert len(localstripe.writes("/capture")) == 1
+
+
+def test_the_capture_task_retries_a_charge_above_the_hold_until_it_is_made(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    from celery.exceptions import Retry
+
+    from payments.tasks import payment_capture
+
+    hold = hold_place(user=driver_with_card, reference="session-16", amount=5000, currency="eur")
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")
+    with pytest.raises(Retry):  # scheduled again, not reported done
+        payment_capture.delay(hold.pk, 6234)
+    assert payment_capture.delay(hold.pk, 6234).get() == "captured"  # that retry
+    excess = Payment.objects.get(reference="session-16", kind=Payment.Kind.EXCESS)
+    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
+    assert Receipt.objects.get(payment=hold).amount == 6234
+
+
+def test_after_a_decline_the_same_reference_places_the_hold_on_another_card(
+    localstripe: LocalStripe, driver: Any
+) -> None:
+    from payments.services import payment_method_default_set
+
+    card_add(localstripe, driver, DECLINES_ON_CHARGE)
+    with pytest.raises(PaymentError):
+        hold_place(user=driver, reference="session-17", amount=5000, currency="eur")
+    payment_method_default_set(user=driver, payment_method=card_add(localstripe, driver, VISA))
+
+    hold = hold_place(user=driver, reference="session-17", amount=5000, currency="eur")
+    again = hold_place(user=driver, reference="session-17", amount=5000, currency="eur")
+
+    assert again == hold
+    assert (hold.status, hold.card_label) == (Payment.Status.REQUIRES_CAPTURE, "Visa •••• 4242")
+    attempts = Payment.objects.filter(reference="session-17").order_by("id")
+    assert [(p.status, p.idempotency_key) for p in attempts] == [
+        ("failed", "hold-session-17"),
+        ("requires_capture", "hold2-session-17"),
+    ]
+    assert len(localstripe.writes("/v1/payment_intents")) == 2  # one per card

@@ -8,15 +8,16 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from payments.models import Payment
+from payments.models import Payment, Receipt
 from payments.services import (
     PaymentError,
+    hold_capture,
     hold_estimate_update,
     hold_place,
     payments_reconcile,
 )
 from payments.tasks import payments_reconcile as payments_reconcile_task
-from tests.payments.conftest import NEEDS_AUTHENTICATION, LocalStripe, card_add
+from tests.payments.conftest import NEEDS_AUTHENTICATION, FlakyStripe, LocalStripe, card_add
 
 
 def _hold(user: Any, reference: str, *, deadline_in: timedelta) -> Payment:
@@ -127,3 +128,58 @@ def test_payments_differing_from_stripe_are_reported(
 def test_the_sweeper_runs_from_beat() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["payments-reconcile"]
     assert entry["task"] == payments_reconcile_task.name
+
+
+def test_a_charge_above_the_hold_left_unmade_is_made_by_the_sweeper(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    hold = _hold(driver_with_card, "session-r7", deadline_in=timedelta(days=4))
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")  # the €12.34 above the hold
+    with pytest.raises(PaymentError):
+        hold_capture(payment=hold, amount=6234)
+
+    report = payments_reconcile()
+
+    excess = Payment.objects.get(reference="session-r7", kind=Payment.Kind.EXCESS)
+    assert report.resynced == [excess.pk]
+    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
+    assert localstripe.payment_intent(excess.stripe_payment_intent_id)["status"] == "succeeded"
+    assert Receipt.objects.get(payment=hold).amount == 6234
+
+
+@pytest.mark.parametrize("stripe_got_it", [False, True])
+def test_a_release_interrupted_midway_is_finished_by_the_sweeper(
+    localstripe: LocalStripe, driver_with_card: Any, stripe_got_it: bool
+) -> None:
+    hold = _hold(driver_with_card, "session-r8", deadline_in=timedelta(days=4))
+    if stripe_got_it:
+        localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel")
+    # A worker claimed the release and died (before or after Stripe cancelled the hold).
+    Payment.objects.filter(pk=hold.pk).update(
+        status=Payment.Status.RELEASING, locked_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    report = payments_reconcile()
+
+    hold.refresh_from_db()
+    assert report.resynced == [hold.pk]
+    assert hold.status == Payment.Status.CANCELED
+    assert localstripe.payment_intent(hold.stripe_payment_intent_id)["status"] == "canceled"
+    assert report.differences == []
+
+
+def test_a_release_interrupted_before_the_hold_reached_stripe_is_finished(
+    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    flaky_stripe.fail_once("POST", "/v1/payment_intents")
+    with pytest.raises(PaymentError):
+        hold_place(user=driver_with_card, reference="session-r9", amount=5000, currency="eur")
+    hold = Payment.objects.get(reference="session-r9")
+    # The start was given up; the release claimed the pending hold and its worker died.
+    Payment.objects.filter(pk=hold.pk).update(
+        status=Payment.Status.RELEASING, locked_until=timezone.now() - timedelta(seconds=1)
+    )
+    payments_reconcile()
+    hold.refresh_from_db()
+    assert hold.status == Payment.Status.CANCELED
+    assert localstripe.writes("/v1/payment_intents") == []

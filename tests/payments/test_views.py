@@ -199,3 +199,15 @@ def test_saving_an_unknown_card_setup_says_so(
 ) -> None:
     response = signed_in.post(PAGE, {"action": "save", "setup_intent": setup_intent}, follow=True)
     assert messages_of(response) == ["That card setup was not found. Add the card again."]
+
+
+@pytest.mark.parametrize("card_id", ["", "abc", "²", "99999999999999999999"])
+@pytest.mark.parametrize("action", ["default", "remove"])
+def test_a_card_form_without_a_card_id_says_the_card_is_gone(
+    localstripe: LocalStripe, signed_in: Client, driver: Any, action: str, card_id: str
+) -> None:
+    card_add(localstripe, driver)
+    response = signed_in.post(PAGE, {"action": action, "payment_method": card_id}, follow=True)
+    assert response.status_code == 200
+    assert messages_of(response) == ["That card is no longer on your account."]
+    assert PaymentMethod.objects.count() == 1

@@ -305,3 +305,119 @@ def test_an_event_that_could_not_be_queued_is_processed_by_the_sweeper(
     assert report.events == [WebhookEvent.objects.get().pk]
     hold.refresh_from_db()
     assert hold.status == Payment.Status.CANCELED
+
+
+def _crashing_handler(event: WebhookEvent) -> str:
+    return event.payload["data"]["object"]["no such field"]  # a bug: raises KeyError
+
+
+def test_an_event_whose_handling_crashes_is_recorded_as_failed_with_the_error(
+    localstripe: LocalStripe,
+    client: Client,
+    db: None,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from payments.services import sync
+
+    monkeypatch.setitem(sync.HANDLERS, "payment_intent.succeeded", _crashing_handler)
+    payload = event(
+        "evt_bug", "payment_intent.succeeded", {"id": "pi_1", "object": "payment_intent"}
+    )
+    with caplog.at_level(logging.ERROR, logger="payments.services.sync"):
+        response = post(client, payload, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 200
+    row = WebhookEvent.objects.get()
+    assert (row.status, row.error) == (WebhookEvent.Status.FAILED, "KeyError: 'no such field'")
+    assert any(r.exc_info and "evt_bug" in r.getMessage() for r in caplog.records)
+
+
+def test_an_event_whose_handling_crashes_does_not_stop_the_sweeper(
+    localstripe: LocalStripe, driver_with_card: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.services import payments_reconcile, sync
+
+    monkeypatch.setitem(sync.HANDLERS, "payment_intent.succeeded", _crashing_handler)
+    canceled = _hold(localstripe, driver_with_card, "session-w8")
+    localstripe.request(
+        "POST", f"/v1/payment_intents/{canceled.stripe_payment_intent_id}/cancel", {}
+    )
+    differs = _hold(localstripe, driver_with_card, "session-w9")
+    Payment.objects.filter(pk=differs.pk).update(status=Payment.Status.CANCELED)
+    # Two events stored while the broker was down; the crashing one is swept first.
+    for event_id, type_, pi_id, age in [
+        ("evt_ok", "payment_intent.canceled", canceled.stripe_payment_intent_id, 20),
+        ("evt_bad", "payment_intent.succeeded", "pi_whatever", 10),
+    ]:
+        row = WebhookEvent.objects.create(
+            stripe_event_id=event_id,
+            type=type_,
+            object_id=pi_id,
+            payload=event(event_id, type_, {"id": pi_id}),
+        )
+        WebhookEvent.objects.filter(pk=row.pk).update(
+            received_at=timezone.now() - timedelta(minutes=age)
+        )
+
+    report = payments_reconcile()
+
+    assert WebhookEvent.objects.get(stripe_event_id="evt_bad").status == WebhookEvent.Status.FAILED
+    assert WebhookEvent.objects.get(stripe_event_id="evt_ok").status == "processed"
+    canceled.refresh_from_db()
+    assert canceled.status == Payment.Status.CANCELED
+    assert [d.payment_id for d in report.differences] == [differs.pk]
+
+
+def test_a_card_setup_without_a_customer_is_given_to_nobody(
+    localstripe: LocalStripe, driver: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from payments.services import billing_account_get_or_create
+
+    account = billing_account_get_or_create(user=driver)  # no Stripe customer yet
+    setup = localstripe.request("POST", "/v1/setup_intents", {"usage": "off_session"})
+    localstripe.confirm_setup(setup["client_secret"], VISA)
+    post(
+        client,
+        event("evt_s2", "setup_intent.succeeded", {"id": setup["id"], "object": "setup_intent"}),
+        django_capture_on_commit_callbacks,
+    )
+    row = WebhookEvent.objects.get()
+    assert (row.status, row.error) == ("processed", "the card setup has no customer")
+    account.refresh_from_db()
+    assert account.stripe_customer_id is None
+    assert not PaymentMethod.objects.exists()
+    assert localstripe.writes("/v1/customers") == []
+
+
+def test_a_refund_made_at_stripe_by_another_tool_with_its_own_refund_id_is_recorded(
+    localstripe: LocalStripe,
+    driver_with_card: Any,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from payments.services import hold_capture
+
+    hold = hold_capture(payment=_hold(localstripe, driver_with_card, "session-w10"), amount=1234)
+    localstripe.request(
+        "POST",
+        "/v1/refunds",
+        {
+            "payment_intent": hold.stripe_payment_intent_id,
+            "amount": 300,
+            "metadata": {"refund_id": "zendesk-881"},
+        },
+    )
+    charge = localstripe.payment_intent(hold.stripe_payment_intent_id)["latest_charge"]["id"]
+    post(
+        client,
+        event("evt_r4", "charge.refunded", {"id": charge, "object": "charge"}),
+        django_capture_on_commit_callbacks,
+    )
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
+    assert [(r.amount, r.reason) for r in Refund.objects.all()] == [(300, "Refunded at Stripe")]
