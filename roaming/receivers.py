@@ -50,11 +50,10 @@ def refusal(status: int, message: str) -> HttpResponse:
 
 def push_count_record(partner: Partner) -> None:
     key = push_counter_key(partner.pk, int(timezone.now().timestamp() // 60))
-    if not cache.add(key, 1, timeout=3900):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=3900)
+    try:
+        cache.incr(key)  # the usual case: one round trip
+    except ValueError:  # the minute's first push
+        cache.add(key, 1, timeout=3900)
 
 
 def body_json(request: HttpRequest) -> Any:

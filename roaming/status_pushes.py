@@ -46,9 +46,11 @@ def status_push_accept(*, source: str, update: EvseStatusUpdate) -> bool:
         "status": update.status,
         "last_updated": ocpi_timestamp(update.last_updated),
     }
-    client.rpush(QUEUE_KEY, orjson.dumps(item))
-    delay_ms = int(DRAIN_DELAY_SECONDS * 1000)
-    if client.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=delay_ms):
+    queue = client.pipeline(transaction=False)
+    queue.rpush(QUEUE_KEY, orjson.dumps(item))
+    queue.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
+    _, drain_is_ours = queue.execute()
+    if drain_is_ours:
         celery_app.send_task(
             "roaming.tasks.evse_status_pushes_apply", countdown=DRAIN_DELAY_SECONDS
         )
