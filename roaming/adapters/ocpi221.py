@@ -16,6 +16,7 @@ import pydantic
 from django.conf import settings
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
+from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
 from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
 from roaming.errors import PartnerError
 from roaming.models import PartnerKind
@@ -25,32 +26,6 @@ from roaming.ocpi.v221 import schemas
 
 OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
-# Fields the catalogue keeps; others a partner sends (images, energy mix, ...) are accepted
-# and not stored.
-LOCATION_STORED = {
-    "name",
-    "address",
-    "city",
-    "postal_code",
-    "state",
-    "country",
-    "time_zone",
-    "opening_times",
-    "charging_when_closed",
-    "facilities",
-    "parking_type",
-    "directions",
-    "publish",
-    "publish_allowed_to",
-}
-EVSE_STORED = {
-    "status",
-    "evse_id",
-    "capabilities",
-    "floor_level",
-    "physical_reference",
-    "parking_restrictions",
-}
 
 
 def lenient(value: Any) -> Any:
@@ -254,7 +229,7 @@ class Ocpi221Adapter(RoamingAdapter):
                 changes["longitude"] = float(value.longitude)
             elif name == "operator":
                 changes["operator_name"] = value.name if value else ""
-            elif name in LOCATION_STORED:
+            elif name in LOCATION_PATCHABLE:  # others (images, energy mix, ...) are not kept
                 changes[name] = jsonable(value)
         return Patch(last_updated=last_updated, changes=changes)
 
@@ -262,7 +237,9 @@ class Ocpi221Adapter(RoamingAdapter):
         last_updated, values = patch_fields(
             schemas.EVSE, payload, what="EVSE PATCH", lists=("connectors",)
         )
-        changes = {name: jsonable(value) for name, value in values.items() if name in EVSE_STORED}
+        changes = {
+            name: jsonable(value) for name, value in values.items() if name in EVSE_PATCHABLE
+        }
         return Patch(last_updated=last_updated, changes=changes)
 
     def connector_patch_parse(self, payload: Any) -> Patch:
