@@ -7,6 +7,7 @@ write bumps its parents' `last_updated`; `REMOVED` and `publish: false` hide. Ev
 an OCPI status with a message and a 4xx, and leaves the catalogue unchanged.
 """
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
+from redis import RedisError
 
 from locator.catalogue import EvseStatusUpdate
 from locator.models import Location, Tariff
@@ -40,6 +42,8 @@ from roaming.selectors import push_counter_key, stored_location, stored_tariff
 from roaming.services.sync import catalogue_source
 from roaming.status_pushes import status_push_accept
 
+logger = logging.getLogger(__name__)
+
 STALE_MESSAGE = "Ignored: we hold a newer version of this object"
 
 
@@ -49,11 +53,14 @@ def refusal(status: int, message: str) -> HttpResponse:
 
 
 def push_count_record(partner: Partner) -> None:
+    """Count a push for the admin's per-hour figure; a cache outage only loses the count."""
     key = push_counter_key(partner.pk, int(timezone.now().timestamp() // 60))
     try:
-        cache.incr(key)  # the usual case: one round trip
+        cache.incr(key)  # the usual case
     except ValueError:  # the minute's first push
         cache.add(key, 1, timeout=3900)
+    except RedisError:
+        logger.warning("push counter unavailable: the cache did not answer")
 
 
 def body_json(request: HttpRequest) -> Any:
@@ -116,6 +123,13 @@ def locations(
         return location_patch(adapter, where, body, evse_uid, connector_id)
     except PartnerError as error:
         return refusal(error.ocpi_status, error.message)
+    except RedisError:
+        # Nothing was stored: the partner retries or, as OCPI advises, we resync by GET.
+        return ocpi_response(
+            status_code=OcpiStatus.SERVER_ERROR,
+            message="Temporarily unable to take pushes; please retry shortly",
+            http_status=503,
+        )
     except CatalogueError as error:
         return refusal(
             OcpiStatus.UNKNOWN_LOCATION if error.unknown else OcpiStatus.INVALID_PARAMETERS,

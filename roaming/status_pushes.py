@@ -28,15 +28,15 @@ BATCH = 1000
 
 
 @cache
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def status_push_accept(*, source: str, update: EvseStatusUpdate) -> bool:
     """Queue a status push when batching is on; False means: apply it now, in the request."""
     if celery_app.conf.task_always_eager or not settings.REDIS_URL:
         return False
-    client = redis_client()
+    client = redis_client(settings.REDIS_URL)
     item = {
         "source": source,
         "country_code": update.country_code,
@@ -61,7 +61,7 @@ def status_pushes_apply() -> int:
     """Apply every queued status push, a batch at a time; returns how many were taken.
 
     Safe to run concurrently: each item is popped by exactly one runner."""
-    client = redis_client()
+    client = redis_client(settings.REDIS_URL)
     taken = 0
     while items := cast(list[bytes] | None, client.lpop(QUEUE_KEY, BATCH)):
         by_source: dict[str, list[EvseStatusUpdate]] = defaultdict(list)

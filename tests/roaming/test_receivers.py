@@ -386,3 +386,30 @@ def test_status_pushes_are_queued_then_applied_in_a_batch(
     assert status_pushes.status_pushes_apply() == len(evses)
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
     assert Location.objects.get().available_count == 0
+
+
+def test_pushes_while_redis_is_down_are_refused_with_503_not_lost_silently(
+    ocpi: Ocpi, settings: Settings
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+        }
+    }
+    celery_app.conf.task_always_eager = False  # as in production; the autouse fixture restores it
+    before = catalogue_snapshot()
+    status, body = ocpi.call(
+        "patch",
+        f"{location_path(location)}/{location['evses'][0]['uid']}",
+        {"status": "CHARGING", "last_updated": "2030-01-01T00:00:00Z"},
+    )
+    assert (status, body["status_code"]) == (503, 3000)
+    assert "retry" in body["status_message"]
+    assert catalogue_snapshot() == before
+    tariff = example("tariff_1_simple_2hour.json")
+    where = f"tariffs/{tariff['country_code']}/{tariff['party_id']}/{tariff['id']}"
+    assert ocpi.call("put", where, tariff)[1]["status_code"] == 1000  # the counter is not vital
