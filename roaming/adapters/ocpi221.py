@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Any
 
 import pydantic
@@ -146,12 +146,17 @@ def evse_record(evse: schemas.EVSE) -> EvseRecord:
 
 
 class Ocpi221Adapter(RoamingAdapter):
+    @cached_property
+    def role_names(self) -> dict[tuple[str, str], str]:
+        return {
+            (role.country_code, role.party_id): role.business_name
+            for role in self.partner.roles.all()
+        }
+
     def role_name(self, country_code: str, party_id: str) -> str:
-        """The operator name from the partner's credentials, for locations that give none."""
-        for role in self.partner.roles.all():
-            if (role.country_code, role.party_id) == (country_code.upper(), party_id.upper()):
-                return role.business_name
-        return self.partner.name
+        """The operator name from the partner's credentials, for locations that give none
+        (read once per adapter, not once per location)."""
+        return self.role_names.get((country_code.upper(), party_id.upper()), self.partner.name)
 
     def routing_headers(self) -> dict[str, str]:
         """Through a hub, a GET for everything is addressed to the hub itself (2.2.1 routing)."""
