@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from locator import bulk, grid, pricing
 from locator.catalogue import (
     ConnectorRecord,
@@ -245,12 +246,10 @@ def _refresh_grid_on_commit(cells: set[int]) -> None:
     Eager (embedded default, tests): refreshed here, in the writing transaction."""
     if not cells:
         return
-    from config.celery import app as celery_app
-
     if celery_app.conf.task_always_eager:
         grid.refresh(cells)
         return
-    from locator import tasks
+    from locator import tasks  # here, not at the top: the task module imports these services
 
     GridDirtyCell.objects.bulk_create(
         [GridDirtyCell(cell=cell) for cell in cells], ignore_conflicts=True, batch_size=5000
