@@ -11,9 +11,14 @@ transient failures with jittered exponential backoff, and records an `OutboundCa
 import ipaddress
 import logging
 import socket
+import ssl
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +39,21 @@ from roaming.ocpi.transport import authorization_header
 logger = logging.getLogger(__name__)
 
 TRANSIENT_HTTP_STATUSES = {429, 500, 502, 503, 504}
+
+# Set by `calls_kept`: this context's OutboundCall rows go here instead of to the database.
+kept_calls: ContextVar[list[OutboundCall] | None] = ContextVar("kept_calls", default=None)
+
+
+@contextmanager
+def calls_kept() -> Iterator[list[OutboundCall]]:
+    """Collect the OutboundCall rows of calls made in this block, unsaved, for code running
+    in a thread that must not use the database (a pull's read-ahead); the caller saves them."""
+    calls: list[OutboundCall] = []
+    token = kept_calls.set(calls)
+    try:
+        yield calls
+    finally:
+        kept_calls.reset(token)
 
 
 @dataclass
@@ -73,6 +93,13 @@ def outbound_url_check(url: str) -> None:
             "there are refused (allow its network in OUTBOUND_ALLOWED_NETWORKS if intended)",
             permanent=True,
         )
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once: building it reads the CA bundle, which
+    cost more than a whole page of locations when done per call."""
+    return httpx.create_ssl_context()
 
 
 def is_transient(error: BaseException) -> bool:
@@ -148,6 +175,7 @@ def send_once(
                     settings.OUTBOUND_READ_TIMEOUT, connect=settings.OUTBOUND_CONNECT_TIMEOUT
                 ),
                 follow_redirects=False,
+                verify=tls_context(),
             ) as client,
             client.stream(method, url, params=params, content=content, headers=headers) as reply,
         ):
@@ -183,7 +211,7 @@ def send_once(
         error = exc.message
         raise
     finally:
-        OutboundCall.objects.create(
+        call = OutboundCall(
             partner=partner,
             module=module,
             method=method,
@@ -193,6 +221,11 @@ def send_once(
             error=error[:2000],
             request_id=headers["X-Request-ID"],
         )
+        kept = kept_calls.get()
+        if kept is None:
+            call.save()
+        else:
+            kept.append(call)
         if error:
             logger.warning("partner call failed: %s %s: %s", method, url, error)
 

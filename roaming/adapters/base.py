@@ -56,7 +56,11 @@ class RoamingAdapter(ABC):
         """Yield the partner's locations page by page, all of them (`since=None`, a full pull)
         or those changed since `since` (a delta pull). An object that does not validate is
         skipped and reported in the page, never aborting the pull. Raises PartnerError when a
-        page cannot be fetched."""
+        page cannot be fetched.
+
+        Whatever the pull needs from the database is read before this returns: iterating the
+        pages only makes HTTP calls (recorded through `roaming.http`), so the caller may
+        iterate them in another thread."""
 
     @abstractmethod
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:

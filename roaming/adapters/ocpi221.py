@@ -274,6 +274,8 @@ class Ocpi221Adapter(RoamingAdapter):
         )
 
     def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
+        """The module's pages of raw objects; everything read from the database is read here,
+        before the first page is fetched."""
         url = (
             self.partner.locations_url
             if module == "locations" and self.partner.kind == PartnerKind.FEED
@@ -284,7 +286,7 @@ class Ocpi221Adapter(RoamingAdapter):
         extra_headers = self.routing_headers()
         if self.partner.feed_header_name:
             extra_headers[self.partner.feed_header_name] = self.partner.feed_header_value
-        yield from ocpi_paginate(
+        return ocpi_paginate(
             url,
             partner=self.partner,
             module=module,
@@ -296,15 +298,17 @@ class Ocpi221Adapter(RoamingAdapter):
         )
 
     def fetch_locations(self, *, since: datetime | None) -> Iterator[PulledPage[LocationRecord]]:
-        yield from self.pulled("locations", since, self.location_parse)
+        self.role_names  # noqa: B018 (read now: the pages may be parsed in another thread)
+        return self.pulled(self.pages("locations", since), self.location_parse)
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
-        yield from self.pulled("tariffs", since, self.tariff_parse)
+        return self.pulled(self.pages("tariffs", since), self.tariff_parse)
 
+    @staticmethod
     def pulled(
-        self, module: str, since: datetime | None, parse: Callable[[Any], Record]
+        pages: Iterator[list[Any]], parse: Callable[[Any], Record]
     ) -> Iterator[PulledPage[Record]]:
-        for items in self.pages(module, since):
+        for items in pages:
             page: PulledPage[Record] = PulledPage()
             for item in items:
                 try:

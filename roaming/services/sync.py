@@ -6,8 +6,12 @@ counted on the partner: a permanent one, or three transient ones in a row, mark 
 the next successful pull makes it active again.
 """
 
+import gc
 import logging
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -21,8 +25,16 @@ from locator.services import (
 from roaming.adapters import adapter_for
 from roaming.adapters.base import PulledPage, Record
 from roaming.errors import PartnerError
-from roaming.http import outbound_url_check
-from roaming.models import Partner, PartnerKind, PartnerState, SyncKind, SyncRun, SyncState
+from roaming.http import calls_kept, outbound_url_check
+from roaming.models import (
+    OutboundCall,
+    Partner,
+    PartnerKind,
+    PartnerState,
+    SyncKind,
+    SyncRun,
+    SyncState,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +44,9 @@ INVALID_OBJECTS_KEPT = 100
 ABANDONED_AFTER = timedelta(hours=2)
 
 Progress = Callable[[SyncRun], None]
+# What a pull's read-ahead thread hands over: the next page (None at the end), the calls made
+# fetching it, and the error that ended the pull.
+Handoff = tuple[PulledPage[Record] | None, list[OutboundCall], BaseException | None]
 
 
 def catalogue_source(partner: Partner) -> str:
@@ -58,6 +73,66 @@ def sync_run_start(*, partner: Partner, full: bool) -> SyncRun:
             )
     except IntegrityError as exc:
         raise PartnerError(f"a pull of {partner.name} is already running") from exc
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold Python's cycle collector while a pull runs.
+
+    A page allocates a few hundred thousand short-lived, acyclic objects (freed by reference
+    counting anyway); the collector kept walking them and took a third of the pull's CPU.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def read_ahead(pages: Iterator[PulledPage[Record]]) -> Iterator[PulledPage[Record]]:
+    """Yield the same pages, fetching and parsing the next one in a thread while the caller
+    writes this one (the database write waits on PostgreSQL, so the parse gets the CPU).
+
+    The thread never uses the database (see `RoamingAdapter.fetch_locations`): the calls it
+    makes are recorded here, in the caller's thread. Its errors are raised here, in order; when
+    the caller stops early the thread stops after the page in hand.
+    """
+    handoff: queue.Queue[Handoff[Record]] = queue.Queue(maxsize=1)
+    stopped = threading.Event()
+
+    def produce() -> None:
+        while not stopped.is_set():
+            with calls_kept() as calls:
+                item: Handoff[Record]
+                try:
+                    item = (next(pages, None), calls, None)
+                except BaseException as error:  # handed to the caller, raised there
+                    item = (None, calls, error)
+            while not stopped.is_set():
+                try:
+                    handoff.put(item, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            if item[0] is None:
+                return
+
+    thread = threading.Thread(target=produce, name="pull-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            page, calls, error = handoff.get()
+            OutboundCall.objects.bulk_create(calls)
+            if error is not None:
+                raise error
+            if page is None:
+                return
+            yield page
+    finally:
+        stopped.set()
+        thread.join()
 
 
 def page_record(run: SyncRun, page: PulledPage[Record], written: int, stale: int) -> None:
@@ -87,27 +162,32 @@ def partner_sync(
             f"{partner.name} is {partner.get_state_display().lower()}", permanent=True
         )
     run = sync_run_start(partner=partner, full=full)
-    source = catalogue_source(partner)
     try:
-        adapter = adapter_for(partner)
-        if partner.kind == PartnerKind.OCPI and partner.endpoint("tariffs"):
-            for tariff_page in adapter.fetch_tariffs(since=run.since):
-                result = catalogue_tariffs_upsert(source=source, records=tariff_page.records)
-                page_record(run, tariff_page, result.written, result.skipped_stale)
-        seen: list[tuple[str, str, str]] = []
-        for page in adapter.fetch_locations(since=run.since):
-            result = catalogue_locations_upsert(source=source, records=page.records)
-            page_record(run, page, result.written, result.skipped_stale)
-            seen += [(record.country_code, record.party_id, record.id) for record in page.records]
-            if progress:
-                progress(run)
-        if run.kind == SyncKind.FULL:
-            run.hidden = catalogue_hide_missing(source=source, seen=seen, before=run.started_at)
+        with gc_paused():
+            pull_into_catalogue(run=run, partner=partner, progress=progress)
     except PartnerError as error:
         sync_run_finish(run=run, error=error)
         raise
     sync_run_finish(run=run, error=None)
     return run
+
+
+def pull_into_catalogue(*, run: SyncRun, partner: Partner, progress: Progress | None) -> None:
+    source = catalogue_source(partner)
+    adapter = adapter_for(partner)
+    if partner.kind == PartnerKind.OCPI and partner.endpoint("tariffs"):
+        for tariff_page in adapter.fetch_tariffs(since=run.since):
+            result = catalogue_tariffs_upsert(source=source, records=tariff_page.records)
+            page_record(run, tariff_page, result.written, result.skipped_stale)
+    seen: list[tuple[str, str, str]] = []
+    for page in read_ahead(adapter.fetch_locations(since=run.since)):
+        result = catalogue_locations_upsert(source=source, records=page.records)
+        page_record(run, page, result.written, result.skipped_stale)
+        seen += [(record.country_code, record.party_id, record.id) for record in page.records]
+        if progress:
+            progress(run)
+    if run.kind == SyncKind.FULL:
+        run.hidden = catalogue_hide_missing(source=source, seen=seen, before=run.started_at)
 
 
 @transaction.atomic

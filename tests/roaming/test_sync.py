@@ -1,5 +1,6 @@
 """Registering with the sandbox CPO and pulling its catalogue, end to end over real HTTP."""
 
+import threading
 import time
 from collections.abc import Callable
 from io import StringIO
@@ -11,7 +12,7 @@ from pytest_django.fixtures import Settings
 
 from locator.models import Connector, Evse, Location, Tariff
 from roaming.errors import PartnerError
-from roaming.models import PartnerState, SyncKind, SyncRun, SyncState
+from roaming.models import OutboundCall, PartnerState, SyncKind, SyncRun, SyncState
 from roaming.ocpi.transport import authorization_header, ocpi_datetime_parse
 from roaming.services import feed_add, partner_register, partner_sync
 from roaming.services.sync import catalogue_source
@@ -170,6 +171,40 @@ def test_repeated_failures_degrade_the_partner_and_a_success_recovers_it(
         0,
         "",
     )
+
+
+def test_a_page_failing_mid_pull_keeps_the_pages_before_it_and_records_every_call(
+    registered, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    sandbox, partner = registered
+    settings.OUTBOUND_GET_ATTEMPTS = 1
+    sandbox.cpo.config.page_limit = 10
+    sandbox.cpo.config.fault_delay = 0.2
+    pages_written = 0
+
+    def break_the_sandbox_after_two_pages(run: SyncRun) -> None:
+        nonlocal pages_written
+        pages_written += 1
+        if pages_written == 2:
+            sandbox.cpo.config.fail_rate = 1.0
+
+    with pytest.raises(PartnerError):
+        partner_sync(partner=partner, full=True, progress=break_the_sandbox_after_two_pages)
+
+    run = SyncRun.objects.get()
+    assert run.state == SyncState.FAILED
+    assert run.error
+    # Pages are written whole, in order, up to the one that failed (the read-ahead may have
+    # fetched up to two more pages while page 2 was being written).
+    stored = Location.objects.count()
+    assert stored in (20, 30, 40)
+    assert stored == pages_written * 10
+    calls = OutboundCall.objects.filter(partner=partner, module="locations").order_by("id")
+    # Every page fetched is on record, the failed one last (a 500, a dropped or a garbled
+    # answer: the sandbox picks).
+    assert [call.http_status for call in calls][:pages_written] == [200] * pages_written
+    assert calls.count() == pages_written + 1
+    assert not any(thread.name == "pull-read-ahead" for thread in threading.enumerate())
 
 
 def test_partner_register_and_sync_commands(

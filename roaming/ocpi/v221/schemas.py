@@ -54,7 +54,7 @@ String255 = Annotated[str, StringConstraints(max_length=255)]
 String512 = Annotated[str, StringConstraints(max_length=512)]
 String5000 = Annotated[str, StringConstraints(max_length=5000)]
 
-_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z?$"
+_DATETIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z?$")
 
 
 def _utc_datetime_text(value: Any) -> Any:
@@ -62,7 +62,7 @@ def _utc_datetime_text(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("a DateTime must be a string")
-    if not re.match(_DATETIME_PATTERN, value):
+    if not _DATETIME_PATTERN.match(value):
         raise ValueError(
             f"{value!r} is not an OCPI DateTime: use RFC 3339 in UTC, e.g. 2015-06-29T20:39:09Z"
         )
@@ -480,8 +480,8 @@ class EnvironmentalImpact(OcpiModel):
 
 class EnergyMix(OcpiModel):
     is_green_energy: bool
-    energy_sources: list[EnergySource] = []
-    environ_impact: list[EnvironmentalImpact] = []
+    energy_sources: list[EnergySource] = Field(default_factory=list)
+    environ_impact: list[EnvironmentalImpact] = Field(default_factory=list)
     supplier_name: String64 | None = None
     energy_product_name: String64 | None = None
 
@@ -534,9 +534,9 @@ class ExceptionalPeriod(OcpiModel):
 
 class Hours(OcpiModel):
     twentyfourseven: bool
-    regular_hours: list[RegularHours] = []
-    exceptional_openings: list[ExceptionalPeriod] = []
-    exceptional_closings: list[ExceptionalPeriod] = []
+    regular_hours: list[RegularHours] = Field(default_factory=list)
+    exceptional_openings: list[ExceptionalPeriod] = Field(default_factory=list)
+    exceptional_closings: list[ExceptionalPeriod] = Field(default_factory=list)
 
 
 class PublishTokenType(OcpiModel):
@@ -561,7 +561,7 @@ class Connector(OcpiModel):
     max_voltage: Annotated[int, Field(ge=0)]
     max_amperage: Annotated[int, Field(ge=0)]
     max_electric_power: Annotated[int, Field(ge=0)] | None = None
-    tariff_ids: list[CiString36] = []
+    tariff_ids: list[CiString36] = Field(default_factory=list)
     terms_and_conditions: Url | None = None
     last_updated: DateTime
 
@@ -570,15 +570,15 @@ class EVSE(OcpiModel):
     uid: CiString36
     evse_id: CiString48 | None = None
     status: Status
-    status_schedule: list[StatusSchedule] = []
-    capabilities: list[Capability] = []
+    status_schedule: list[StatusSchedule] = Field(default_factory=list)
+    capabilities: list[Capability] = Field(default_factory=list)
     connectors: Annotated[list[Connector], Field(min_length=1)]
     floor_level: String4 | None = None
     coordinates: GeoLocation | None = None
     physical_reference: String16 | None = None
-    directions: list[DisplayText] = []
-    parking_restrictions: list[ParkingRestriction] = []
-    images: list[Image] = []
+    directions: list[DisplayText] = Field(default_factory=list)
+    parking_restrictions: list[ParkingRestriction] = Field(default_factory=list)
+    images: list[Image] = Field(default_factory=list)
     last_updated: DateTime
 
 
@@ -587,7 +587,7 @@ class Location(OcpiModel):
     party_id: PartyId
     id: CiString36
     publish: bool
-    publish_allowed_to: list[PublishTokenType] = []
+    publish_allowed_to: list[PublishTokenType] = Field(default_factory=list)
     name: String255 | None = None
     address: String255  # 45 in the 2.2.1 text; 255 per the release-2.2.1-bugfixes erratum
     city: String45
@@ -595,18 +595,18 @@ class Location(OcpiModel):
     state: String45 | None = None  # 20 in the text; 45 per the erratum
     country: Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
     coordinates: GeoLocation
-    related_locations: list[AdditionalGeoLocation] = []
+    related_locations: list[AdditionalGeoLocation] = Field(default_factory=list)
     parking_type: ParkingType | None = None
-    evses: list[EVSE] = []
-    directions: list[DisplayText] = []
+    evses: list[EVSE] = Field(default_factory=list)
+    directions: list[DisplayText] = Field(default_factory=list)
     operator: BusinessDetails | None = None
     suboperator: BusinessDetails | None = None
     owner: BusinessDetails | None = None
-    facilities: list[Facility] = []
+    facilities: list[Facility] = Field(default_factory=list)
     time_zone: String255
     opening_times: Hours | None = None
     charging_when_closed: bool | None = None
-    images: list[Image] = []
+    images: list[Image] = Field(default_factory=list)
     energy_mix: EnergyMix | None = None
     last_updated: DateTime
 
@@ -634,7 +634,7 @@ class TariffRestrictions(OcpiModel):
     max_power: Decimal | None = None
     min_duration: Annotated[int, Field(ge=0)] | None = None
     max_duration: Annotated[int, Field(ge=0)] | None = None
-    day_of_week: list[DayOfWeek] = []
+    day_of_week: list[DayOfWeek] = Field(default_factory=list)
     reservation: ReservationRestrictionType | None = None
 
 
@@ -649,7 +649,7 @@ class Tariff(OcpiModel):
     id: CiString36
     currency: Currency
     type: TariffType | None = None
-    tariff_alt_text: list[DisplayText] = []
+    tariff_alt_text: list[DisplayText] = Field(default_factory=list)
     tariff_alt_url: Url | None = None
     min_price: Price | None = None
     max_price: Price | None = None
@@ -689,7 +689,7 @@ class LocationReferences(OcpiModel):
     """The body of a real-time authorization request (`POST {tokens}/{uid}/authorize`)."""
 
     location_id: CiString36
-    evse_uids: list[CiString36] = []
+    evse_uids: list[CiString36] = Field(default_factory=list)
 
 
 class AuthorizationInfo(OcpiModel):
@@ -739,7 +739,7 @@ class Session(OcpiModel):
     connector_id: CiString36
     meter_id: String255 | None = None
     currency: Currency
-    charging_periods: list[ChargingPeriod] = []
+    charging_periods: list[ChargingPeriod] = Field(default_factory=list)
     total_cost: Price | None = None
     status: SessionStatus
     last_updated: DateTime
@@ -750,7 +750,7 @@ class SessionPatch(OcpiModel):
 
     kwh: Decimal | None = None
     end_date_time: DateTime | None = None
-    charging_periods: list[ChargingPeriod] = []
+    charging_periods: list[ChargingPeriod] = Field(default_factory=list)
     total_cost: Price | None = None
     status: SessionStatus | None = None
     last_updated: DateTime
@@ -822,7 +822,7 @@ class CDR(OcpiModel):
     cdr_location: CdrLocation
     meter_id: String255 | None = None
     currency: Currency
-    tariffs: list[Tariff] = []
+    tariffs: list[Tariff] = Field(default_factory=list)
     charging_periods: Annotated[list[ChargingPeriod], Field(min_length=1)]
     signed_data: SignedData | None = None
     total_cost: Price
@@ -848,12 +848,12 @@ class CDR(OcpiModel):
 class CommandResponse(OcpiModel):
     result: CommandResponseType
     timeout: Annotated[int, Field(ge=0)]
-    message: list[DisplayText] = []
+    message: list[DisplayText] = Field(default_factory=list)
 
 
 class CommandResult(OcpiModel):
     result: CommandResultType
-    message: list[DisplayText] = []
+    message: list[DisplayText] = Field(default_factory=list)
 
 
 class StartSession(OcpiModel):
