@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -185,15 +186,21 @@ def main() -> None:
                 "bench-a",
             ).strip()
         )
+        cpu_before = cpu_seconds(children)
         started = time.monotonic()
         summary = manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
         elapsed = time.monotonic() - started
+        cpu_used = {name: after - cpu_before[name] for name, after in cpu_seconds(children).items()}
         received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
         tariffs = received - args.locations
         print(summary)
         print(
             f"INGEST: {args.locations:,} locations (+{tariffs} tariffs) in {elapsed:.1f} s "
             f"= {args.locations / elapsed:,.0f} locations/s end to end (command start-up included)"
+        )
+        print(
+            f"CPU seconds during the pull (2 cores = {2 * elapsed:.0f} available): "
+            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
         )
 
         paths = evse_paths(env, database_url)
@@ -228,6 +235,31 @@ def main() -> None:
             child.terminate()
         for child in children:
             child.wait(timeout=30)
+
+
+def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU time so far of the pull (finished children of this script), the sandbox, the Celery
+    worker and of the whole machine less those (PostgreSQL, mostly)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def process_tree(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = sum(int(value) for value in fields[11:15]) / ticks
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return own + sum(process_tree(int(kid)) for kid in kids)
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sandbox, gunicorn, worker = (process_tree(child.pid) for child in children)
+    cpu = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    busy = (sum(cpu) - cpu[3] - cpu[4]) / ticks
+    pull = usage.ru_utime + usage.ru_stime
+    return {
+        "pull": pull,
+        "sandbox": sandbox,
+        "celery": worker,
+        "gunicorn": gunicorn,
+        "rest (PostgreSQL, ...)": busy - pull - sandbox - worker - gunicorn,
+    }
 
 
 def evse_paths(env: dict[str, str], database_url: str) -> list[str]:
