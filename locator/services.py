@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -125,11 +125,39 @@ class CommentError(Exception):
 # --- aggregates -------------------------------------------------------------------------
 
 
+class _ConnectorFacts(Protocol):
+    """What aggregates read of a connector: a ConnectorRecord, or a stored row's values."""
+
+    @property
+    def standard(self) -> str: ...
+    @property
+    def power_kw(self) -> float: ...
+    @property
+    def tariff_ids(self) -> Sequence[str]: ...
+
+
+class _EvseFacts(Protocol):
+    """What aggregates read of an EVSE: an EvseRecord, or a stored row's values."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def last_updated(self) -> datetime: ...
+    @property
+    def connectors(self) -> Sequence[_ConnectorFacts]: ...
+
+
+class _StoredConnector(NamedTuple):
+    standard: str
+    power_kw: float
+    tariff_ids: list[str]
+
+
 @dataclass(slots=True)
-class _EvseFacts:
+class _StoredEvse:
     status: str
     last_updated: datetime
-    connectors: list[tuple[str, float, list[str]]] = field(default_factory=list)
+    connectors: list[_StoredConnector] = field(default_factory=list)
 
 
 def _aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> dict[str, Any]:
@@ -146,18 +174,19 @@ def _aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> 
         is_available = evse.status == "AVAILABLE"
         available += is_available
         status_at = max(status_at, evse.last_updated) if status_at else evse.last_updated
-        for standard in {c[0] for c in evse.connectors}:
+        for standard in {c.standard for c in evse.connectors}:
             entry = counts.setdefault(standard, {"total": 0, "available": 0})
             entry["total"] += 1
             entry["available"] += is_available
             mask |= standard_bit(standard)
             if is_available:
                 available_mask |= standard_bit(standard)
-        for _, kw, tariff_ids in evse.connectors:
+        for connector in evse.connectors:
             # The price hint is the fastest connector's first tariff.
+            kw = connector.power_kw
             if kw > max_kw or (kw == max_kw and not tariff_id):
                 max_kw = kw
-                tariff_id = tariff_ids[0] if tariff_ids else tariff_id
+                tariff_id = connector.tariff_ids[0] if connector.tariff_ids else tariff_id
     return {
         "visible": publish and not hidden and evse_count > 0,
         "evse_count": evse_count,
@@ -171,14 +200,6 @@ def _aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> 
     }
 
 
-def _facts_from_record(evse: EvseRecord) -> _EvseFacts:
-    return _EvseFacts(
-        evse.status,
-        evse.last_updated,
-        [(c.standard, c.power_kw, list(c.tariff_ids)) for c in evse.connectors],
-    )
-
-
 def _recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = None) -> set[int]:
     """Rewrite the aggregates of these stations from their EVSE rows; return their grid cells.
 
@@ -187,11 +208,11 @@ def _recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = N
     ids = sorted(set(location_ids))
     if not ids:
         return set()
-    facts: dict[int, dict[int, _EvseFacts]] = defaultdict(dict)
+    facts: dict[int, dict[int, _StoredEvse]] = defaultdict(dict)
     for evse_id, location_id, status, updated in Evse.objects.filter(
         location_id__in=ids
     ).values_list("id", "location_id", "status", "last_updated"):
-        facts[location_id][evse_id] = _EvseFacts(status, updated)
+        facts[location_id][evse_id] = _StoredEvse(status, updated)
     # Connectors by the EVSE ids just read: an index lookup whatever the table statistics say
     # (a join on location_id was planned as a full scan right after a bulk load).
     location_of = {
@@ -200,7 +221,9 @@ def _recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = N
     for evse_id, standard, kw, tariff_ids in Connector.objects.filter(
         evse_id__in=list(location_of)
     ).values_list("evse_id", "standard", "power_kw", "tariff_ids"):
-        facts[location_of[evse_id]][evse_id].connectors.append((standard, kw, tariff_ids or []))
+        facts[location_of[evse_id]][evse_id].connectors.append(
+            _StoredConnector(standard, kw, tariff_ids or [])
+        )
     locations = list(
         Location.objects.filter(id__in=ids).only(
             "id", "publish", "hidden", "cell", "last_updated", *GRID_FIELDS
@@ -254,10 +277,19 @@ def _refresh_grid_on_commit(cells: set[int]) -> None:
     GridDirtyCell.objects.bulk_create(
         [GridDirtyCell(cell=cell) for cell in cells], ignore_conflicts=True, batch_size=5000
     )
-    transaction.on_commit(tasks.catalogue_grid_refresh.delay)
+
+    def refresh_soon() -> None:
+        # One refresh a second at most, however many pages or pushes commit meanwhile: each
+        # refresh takes every cell marked until it starts.
+        if cache.add(GRID_REFRESH_SCHEDULED, 1, GRID_REFRESH_DELAY):
+            tasks.catalogue_grid_refresh.apply_async(countdown=GRID_REFRESH_DELAY)
+
+    transaction.on_commit(refresh_soon)
 
 
 GRID_LOCK = "locator:grid-refresh-lock"
+GRID_REFRESH_SCHEDULED = "locator:grid-refresh-scheduled"
+GRID_REFRESH_DELAY = 1
 
 
 def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
@@ -284,7 +316,7 @@ def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
 # --- locations --------------------------------------------------------------------------
 
 
-def _location_row(source: str, record: LocationRecord) -> dict[str, Any]:
+def _location_row(source: str, record: LocationRecord, now: datetime) -> dict[str, Any]:
     hours = record.opening_times
     row: dict[str, Any] = {
         "source": source,
@@ -313,14 +345,10 @@ def _location_row(source: str, record: LocationRecord) -> dict[str, Any]:
         "last_updated": record.last_updated,
         "hidden": False,
         "cell": grid.cell_key(float(record.latitude), float(record.longitude)),
-        "created_at": timezone.now(),
-        "updated_at": timezone.now(),
+        "created_at": now,
+        "updated_at": now,
     }
-    row.update(
-        _aggregates(
-            (_facts_from_record(e) for e in record.evses), publish=record.publish, hidden=False
-        )
-    )
+    row.update(_aggregates(record.evses, publish=record.publish, hidden=False))
     return row
 
 
@@ -365,7 +393,8 @@ def catalogue_locations_upsert(*, source: str, records: Sequence[LocationRecord]
         if key not in held or held[key][1] <= record.last_updated
     }
     result.skipped_stale = len(records) - len(fresh)
-    rows = [_location_row(source, record) for record in fresh.values()]
+    now = timezone.now()
+    rows = [_location_row(source, record, now) for record in fresh.values()]
     written = bulk.upsert(
         Location,
         rows,
