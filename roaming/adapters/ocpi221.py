@@ -170,12 +170,15 @@ class Ocpi221Adapter(RoamingAdapter):
             "OCPI-to-party-id": hub.party_id,
         }
 
+    @cached_property
+    def takes_commands(self) -> bool:
+        """Whether we can send this partner START_SESSION at all (read once per adapter)."""
+        return self.partner.kind != PartnerKind.FEED and bool(
+            self.partner.endpoint("commands", "RECEIVER")
+        )
+
     def can_start_remotely(self, evses: list[schemas.EVSE]) -> bool:
-        if self.partner.kind == PartnerKind.FEED or not self.partner.endpoint(
-            "commands", "RECEIVER"
-        ):
-            return False
-        return any(
+        return self.takes_commands and any(
             schemas.Capability.REMOTE_START_STOP_CAPABLE in evse.capabilities for evse in evses
         )
 
