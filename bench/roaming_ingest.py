@@ -231,13 +231,17 @@ def main() -> None:
 
 
 def evse_paths(env: dict[str, str], database_url: str) -> list[str]:
-    """Receiver URLs of every EVSE, and a known token for the bench to push with."""
+    """Receiver URLs of every EVSE, and a known token for the bench to push with (set through
+    the models, so the web processes that remember the partner hear of it)."""
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from roaming.crypto import token_hash; from roaming.models import Partner; "
+        "Partner.objects.filter(name='Bench CPO')"
+        f".update(inbound_token_hash=token_hash({PUSH_TOKEN!r}))",
+    )
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE roaming_partner SET inbound_token_hash = encode(sha256(%s::bytea), 'hex') "
-            "WHERE name = 'Bench CPO'",
-            (PUSH_TOKEN,),
-        )
         rows = conn.execute(
             "SELECT l.country_code, l.party_id, l.ocpi_id, e.uid FROM locator_evse e "
             "JOIN locator_location l ON l.id = e.location_id"
