@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import cast
 
 import orjson
+from redis.client import Pipeline
 
 from config.celery import app as celery_app
 from locator.catalogue import EvseStatusUpdate
@@ -25,10 +26,11 @@ DRAIN_DELAY_SECONDS = 0.2
 BATCH = 1000
 
 
-def status_push_accept(*, source: str, update: EvseStatusUpdate) -> bool:
-    """Queue a status push when batching is on; False means: apply it now, in the request."""
-    client = redis_connection()
-    if celery_app.conf.task_always_eager or client is None:
+def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> bool:
+    """Queue a status push when batching is on; False means: apply it now, in the request.
+
+    The push goes out on `pipeline`, with whatever the caller put in it: one round trip."""
+    if celery_app.conf.task_always_eager:
         return False
     item = {
         "source": source,
@@ -39,10 +41,9 @@ def status_push_accept(*, source: str, update: EvseStatusUpdate) -> bool:
         "status": update.status,
         "last_updated": ocpi_timestamp(update.last_updated),
     }
-    queue = client.pipeline(transaction=False)
-    queue.rpush(QUEUE_KEY, orjson.dumps(item))
-    queue.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
-    _, drain_is_ours = queue.execute()
+    pipeline.rpush(QUEUE_KEY, orjson.dumps(item))
+    pipeline.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
+    *_, drain_is_ours = pipeline.execute()
     if drain_is_ours:
         celery_app.send_task(
             "roaming.tasks.evse_status_pushes_apply", countdown=DRAIN_DELAY_SECONDS
