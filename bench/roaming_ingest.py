@@ -9,7 +9,9 @@
 2. Registers with the sandbox through the real handshake and runs `partner_sync --full`:
    prints locations/s end to end (HTTP paging, parsing, validation, bulk upsert, aggregates).
 3. Drives EVSE status PATCHes at our locations receiver with wrk (Debian package `wrk`) and
-   prints PATCHes/s and latency.
+   prints PATCHes/s and latency, and how far the batched status writer fell behind (accepted
+   PATCHes wait in a Redis queue until a Celery task applies them: a rate it cannot keep up
+   with is not sustained).
 
 Not a test: it prints figures. Needs PostgreSQL (BENCH_DATABASE_URL), Redis (BENCH_REDIS_URL)
 and wrk; defaults below.
@@ -25,17 +27,20 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
+STATUS_QUEUE = "roaming:evse-status-pushes"  # roaming.status_pushes.QUEUE_KEY
 
 PATCH_LUA = """
 local paths = {}
@@ -101,13 +106,15 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     fresh_database(database_url)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    status_queue = StatusQueueWatch(redis_url)
     app_port, cpo_port = free_port(), free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "DEBUG": "false",
         "SITE_URL": f"http://127.0.0.1:{app_port}",
         "LOG_LEVEL": "WARNING",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
+        "REDIS_URL": redis_url,
     }
     manage(env, "migrate", "--no-input")
 
@@ -209,6 +216,7 @@ def main() -> None:
             paths_file = Path(tmp) / "paths.txt"
             paths_file.write_text("\n".join(random.sample(paths, min(len(paths), 50_000))))
             lua.write_text(PATCH_LUA % {"paths": paths_file, "token": PUSH_TOKEN})
+            status_queue.start()
             wrk = subprocess.run(
                 [
                     wrk_path,
@@ -224,11 +232,16 @@ def main() -> None:
                 text=True,
                 check=True,
             )
+        drained_after = status_queue.stop()
         print(wrk.stdout)
         rate = re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout)
         print(
             f"PATCH: {float(rate.group(1)):,.0f} EVSE status PATCHes/s through HTTP "  # type: ignore[union-attr]
             f"(gunicorn, {args.workers} sync workers, PostgreSQL, wrk on the same 2 cores)"
+        )
+        print(
+            f"STATUS QUEUE: at most {status_queue.most:,} PATCHes waiting to be applied during the "
+            f"run; all applied {drained_after:.1f} s after the last one"
         )
     finally:
         for child in children:
@@ -262,14 +275,45 @@ def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
     }
 
 
+class StatusQueueWatch:
+    """How far the batched status writer falls behind the receiver: the longest the Redis
+    queue of accepted status PATCHes grew, and how long after the last PATCH it was empty."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.client.delete(STATUS_QUEUE)  # nothing left from an earlier run
+        self.most = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def watch(self) -> None:
+        while not self.stopping.wait(0.2):
+            self.most = max(self.most, int(self.client.llen(STATUS_QUEUE)))
+
+    def stop(self, patience: float = 300) -> float:
+        self.stopping.set()
+        self.thread.join()
+        stopped = time.monotonic()
+        while self.client.llen(STATUS_QUEUE) and time.monotonic() - stopped < patience:
+            time.sleep(0.05)
+        return time.monotonic() - stopped
+
+
 def evse_paths(env: dict[str, str], database_url: str) -> list[str]:
-    """Receiver URLs of every EVSE, and a known token for the bench to push with."""
+    """Receiver URLs of every EVSE, and a known token for the bench to push with (set through
+    the models, so the web processes that remember the partner hear of it)."""
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from roaming.crypto import token_hash; from roaming.models import Partner; "
+        "Partner.objects.filter(name='Bench CPO')"
+        f".update(inbound_token_hash=token_hash({PUSH_TOKEN!r}))",
+    )
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE roaming_partner SET inbound_token_hash = encode(sha256(%s::bytea), 'hex') "
-            "WHERE name = 'Bench CPO'",
-            (PUSH_TOKEN,),
-        )
         rows = conn.execute(
             "SELECT l.country_code, l.party_id, l.ocpi_id, e.uid FROM locator_evse e "
             "JOIN locator_location l ON l.id = e.location_id"

@@ -1,9 +1,12 @@
 """Roaming partners (CPOs, hubs, open feeds), their roles, and every call we make to them."""
 
+from typing import Any, TypeVar
+
 from django.db import models
 from django.utils import timezone
 
 from roaming.crypto import secret_decrypt, secret_encrypt
+from roaming.ocpi.known_partners import partners_changed
 
 
 class PartnerKind(models.TextChoices):
@@ -20,7 +23,56 @@ class PartnerState(models.TextChoices):
     UNREGISTERED = "unregistered", "Unregistered"
 
 
-class Partner(models.Model):
+Row = TypeVar("Row", bound=models.Model)
+
+
+class PartnerAccessQuerySet(models.QuerySet[Row]):
+    """Writes in bulk to rows that decide who may call us, announced like single ones."""
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        partners_changed()
+        return count
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[Row]:
+        rows = super().bulk_create(*args, **kwargs)
+        partners_changed()
+        return rows
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        count = super().bulk_update(*args, **kwargs)
+        partners_changed()
+        return count
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        deleted = super().delete()
+        partners_changed()
+        return deleted
+
+
+class PartnerAccessModel(models.Model):
+    """A row that decides who may call our OCPI endpoints (partners and their roles).
+
+    Web processes remember these between calls (roaming.ocpi.known_partners), so every write,
+    however it is made through the ORM, tells them to forget: not business logic, only keeping
+    that copy true. Raw SQL must call `partners_changed()` itself."""
+
+    objects = PartnerAccessQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        partners_changed()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        partners_changed()
+        return deleted
+
+
+class Partner(PartnerAccessModel):
     """One connection to another OCPI platform; a hub carries many roles on one connection."""
 
     name = models.CharField(max_length=100, unique=True)
@@ -75,7 +127,7 @@ class Partner(models.Model):
         return (self.endpoints.get(module) or {}).get(role)
 
 
-class PartnerRole(models.Model):
+class PartnerRole(PartnerAccessModel):
     """A country_code/party_id the partner speaks for; only its owner may write its objects."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="roles")

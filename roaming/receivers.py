@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from redis import RedisError
+from redis.client import Pipeline
 
 from locator.catalogue import EvseStatusUpdate
 from locator.models import Location, Tariff
@@ -38,6 +39,7 @@ from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
 from roaming.ocpi.transport import OcpiStatus, ocpi_response, ocpi_timestamp
+from roaming.redis_connection import redis_connection
 from roaming.selectors import push_counter_key, stored_location, stored_tariff
 from roaming.services.sync import catalogue_source
 from roaming.status_pushes import status_push_accept
@@ -45,6 +47,7 @@ from roaming.status_pushes import status_push_accept
 logger = logging.getLogger(__name__)
 
 STALE_MESSAGE = "Ignored: we hold a newer version of this object"
+PUSH_COUNT_SECONDS = 3900  # the admin sums the last hour's per-minute counters
 
 
 def refusal(status: int, message: str) -> HttpResponse:
@@ -52,13 +55,32 @@ def refusal(status: int, message: str) -> HttpResponse:
     return ocpi_response(status_code=status, message=message, http_status=http_status)
 
 
+def push_counter_now(partner: Partner) -> str:
+    """The cache key counting the partner's pushes this minute."""
+    return push_counter_key(partner.pk, int(timezone.now().timestamp() // 60))
+
+
+def push_count_commands(pipeline: Pipeline, partner: Partner) -> Pipeline:
+    """Add "one more push this minute" to a Redis pipeline. With REDIS_URL set the cache is that
+    Redis, and Django's Redis cache keeps integers as plain Redis integers: an INCR under the
+    key the cache gives the counter is what `cache.incr` does (and `push_counts` reads it),
+    without its client set-up and its extra round trip."""
+    key = cache.make_key(push_counter_now(partner))
+    pipeline.incr(key)
+    pipeline.expire(key, PUSH_COUNT_SECONDS)
+    return pipeline
+
+
 def push_count_record(partner: Partner) -> None:
     """Count a push for the admin's per-hour figure; a cache outage only loses the count."""
-    key = push_counter_key(partner.pk, int(timezone.now().timestamp() // 60))
+    client = redis_connection()
+    if client is None:  # the embedded default's local-memory cache
+        key = push_counter_now(partner)
+        if not cache.add(key, 1, timeout=PUSH_COUNT_SECONDS):
+            cache.incr(key)
+        return
     try:
-        cache.incr(key)  # the usual case
-    except ValueError:  # the minute's first push
-        cache.add(key, 1, timeout=3900)
+        push_count_commands(client.pipeline(transaction=False), partner).execute()
     except RedisError:
         logger.warning("push counter unavailable: the cache did not answer")
 
@@ -115,6 +137,13 @@ def locations(
     try:
         if request.method == "GET":
             return location_get(where, evse_uid, connector_id)
+        if (
+            request.method == "PATCH"
+            and evse_uid is not None
+            and connector_id is None
+            and status_push_queued(partner, where, evse_uid, request.body)
+        ):
+            return written(True)
         push_count_record(partner)
         body = body_json(request)
         adapter = adapter_for(partner)
@@ -211,11 +240,8 @@ def location_patch(
     )
 
 
-def status_update_applied(where: dict[str, str], evse_uid: str, patch: Patch) -> bool:
-    """The common push, a status change, through the catalogue's batched path: queued for the
-    next batch when batching is on (see roaming.status_pushes), else applied now. False when
-    it did not apply (a stale or unknown EVSE): the general path then answers why."""
-    update = EvseStatusUpdate(
+def status_update(where: dict[str, str], evse_uid: str, patch: Patch) -> EvseStatusUpdate:
+    return EvseStatusUpdate(
         country_code=where["country_code"],
         party_id=where["party_id"],
         location_id=where["location_id"],
@@ -223,8 +249,39 @@ def status_update_applied(where: dict[str, str], evse_uid: str, patch: Patch) ->
         status=patch.changes["status"],
         last_updated=patch.last_updated,
     )
-    if status_push_accept(source=where["source"], update=update):
-        return True
+
+
+def status_push_queued(
+    partner: Partner, where: dict[str, str], evse_uid: str, raw_body: bytes
+) -> bool:
+    """The common push, an EVSE's status and nothing else, queued for the next batch (see
+    roaming.status_pushes) together with its count, in one Redis round trip.
+
+    False for any other body, an invalid one, or when batching is off: the general path then
+    takes the push from the start, counts it, and applies it or says what is wrong with it."""
+    client = redis_connection()
+    if client is None:
+        return False
+    try:
+        body = orjson.loads(raw_body)
+        ids_match(body, {"uid": evse_uid})
+        patch = adapter_for(partner).evse_patch_parse(body)
+    except (orjson.JSONDecodeError, PartnerError):
+        return False
+    if set(patch.changes) != {"status"}:
+        return False
+    return status_push_accept(
+        source=where["source"],
+        update=status_update(where, evse_uid, patch),
+        pipeline=push_count_commands(client.pipeline(transaction=False), partner),
+    )
+
+
+def status_update_applied(where: dict[str, str], evse_uid: str, patch: Patch) -> bool:
+    """A status change applied now, through the catalogue's batched path (batching is off, as in
+    the embedded default). False when it did not apply (a stale or unknown EVSE): the general
+    path then answers why."""
+    update = status_update(where, evse_uid, patch)
     return catalogue_evse_statuses_update(source=where["source"], updates=[update]).written > 0
 
 

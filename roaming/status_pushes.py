@@ -9,17 +9,16 @@ Stale or unknown EVSEs in a batch are skipped by the catalogue (the next pull br
 """
 
 from collections import defaultdict
-from functools import cache
 from typing import cast
 
 import orjson
-import redis
-from django.conf import settings
+from redis.client import Pipeline
 
 from config.celery import app as celery_app
 from locator.catalogue import EvseStatusUpdate
 from locator.services import catalogue_evse_statuses_update
 from roaming.ocpi.transport import ocpi_datetime_parse, ocpi_timestamp
+from roaming.redis_connection import redis_connection
 
 QUEUE_KEY = "roaming:evse-status-pushes"
 DRAIN_SCHEDULED_KEY = "roaming:evse-status-pushes:drain-scheduled"
@@ -27,16 +26,12 @@ DRAIN_DELAY_SECONDS = 0.2
 BATCH = 1000
 
 
-@cache
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> bool:
+    """Queue a status push when batching is on; False means: apply it now, in the request.
 
-
-def status_push_accept(*, source: str, update: EvseStatusUpdate) -> bool:
-    """Queue a status push when batching is on; False means: apply it now, in the request."""
-    if celery_app.conf.task_always_eager or not settings.REDIS_URL:
+    The push goes out on `pipeline`, with whatever the caller put in it: one round trip."""
+    if celery_app.conf.task_always_eager:
         return False
-    client = redis_client(settings.REDIS_URL)
     item = {
         "source": source,
         "country_code": update.country_code,
@@ -46,10 +41,9 @@ def status_push_accept(*, source: str, update: EvseStatusUpdate) -> bool:
         "status": update.status,
         "last_updated": ocpi_timestamp(update.last_updated),
     }
-    queue = client.pipeline(transaction=False)
-    queue.rpush(QUEUE_KEY, orjson.dumps(item))
-    queue.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
-    _, drain_is_ours = queue.execute()
+    pipeline.rpush(QUEUE_KEY, orjson.dumps(item))
+    pipeline.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
+    *_, drain_is_ours = pipeline.execute()
     if drain_is_ours:
         celery_app.send_task(
             "roaming.tasks.evse_status_pushes_apply", countdown=DRAIN_DELAY_SECONDS
@@ -61,7 +55,9 @@ def status_pushes_apply() -> int:
     """Apply every queued status push, a batch at a time; returns how many were taken.
 
     Safe to run concurrently: each item is popped by exactly one runner."""
-    client = redis_client(settings.REDIS_URL)
+    client = redis_connection()
+    if client is None:  # nothing is queued without Redis
+        return 0
     taken = 0
     while items := cast(list[bytes] | None, client.lpop(QUEUE_KEY, BATCH)):
         by_source: dict[str, list[EvseStatusUpdate]] = defaultdict(list)

@@ -2,7 +2,8 @@
 
 Tests run Celery tasks in-process unless they ask for `celery_worker`, which starts a real
 worker on the real Redis named by REDIS_URL. Each test gets its own cache key prefix, so rate
-limits and cached answers never leak between tests, even on a shared Redis.
+limits and cached answers never leak between tests, even on a shared Redis; nor do the partners
+OCPI authentication remembers.
 """
 
 import os
@@ -21,6 +22,7 @@ from django.conf import settings as django_settings
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
+from roaming.ocpi import known_partners
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,12 @@ def _isolated_cache(settings: Settings) -> None:
         name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
         for name, config in django_settings.CACHES.items()
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_partners(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partners an earlier test's calls remembered were rolled back with its database."""
+    monkeypatch.setattr(known_partners, "_known", None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,10 @@
-"""Who is calling our OCPI endpoints: the partner whose token is in `Authorization`."""
+"""Who is calling our OCPI endpoints: the partner whose token is in `Authorization`.
 
+The token is checked on every call; the partner it belongs to and the parties that partner may
+write for come from what this process remembers while nothing changed (see known_partners).
+"""
+
+import copy
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -9,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerState
+from roaming.ocpi.known_partners import KnownPartners, known_partners
 from roaming.ocpi.transport import OcpiStatus, authorization_tokens, ocpi_response
 from roaming.selectors import partner_owns
 
@@ -16,15 +22,36 @@ from roaming.selectors import partner_owns
 TOKEN_A_MODULES = {"versions", "credentials"}
 
 
-def partner_from_header(header: str | None) -> Partner | None:
+def partner_from_header(header: str | None, known: KnownPartners | None) -> Partner | None:
+    """The partner whose token the header carries (a copy of its own to use), or None."""
     hashes = [token_hash(token) for token in authorization_tokens(header)]
     if not hashes:
         return None
-    return (
+    if known is not None:
+        for hashed in hashes:
+            if hashed in known.by_token_hash:
+                return copy.copy(known.by_token_hash[hashed])
+    partner = (
         Partner.objects.filter(inbound_token_hash__in=hashes)
         .exclude(state__in=[PartnerState.DISABLED, PartnerState.UNREGISTERED])
         .first()
     )
+    if partner is not None and known is not None and partner.inbound_token_hash:
+        known.by_token_hash[partner.inbound_token_hash] = copy.copy(partner)
+    return partner
+
+
+def partner_may_write(
+    partner: Partner, country_code: str, party_id: str, known: KnownPartners | None
+) -> bool:
+    """Whether the partner owns this country_code/party_id (see `partner_owns`)."""
+    party = (partner.pk, country_code.upper(), party_id.upper())
+    if known is not None and party in known.writable:
+        return True
+    owns = partner_owns(partner=partner, country_code=country_code, party_id=party_id)
+    if owns and known is not None:
+        known.writable_add(*party)
+    return owns
 
 
 def ocpi_endpoint(
@@ -40,7 +67,8 @@ def ocpi_endpoint(
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            partner = partner_from_header(request.headers.get("Authorization"))
+            known = known_partners()
+            partner = partner_from_header(request.headers.get("Authorization"), known)
             if partner is None or (partner.inbound_token_is_a and module not in TOKEN_A_MODULES):
                 response = ocpi_response(
                     status_code=OcpiStatus.CLIENT_ERROR,
@@ -49,8 +77,8 @@ def ocpi_endpoint(
                     else "This token only opens versions and credentials",
                     http_status=401,
                 )
-            elif "party_id" in kwargs and not partner_owns(
-                partner=partner, country_code=kwargs["country_code"], party_id=kwargs["party_id"]
+            elif "party_id" in kwargs and not partner_may_write(
+                partner, kwargs["country_code"], kwargs["party_id"], known
             ):
                 response = ocpi_response(
                     status_code=OcpiStatus.CLIENT_ERROR,

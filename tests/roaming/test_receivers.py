@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
@@ -16,6 +17,7 @@ from locator.models import Evse, Location, Tariff
 from roaming import status_pushes
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
+from roaming.selectors import push_counts
 from tests.conftest import redis_unreachable_reason, skip_or_fail
 
 pytestmark = pytest.mark.django_db
@@ -363,7 +365,7 @@ def test_a_hub_writes_for_parties_behind_it_but_not_for_a_direct_partners(client
 
 
 def test_status_pushes_are_queued_then_applied_in_a_batch(
-    ocpi: Ocpi, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ocpi: Ocpi, hub: Partner, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reason = redis_unreachable_reason()
     if reason:
@@ -385,6 +387,7 @@ def test_status_pushes_are_queued_then_applied_in_a_batch(
         )
         assert (status, body["status_code"]) == (200, 1000)
     assert sent == ["roaming.tasks.evse_status_pushes_apply"]  # one drain for the burst
+    assert push_counts(partner_ids=[hub.pk], now=timezone.now()) == {hub.pk: 1 + len(evses)}
     assert set(Evse.objects.values_list("status", flat=True)) != {"OUTOFORDER"}
     assert status_pushes.status_pushes_apply() == len(evses)
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
