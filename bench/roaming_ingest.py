@@ -201,6 +201,8 @@ def main() -> None:
         received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
         tariffs = received - args.locations
         print(summary)
+        evses, connectors = feed_shape(database_url)
+        print(f"FEED: {args.locations:,} locations, {evses:,} EVSEs, {connectors:,} connectors")
         print(
             f"INGEST: {args.locations:,} locations (+{tariffs} tariffs) in {elapsed:.1f} s "
             f"= {args.locations / elapsed:,.0f} locations/s end to end (command start-up included)"
@@ -300,6 +302,16 @@ class StatusQueueWatch:
         while self.client.llen(STATUS_QUEUE) and time.monotonic() - stopped < patience:
             time.sleep(0.05)
         return time.monotonic() - stopped
+
+
+def feed_shape(database_url: str) -> tuple[int, int]:
+    """How many EVSEs and connectors the pull wrote (the issue's feed: ~2.5 EVSEs a location)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM locator_evse), (SELECT count(*) FROM locator_connector)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def evse_paths(env: dict[str, str], database_url: str) -> list[str]:

@@ -159,7 +159,14 @@ def location_generate(
     street = rng.choice(city.streets)
     location_id = f"LOC{index:07d}"
     stamp = EPOCH - timedelta(seconds=rng.randrange(365 * 24 * 3600))
-    evse_count = rng.randint(2, 8) if fast else rng.choice((1, 2, 2, 2, 3, 4, 4, 6))
+    # About 2.5 EVSEs a site, as in public registers (the US AFDC data in shared/data: mean 2.7,
+    # median 2): mostly twin-socket AC posts, fast sites of one to four, hubs of four to eight.
+    if hub:
+        evse_count = rng.randint(4, 8)
+    elif fast:
+        evse_count = rng.choice((1, 2, 2, 2, 4))
+    else:
+        evse_count = rng.choice((1, 1, 2, 2, 2, 2, 2, 4))
     evses = []
     for number in range(1, evse_count + 1):
         connectors = _dc_connectors(rng, stamp, hub) if fast else [_ac_connector(rng, stamp)]
