@@ -2,19 +2,22 @@
 
 Every call: checks the target URL (http/https only, https in production; no private,
 loopback, link-local or reserved address unless its network is allowed in
-OUTBOUND_ALLOWED_NETWORKS), sends `X-Request-ID` / `X-Correlation-ID` and the token, never
-follows redirects, enforces connect/read timeouts AND a total deadline and a body size cap
-(a peer dripping one byte a second cannot hold a worker), retries idempotent GETs on
-transient failures with jittered exponential backoff, and records an `OutboundCall` row.
+OUTBOUND_ALLOWED_NETWORKS) and connects only to addresses that pass the same rule, resolved
+by us at connection time (a DNS server that answers a public address to the check and an
+internal one to the connection gains nothing); sends `X-Request-ID` / `X-Correlation-ID` and
+the token, never follows redirects, enforces connect/read timeouts AND a total deadline and a
+body size cap (a peer dripping one byte a second cannot hold a worker), retries idempotent GETs
+on transient failures with jittered exponential backoff, and records an `OutboundCall` row.
 """
 
+import contextlib
 import ipaddress
 import logging
 import socket
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -22,9 +25,11 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import orjson
 from django.conf import settings
+from httpx._utils import get_environment_proxies
 from tenacity import (
     retry,
     retry_if_exception,
@@ -68,7 +73,10 @@ class PeerResponse:
 
 
 def outbound_url_check(url: str) -> None:
-    """Refuse a URL an admin or a partner gave us that would reach somewhere it must not."""
+    """Refuse a URL an admin or a partner gave us that would reach somewhere it must not.
+
+    This answers early and clearly (before any row is written or connection made); the
+    connection itself is held to the same addresses by `PermittedAddressBackend`."""
     parts = urlsplit(url)
     allowed_schemes = {"https"} if settings.OUTBOUND_REQUIRE_HTTPS else {"http", "https"}
     if parts.scheme not in allowed_schemes or not parts.hostname:
@@ -76,23 +84,35 @@ def outbound_url_check(url: str) -> None:
             f"{url!r} is not an allowed URL: use {' or '.join(sorted(allowed_schemes))}",
             permanent=True,
         )
+    permitted_addresses(parts.hostname)
+
+
+def permitted_addresses(host: str) -> list[str]:
+    """The addresses `host` resolves to, in the resolver's order, when every one is public or
+    in a network OUTBOUND_ALLOWED_NETWORKS allows; otherwise PartnerError naming the host and
+    the address. One internal answer among public ones refuses the host: a connection may use
+    any of them. A literal IP address needs no lookup."""
     try:
-        addresses = {
-            str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, parts.port or 443)
-        }
-    except socket.gaierror as exc:
-        raise PartnerError(f"the host {parts.hostname!r} cannot be resolved") from exc
+        ipaddress.ip_address(host)
+        addresses = [host]
+    except ValueError:
+        try:
+            found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise PartnerError(f"the host {host!r} cannot be resolved") from exc
+        except UnicodeError as exc:  # a label longer than DNS allows, say
+            raise PartnerError(f"{host!r} is not a valid host name", permanent=True) from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_global:
-            continue
-        if any(ip in network for network in settings.OUTBOUND_ALLOWED_NETWORKS):
+        if ip.is_global or any(ip in network for network in settings.OUTBOUND_ALLOWED_NETWORKS):
             continue
         raise PartnerError(
-            f"{parts.hostname} resolves to {ip}, a private or internal address; outbound calls "
+            f"{host} resolves to {ip}, a private or internal address; outbound calls "
             "there are refused (allow its network in OUTBOUND_ALLOWED_NETWORKS if intended)",
             permanent=True,
         )
+    return addresses
 
 
 @cache
@@ -100,6 +120,63 @@ def tls_context() -> ssl.SSLContext:
     """httpx's default verifying context, built once: building it reads the CA bundle, which
     cost more than a whole page of locations when done per call."""
     return httpx.create_ssl_context()
+
+
+class PermittedAddressBackend(httpcore.SyncBackend):
+    """Opens TCP connections only to addresses `permitted_addresses` passes, resolving the name
+    itself and connecting to the address it checked: left to the socket library, the name would
+    be resolved a second time, after the check, and could then answer 127.0.0.1 or
+    169.254.169.254. Addresses are tried in order, as the socket library does (`localhost` may
+    answer ::1 first to a server that listens on 127.0.0.1 only). TLS still verifies the
+    certificate against the host name: httpcore passes that to `start_tls` separately."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        *others, last = permitted_addresses(host)
+        for address in others:
+            with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+        return super().connect_tcp(last, port, timeout, local_address, socket_options)
+
+
+class PermittedAddressTransport(httpx.HTTPTransport):
+    """httpx's own transport (its request, response, timeout and error handling unchanged) over
+    a connection pool that connects through `PermittedAddressBackend`. httpx 0.28 takes no
+    network backend (encode/httpx#3749 proposes one), so the pool it builds is replaced; the
+    DNS-rebinding test in tests/roaming/test_transport.py fails if that ever stops working."""
+
+    def __init__(self) -> None:
+        super().__init__(verify=tls_context())
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=tls_context(), network_backend=PermittedAddressBackend()
+        )
+
+
+def outbound_client() -> httpx.Client:
+    """A client for one partner call: direct connections go only to permitted addresses.
+
+    A proxy named in the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, less NO_PROXY) is
+    still used as httpx would use it (an explicit transport turns that off, so the mounts are
+    rebuilt from httpx's own reading of the environment); through a proxy, the proxy resolves
+    the name and connects, so it must refuse internal addresses itself."""
+    proxies = {
+        pattern: None if proxy is None else httpx.HTTPTransport(verify=tls_context(), proxy=proxy)
+        for pattern, proxy in get_environment_proxies().items()
+    }
+    return httpx.Client(
+        timeout=httpx.Timeout(
+            settings.OUTBOUND_READ_TIMEOUT, connect=settings.OUTBOUND_CONNECT_TIMEOUT
+        ),
+        follow_redirects=False,
+        transport=PermittedAddressTransport(),
+        mounts=proxies,
+    )
 
 
 def is_transient(error: BaseException) -> bool:
@@ -170,13 +247,7 @@ def send_once(
         if content is not None:
             headers["Content-Type"] = "application/json"
         with (
-            httpx.Client(
-                timeout=httpx.Timeout(
-                    settings.OUTBOUND_READ_TIMEOUT, connect=settings.OUTBOUND_CONNECT_TIMEOUT
-                ),
-                follow_redirects=False,
-                verify=tls_context(),
-            ) as client,
+            outbound_client() as client,
             client.stream(method, url, params=params, content=content, headers=headers) as reply,
         ):
             status = reply.status_code

@@ -1,6 +1,7 @@
 """The outbound seam and the pagination client against a real (scripted) HTTP peer."""
 
 import base64
+import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,36 @@ def peer(settings: Settings) -> Iterator[ScriptedPeer]:
     settings.OUTBOUND_RETRY_BASE_SECONDS = 0.01
     with scripted_peer() as running:
         yield running
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
+    """Made-up host names answered with `dns[name]`: one list of addresses per lookup, the last
+    repeating (no DNS server is reachable here). Other names go to the real resolver."""
+    answers: dict[str, list[list[str]]] = {}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: int | None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host not in answers:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups = answers[host]
+        addresses = lookups.pop(0) if len(lookups) > 1 else lookups[0]
+        return [
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (address, port or 0),
+            )
+            for address in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+PUBLIC = "93.184.216.34"  # only ever answered to the check, never connected to
 
 
 def query(request: SeenRequest) -> dict[str, str]:
@@ -191,6 +222,67 @@ def test_loopback_is_refused_unless_allowed(peer: ScriptedPeer, settings: Settin
     with pytest.raises(PartnerError, match="private or internal"):
         peer_request("GET", f"{peer.url}/versions", partner=None, module="versions")
     assert peer.seen == []
+
+
+def test_a_name_rebound_to_loopback_after_the_check_is_refused_at_connection(
+    peer: ScriptedPeer, settings: Settings, dns: dict[str, list[list[str]]]
+) -> None:
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    dns["partner.example"] = [[PUBLIC], ["127.0.0.1"]]
+    url = f"http://partner.example:{urlsplit(peer.url).port}/versions"
+    with pytest.raises(PartnerError, match=r"partner\.example resolves to 127\.0\.0\.1") as caught:
+        peer_request("GET", url, partner=None, module="versions")
+    assert caught.value.permanent
+    assert peer.seen == []
+    call = OutboundCall.objects.get()
+    assert (call.url, call.http_status) == (url, None)
+    assert "partner.example resolves to 127.0.0.1, a private or internal address" in call.error
+
+
+def test_a_name_with_one_internal_address_among_public_ones_is_refused(
+    dns: dict[str, list[list[str]]],
+) -> None:
+    dns["partner.example"] = [[PUBLIC, "169.254.169.254"]]
+    with pytest.raises(PartnerError, match=r"partner\.example resolves to 169\.254\.169\.254"):
+        peer_request("GET", "http://partner.example/versions", partner=None, module="versions")
+
+
+def test_an_allowed_name_connects_to_its_checked_addresses_in_order_and_keeps_its_name(
+    peer: ScriptedPeer, dns: dict[str, list[list[str]]]
+) -> None:
+    # Like `localhost`: ::1 first, where nothing listens (the peer is on 127.0.0.1 only).
+    dns["partner.example"] = [["::1", "127.0.0.1"]]
+    peer.routes["/versions"] = lambda request: (200, {}, ocpi_body([]))
+    port = urlsplit(peer.url).port
+    reply = peer_request(
+        "GET", f"http://partner.example:{port}/versions", partner=None, module="versions"
+    )
+    assert reply.status == 200
+    assert peer.seen[0].headers["Host"] == f"partner.example:{port}"
+
+
+def test_a_proxy_named_in_the_environment_still_carries_calls(
+    peer: ScriptedPeer,
+    settings: Settings,
+    dns: dict[str, list[list[str]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Were the proxy skipped, the direct connection would look up 127.0.0.1 and be refused.
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    dns["partner.example"] = [[PUBLIC], ["127.0.0.1"]]
+    monkeypatch.setenv("http_proxy", peer.url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    peer.routes["http://partner.example/versions"] = lambda request: (200, {}, ocpi_body([]))
+    reply = peer_request("GET", "http://partner.example/versions", partner=None, module="versions")
+    assert reply.status == 200
+    assert [seen.path for seen in peer.seen] == ["http://partner.example/versions"]
+
+
+def test_a_host_name_dns_cannot_carry_is_refused_plainly() -> None:
+    with pytest.raises(PartnerError, match="not a valid host name") as caught:
+        peer_request("GET", f"http://{'a' * 64}.example/", partner=None, module="versions")
+    assert caught.value.permanent
 
 
 def test_production_requires_https(settings: Settings) -> None:
