@@ -8,7 +8,7 @@ lets a `WHERE` keep a newer row. Elsewhere (SQLite in the embedded default) we f
 under, so callers can link children without another query.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -17,52 +17,77 @@ from django.db import connection, models
 
 BATCH = 5000
 
+# Rows to write, column by column: field name -> one value per row, all columns as long.
+Columns = Mapping[str, Sequence[Any]]
+
+
+def columns_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows given as dicts (all with the same keys) turned into columns."""
+    return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
+
+
+def row_count(columns: Columns) -> int:
+    return len(next(iter(columns.values()), ()))
+
+
+def _batches(columns: Columns) -> list[dict[str, Sequence[Any]]]:
+    count = row_count(columns)
+    return [
+        {name: values[start : start + BATCH] for name, values in columns.items()}
+        for start in range(0, count, BATCH)
+    ]
+
+
+def _objects(model: type[models.Model], columns: Columns) -> list[models.Model]:
+    names = list(columns)
+    return [
+        model(**dict(zip(names, values, strict=True)))
+        for values in zip(*columns.values(), strict=True)
+    ]
+
 
 def upsert(
     model: type[models.Model],
-    rows: Sequence[dict[str, Any]],
+    columns: Columns,
     *,
     unique: Sequence[str],
     update: Sequence[str],
     newer_only: str | None = None,
     returning: bool = True,
 ) -> list[tuple[Any, ...]]:
-    """Insert or update `rows` (dicts of field name -> value) keyed by the `unique` fields.
+    """Insert or update rows (`columns`: field name -> values) keyed by the `unique` fields.
 
     With `newer_only` (a datetime field), an existing row whose value is later than the
     incoming one is left alone and not returned. Returns `(id, *unique values)` per row
     written (nothing when `returning` is False).
     """
-    if not rows:
+    if not row_count(columns):
         return []
     if connection.vendor == "postgresql":
         written: list[tuple[Any, ...]] = []
-        for start in range(0, len(rows), BATCH):
-            written += _pg_upsert(
-                model, rows[start : start + BATCH], unique, update, newer_only, returning
-            )
+        for batch in _batches(columns):
+            written += _pg_upsert(model, batch, unique, update, newer_only, returning)
         return written
     # SQLite: the caller has already dropped stale rows (one writer at a time there).
-    objs = [model(**row) for row in rows]
     model._default_manager.bulk_create(
-        objs,
+        _objects(model, columns),
         batch_size=500,
         update_conflicts=True,
         unique_fields=list(unique),
         update_fields=list(update),
     )
-    return _ids_of(model, rows, unique) if returning else []
+    return _ids_of(model, columns, unique) if returning else []
 
 
-def insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+def insert(model: type[models.Model], columns: Columns) -> None:
     """Plain bulk insert (rows known to be new)."""
-    if not rows:
+    if not row_count(columns):
         return
     if connection.vendor == "postgresql":
-        for start in range(0, len(rows), BATCH):
-            _pg_upsert(model, rows[start : start + BATCH], (), (), None, False)
+        for batch in _batches(columns):
+            _pg_upsert(model, batch, (), (), None, False)
         return
-    model._default_manager.bulk_create([model(**row) for row in rows], batch_size=500)
+    model._default_manager.bulk_create(_objects(model, columns), batch_size=500)
 
 
 def update(objs: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -118,12 +143,12 @@ def delete_where_in(model: type[models.Model], field: str, values: Sequence[Any]
 
 
 def _ids_of(
-    model: type[models.Model], rows: Sequence[dict[str, Any]], unique: Sequence[str]
+    model: type[models.Model], columns: Columns, unique: Sequence[str]
 ) -> list[tuple[Any, ...]]:
     # SQLite cannot hand back ids for updated rows; look them up by the first unique field and
     # match the rest in Python (one query per 500 rows).
-    first, wanted = unique[0], {tuple(row[name] for name in unique) for row in rows}
-    values = sorted({row[first] for row in rows}, key=str)
+    first, wanted = unique[0], set(zip(*(columns[name] for name in unique), strict=True))
+    values = sorted(set(columns[first]), key=str)
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(values), 500):
         for row in model._default_manager.filter(
@@ -145,7 +170,7 @@ def _attname(model: type[models.Model], name: str) -> str:
 
 def _pg_upsert(
     model: type[models.Model],
-    rows: Sequence[dict[str, Any]],
+    columns: Columns,
     unique: Sequence[str],
     update: Sequence[str],
     newer_only: str | None,
@@ -154,14 +179,14 @@ def _pg_upsert(
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    columns: list[str] = []
+    targets: list[str] = []
     selects: list[str] = []
     arrays: list[str] = []
     params: list[list[Any]] = []
-    for name in rows[0]:
+    for name, column_values in columns.items():
+        values = list(column_values)
         field: Any = meta.get_field(name)
         column = quote(field.column)
-        values = [row[name] for row in rows]
         db_type = field.db_type(connection) or "text"
         if isinstance(field, models.ForeignKey):
             values = [getattr(v, "pk", v) for v in values]
@@ -173,13 +198,13 @@ def _pg_upsert(
             db_type = "text"
         else:
             selects.append(column)
-        columns.append(column)
+        targets.append(column)
         arrays.append(f"%b::{db_type}[]")
         params.append(values)
     # Identifiers come from model metadata, never from input; every value is a bound parameter.
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
+        f"INSERT INTO {table} ({', '.join(targets)}) "  # noqa: S608
+        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({', '.join(targets)})"
     )
     if not unique:
         _execute(sql, params)

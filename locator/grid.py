@@ -152,7 +152,7 @@ def _replace(zoom: int, touched: set[tuple[int, int]], cells: Cells) -> None:
     kept = {(row["standard"], row["x"], row["y"]) for row in rows}
     bulk.upsert(
         ClusterCell,
-        rows,
+        bulk.columns_of(rows),
         unique=("zoom", "standard", "x", "y"),
         update=("count", "available", "lat", "lon", "max_power_kw"),
         returning=False,

@@ -94,18 +94,17 @@ EVSE_FIELDS = (
 # PATCHable fields per level, in the neutral names of locator.catalogue.
 LOCATION_PATCHABLE = frozenset(LOCATION_FIELDS) - {"lat", "lon", "last_updated", "twentyfourseven"}
 EVSE_PATCHABLE = frozenset(EVSE_FIELDS) - {"status_changed_at", "last_updated"}
-CONNECTOR_PATCHABLE = frozenset(
-    {
-        "standard",
-        "format",
-        "power_type",
-        "max_voltage",
-        "max_amperage",
-        "max_electric_power",
-        "tariff_ids",
-        "terms_and_conditions",
-    }
+CONNECTOR_FIELDS = (
+    "standard",
+    "format",
+    "power_type",
+    "max_voltage",
+    "max_amperage",
+    "max_electric_power",
+    "tariff_ids",
+    "terms_and_conditions",
 )
+CONNECTOR_PATCHABLE = frozenset(CONNECTOR_FIELDS)
 
 
 class CatalogueError(Exception):
@@ -315,41 +314,143 @@ def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
 
 # --- locations --------------------------------------------------------------------------
 
+# Column order of the rows built below (the tuples of `_location_row` and friends).
+LOCATION_COLUMNS = (
+    "source",
+    "country_code",
+    "party_id",
+    "ocpi_id",
+    *LOCATION_FIELDS,
+    "hidden",
+    "cell",
+    *AGGREGATE_FIELDS,
+)
+EVSE_COLUMNS = ("location_id", "uid", *EVSE_FIELDS)
+CONNECTOR_COLUMNS = ("evse_id", "ocpi_id", *CONNECTOR_FIELDS, "power_kw", "last_updated")
 
-def _location_row(source: str, record: LocationRecord, now: datetime) -> dict[str, Any]:
+
+@dataclass(slots=True)
+class LocationRows:
+    """Full Location records as table columns (name -> one value per row), ready to write.
+
+    Built without the database (`catalogue_locations_prepare`), so a pull can prepare its next
+    page in another process while this one is written; plain lists of plain values travel
+    between processes far cheaper than the records. Until written, an EVSE's `location_id` is
+    its station's index in `locations` and a connector's `evse_id` its EVSE's index in `evses`.
+    """
+
+    identities: list[Identity]
+    locations: dict[str, list[Any]]
+    evses: dict[str, list[Any]]
+    connectors: dict[str, list[Any]]
+
+    def keeping(self, kept: Sequence[int]) -> "LocationRows":
+        """Only the stations at these (ascending) indexes, with their EVSEs and connectors."""
+        station_at = {old: new for new, old in enumerate(kept)}
+        evses_kept = [i for i, at in enumerate(self.evses["location_id"]) if at in station_at]
+        evse_at = {old: new for new, old in enumerate(evses_kept)}
+        connectors_kept = [i for i, at in enumerate(self.connectors["evse_id"]) if at in evse_at]
+        evses = _taken(self.evses, evses_kept)
+        evses["location_id"] = [station_at[at] for at in evses["location_id"]]
+        connectors = _taken(self.connectors, connectors_kept)
+        connectors["evse_id"] = [evse_at[at] for at in connectors["evse_id"]]
+        return LocationRows(
+            identities=[self.identities[i] for i in kept],
+            locations=_taken(self.locations, kept),
+            evses=evses,
+            connectors=connectors,
+        )
+
+
+def _taken(columns: dict[str, list[Any]], indexes: Sequence[int]) -> dict[str, list[Any]]:
+    return {name: [values[i] for i in indexes] for name, values in columns.items()}
+
+
+def _columns(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Row tuples (in `names` order) turned into columns."""
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
+
+
+def _location_row(source: str, record: LocationRecord) -> tuple[Any, ...]:
     hours = record.opening_times
-    row: dict[str, Any] = {
-        "source": source,
-        "country_code": record.country_code.upper(),
-        "party_id": record.party_id.upper(),
-        "ocpi_id": record.id,
-        "name": record.name[:255],
-        "address": record.address[:255],
-        "city": record.city[:45],
-        "postal_code": record.postal_code[:10],
-        "state": record.state[:45],
-        "country": record.country[:3],
-        "lat": float(record.latitude),
-        "lon": float(record.longitude),
-        "time_zone": record.time_zone,
-        "opening_times": hours,
-        "twentyfourseven": not hours or bool(hours.get("twentyfourseven")),
-        "charging_when_closed": record.charging_when_closed,
-        "facilities": list(record.facilities),
-        "operator_name": record.operator_name[:100],
-        "parking_type": record.parking_type,
-        "directions": list(record.directions),
-        "publish": record.publish,
-        "publish_allowed_to": list(record.publish_allowed_to),
-        "remote_start": record.remote_start,
-        "last_updated": record.last_updated,
-        "hidden": False,
-        "cell": grid.cell_key(float(record.latitude), float(record.longitude)),
-        "created_at": now,
-        "updated_at": now,
-    }
-    row.update(_aggregates(record.evses, publish=record.publish, hidden=False))
-    return row
+    aggregates = _aggregates(record.evses, publish=record.publish, hidden=False)
+    return (
+        source,
+        record.country_code.upper(),
+        record.party_id.upper(),
+        record.id,
+        record.name[:255],
+        record.address[:255],
+        record.city[:45],
+        record.postal_code[:10],
+        record.state[:45],
+        record.country[:3],
+        float(record.latitude),
+        float(record.longitude),
+        record.time_zone,
+        hours,
+        not hours or bool(hours.get("twentyfourseven")),
+        record.charging_when_closed,
+        list(record.facilities),
+        record.operator_name[:100],
+        record.parking_type,
+        list(record.directions),
+        record.publish,
+        list(record.publish_allowed_to),
+        record.remote_start,
+        record.last_updated,
+        False,
+        grid.cell_key(float(record.latitude), float(record.longitude)),
+        *(aggregates[name] for name in AGGREGATE_FIELDS),
+    )
+
+
+def _evse_row(location: int, evse: EvseRecord) -> tuple[Any, ...]:
+    return (
+        location,
+        evse.uid,
+        evse.evse_id[:48],
+        evse.status,
+        evse.last_updated,  # status_changed_at, unless the status we hold is the same
+        list(evse.capabilities),
+        evse.floor_level[:4],
+        evse.physical_reference[:16],
+        list(evse.parking_restrictions),
+        evse.last_updated,
+    )
+
+
+def _connector_row(evse: int, connector: ConnectorRecord) -> tuple[Any, ...]:
+    return (
+        evse,
+        connector.id,
+        connector.standard[:32],
+        connector.format[:8],
+        connector.power_type[:20],
+        connector.max_voltage,
+        connector.max_amperage,
+        connector.max_electric_power,
+        list(connector.tariff_ids),
+        connector.terms_and_conditions,
+        round(connector.power_kw, 1),
+        connector.last_updated,
+    )
+
+
+def _child_columns(
+    evses_by_location: Iterable[tuple[int, Sequence[EvseRecord]]],
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """EVSE and connector columns of these stations' EVSEs (a station named by its id, or by
+    its index in a page not yet written); a connector names its EVSE by index."""
+    evse_rows: list[tuple[Any, ...]] = []
+    connector_rows: list[tuple[Any, ...]] = []
+    for location, evses in evses_by_location:
+        for evse in evses:
+            connector_rows += [_connector_row(len(evse_rows), c) for c in evse.connectors]
+            evse_rows.append(_evse_row(location, evse))
+    return _columns(EVSE_COLUMNS, evse_rows), _columns(CONNECTOR_COLUMNS, connector_rows)
 
 
 def _validate(record: LocationRecord) -> None:
@@ -360,7 +461,22 @@ def _validate(record: LocationRecord) -> None:
         )
 
 
-@transaction.atomic
+def catalogue_locations_prepare(*, source: str, records: Sequence[LocationRecord]) -> LocationRows:
+    """The table rows of full Location records, EVSEs and connectors included, for
+    `catalogue_locations_write`; reads nothing from the database. Raises CatalogueError for
+    impossible coordinates."""
+    for record in records:
+        _validate(record)
+    rows = [_location_row(source, record) for record in records]
+    evses, connectors = _child_columns(enumerate(record.evses for record in records))
+    return LocationRows(
+        identities=[(row[1], row[2], row[3]) for row in rows],
+        locations=_columns(LOCATION_COLUMNS, rows),
+        evses=evses,
+        connectors=connectors,
+    )
+
+
 def catalogue_locations_upsert(*, source: str, records: Sequence[LocationRecord]) -> UpsertResult:
     """Write full Location objects (a page of a pull, or one pushed PUT), EVSEs and connectors
     included, in a few set-based statements per few thousand records.
@@ -371,129 +487,103 @@ def catalogue_locations_upsert(*, source: str, records: Sequence[LocationRecord]
     shows again when a record for it arrives. Raises CatalogueError for impossible
     coordinates, before writing anything.
     """
+    rows = catalogue_locations_prepare(source=source, records=records)
+    return catalogue_locations_write(source=source, rows=rows)
+
+
+@transaction.atomic
+def catalogue_locations_write(*, source: str, rows: LocationRows) -> UpsertResult:
+    """`catalogue_locations_upsert` for records already prepared (see LocationRows)."""
     result = UpsertResult()
-    newest: dict[Identity, LocationRecord] = {}
-    for record in records:
-        _validate(record)
-        key = (record.country_code.upper(), record.party_id.upper(), record.id)
-        if key not in newest or newest[key].last_updated <= record.last_updated:
-            newest[key] = record
+    received = len(rows.identities)
+    updated = rows.locations["last_updated"]
+    newest: dict[Identity, int] = {}
+    for index, key in enumerate(rows.identities):
+        if key not in newest or updated[newest[key]] <= updated[index]:
+            newest[key] = index
     if not newest:
         return result
     held: dict[Identity, tuple[int, datetime, int]] = {}
     ids = sorted({key[2] for key in newest})
     for start in range(0, len(ids), 2000):
-        for pk, cc, party, ocpi_id, updated, cell in Location.objects.filter(
+        for pk, cc, party, ocpi_id, stamp, cell in Location.objects.filter(
             source=source, ocpi_id__in=ids[start : start + 2000]
         ).values_list("id", "country_code", "party_id", "ocpi_id", "last_updated", "cell"):
-            held[(cc, party, ocpi_id)] = (pk, updated, cell)
-    fresh = {
-        key: record
-        for key, record in newest.items()
-        if key not in held or held[key][1] <= record.last_updated
-    }
-    result.skipped_stale = len(records) - len(fresh)
+            held[(cc, party, ocpi_id)] = (pk, stamp, cell)
+    kept = sorted(
+        index for key, index in newest.items() if key not in held or held[key][1] <= updated[index]
+    )
+    if len(kept) < received:
+        rows = rows.keeping(kept)
     now = timezone.now()
-    rows = [_location_row(source, record, now) for record in fresh.values()]
     written = bulk.upsert(
         Location,
-        rows,
+        {**rows.locations, "created_at": [now] * len(kept), "updated_at": [now] * len(kept)},
         unique=("source", "country_code", "party_id", "ocpi_id"),
         update=(*LOCATION_FIELDS, *AGGREGATE_FIELDS, "hidden", "cell", "updated_at"),
         newer_only="last_updated",
     )
     pk_of = {(cc, party, ocpi_id): pk for pk, _source, cc, party, ocpi_id in written}
     result.written = len(pk_of)
-    result.skipped_stale += len(fresh) - len(pk_of)
+    result.skipped_stale = received - len(pk_of)
     result.location_ids = list(pk_of.values())
+    if len(pk_of) < len(kept):  # a newer copy was written meanwhile (a push racing a pull)
+        rows = rows.keeping([i for i, key in enumerate(rows.identities) if key in pk_of])
+    location_pks = [pk_of[key] for key in rows.identities]
     _write_evses(
-        {pk_of[key]: fresh[key].evses for key in pk_of},
+        {**rows.evses, "location_id": [location_pks[i] for i in rows.evses["location_id"]]},
+        rows.connectors,
         replace_all=True,
         existing={pk_of[key] for key in pk_of if key in held},
     )
-    cells = {row["cell"] for row in rows} | {held[key][2] for key in pk_of if key in held}
+    cells = set(rows.locations["cell"]) | {held[key][2] for key in pk_of if key in held}
     _refresh_grid_on_commit(cells)
     return result
 
 
 def _write_evses(
-    evses_by_location: dict[int, Sequence[EvseRecord]],
+    evses: dict[str, list[Any]],
+    connectors: dict[str, list[Any]],
     *,
     replace_all: bool,
     existing: set[int] | None = None,
 ) -> None:
-    """Upsert EVSEs and replace their connectors. With `replace_all`, the given EVSEs are the
-    station's complete list and any other EVSE it had becomes REMOVED. `existing` names the
-    stations that may already have EVSEs (None: any may); new stations skip the lookups."""
+    """Upsert EVSEs and replace their connectors (columns from `_child_columns`, the EVSEs'
+    `location_id` already station ids). With `replace_all`, the given EVSEs are their stations'
+    complete list and any other EVSE they had becomes REMOVED. `existing` names the stations
+    that may already have EVSEs (None: any may); new stations skip the lookups."""
     now = timezone.now()
-    location_ids = sorted(evses_by_location if existing is None else existing)
+    keys = list(zip(evses["location_id"], evses["uid"], strict=True))
+    location_ids = sorted(set(evses["location_id"]) if existing is None else existing)
     held: dict[tuple[int, str], tuple[int, str, datetime]] = {}
     for start in range(0, len(location_ids), 2000):
         for pk, location_id, uid, status, changed in Evse.objects.filter(
             location_id__in=location_ids[start : start + 2000]
         ).values_list("id", "location_id", "uid", "status", "status_changed_at"):
             held[(location_id, uid)] = (pk, status, changed)
-    rows: list[dict[str, Any]] = []
-    records: dict[tuple[int, str], EvseRecord] = {}
-    for location_id, evses in evses_by_location.items():
-        for evse in evses:
-            key = (location_id, evse.uid)
-            before = held.get(key)
-            records[key] = evse
-            rows.append(
-                {
-                    "location_id": location_id,
-                    "uid": evse.uid,
-                    "evse_id": evse.evse_id[:48],
-                    "status": evse.status,
-                    "status_changed_at": before[2]
-                    if before and before[1] == evse.status
-                    else evse.last_updated,
-                    "capabilities": list(evse.capabilities),
-                    "floor_level": evse.floor_level[:4],
-                    "physical_reference": evse.physical_reference[:16],
-                    "parking_restrictions": list(evse.parking_restrictions),
-                    "last_updated": evse.last_updated,
-                }
-            )
-    written = bulk.upsert(Evse, rows, unique=("location_id", "uid"), update=EVSE_FIELDS)
+    if held:  # a status we already hold keeps the time it changed
+        evses = {
+            **evses,
+            "status_changed_at": [
+                held[key][2] if key in held and held[key][1] == status else changed
+                for key, status, changed in zip(
+                    keys, evses["status"], evses["status_changed_at"], strict=True
+                )
+            ],
+        }
+    written = bulk.upsert(Evse, evses, unique=("location_id", "uid"), update=EVSE_FIELDS)
+    pk_of = {(location_id, uid): pk for pk, location_id, uid in written}
     if replace_all:
+        listed = set(keys)
         gone = [
-            pk
-            for (location_id, uid), (pk, status, _) in held.items()
-            if (location_id, uid) not in records and status != "REMOVED"
+            pk for key, (pk, status, _) in held.items() if key not in listed and status != "REMOVED"
         ]
         Evse.objects.filter(id__in=gone).update(
             status="REMOVED", status_changed_at=now, last_updated=now
         )
-    bulk.delete_where_in(
-        Connector, "evse_id", [pk for pk, location_id, uid in written if (location_id, uid) in held]
-    )
-    bulk.insert(
-        Connector,
-        [
-            _connector_row(evse_pk, connector)
-            for evse_pk, location_id, uid in written
-            for connector in records[(location_id, uid)].connectors
-        ],
-    )
-
-
-def _connector_row(evse_pk: int, connector: ConnectorRecord) -> dict[str, Any]:
-    return {
-        "evse_id": evse_pk,
-        "ocpi_id": connector.id,
-        "standard": connector.standard[:32],
-        "format": connector.format[:8],
-        "power_type": connector.power_type[:20],
-        "max_voltage": connector.max_voltage,
-        "max_amperage": connector.max_amperage,
-        "max_electric_power": connector.max_electric_power,
-        "power_kw": round(connector.power_kw, 1),
-        "tariff_ids": list(connector.tariff_ids),
-        "terms_and_conditions": connector.terms_and_conditions,
-        "last_updated": connector.last_updated,
-    }
+    bulk.delete_where_in(Connector, "evse_id", [pk for key, pk in pk_of.items() if key in held])
+    evse_pks = [pk_of[key] for key in keys]
+    bulk.insert(Connector, {**connectors, "evse_id": [evse_pks[i] for i in connectors["evse_id"]]})
 
 
 def _held_location(source: str, country_code: str, party_id: str, location_id: str) -> Location:
@@ -572,7 +662,7 @@ def catalogue_evse_put(
     held = Evse.objects.filter(location=location, uid=evse.uid).first()
     if held and evse.last_updated < held.last_updated:
         return False
-    _write_evses({location.id: [evse]}, replace_all=False)
+    _write_evses(*_child_columns([(location.id, [evse])]), replace_all=False)
     _touch_parent(location, evse.last_updated)
     _refresh_grid_on_commit(_recompute([location.id]))
     return True
@@ -642,9 +732,9 @@ def catalogue_connector_put(
         return False
     bulk.upsert(
         Connector,
-        [_connector_row(evse.id, connector)],
+        _columns(CONNECTOR_COLUMNS, [_connector_row(evse.id, connector)]),
         unique=("evse_id", "ocpi_id"),
-        update=(*CONNECTOR_PATCHABLE, "power_kw", "last_updated"),
+        update=(*CONNECTOR_FIELDS, "power_kw", "last_updated"),
     )
     _touch_children_parents(evse, location, connector.last_updated)
     return True
@@ -845,7 +935,7 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
         }
     written = bulk.upsert(
         Tariff,
-        list(rows.values()),
+        bulk.columns_of(list(rows.values())),
         unique=("source", "country_code", "party_id", "ocpi_id"),
         update=[
             name

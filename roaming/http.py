@@ -52,7 +52,7 @@ kept_calls: ContextVar[list[OutboundCall] | None] = ContextVar("kept_calls", def
 @contextmanager
 def calls_kept() -> Iterator[list[OutboundCall]]:
     """Collect the OutboundCall rows of calls made in this block, unsaved, for code running
-    in a thread that must not use the database (a pull's read-ahead); the caller saves them."""
+    where the database must not be used (a pull's reader process); the caller saves them."""
     calls: list[OutboundCall] = []
     token = kept_calls.set(calls)
     try:

@@ -60,7 +60,7 @@ class RoamingAdapter(ABC):
 
         Whatever the pull needs from the database is read before this returns: iterating the
         pages only makes HTTP calls (recorded through `roaming.http`), so the caller may
-        iterate them in another thread."""
+        iterate them in another process."""
 
     @abstractmethod
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:

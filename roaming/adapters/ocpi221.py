@@ -301,7 +301,7 @@ class Ocpi221Adapter(RoamingAdapter):
         )
 
     def fetch_locations(self, *, since: datetime | None) -> Iterator[PulledPage[LocationRecord]]:
-        self.role_names  # noqa: B018 (read now: the pages may be parsed in another thread)
+        self.role_names  # noqa: B018 (read now: the pages are parsed in another process)
         return self.pulled(self.pages("locations", since), self.location_parse)
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:

@@ -8,22 +8,29 @@ the next successful pull makes it active again.
 
 import gc
 import logging
-import queue
-import threading
+import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar
 
+from billiard import Pipe
+from billiard.connection import Connection
+from billiard.context import ForkProcess
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from locator.catalogue import UpsertResult
 from locator.services import (
+    LocationRows,
     catalogue_hide_missing,
-    catalogue_locations_upsert,
+    catalogue_locations_prepare,
+    catalogue_locations_write,
     catalogue_tariffs_upsert,
 )
 from roaming.adapters import adapter_for
-from roaming.adapters.base import PulledPage, Record
+from roaming.adapters.base import SkippedObject
 from roaming.errors import PartnerError
 from roaming.http import calls_kept, outbound_url_check
 from roaming.models import (
@@ -44,9 +51,16 @@ INVALID_OBJECTS_KEPT = 100
 ABANDONED_AFTER = timedelta(hours=2)
 
 Progress = Callable[[SyncRun], None]
-# What a pull's read-ahead thread hands over: the next page (None at the end), the calls made
-# fetching it, and the error that ended the pull.
-Handoff = tuple[PulledPage[Record] | None, list[OutboundCall], BaseException | None]
+T = TypeVar("T")
+
+
+@dataclass
+class PreparedPage:
+    """A page of locations as the pull's reader process hands it over: table rows ready to
+    write, and the objects it skipped."""
+
+    rows: LocationRows
+    skipped: list[SkippedObject]
 
 
 def catalogue_source(partner: Partner) -> str:
@@ -91,59 +105,73 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_ahead(pages: Iterator[PulledPage[Record]]) -> Iterator[PulledPage[Record]]:
-    """Yield the same pages, fetching and parsing the next one in a thread while the caller
-    writes this one (the database write waits on PostgreSQL, so the parse gets the CPU).
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """Yield the same items, produced in a child process ("pull-reader") one item ahead of
+    the caller: while this process writes a page, the reader fetches, validates and prepares
+    the next one, on the other core (threads would share one core through the GIL).
 
-    The thread never uses the database (see `RoamingAdapter.fetch_locations`): the calls it
-    makes are recorded here, in the caller's thread. Its errors are raised here, in order; when
-    the caller stops early the thread stops after the page in hand.
+    The reader is forked, so `items` can be any iterator built here; it must not use the
+    database (see `RoamingAdapter.fetch_locations`). The calls it makes are kept and saved
+    here, in order, and its error is raised here after the items before it. The items cross
+    as pickles: hand over plain values (see `locator.services.LocationRows`), not objects.
+    A billiard process, because Celery's pool processes are daemons, which the standard
+    library does not let start children.
     """
-    handoff: queue.Queue[Handoff[Record]] = queue.Queue(maxsize=1)
-    stopped = threading.Event()
-
-    def produce() -> None:
-        while not stopped.is_set():
-            with calls_kept() as calls:
-                item: Handoff[Record]
-                try:
-                    item = (next(pages, None), calls, None)
-                except BaseException as error:  # handed to the caller, raised there
-                    item = (None, calls, error)
-            while not stopped.is_set():
-                try:
-                    handoff.put(item, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
-            if item[0] is None:
-                return
-
-    thread = threading.Thread(target=produce, name="pull-read-ahead", daemon=True)
-    thread.start()
+    ours, theirs = Pipe()
+    reader = ForkProcess(target=_produce, args=(items, theirs), name="pull-reader", daemon=True)
+    reader.start()
+    theirs.close()
     try:
         while True:
-            page, calls, error = handoff.get()
+            try:
+                item, calls, error = ours.recv()
+            except EOFError:
+                raise PartnerError("the pull's reader process stopped unexpectedly") from None
             OutboundCall.objects.bulk_create(calls)
             if error is not None:
                 raise error
-            if page is None:
+            if item is None:
                 return
-            yield page
+            ours.send(True)  # taken: the reader may go on to the one after
+            yield item
     finally:
-        stopped.set()
-        thread.join()
+        reader.terminate()  # when the caller stopped early; a finished reader is gone already
+        reader.join()
+        ours.close()
 
 
-def page_record(run: SyncRun, page: PulledPage[Record], written: int, stale: int) -> None:
+def _produce(items: Iterator[Any], parent: Connection) -> None:
+    """The reader process: send each item with the calls made for it, then a None (or the
+    error that ended it). It waits for each item to be taken before it sends the next, so it
+    is never more than one item ahead of the one being written."""
+    while True:
+        with calls_kept() as calls:
+            try:
+                item, error = next(items, None), None
+            except BaseException as exc:  # handed to the parent and raised there
+                if not isinstance(exc, PartnerError):
+                    logger.exception("the pull's reader failed")
+                item, error = None, exc
+        try:
+            parent.send((item, calls, error))
+        except (pickle.PicklingError, TypeError, AttributeError):  # an error pickle cannot carry
+            parent.send((None, calls, PartnerError(f"the pull's reader failed: {error!r}")))
+        if item is None:
+            return
+        parent.recv()
+
+
+def page_record(
+    run: SyncRun, *, received: int, skipped: list[SkippedObject], result: UpsertResult
+) -> None:
     run.pages += 1
-    run.received += len(page.records) + len(page.skipped)
-    run.written += written
-    run.skipped_stale += stale
-    run.invalid += len(page.skipped)
+    run.received += received + len(skipped)
+    run.written += result.written
+    run.skipped_stale += result.skipped_stale
+    run.invalid += len(skipped)
     room = INVALID_OBJECTS_KEPT - len(run.invalid_objects)
     run.invalid_objects += [
-        {"object_id": item.object_id, "reason": item.reason} for item in page.skipped[:room]
+        {"object_id": item.object_id, "reason": item.reason} for item in skipped[:room]
     ]
 
 
@@ -178,12 +206,19 @@ def pull_into_catalogue(*, run: SyncRun, partner: Partner, progress: Progress | 
     if partner.kind == PartnerKind.OCPI and partner.endpoint("tariffs"):
         for tariff_page in adapter.fetch_tariffs(since=run.since):
             result = catalogue_tariffs_upsert(source=source, records=tariff_page.records)
-            page_record(run, tariff_page, result.written, result.skipped_stale)
+            page_record(
+                run, received=len(tariff_page.records), skipped=tariff_page.skipped, result=result
+            )
+    pages = adapter.fetch_locations(since=run.since)
+    prepared = (
+        PreparedPage(catalogue_locations_prepare(source=source, records=page.records), page.skipped)
+        for page in pages
+    )
     seen: list[tuple[str, str, str]] = []
-    for page in read_ahead(adapter.fetch_locations(since=run.since)):
-        result = catalogue_locations_upsert(source=source, records=page.records)
-        page_record(run, page, result.written, result.skipped_stale)
-        seen += [(record.country_code, record.party_id, record.id) for record in page.records]
+    for page in read_ahead(prepared):
+        result = catalogue_locations_write(source=source, rows=page.rows)
+        page_record(run, received=len(page.rows.identities), skipped=page.skipped, result=result)
+        seen += page.rows.identities
         if progress:
             progress(run)
     if run.kind == SyncKind.FULL:

@@ -1,10 +1,10 @@
 """Registering with the sandbox CPO and pulling its catalogue, end to end over real HTTP."""
 
-import threading
 import time
 from collections.abc import Callable
 from io import StringIO
 
+import billiard
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -15,7 +15,7 @@ from roaming.errors import PartnerError
 from roaming.models import OutboundCall, PartnerState, SyncKind, SyncRun, SyncState
 from roaming.ocpi.transport import authorization_header, ocpi_datetime_parse
 from roaming.services import feed_add, partner_register, partner_sync
-from roaming.services.sync import catalogue_source
+from roaming.services.sync import catalogue_source, read_ahead
 from tests.roaming.conftest import SandboxHandle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -194,8 +194,8 @@ def test_a_page_failing_mid_pull_keeps_the_pages_before_it_and_records_every_cal
     run = SyncRun.objects.get()
     assert run.state == SyncState.FAILED
     assert run.error
-    # Pages are written whole, in order, up to the one that failed (the read-ahead may have
-    # fetched up to two more pages while page 2 was being written).
+    # Pages are written whole, in order, up to the one that failed (the reader process may
+    # have fetched up to two more pages while page 2 was being written).
     stored = Location.objects.count()
     assert stored in (20, 30, 40)
     assert stored == pages_written * 10
@@ -204,7 +204,23 @@ def test_a_page_failing_mid_pull_keeps_the_pages_before_it_and_records_every_cal
     # answer: the sandbox picks).
     assert [call.http_status for call in calls][:pages_written] == [200] * pages_written
     assert calls.count() == pages_written + 1
-    assert not any(thread.name == "pull-read-ahead" for thread in threading.enumerate())
+    assert not billiard.active_children()  # the reader process is gone
+
+
+def test_the_reader_process_also_starts_inside_a_celery_pool_process() -> None:
+    """Celery's prefork pool runs tasks in daemon processes, which the standard library's
+    multiprocessing refuses children: a nightly pull on the worker must still get its reader."""
+    ours, theirs = billiard.Pipe()
+
+    def pool_process() -> None:
+        theirs.send(list(read_ahead(iter(["page 1", "page 2", "page 3"]))))
+
+    process = billiard.Process(target=pool_process, daemon=True)
+    process.start()
+    assert ours.poll(30), "the pool process gave no answer"
+    assert ours.recv() == ["page 1", "page 2", "page 3"]
+    process.join(10)
+    assert process.exitcode == 0
 
 
 def test_partner_register_and_sync_commands(
