@@ -3,6 +3,9 @@
 Roaming (OCPI 2.2.1 today, 2.1.1 / 2.3.0 later) parses wire payloads into these dataclasses and
 hands them to `locator.services`; nothing here knows about HTTP or OCPI versions. Field names
 follow OCPI 2.2.1 because that is the richest shape we map from. Times are aware UTC datetimes.
+Records are values: nothing changes one after it is built. They are not declared frozen only
+because a pull builds about a million of them and a frozen dataclass takes a fifth longer to
+build.
 
 Connector standards are OCPI `ConnectorType` values. Each has a fixed bit so a station's
 standards (and the standards it has available right now) fit in one integer column, which
@@ -99,7 +102,7 @@ def standard_label(standard: str) -> str:
     return STANDARD_LABELS.get(standard, standard.replace("_", " "))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectorRecord:
     """One connector (OCPI Connector). `max_electric_power` is in W, as OCPI sends it."""
 
@@ -123,7 +126,7 @@ class ConnectorRecord:
         return self.max_voltage * self.max_amperage * phases / 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EvseRecord:
     """One EVSE (OCPI EVSE) with all its connectors."""
 
@@ -138,7 +141,7 @@ class EvseRecord:
     parking_restrictions: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LocationRecord:
     """One Location (OCPI Location), full object: a record replaces what we had (PUT).
 
@@ -171,7 +174,7 @@ class LocationRecord:
     remote_start: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TariffRecord:
     """One Tariff (OCPI Tariff 2.2.1). Prices are decimals excl. VAT, as OCPI sends them;
     `elements`, `min_price`, `max_price` and `tariff_alt_text` keep OCPI's JSON shape."""
@@ -191,7 +194,7 @@ class TariffRecord:
     end_date_time: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EvseStatusUpdate:
     """A status change for one EVSE, as a PATCH of `{status, last_updated}` brings it."""
 
