@@ -1,10 +1,11 @@
-"""Set-based upserts: one statement per few thousand rows instead of one per object.
+"""Set-based writes: one statement per few thousand rows instead of one per object.
 
-On PostgreSQL rows travel as one array per column through `unnest()` into
+On PostgreSQL, upserts send one array per column through `unnest()` into
 `INSERT ... ON CONFLICT DO UPDATE`, which measured about 2-3x faster than Django's
 `bulk_create(update_conflicts=True)` (whose VALUES lists grow one placeholder per cell), and
-lets a `WHERE` keep a newer row. Elsewhere (SQLite in the embedded default) we fall back to
-`bulk_create`. Both return the ids of the rows written, with the unique key they were written
+lets a `WHERE` keep a newer row; rows known to be new go in by binary `COPY`, which costs about
+half the CPU of that, on both sides. Elsewhere (SQLite in the embedded default) we fall back to
+`bulk_create`. Writes return the ids of the rows written, with the unique key they were written
 under, so callers can link children without another query.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.db import connection, models
+from psycopg.types.json import set_json_dumps
 
 BATCH = 5000
 
@@ -58,8 +60,9 @@ def upsert(
     """Insert or update rows (`columns`: field name -> values) keyed by the `unique` fields.
 
     With `newer_only` (a datetime field), an existing row whose value is later than the
-    incoming one is left alone and not returned. Returns `(id, *unique values)` per row
-    written (nothing when `returning` is False).
+    incoming one is left alone and not returned. Returns `(id, *unique values, created)` per
+    row written, `created` telling an inserted row from an updated one (nothing when
+    `returning` is False).
     """
     if not row_count(columns):
         return []
@@ -69,6 +72,7 @@ def upsert(
             written += _pg_upsert(model, batch, unique, update, newer_only, returning)
         return written
     # SQLite: the caller has already dropped stale rows (one writer at a time there).
+    before = {row[1:] for row in _ids_of(model, columns, unique)} if returning else set()
     model._default_manager.bulk_create(
         _objects(model, columns),
         batch_size=500,
@@ -76,16 +80,17 @@ def upsert(
         unique_fields=list(unique),
         update_fields=list(update),
     )
-    return _ids_of(model, columns, unique) if returning else []
+    if not returning:
+        return []
+    return [(*row, row[1:] not in before) for row in _ids_of(model, columns, unique)]
 
 
 def insert(model: type[models.Model], columns: Columns) -> None:
-    """Plain bulk insert (rows known to be new)."""
+    """Insert rows known to be new."""
     if not row_count(columns):
         return
     if connection.vendor == "postgresql":
-        for batch in _batches(columns):
-            _pg_upsert(model, batch, (), (), None, False)
+        _pg_copy(model, columns)
         return
     model._default_manager.bulk_create(_objects(model, columns), batch_size=500)
 
@@ -206,9 +211,6 @@ def _pg_upsert(
         f"INSERT INTO {table} ({', '.join(targets)}) "  # noqa: S608
         f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({', '.join(targets)})"
     )
-    if not unique:
-        _execute(sql, params)
-        return []
     key_columns = [_column(model, name) for name in unique]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(model, name) for name in update))
     sql += f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {sets}"
@@ -218,8 +220,29 @@ def _pg_upsert(
     if not returning:
         _execute(sql, params)
         return []
-    sql += f" RETURNING {_column(model, 'pk')}, {', '.join(key_columns)}"
+    # xmax is 0 on a row this statement inserted; an updated one carries our lock there.
+    sql += f" RETURNING {_column(model, 'pk')}, {', '.join(key_columns)}, xmax = 0"
     return _execute(sql, params)
+
+
+def _pg_copy(model: type[models.Model], columns: Columns) -> None:
+    quote = connection.ops.quote_name
+    fields: list[Any] = [model._meta.get_field(name) for name in columns]
+    names = ", ".join(quote(field.column) for field in fields)
+    types = [
+        "bigint"
+        if isinstance(field, models.ForeignKey)
+        else (field.db_type(connection) or "text").split("(")[0]
+        for field in fields
+    ]
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        set_json_dumps(orjson.dumps, context=cursor)
+        table = quote(model._meta.db_table)
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in zip(*columns.values(), strict=True):
+                copy.write_row(row)
 
 
 def _execute(sql: str, params: list[list[Any]]) -> list[tuple[Any, ...]]:

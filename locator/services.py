@@ -15,7 +15,7 @@ Every catalogue write goes through here, whatever the protocol (roaming parses O
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -363,6 +363,9 @@ class LocationRows:
 
 
 def _taken(columns: dict[str, list[Any]], indexes: Sequence[int]) -> dict[str, list[Any]]:
+    """The rows at these (ascending) indexes."""
+    if len(indexes) == bulk.row_count(columns):
+        return columns
     return {name: [values[i] for i in indexes] for name, values in columns.items()}
 
 
@@ -523,7 +526,7 @@ def catalogue_locations_write(*, source: str, rows: LocationRows) -> UpsertResul
         update=(*LOCATION_FIELDS, *AGGREGATE_FIELDS, "hidden", "cell", "updated_at"),
         newer_only="last_updated",
     )
-    pk_of = {(cc, party, ocpi_id): pk for pk, _source, cc, party, ocpi_id in written}
+    pk_of = {(cc, party, ocpi_id): pk for pk, _source, cc, party, ocpi_id, _ in written}
     result.written = len(pk_of)
     result.skipped_stale = received - len(pk_of)
     result.location_ids = list(pk_of.values())
@@ -534,7 +537,7 @@ def catalogue_locations_write(*, source: str, rows: LocationRows) -> UpsertResul
         {**rows.evses, "location_id": [location_pks[i] for i in rows.evses["location_id"]]},
         rows.connectors,
         replace_all=True,
-        existing={pk_of[key] for key in pk_of if key in held},
+        created={pk for pk, *_, created in written if created},
     )
     cells = set(rows.locations["cell"]) | {held[key][2] for key in pk_of if key in held}
     _refresh_grid_on_commit(cells)
@@ -546,44 +549,60 @@ def _write_evses(
     connectors: dict[str, list[Any]],
     *,
     replace_all: bool,
-    existing: set[int] | None = None,
+    created: Collection[int] = (),
 ) -> None:
     """Upsert EVSEs and replace their connectors (columns from `_child_columns`, the EVSEs'
     `location_id` already station ids). With `replace_all`, the given EVSEs are their stations'
-    complete list and any other EVSE they had becomes REMOVED. `existing` names the stations
-    that may already have EVSEs (None: any may); new stations skip the lookups."""
-    now = timezone.now()
+    complete list and any other EVSE they had becomes REMOVED. `created` names stations this
+    transaction inserted: nobody else can have given them EVSEs, so they skip the lookups."""
     keys = list(zip(evses["location_id"], evses["uid"], strict=True))
-    location_ids = sorted(set(evses["location_id"]) if existing is None else existing)
-    held: dict[tuple[int, str], tuple[int, str, datetime]] = {}
-    for start in range(0, len(location_ids), 2000):
-        for pk, location_id, uid, status, changed in Evse.objects.filter(
-            location_id__in=location_ids[start : start + 2000]
-        ).values_list("id", "location_id", "uid", "status", "status_changed_at"):
-            held[(location_id, uid)] = (pk, status, changed)
-    if held:  # a status we already hold keeps the time it changed
-        evses = {
-            **evses,
-            "status_changed_at": [
-                held[key][2] if key in held and held[key][1] == status else changed
-                for key, status, changed in zip(
-                    keys, evses["status"], evses["status_changed_at"], strict=True
-                )
-            ],
-        }
-    written = bulk.upsert(Evse, evses, unique=("location_id", "uid"), update=EVSE_FIELDS)
-    pk_of = {(location_id, uid): pk for pk, location_id, uid in written}
+    held = _held_evses({location_id for location_id, _ in keys} - set(created))
+    pk_of = _upsert_evses(evses, held)
     if replace_all:
         listed = set(keys)
         gone = [
             pk for key, (pk, status, _) in held.items() if key not in listed and status != "REMOVED"
         ]
+        now = timezone.now()
         Evse.objects.filter(id__in=gone).update(
             status="REMOVED", status_changed_at=now, last_updated=now
         )
     bulk.delete_where_in(Connector, "evse_id", [pk for key, pk in pk_of.items() if key in held])
     evse_pks = [pk_of[key] for key in keys]
     bulk.insert(Connector, {**connectors, "evse_id": [evse_pks[i] for i in connectors["evse_id"]]})
+
+
+def _held_evses(location_ids: Collection[int]) -> dict[tuple[int, str], tuple[int, str, datetime]]:
+    """(station id, uid) -> (id, status, status_changed_at) of these stations' EVSEs."""
+    ids = sorted(location_ids)
+    held: dict[tuple[int, str], tuple[int, str, datetime]] = {}
+    for start in range(0, len(ids), 2000):
+        for pk, location_id, uid, status, changed in Evse.objects.filter(
+            location_id__in=ids[start : start + 2000]
+        ).values_list("id", "location_id", "uid", "status", "status_changed_at"):
+            held[(location_id, uid)] = (pk, status, changed)
+    return held
+
+
+def _upsert_evses(
+    evses: dict[str, list[Any]], held: dict[tuple[int, str], tuple[int, str, datetime]]
+) -> dict[tuple[int, str], int]:
+    """Write EVSEs of stations that may have some already; a status we already hold keeps the
+    time it changed. Returns their ids by (station id, uid)."""
+    keys = zip(evses["location_id"], evses["uid"], strict=True)
+    changed_at = [
+        held[key][2] if key in held and held[key][1] == status else stamp
+        for key, status, stamp in zip(
+            keys, evses["status"], evses["status_changed_at"], strict=True
+        )
+    ]
+    written = bulk.upsert(
+        Evse,
+        {**evses, "status_changed_at": changed_at},
+        unique=("location_id", "uid"),
+        update=EVSE_FIELDS,
+    )
+    return {(location_id, uid): pk for pk, location_id, uid, _ in written}
 
 
 def _held_location(source: str, country_code: str, party_id: str, location_id: str) -> Location:
