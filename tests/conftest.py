@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
@@ -54,6 +56,19 @@ def skip_or_fail(reason: str) -> None:
     if os.environ.get("PLUGWAY_REQUIRE_SERVICES") == "1":
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+def database_connect(*, autocommit: bool = False) -> psycopg.Connection:
+    """A connection of its own to the test database (PostgreSQL), e.g. to hold row locks."""
+    params = connection.settings_dict
+    return psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params["PASSWORD"],
+        host=params["HOST"],
+        port=params["PORT"] or None,
+        autocommit=autocommit,
+    )
 
 
 def redis_unreachable_reason() -> str | None:
@@ -120,3 +135,24 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def worker_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker started from here on uses the test database (request this before
+    `celery_worker`)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("a worker process shares the test database only on PostgreSQL")
+    monkeypatch.setenv(
+        "DATABASE_URL", url.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    )
+
+
+@pytest.fixture
+def default_queue(celery_worker: CeleryWorker) -> Iterator[None]:
+    """Tasks sent without a queue go to the test worker's queue."""
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = celery_worker.queue
+    yield
+    celery_app.conf.task_default_queue = previous

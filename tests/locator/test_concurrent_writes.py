@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from django.db import connection
 
 from locator.catalogue import EvseStatusUpdate, LocationRecord
 from locator.models import Evse, Location
 from locator.services import catalogue_evse_statuses_update, catalogue_locations_upsert
+from tests.conftest import database_connect
 from tests.locator.conftest import SOURCE, at, evse, location
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,29 +50,18 @@ def stations() -> list[Location]:
     return list(Location.objects.order_by("id"))
 
 
-def connect() -> psycopg.Connection:
-    params = connection.settings_dict
-    return psycopg.connect(
-        dbname=params["NAME"],
-        user=params["USER"],
-        password=params["PASSWORD"],
-        host=params["HOST"],
-        port=params["PORT"] or None,
-    )
-
-
 class Gate:
     """A transaction holding the first and last station by id, and their EVSEs, until `open()`;
     and the writers queued behind it."""
 
     def __init__(self, stations: list[Location]) -> None:
         ids = [stations[0].id, stations[-1].id]
-        self.holder = connect()
+        self.holder = database_connect()
         self.holder.execute("SELECT 1 FROM locator_location WHERE id = ANY(%s) FOR UPDATE", [ids])
         self.holder.execute(
             "SELECT 1 FROM locator_evse WHERE location_id = ANY(%s) FOR UPDATE", [ids]
         )
-        self.watcher = connect()
+        self.watcher = database_connect()
         self.watcher.autocommit = True
         self.threads: list[threading.Thread] = []
         self.errors: list[BaseException] = []
