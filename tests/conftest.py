@@ -3,7 +3,7 @@
 Tests run Celery tasks in-process unless they ask for `celery_worker`, which starts a real
 worker on the real Redis named by REDIS_URL. Each test gets its own cache key prefix, so rate
 limits and cached answers never leak between tests, even on a shared Redis; nor do the partners
-OCPI authentication remembers.
+OCPI authentication remembers, or the EVSEs the status fast path remembers.
 """
 
 import os
@@ -24,7 +24,7 @@ from django.db import connection
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
-from roaming.ocpi import known_partners
+from roaming.ocpi import known_evses, known_partners
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,9 +38,11 @@ def _isolated_cache(settings: Settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_remembered_partners(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Partners an earlier test's calls remembered were rolled back with its database."""
+def _nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partners and EVSEs an earlier test's calls remembered were rolled back with its
+    database."""
     monkeypatch.setattr(known_partners, "_known", None)
+    monkeypatch.setattr(known_evses, "_known", None)
 
 
 @pytest.fixture(autouse=True)

@@ -13,13 +13,14 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
-from pytest_django.fixtures import Settings
+from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
 from config.celery import app as celery_app
 from locator.models import Evse, Location, Tariff
 from roaming import status_pushes
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
+from roaming.ocpi import known_evses
 from roaming.redis_connection import redis_connection
 from roaming.selectors import push_counts
 from tests.conftest import (
@@ -426,6 +427,66 @@ def test_status_pushes_are_queued_then_applied_in_a_batch(
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
     assert Location.objects.get().available_count == 0
     assert queued_pushes() == 0
+
+
+def test_a_status_push_for_an_evse_seen_before_costs_no_query(
+    ocpi: Ocpi, batching: list[str], django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    [uid, *_] = out_of_order_pushed(ocpi, location)
+    with django_assert_num_queries(0):
+        assert status_push(ocpi, location, uid, "AVAILABLE") == (200, 1000)
+
+
+@pytest.mark.parametrize("unknown", ["evse", "location"])
+def test_a_status_push_for_what_we_do_not_hold_is_refused_and_not_queued(
+    ocpi: Ocpi, batching: list[str], unknown: str
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    celery_app.conf.task_always_eager = False
+    before = catalogue_snapshot()
+    elsewhere = location | {"id": "NOPE"} if unknown == "location" else location
+    uid = "NOPE" if unknown == "evse" else location["evses"][0]["uid"]
+    status, body = ocpi.call(
+        "patch",
+        f"{location_path(elsewhere)}/{uid}",
+        {"status": "CHARGING", "last_updated": "2030-01-01T00:00:00Z"},
+    )
+    assert (status, body["status_code"]) == (404, 2003)
+    assert body["status_message"].lower().startswith(f"unknown {unknown}")  # "...: PUT it first"
+    assert queued_pushes() == 0
+    assert catalogue_snapshot() == before
+
+
+def test_status_pushes_for_a_deleted_station_are_refused(
+    ocpi: Ocpi, batching: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    evses = out_of_order_pushed(ocpi, location)  # remembered as known
+    with django_capture_on_commit_callbacks(execute=True):
+        Location.objects.get().delete()  # as the admin's delete does
+    assert status_push(ocpi, location, evses[0], "AVAILABLE") == (404, 2003)
+    assert queued_pushes() == len(evses)  # only those from before; the drain skips them
+
+
+def test_a_station_deleted_by_another_process_is_heard_of_through_redis(
+    ocpi: Ocpi, batching: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(known_evses, "GENERATION_CHECK_SECONDS", 0)  # not once a second
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    [uid, *_] = out_of_order_pushed(ocpi, location)  # remembered as known
+    # Another web process deletes the station: this one sees neither the ORM call nor its
+    # signal, only the new generation it announces in Redis once committed.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM locator_location")
+    client = redis_connection()
+    assert client is not None
+    client.set(known_evses.GENERATION_KEY, uuid.uuid4().hex)
+    assert status_push(ocpi, location, uid, "AVAILABLE") == (404, 2003)
 
 
 @pytest.mark.django_db(transaction=True)
