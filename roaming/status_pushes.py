@@ -17,6 +17,7 @@ never removes what the next one read. (Celery may run several drains at once: th
 the lease taken and leave the queue to its holder.)
 """
 
+import logging
 import uuid
 from collections import defaultdict
 from typing import cast
@@ -30,6 +31,8 @@ from locator.catalogue import EvseStatusUpdate
 from locator.services import catalogue_evse_statuses_update
 from roaming.ocpi.transport import ocpi_datetime_parse, ocpi_timestamp
 from roaming.redis_connection import redis_connection
+
+logger = logging.getLogger(__name__)
 
 QUEUE_KEY = "roaming:evse-status-pushes"
 DRAIN_SCHEDULED_KEY = "roaming:evse-status-pushes:drain-scheduled"
@@ -77,7 +80,7 @@ def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipel
 
 
 def status_pushes_apply() -> int:
-    """Apply every queued status push, a batch at a time; returns how many were applied.
+    """Apply every queued status push, a batch at a time; returns how many it took off the queue.
 
     Returns at once when another drain holds the lease: that one looks at the queue again
     after letting go of it, so a push queued meanwhile does not wait for the next push's drain.
@@ -112,11 +115,16 @@ def _drain(client: redis.Redis, token: str) -> int:
 
 def _batch_apply(items: list[bytes]) -> None:
     """One catalogue transaction per source. Should a later one fail, the whole batch stays
-    queued and the sources already committed are applied again, harmlessly."""
+    queued and the sources already committed are applied again, harmlessly. An item this
+    release cannot read (queued by another one) is dropped with an error in the log: kept, it
+    would stop every drain at the head of the queue."""
     by_source: dict[str, list[EvseStatusUpdate]] = defaultdict(list)
     for raw in items:
-        item = orjson.loads(raw)
-        item["last_updated"] = ocpi_datetime_parse(item["last_updated"])
-        by_source[item.pop("source")].append(EvseStatusUpdate(**item))
+        try:
+            item = orjson.loads(raw)
+            item["last_updated"] = ocpi_datetime_parse(item["last_updated"])
+            by_source[item.pop("source")].append(EvseStatusUpdate(**item))
+        except (ValueError, TypeError, KeyError):
+            logger.error("dropped a queued status push that cannot be read: %r", raw[:300])
     for source, updates in by_source.items():
         catalogue_evse_statuses_update(source=source, updates=updates)

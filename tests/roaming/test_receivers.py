@@ -429,6 +429,21 @@ def test_status_pushes_are_queued_then_applied_in_a_batch(
     assert queued_pushes() == 0
 
 
+def test_a_queued_push_that_cannot_be_read_does_not_hold_up_the_rest(
+    ocpi: Ocpi, batching: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    client = redis_connection()
+    assert client is not None
+    client.rpush(status_pushes.QUEUE_KEY, b'{"queued by": "another release"}')
+    evses = out_of_order_pushed(ocpi, location)
+    assert status_pushes.status_pushes_apply() == 1 + len(evses)
+    assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
+    assert queued_pushes() == 0
+    assert "cannot be read" in caplog.text
+
+
 def test_a_status_push_for_an_evse_seen_before_costs_no_query(
     ocpi: Ocpi, batching: list[str], django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
