@@ -5,12 +5,13 @@ production setup), the receiver validates a status PATCH, appends it to a Redis 
 answers at once; a Celery task scheduled a moment later applies everything queued through the
 catalogue's batched status path (a handful of queries per batch), so a change is on the map
 well within a second. Without Redis (the embedded default), pushes apply in the request.
-Stale EVSEs in a batch are skipped by the catalogue.
+Stale EVSEs in a batch, and any deleted since their push was queued, are skipped.
 
 A push we answered is not lost on the way: a drain reads a batch at the head of the queue and
 removes it only after the catalogue committed it. When the database refuses (a lock timeout, a
-failover) or the worker dies, the batch stays at the head and a later drain applies it again,
-which is harmless: the newest `last_updated` wins and an equal one rewrites the same status.
+failover), the batch stays at the head and the task runs again with backoff; when the worker
+dies, the first drain after its lease ran out (DRAIN_LEASE_MS) applies it. Applying a batch
+twice is harmless: the newest `last_updated` wins and an equal one rewrites the same status.
 For that, one drain works at a time, under a lease in Redis that it renews with every batch;
 it removes a batch only while the lease is still its own, so a drain that overran its lease
 never removes what the next one read. (Celery may run several drains at once: the others find
