@@ -3,7 +3,7 @@
 Every search starts from a bounding box on the (lat, lon) B-tree of visible stations, with
 literal coordinates (a derived centre made the planner scan), then filters on the aggregate
 columns the write path keeps: no query here touches EVSE rows except a single station's page
-and `evse_exists`.
+and the receiver's `evse_exists` and `party_evses`.
 """
 
 import json
@@ -560,3 +560,16 @@ def evse_exists(
             _EVSE_EXISTS, [source, country_code.upper(), party_id.upper(), location_id, evse_uid]
         )
         return cursor.fetchone() is not None
+
+
+def party_evses(
+    *, source: str, country_code: str, party_id: str, limit: int
+) -> list[tuple[str, str]]:
+    """(location id, EVSE uid) of up to `limit` EVSEs we hold for this party, REMOVED ones too."""
+    return list(
+        Evse.objects.filter(
+            location__source=source,
+            location__country_code=country_code.upper(),
+            location__party_id=party_id.upper(),
+        ).values_list("location__ocpi_id", "uid")[:limit]
+    )

@@ -1,11 +1,13 @@
-"""The EVSEs that status pushes named and we hold, remembered by each web process.
+"""The EVSEs we hold, as far as the status fast path needs to know: remembered by each process.
 
 A status PATCH for an EVSE we do not hold must be refused (2003: the partner then PUTs the
 object), so the receiver's fast path checks that the EVSE exists before queueing the push. One
-indexed query, but a database round trip in a request that otherwise makes none: each process
-remembers the EVSEs it found. Partners never delete an EVSE (REMOVED is a status), and a new
-one is simply not remembered yet, so only a deletion (a station deleted in the admin or a
-script, its EVSEs with it) can make a remembered EVSE wrong:
+indexed query a push took a third of the receiver's throughput (a database round trip in a
+request that otherwise makes none, and most pushes name an EVSE this process has not seen
+lately). So the first push for a party loads every EVSE we hold of it, in one query, and
+later pushes are answered from memory; an EVSE not found there (new since) is looked up on
+its own and added. Partners never delete an EVSE (REMOVED is a status), so only a deletion (a
+station deleted in the admin or a script, its EVSEs with it) can make a remembered EVSE wrong:
 
 - deleting a station through the ORM makes this process forget at once and, once committed,
   starts a new generation in Redis (`station_deleted`, connected in roaming.apps);
@@ -14,9 +16,10 @@ script, its EVSEs with it) can make a remembered EVSE wrong:
   moved, so another process's deletion is seen within that time;
 - everything is dropped after MAX_AGE_SECONDS whatever the generation, for a deletion made in
   SQL or whose generation Redis lost;
-- at most MAX_KNOWN EVSEs are remembered, as 64-bit hashes of their identity (about 15 MB):
-  that an unknown EVSE's hash matches one of them, so that it passes for known, is for each
-  push about as likely as a fair coin landing heads 46 times in a row.
+- at most MAX_KNOWN EVSEs are remembered (more are looked up one by one), as 64-bit hashes of
+  their identity (about 15 MB): that an unknown EVSE's hash matches one of its party's, so
+  that it passes for known, is for each push about as likely as a fair coin landing heads 46
+  times in a row.
 
 Without Redis there is no fast path and nothing here is used.
 """
@@ -28,7 +31,7 @@ from typing import Any
 
 from django.db import transaction
 
-from locator.selectors import evse_exists
+from locator.selectors import evse_exists, party_evses
 from roaming.redis_connection import generation_read, generation_start
 
 logger = logging.getLogger(__name__)
@@ -38,15 +41,18 @@ GENERATION_CHECK_SECONDS = 1.0
 MAX_AGE_SECONDS = 600.0
 MAX_KNOWN = 200_000
 
+Party = tuple[str, str, str]  # source, COUNTRY_CODE, PARTY_ID
+
 
 @dataclass
 class KnownEvses:
-    """What one process found under one generation."""
+    """What one process found under one generation: per party, hashes of (location id, uid)."""
 
     generation: bytes | None
     checked: float = field(default_factory=time.monotonic)
     born: float = field(default_factory=time.monotonic)
-    hashes: set[int] = field(default_factory=set)
+    parties: dict[Party, set[int]] = field(default_factory=dict)
+    size: int = 0
 
 
 _known: KnownEvses | None = None
@@ -55,10 +61,22 @@ _known: KnownEvses | None = None
 def evse_known(
     *, source: str, country_code: str, party_id: str, location_id: str, evse_uid: str
 ) -> bool:
-    """Whether we hold this EVSE: remembered, or asked of the database (and then remembered)."""
+    """Whether we hold this EVSE: from what this process remembers of its party, else asked
+    of the database (and then remembered)."""
     known = _current()
-    identity = hash((source, country_code.upper(), party_id.upper(), location_id, evse_uid))
-    if identity in known.hashes:
+    party = (source, country_code.upper(), party_id.upper())
+    evses = known.parties.get(party)
+    if evses is None:
+        held = party_evses(
+            source=source,
+            country_code=country_code,
+            party_id=party_id,
+            limit=MAX_KNOWN - known.size,
+        )
+        evses = known.parties[party] = {hash(evse) for evse in held}
+        known.size += len(evses)
+    identity = hash((location_id, evse_uid))
+    if identity in evses:
         return True
     if not evse_exists(
         source=source,
@@ -68,9 +86,9 @@ def evse_known(
         evse_uid=evse_uid,
     ):
         return False
-    if len(known.hashes) >= MAX_KNOWN:
-        known.hashes.clear()
-    known.hashes.add(identity)
+    if known.size < MAX_KNOWN:
+        evses.add(identity)
+        known.size += 1
     return True
 
 

@@ -444,14 +444,28 @@ def test_a_queued_push_that_cannot_be_read_does_not_hold_up_the_rest(
     assert "cannot be read" in caplog.text
 
 
-def test_a_status_push_for_an_evse_seen_before_costs_no_query(
+def test_status_pushes_cost_one_query_per_party_then_none(
     ocpi: Ocpi, batching: list[str], django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     location = example("location_example.json")
     ocpi.call("put", location_path(location), location)
-    [uid, *_] = out_of_order_pushed(ocpi, location)
+    celery_app.conf.task_always_eager = False
+    first, *others = [evse["uid"] for evse in location["evses"]]
+    with django_assert_num_queries(1):  # every EVSE we hold of the party
+        assert status_push(ocpi, location, first, "CHARGING") == (200, 1000)
     with django_assert_num_queries(0):
-        assert status_push(ocpi, location, uid, "AVAILABLE") == (200, 1000)
+        for uid in others:
+            assert status_push(ocpi, location, uid, "CHARGING") == (200, 1000)
+
+
+def test_a_status_push_for_an_evse_added_since_is_queued(ocpi: Ocpi, batching: list[str]) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    out_of_order_pushed(ocpi, location)  # what we hold of the party is remembered
+    added = example("location_put_example_add_evse.json") | {"uid": "3258"}
+    assert ocpi.call("put", f"{location_path(location)}/{added['uid']}", added)[0] == 200
+    assert status_push(ocpi, location, added["uid"], "CHARGING") == (200, 1000)
+    assert queued_pushes() == len(location["evses"]) + 1
 
 
 @pytest.mark.parametrize("unknown", ["evse", "location"])
