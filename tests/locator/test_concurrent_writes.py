@@ -51,11 +51,11 @@ def stations() -> list[Location]:
 
 
 class Gate:
-    """A transaction holding the first and last station by id, and their EVSEs, until `open()`;
-    and the writers queued behind it."""
+    """A transaction holding some stations and their EVSEs until `open()`, and the writers
+    queued behind it."""
 
-    def __init__(self, stations: list[Location]) -> None:
-        ids = [stations[0].id, stations[-1].id]
+    def __init__(self, held: list[Location]) -> None:
+        ids = [station.id for station in held]
         self.holder = database_connect()
         self.holder.execute("SELECT 1 FROM locator_location WHERE id = ANY(%s) FOR UPDATE", [ids])
         self.holder.execute(
