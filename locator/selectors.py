@@ -2,7 +2,8 @@
 
 Every search starts from a bounding box on the (lat, lon) B-tree of visible stations, with
 literal coordinates (a derived centre made the planner scan), then filters on the aggregate
-columns the write path keeps: no query here touches EVSE rows except a single station's page.
+columns the write path keeps: no query here touches EVSE rows except a single station's page
+and the receiver's `evse_exists` and `party_evses`.
 """
 
 import json
@@ -536,4 +537,39 @@ def operators_list() -> list[str]:
         .values_list("operator_name", flat=True)
         .distinct()
         .order_by("operator_name")[:200]
+    )
+
+
+_EVSE_EXISTS = (
+    f"SELECT 1 FROM {Evse._meta.db_table} e JOIN {Location._meta.db_table} l"  # noqa: S608
+    " ON l.id = e.location_id WHERE l.source = %s AND l.country_code = %s"
+    " AND l.party_id = %s AND l.ocpi_id = %s AND e.uid = %s"
+)
+
+
+def evse_exists(
+    *, source: str, country_code: str, party_id: str, location_id: str, evse_uid: str
+) -> bool:
+    """Whether we hold this EVSE (a REMOVED one too): one probe of each identity index.
+
+    The receiver asks this of every status push it queues, so it is written in SQL: building
+    the same query through the ORM cost the web process several times what the database
+    spends on it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVSE_EXISTS, [source, country_code.upper(), party_id.upper(), location_id, evse_uid]
+        )
+        return cursor.fetchone() is not None
+
+
+def party_evses(
+    *, source: str, country_code: str, party_id: str, limit: int
+) -> list[tuple[str, str]]:
+    """(location id, EVSE uid) of up to `limit` EVSEs we hold for this party, REMOVED ones too."""
+    return list(
+        Evse.objects.filter(
+            location__source=source,
+            location__country_code=country_code.upper(),
+            location__party_id=party_id.upper(),
+        ).values_list("location__ocpi_id", "uid")[:limit]
     )

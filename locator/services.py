@@ -14,6 +14,7 @@ Every catalogue write goes through here, whatever the protocol (roaming parses O
   cluster grid are rewritten in the same transaction, so readers never aggregate EVSEs.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any, NamedTuple, Protocol
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.celery import app as celery_app
@@ -273,8 +275,11 @@ def _refresh_grid_on_commit(cells: set[int]) -> None:
         return
     from locator import tasks  # here, not at the top: the task module imports these services
 
+    # In order: two writers marking the same cells would otherwise wait for each other's.
     GridDirtyCell.objects.bulk_create(
-        [GridDirtyCell(cell=cell) for cell in cells], ignore_conflicts=True, batch_size=5000
+        [GridDirtyCell(cell=cell) for cell in sorted(cells)],
+        ignore_conflicts=True,
+        batch_size=5000,
     )
 
     def refresh_soon() -> None:
@@ -345,7 +350,7 @@ class LocationRows:
     connectors: dict[str, list[Any]]
 
     def keeping(self, kept: Sequence[int]) -> "LocationRows":
-        """Only the stations at these (ascending) indexes, with their EVSEs and connectors."""
+        """Only the stations at these indexes, in this order, with their EVSEs and connectors."""
         station_at = {old: new for new, old in enumerate(kept)}
         evses_kept = [i for i, at in enumerate(self.evses["location_id"]) if at in station_at]
         evse_at = {old: new for new, old in enumerate(evses_kept)}
@@ -363,9 +368,6 @@ class LocationRows:
 
 
 def _taken(columns: dict[str, list[Any]], indexes: Sequence[int]) -> dict[str, list[Any]]:
-    """The rows at these (ascending) indexes."""
-    if len(indexes) == bulk.row_count(columns):
-        return columns
     return {name: [values[i] for i in indexes] for name, values in columns.items()}
 
 
@@ -513,10 +515,18 @@ def catalogue_locations_write(*, source: str, rows: LocationRows) -> UpsertResul
             source=source, ocpi_id__in=ids[start : start + 2000]
         ).values_list("id", "country_code", "party_id", "ocpi_id", "last_updated", "cell"):
             held[(cc, party, ocpi_id)] = (pk, stamp, cell)
+    # Stations we hold are locked in id order, the order every catalogue write locks them in
+    # (see catalogue_evse_statuses_update); new ones, which no other writer can be waiting
+    # for, come last.
     kept = sorted(
-        index for key, index in newest.items() if key not in held or held[key][1] <= updated[index]
+        (
+            index
+            for key, index in newest.items()
+            if key not in held or held[key][1] <= updated[index]
+        ),
+        key=lambda index: (held.get(rows.identities[index], (math.inf,))[0], index),
     )
-    if len(kept) < received:
+    if kept != list(range(received)):
         rows = rows.keeping(kept)
     now = timezone.now()
     written = bulk.upsert(
@@ -823,6 +833,13 @@ def catalogue_evse_statuses_update(
     For each EVSE the newest update in the batch wins, and only if it is not older than what we
     hold; unknown EVSEs are skipped (counted as stale: the next pull brings them). Costs a
     fixed handful of queries per batch, whatever its size.
+
+    Batches run beside each other (one per Celery worker), beside pull pages and single pushes,
+    over the same stations. They wait for each other instead of deadlocking because every
+    catalogue write locks rows in one order: a station before its EVSEs, and stations that
+    already exist in id order (as `catalogue_locations_upsert` does). So a batch locks all its
+    stations in one statement ordered by id, then their EVSEs ordered by id, and only then
+    writes EVSEs and stations' aggregates.
     """
     result = UpsertResult()
     newest: dict[tuple[str, str, str, str], EvseStatusUpdate] = {}
@@ -835,54 +852,41 @@ def catalogue_evse_statuses_update(
         )
         if key not in newest or newest[key].last_updated <= update.last_updated:
             newest[key] = update
-    # Grouped by party so the lookup uses the full (source, cc, party, id) index.
-    by_party: dict[tuple[str, str], list[str]] = defaultdict(list)
+    if not newest:
+        return result
+    # Grouped by party so each lookup uses the full (source, cc, party, id) index.
+    by_party: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cc, party, location_id, _ in newest:
-        by_party[(cc, party)].append(location_id)
-    chunks = [
-        (cc, party, ids[start : start + 2000])
-        for (cc, party), ids in by_party.items()
-        for start in range(0, len(ids), 2000)
-    ]
+        by_party[(cc, party)].add(location_id)
+    wanted = Q()
+    for (cc, party), location_ids in by_party.items():
+        wanted |= Q(country_code=cc, party_id=party, ocpi_id__in=location_ids)
+    stations = {
+        pk: (cc, party, ocpi_id)
+        for pk, cc, party, ocpi_id in Location.objects.select_for_update()
+        .filter(wanted, source=source)
+        .order_by("id")
+        .values_list("id", "country_code", "party_id", "ocpi_id")
+    }
     evses: list[Evse] = []
     touched: dict[int, datetime] = {}
-    for cc, party, chunk in chunks:
-        for evse in (
-            Evse.objects.select_for_update(of=("self",))
-            .filter(
-                location__source=source,
-                location__country_code=cc,
-                location__party_id=party,
-                location__ocpi_id__in=chunk,
-                uid__in={key[3] for key in newest},
-            )
-            .select_related("location")
-            .only(
-                "id",
-                "uid",
-                "status",
-                "status_changed_at",
-                "last_updated",
-                "location__country_code",
-                "location__party_id",
-                "location__ocpi_id",
-                "location__last_updated",
-            )
-        ):
-            location = evse.location
-            change = newest.get(
-                (location.country_code, location.party_id, location.ocpi_id, evse.uid)
-            )
-            if change is None or change.last_updated < evse.last_updated:
-                continue
-            if change.status != evse.status:
-                evse.status_changed_at = change.last_updated
-            evse.status = change.status
-            evse.last_updated = change.last_updated
-            evses.append(evse)
-            touched[location.id] = max(
-                touched.get(location.id, change.last_updated), change.last_updated
-            )
+    for evse in (
+        Evse.objects.select_for_update()
+        .filter(location_id__in=list(stations), uid__in={key[3] for key in newest})
+        .order_by("id")
+        .only("id", "location_id", "uid", "status", "status_changed_at", "last_updated")
+    ):
+        change = newest.get((*stations[evse.location_id], evse.uid))
+        if change is None or change.last_updated < evse.last_updated:
+            continue
+        if change.status != evse.status:
+            evse.status_changed_at = change.last_updated
+        evse.status = change.status
+        evse.last_updated = change.last_updated
+        evses.append(evse)
+        touched[evse.location_id] = max(
+            touched.get(evse.location_id, change.last_updated), change.last_updated
+        )
     bulk.update(evses, ["status", "status_changed_at", "last_updated"])
     _refresh_grid_on_commit(_recompute(touched, bump=touched))
     result.written = len(evses)

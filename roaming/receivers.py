@@ -38,6 +38,7 @@ from roaming.adapters.base import Patch, RoamingAdapter
 from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
+from roaming.ocpi.known_evses import evse_known
 from roaming.ocpi.transport import OcpiStatus, ocpi_response, ocpi_timestamp
 from roaming.redis_connection import redis_connection
 from roaming.selectors import push_counter_key, stored_location, stored_tariff
@@ -257,8 +258,9 @@ def status_push_queued(
     """The common push, an EVSE's status and nothing else, queued for the next batch (see
     roaming.status_pushes) together with its count, in one Redis round trip.
 
-    False for any other body, an invalid one, or when batching is off: the general path then
-    takes the push from the start, counts it, and applies it or says what is wrong with it."""
+    False for any other body, an invalid one, one for an EVSE we do not hold, or when batching
+    is off: the general path then takes the push from the start, counts it, and applies it or
+    says what is wrong with it (an unknown EVSE or location: 2003, and the partner PUTs it)."""
     client = redis_connection()
     if client is None:
         return False
@@ -268,7 +270,7 @@ def status_push_queued(
         patch = adapter_for(partner).evse_patch_parse(body)
     except (orjson.JSONDecodeError, PartnerError):
         return False
-    if set(patch.changes) != {"status"}:
+    if set(patch.changes) != {"status"} or not evse_known(**where, evse_uid=evse_uid):
         return False
     return status_push_accept(
         source=where["source"],

@@ -3,9 +3,14 @@
 Django's cache builds a new client object on every call (about 0.1 ms of Python before any
 I/O); the OCPI receiver takes a thousand pushes a second and talks to Redis a few times for
 each, so it keeps one client instead. None without REDIS_URL (the embedded default).
+
+Also generations: a random token under a key that a writer replaces to tell every web process
+to forget what it remembers (see roaming.ocpi.known_partners and known_evses).
 """
 
+import uuid
 from functools import cache
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -18,3 +23,31 @@ def redis_connection() -> redis.Redis | None:
 @cache
 def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def generation_read(key: str) -> bytes | None:
+    """The generation under `key`, started if there is none (first use, or Redis lost its
+    data). None without Redis or when it does not answer: remember nothing then."""
+    client = redis_connection()
+    if client is None:
+        return None
+    try:
+        generation = client.get(key)
+        if generation is None:
+            client.set(key, uuid.uuid4().hex, nx=True)
+            generation = client.get(key)
+    except redis.RedisError:
+        return None
+    return cast(bytes | None, generation)
+
+
+def generation_start(key: str) -> bool:
+    """Replace the generation under `key`; False when Redis did not answer (nobody was told)."""
+    client = redis_connection()
+    if client is None:
+        return True
+    try:
+        client.set(key, uuid.uuid4().hex)
+    except redis.RedisError:
+        return False
+    return True

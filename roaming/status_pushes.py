@@ -5,13 +5,26 @@ production setup), the receiver validates a status PATCH, appends it to a Redis 
 answers at once; a Celery task scheduled a moment later applies everything queued through the
 catalogue's batched status path (a handful of queries per batch), so a change is on the map
 well within a second. Without Redis (the embedded default), pushes apply in the request.
-Stale or unknown EVSEs in a batch are skipped by the catalogue (the next pull brings them).
+Stale EVSEs in a batch, and any deleted since their push was queued, are skipped.
+
+A push we answered is not lost on the way: a drain reads a batch at the head of the queue and
+removes it only after the catalogue committed it. When the database refuses (a lock timeout, a
+failover), the batch stays at the head and the task runs again with backoff; when the worker
+dies, the first drain after its lease ran out (DRAIN_LEASE_MS) applies it. Applying a batch
+twice is harmless: the newest `last_updated` wins and an equal one rewrites the same status.
+For that, one drain works at a time, under a lease in Redis that it renews with every batch;
+it removes a batch only while the lease is still its own, so a drain that overran its lease
+never removes what the next one read. (Celery may run several drains at once: the others find
+the lease taken and leave the queue to its holder.)
 """
 
+import logging
+import uuid
 from collections import defaultdict
 from typing import cast
 
 import orjson
+import redis
 from redis.client import Pipeline
 
 from config.celery import app as celery_app
@@ -20,10 +33,26 @@ from locator.services import catalogue_evse_statuses_update
 from roaming.ocpi.transport import ocpi_datetime_parse, ocpi_timestamp
 from roaming.redis_connection import redis_connection
 
+logger = logging.getLogger(__name__)
+
 QUEUE_KEY = "roaming:evse-status-pushes"
 DRAIN_SCHEDULED_KEY = "roaming:evse-status-pushes:drain-scheduled"
+DRAIN_LEASE_KEY = "roaming:evse-status-pushes:drain-lease"
 DRAIN_DELAY_SECONDS = 0.2
+DRAIN_LEASE_MS = 60_000  # renewed with every batch, which takes well under a second
 BATCH = 1000
+
+# KEYS: queue, lease; ARGV: our lease token, how many items to drop, lease length (ms).
+DROP_IF_LEASED = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', KEYS[1], ARGV[2], -1)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+# KEYS: lease; ARGV: our lease token.
+RELEASE_IF_LEASED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
 
 
 def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> bool:
@@ -52,20 +81,51 @@ def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipel
 
 
 def status_pushes_apply() -> int:
-    """Apply every queued status push, a batch at a time; returns how many were taken.
+    """Apply every queued status push, a batch at a time; returns how many it took off the queue.
 
-    Safe to run concurrently: each item is popped by exactly one runner."""
+    Returns at once when another drain holds the lease: that one looks at the queue again
+    after letting go of it, so a push queued meanwhile does not wait for the next push's drain.
+    Raises what the database or Redis raised; whatever was not applied stays queued."""
     client = redis_connection()
     if client is None:  # nothing is queued without Redis
         return 0
-    taken = 0
-    while items := cast(list[bytes] | None, client.lpop(QUEUE_KEY, BATCH)):
-        by_source: dict[str, list[EvseStatusUpdate]] = defaultdict(list)
-        for raw in items:
+    applied = 0
+    while True:
+        token = uuid.uuid4().hex
+        if not client.set(DRAIN_LEASE_KEY, token, nx=True, px=DRAIN_LEASE_MS):
+            return applied
+        try:
+            applied += _drain(client, token)
+        finally:
+            client.eval(RELEASE_IF_LEASED, 1, DRAIN_LEASE_KEY, token)
+        if not client.llen(QUEUE_KEY):
+            return applied
+
+
+def _drain(client: redis.Redis, token: str) -> int:
+    applied = 0
+    while items := cast(list[bytes], client.lrange(QUEUE_KEY, 0, BATCH - 1)):
+        _batch_apply(items)
+        if not client.eval(
+            DROP_IF_LEASED, 2, QUEUE_KEY, DRAIN_LEASE_KEY, token, len(items), DRAIN_LEASE_MS
+        ):
+            break  # the lease ran out: whoever holds it now applies these again and drops them
+        applied += len(items)
+    return applied
+
+
+def _batch_apply(items: list[bytes]) -> None:
+    """One catalogue transaction per source. Should a later one fail, the whole batch stays
+    queued and the sources already committed are applied again, harmlessly. An item this
+    release cannot read (queued by another one) is dropped with an error in the log: kept, it
+    would stop every drain at the head of the queue."""
+    by_source: dict[str, list[EvseStatusUpdate]] = defaultdict(list)
+    for raw in items:
+        try:
             item = orjson.loads(raw)
             item["last_updated"] = ocpi_datetime_parse(item["last_updated"])
             by_source[item.pop("source")].append(EvseStatusUpdate(**item))
-        for source, updates in by_source.items():
-            catalogue_evse_statuses_update(source=source, updates=updates)
-        taken += len(items)
-    return taken
+        except (ValueError, TypeError, KeyError):
+            logger.error("dropped a queued status push that cannot be read: %r", raw[:300])
+    for source, updates in by_source.items():
+        catalogue_evse_statuses_update(source=source, updates=updates)

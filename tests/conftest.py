@@ -3,7 +3,7 @@
 Tests run Celery tasks in-process unless they ask for `celery_worker`, which starts a real
 worker on the real Redis named by REDIS_URL. Each test gets its own cache key prefix, so rate
 limits and cached answers never leak between tests, even on a shared Redis; nor do the partners
-OCPI authentication remembers.
+OCPI authentication remembers, or the EVSEs the status fast path remembers.
 """
 
 import os
@@ -16,13 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
-from roaming.ocpi import known_partners
+from roaming.ocpi import known_evses, known_partners
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,9 +38,11 @@ def _isolated_cache(settings: Settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_remembered_partners(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Partners an earlier test's calls remembered were rolled back with its database."""
+def _nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partners and EVSEs an earlier test's calls remembered were rolled back with its
+    database."""
     monkeypatch.setattr(known_partners, "_known", None)
+    monkeypatch.setattr(known_evses, "_known", None)
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +58,19 @@ def skip_or_fail(reason: str) -> None:
     if os.environ.get("PLUGWAY_REQUIRE_SERVICES") == "1":
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+def database_connect(*, autocommit: bool = False) -> psycopg.Connection:
+    """A connection of its own to the test database (PostgreSQL), e.g. to hold row locks."""
+    params = connection.settings_dict
+    return psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params["PASSWORD"],
+        host=params["HOST"],
+        port=params["PORT"] or None,
+        autocommit=autocommit,
+    )
 
 
 def redis_unreachable_reason() -> str | None:
@@ -120,3 +137,24 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def worker_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker started from here on uses the test database (request this before
+    `celery_worker`)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("a worker process shares the test database only on PostgreSQL")
+    monkeypatch.setenv(
+        "DATABASE_URL", url.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    )
+
+
+@pytest.fixture
+def default_queue(celery_worker: CeleryWorker) -> Iterator[None]:
+    """Tasks sent without a queue go to the test worker's queue."""
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = celery_worker.queue
+    yield
+    celery_app.conf.task_default_queue = previous

@@ -21,14 +21,12 @@ Tokens that match no partner are never remembered, so a new token works at once.
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from redis import RedisError
 
-from roaming.redis_connection import redis_connection
+from roaming.redis_connection import generation_read, generation_start
 
 if TYPE_CHECKING:
     from roaming.models import Partner
@@ -65,17 +63,8 @@ def known_partners() -> KnownPartners | None:
     """This process's partners if still current (a fresh, empty set if not); None when there
     is no Redis to ask, in which case the caller asks the database."""
     global _known
-    client = redis_connection()
-    if client is None:
-        return None
-    try:
-        generation = client.get(GENERATION_KEY)
-        if generation is None:  # first use, or Redis lost its data: start a generation
-            client.set(GENERATION_KEY, uuid.uuid4().hex, nx=True)
-            generation = client.get(GENERATION_KEY)
-    except RedisError:
-        return None
-    if generation is None:  # lost again at once: ask the database this time
+    generation = generation_read(GENERATION_KEY)
+    if generation is None:  # no Redis, or it did not answer: ask the database
         return None
     known = _known
     if (
@@ -96,12 +85,7 @@ def partners_changed() -> None:
 
 
 def _generation_start() -> None:
-    client = redis_connection()
-    if client is None:
-        return
-    try:
-        client.set(GENERATION_KEY, uuid.uuid4().hex)
-    except RedisError:
+    if not generation_start(GENERATION_KEY):
         logger.error(
             "partner change not announced (Redis did not answer): other web processes may "
             "accept the old tokens and roles for up to %.0f s",

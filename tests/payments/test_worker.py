@@ -1,16 +1,12 @@
 """On a real Celery worker (Redis): a storm of capture tasks captures once, and a webhook is
 processed by the worker after the endpoint's commit."""
 
-import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
-from config.celery import app as celery_app
 from payments.models import Payment, WebhookEvent
 from payments.services import hold_place
 from payments.tasks import payment_capture
@@ -22,25 +18,12 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker_env(localstripe: LocalStripe, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The worker process must use the test database and this test's localstripe."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        pytest.skip("a worker process shares the test database only on PostgreSQL")
-    monkeypatch.setenv(
-        "DATABASE_URL", url.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
-    )
+def worker_env(
+    worker_database: None, monkeypatch: pytest.MonkeyPatch, localstripe: LocalStripe
+) -> None:
+    """The worker process must use this test's localstripe."""
     monkeypatch.setenv("STRIPE_API_BASE", localstripe.url)
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_test_plugway")
-
-
-@pytest.fixture
-def default_queue(celery_worker: CeleryWorker) -> Iterator[None]:
-    """Tasks sent without a queue (the webhook's) go to the test worker's queue."""
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = celery_worker.queue
-    yield
-    celery_app.conf.task_default_queue = previous
 
 
 def test_twenty_capture_tasks_on_a_real_worker_capture_once(

@@ -3,22 +3,32 @@
 import base64
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
-from pytest_django.fixtures import Settings
+from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
 from config.celery import app as celery_app
 from locator.models import Evse, Location, Tariff
 from roaming import status_pushes
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
+from roaming.ocpi import known_evses
+from roaming.redis_connection import redis_connection
 from roaming.selectors import push_counts
-from tests.conftest import redis_unreachable_reason, skip_or_fail
+from tests.conftest import (
+    CeleryWorker,
+    database_connect,
+    redis_unreachable_reason,
+    skip_or_fail,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -364,34 +374,225 @@ def test_a_hub_writes_for_parties_behind_it_but_not_for_a_direct_partners(client
     assert Location.objects.count() == 1
 
 
-def test_status_pushes_are_queued_then_applied_in_a_batch(
-    ocpi: Ocpi, hub: Partner, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def batching(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Status pushes queued in Redis as in production, under keys of this test's own. Returns
+    the drains the receiver asked Celery for: the test runs them itself."""
     reason = redis_unreachable_reason()
     if reason:
         skip_or_fail(reason)
     settings.REDIS_URL = os.environ["REDIS_URL"]
-    monkeypatch.setattr(status_pushes, "QUEUE_KEY", f"test:{uuid.uuid4().hex}")
-    monkeypatch.setattr(status_pushes, "DRAIN_SCHEDULED_KEY", f"test:{uuid.uuid4().hex}")
+    for key in ("QUEUE_KEY", "DRAIN_SCHEDULED_KEY", "DRAIN_LEASE_KEY"):
+        monkeypatch.setattr(status_pushes, key, f"test:{uuid.uuid4().hex}")
     sent: list[str] = []
-    monkeypatch.setattr(celery_app, "send_task", lambda name, **options: sent.append(name))
-    location = example("location_example.json")
-    ocpi.call("put", location_path(location), location)
-    celery_app.conf.task_always_eager = False  # as in production; the autouse fixture restores it
+    monkeypatch.setattr(celery_app, "send_task", lambda name, *args, **options: sent.append(name))
+    return sent
+
+
+def queued_pushes() -> int:
+    client = redis_connection()
+    assert client is not None
+    return int(client.llen(status_pushes.QUEUE_KEY))
+
+
+def status_push(ocpi: Ocpi, location: dict[str, Any], uid: str, status: str) -> tuple[int, int]:
+    http, body = ocpi.call(
+        "patch",
+        f"{location_path(location)}/{uid}",
+        {"status": status, "last_updated": "2030-01-01T00:00:00Z"},
+    )
+    return http, body["status_code"]
+
+
+def out_of_order_pushed(ocpi: Ocpi, location: dict[str, Any]) -> list[str]:
+    """Every EVSE of the station pushed OUTOFORDER with Celery no longer eager, as in
+    production; returns their uids."""
+    celery_app.conf.task_always_eager = False  # the autouse fixture turns it back on
     evses = [evse["uid"] for evse in location["evses"]]
     for uid in evses:
-        status, body = ocpi.call(
-            "patch",
-            f"{location_path(location)}/{uid}",
-            {"status": "OUTOFORDER", "last_updated": "2030-01-01T00:00:00Z"},
-        )
-        assert (status, body["status_code"]) == (200, 1000)
-    assert sent == ["roaming.tasks.evse_status_pushes_apply"]  # one drain for the burst
+        assert status_push(ocpi, location, uid, "OUTOFORDER") == (200, 1000)
+    return evses
+
+
+def test_status_pushes_are_queued_then_applied_in_a_batch(
+    ocpi: Ocpi, hub: Partner, batching: list[str]
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    evses = out_of_order_pushed(ocpi, location)
+    assert batching == ["roaming.tasks.evse_status_pushes_apply"]  # one drain for the burst
     assert push_counts(partner_ids=[hub.pk], now=timezone.now()) == {hub.pk: 1 + len(evses)}
     assert set(Evse.objects.values_list("status", flat=True)) != {"OUTOFORDER"}
     assert status_pushes.status_pushes_apply() == len(evses)
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
     assert Location.objects.get().available_count == 0
+    assert queued_pushes() == 0
+
+
+def test_a_queued_push_that_cannot_be_read_does_not_hold_up_the_rest(
+    ocpi: Ocpi, batching: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    client = redis_connection()
+    assert client is not None
+    client.rpush(status_pushes.QUEUE_KEY, b'{"queued by": "another release"}')
+    evses = out_of_order_pushed(ocpi, location)
+    assert status_pushes.status_pushes_apply() == 1 + len(evses)
+    assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
+    assert queued_pushes() == 0
+    assert "cannot be read" in caplog.text
+
+
+def test_status_pushes_cost_one_query_per_party_then_none(
+    ocpi: Ocpi, batching: list[str], django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    celery_app.conf.task_always_eager = False
+    first, *others = [evse["uid"] for evse in location["evses"]]
+    with django_assert_num_queries(1):  # every EVSE we hold of the party
+        assert status_push(ocpi, location, first, "CHARGING") == (200, 1000)
+    with django_assert_num_queries(0):
+        for uid in others:
+            assert status_push(ocpi, location, uid, "CHARGING") == (200, 1000)
+
+
+def test_a_status_push_for_an_evse_added_since_is_queued(ocpi: Ocpi, batching: list[str]) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    out_of_order_pushed(ocpi, location)  # what we hold of the party is remembered
+    added = example("location_put_example_add_evse.json") | {"uid": "3258"}
+    assert ocpi.call("put", f"{location_path(location)}/{added['uid']}", added)[0] == 200
+    assert status_push(ocpi, location, added["uid"], "CHARGING") == (200, 1000)
+    assert queued_pushes() == len(location["evses"]) + 1
+
+
+@pytest.mark.parametrize("unknown", ["evse", "location"])
+def test_a_status_push_for_what_we_do_not_hold_is_refused_and_not_queued(
+    ocpi: Ocpi, batching: list[str], unknown: str
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    celery_app.conf.task_always_eager = False
+    before = catalogue_snapshot()
+    elsewhere = location | {"id": "NOPE"} if unknown == "location" else location
+    uid = "NOPE" if unknown == "evse" else location["evses"][0]["uid"]
+    status, body = ocpi.call(
+        "patch",
+        f"{location_path(elsewhere)}/{uid}",
+        {"status": "CHARGING", "last_updated": "2030-01-01T00:00:00Z"},
+    )
+    assert (status, body["status_code"]) == (404, 2003)
+    assert body["status_message"].lower().startswith(f"unknown {unknown}")  # "...: PUT it first"
+    assert queued_pushes() == 0
+    assert catalogue_snapshot() == before
+
+
+def test_status_pushes_for_a_deleted_station_are_refused(
+    ocpi: Ocpi, batching: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    evses = out_of_order_pushed(ocpi, location)  # remembered as known
+    with django_capture_on_commit_callbacks(execute=True):
+        Location.objects.get().delete()  # as the admin's delete does
+    assert status_push(ocpi, location, evses[0], "AVAILABLE") == (404, 2003)
+    assert queued_pushes() == len(evses)  # only those from before; the drain skips them
+
+
+def test_a_station_deleted_by_another_process_is_heard_of_through_redis(
+    ocpi: Ocpi, batching: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(known_evses, "GENERATION_CHECK_SECONDS", 0)  # not once a second
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    [uid, *_] = out_of_order_pushed(ocpi, location)  # remembered as known
+    # Another web process deletes the station: this one sees neither the ORM call nor its
+    # signal, only the new generation it announces in Redis once committed.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM locator_location")
+    client = redis_connection()
+    assert client is not None
+    client.set(known_evses.GENERATION_KEY, uuid.uuid4().hex)
+    assert status_push(ocpi, location, uid, "AVAILABLE") == (404, 2003)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_the_database_refuses_stays_queued_and_applies_on_the_next_run(
+    ocpi: Ocpi, batching: list[str]
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("lock_timeout is PostgreSQL's")
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    evses = out_of_order_pushed(ocpi, location)
+    before = catalogue_snapshot()
+    with database_connect() as holder:
+        holder.execute("SELECT 1 FROM locator_location FOR UPDATE")  # e.g. a long pull page
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                status_pushes.status_pushes_apply()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    assert catalogue_snapshot() == before
+    assert queued_pushes() == len(evses)
+    assert status_pushes.status_pushes_apply() == len(evses)
+    assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
+    assert queued_pushes() == 0
+
+
+@pytest.fixture
+def impatient_worker(worker_database: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker started next gives up on a row lock after half a second."""
+    monkeypatch.setenv(
+        "DATABASE_URL", os.environ["DATABASE_URL"] + "?options=-c%20lock_timeout%3D500"
+    )
+
+
+def waiting_for_locks(watcher: psycopg.Connection) -> int:
+    row = watcher.execute(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_the_database_refuses_is_retried_by_the_worker_until_every_push_applies(
+    impatient_worker: None,
+    celery_worker: CeleryWorker,
+    default_queue: None,
+    ocpi: Ocpi,
+    settings: Settings,
+) -> None:
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    redis = redis_connection()
+    assert redis is not None
+    # The worker, another process, drains the real queue: empty it of earlier runs' leftovers.
+    redis.delete(status_pushes.QUEUE_KEY, status_pushes.DRAIN_LEASE_KEY)
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    deadline = time.monotonic() + 60
+    with database_connect() as holder, database_connect(autocommit=True) as watcher:
+        holder.execute("SELECT 1 FROM locator_location FOR UPDATE")  # e.g. a long pull page
+        evses = out_of_order_pushed(ocpi, location)
+        while not waiting_for_locks(watcher):  # the drain waits for the station...
+            assert time.monotonic() < deadline, "no drain reached the station"
+            time.sleep(0.02)
+        while waiting_for_locks(watcher):  # ...and gives up while the station is still held
+            assert time.monotonic() < deadline, "the drain never gave up"
+            time.sleep(0.02)
+        assert redis.llen(status_pushes.QUEUE_KEY) == len(evses)
+        assert not Evse.objects.filter(status="OUTOFORDER").exists()
+    while Evse.objects.exclude(status="OUTOFORDER").exists():
+        assert time.monotonic() < deadline, "the drain was not retried"
+        time.sleep(0.05)
+    assert redis.llen(status_pushes.QUEUE_KEY) == 0
 
 
 def test_pushes_while_redis_is_down_are_refused_with_503_not_lost_silently(

@@ -1,0 +1,124 @@
+"""The EVSEs we hold, as far as the status fast path needs to know: remembered by each process.
+
+A status PATCH for an EVSE we do not hold must be refused (2003: the partner then PUTs the
+object), so the receiver's fast path checks that the EVSE exists before queueing the push. One
+indexed query a push took a third of the receiver's throughput (a database round trip in a
+request that otherwise makes none, and most pushes name an EVSE this process has not seen
+lately). So the first push for a party loads every EVSE we hold of it, in one query, and
+later pushes are answered from memory; an EVSE not found there (new since) is looked up on
+its own and added. Partners never delete an EVSE (REMOVED is a status), so only a deletion (a
+station deleted in the admin or a script, its EVSEs with it) can make a remembered EVSE wrong:
+
+- deleting a station through the ORM makes this process forget at once and, once committed,
+  starts a new generation in Redis (`station_deleted`, connected in roaming.apps);
+- each process reads the generation at most once every GENERATION_CHECK_SECONDS (not once a
+  push: the receiver keeps to one Redis round trip a push) and forgets everything when it
+  moved, so another process's deletion is seen within that time;
+- everything is dropped after MAX_AGE_SECONDS whatever the generation, for a deletion made in
+  SQL or whose generation Redis lost;
+- at most MAX_KNOWN EVSEs are remembered (more are looked up one by one), as 64-bit hashes of
+  their identity (about 15 MB): that an unknown EVSE's hash matches one of its party's, so
+  that it passes for known, is for each push about as likely as a fair coin landing heads 46
+  times in a row.
+
+Without Redis there is no fast path and nothing here is used.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from locator.selectors import evse_exists, party_evses
+from roaming.redis_connection import generation_read, generation_start
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "roaming:known-evses:generation"
+GENERATION_CHECK_SECONDS = 1.0
+MAX_AGE_SECONDS = 600.0
+MAX_KNOWN = 200_000
+
+Party = tuple[str, str, str]  # source, COUNTRY_CODE, PARTY_ID
+
+
+@dataclass
+class KnownEvses:
+    """What one process found under one generation: per party, hashes of (location id, uid)."""
+
+    generation: bytes | None
+    checked: float = field(default_factory=time.monotonic)
+    born: float = field(default_factory=time.monotonic)
+    parties: dict[Party, set[int]] = field(default_factory=dict)
+    size: int = 0
+
+
+_known: KnownEvses | None = None
+
+
+def evse_known(
+    *, source: str, country_code: str, party_id: str, location_id: str, evse_uid: str
+) -> bool:
+    """Whether we hold this EVSE: from what this process remembers of its party, else asked
+    of the database (and then remembered)."""
+    known = _current()
+    party = (source, country_code.upper(), party_id.upper())
+    evses = known.parties.get(party)
+    if evses is None:
+        held = party_evses(
+            source=source,
+            country_code=country_code,
+            party_id=party_id,
+            limit=MAX_KNOWN - known.size,
+        )
+        evses = known.parties[party] = {hash(evse) for evse in held}
+        known.size += len(evses)
+    identity = hash((location_id, evse_uid))
+    if identity in evses:
+        return True
+    if not evse_exists(
+        source=source,
+        country_code=country_code,
+        party_id=party_id,
+        location_id=location_id,
+        evse_uid=evse_uid,
+    ):
+        return False
+    if known.size < MAX_KNOWN:
+        evses.add(identity)
+        known.size += 1
+    return True
+
+
+def _current() -> KnownEvses:
+    """This process's memory if still current, else a fresh one. A lookup added to a memory
+    that a deletion has since made stale is forgotten with it at the next generation check."""
+    global _known
+    now = time.monotonic()
+    known = _known if _known is not None and now - _known.born < MAX_AGE_SECONDS else None
+    if known is not None and now - known.checked < GENERATION_CHECK_SECONDS:
+        return known
+    generation = generation_read(GENERATION_KEY)
+    if known is None or known.generation != generation:
+        known = _known = KnownEvses(generation=generation)
+    known.checked = now
+    return known
+
+
+def station_deleted(**kwargs: Any) -> None:
+    """post_delete of a Location (its EVSEs go with it): forget here at once, and everywhere
+    once the deletion commits."""
+    global _known
+    _known = None
+    transaction.on_commit(_generation_start, using=kwargs.get("using"))
+
+
+def _generation_start() -> None:
+    if not generation_start(GENERATION_KEY):
+        logger.error(
+            "station deletion not announced (Redis did not answer): other web processes may "
+            "accept status pushes for its EVSEs for up to %.0f s",
+            MAX_AGE_SECONDS,
+        )
