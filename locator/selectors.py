@@ -562,14 +562,19 @@ def evse_exists(
         return cursor.fetchone() is not None
 
 
+_PARTY_EVSES = (
+    f"SELECT l.ocpi_id, e.uid FROM {Evse._meta.db_table} e JOIN {Location._meta.db_table} l"  # noqa: S608
+    " ON l.id = e.location_id WHERE l.source = %s AND l.country_code = %s AND l.party_id = %s"
+    " LIMIT %s"
+)
+
+
 def party_evses(
     *, source: str, country_code: str, party_id: str, limit: int
 ) -> list[tuple[str, str]]:
-    """(location id, EVSE uid) of up to `limit` EVSEs we hold for this party, REMOVED ones too."""
-    return list(
-        Evse.objects.filter(
-            location__source=source,
-            location__country_code=country_code.upper(),
-            location__party_id=party_id.upper(),
-        ).values_list("location__ocpi_id", "uid")[:limit]
-    )
+    """(location id, EVSE uid) of up to `limit` EVSEs we hold for this party, REMOVED ones too.
+    In SQL for the same reason as `evse_exists`: a web process reads a few hundred thousand
+    rows here, which the ORM made take a second."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PARTY_EVSES, [source, country_code.upper(), party_id.upper(), limit])
+        return cursor.fetchall()
