@@ -2,7 +2,9 @@
 
 Writes (roaming calls these; locator never imports roaming):
     locator.catalogue         protocol-neutral records (LocationRecord, EvseRecord, ...)
-    locator.services          catalogue_locations_upsert (pull pages and pushed PUTs, bulk),
+    locator.services          catalogue_locations_upsert (pushed PUTs; pull pages go through
+                              its two halves, catalogue_locations_prepare in the pull's reader
+                              process and catalogue_locations_write, bulk),
                               catalogue_location_patch, catalogue_evse_put / _patch,
                               catalogue_connector_put / _patch (pushes),
                               catalogue_evse_statuses_update (batched status PATCHes),

@@ -5,10 +5,11 @@ On PostgreSQL, upserts send one array per column through `unnest()` into
 `bulk_create(update_conflicts=True)` (whose VALUES lists grow one placeholder per cell), and
 lets a `WHERE` keep a newer row; rows known to be new go in by binary `COPY`, which costs about
 half the CPU of that, on both sides. Elsewhere (SQLite in the embedded default) we fall back to
-`bulk_create`. Writes return the ids of the rows written, with the unique key they were written
-under, so callers can link children without another query.
+`bulk_create`. Upserts return the ids of the rows written, with the unique key they were
+written under, so callers can link children without another query.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db import connection, models
 from psycopg.types.json import set_json_dumps
 
 BATCH = 5000
+_LENGTH = re.compile(r"\(\d+(,\s*\d+)?\)")
 
 # Rows to write, column by column: field name -> one value per row, all columns as long.
 Columns = Mapping[str, Sequence[Any]]
@@ -229,12 +231,8 @@ def _pg_copy(model: type[models.Model], columns: Columns) -> None:
     quote = connection.ops.quote_name
     fields: list[Any] = [model._meta.get_field(name) for name in columns]
     names = ", ".join(quote(field.column) for field in fields)
-    types = [
-        "bigint"
-        if isinstance(field, models.ForeignKey)
-        else (field.db_type(connection) or "text").split("(")[0]
-        for field in fields
-    ]
+    # The columns' own types, less a length (binary COPY checks lengths, it does not cut).
+    types = [_LENGTH.sub("", field.db_type(connection) or "text") for field in fields]
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         set_json_dumps(orjson.dumps, context=cursor)

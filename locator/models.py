@@ -151,7 +151,7 @@ class Connector(models.Model):
     max_electric_power = models.PositiveIntegerField(null=True, blank=True)
     power_kw = models.FloatField()
     tariff_ids = models.JSONField(default=list, blank=True)
-    terms_and_conditions = models.URLField(blank=True)
+    terms_and_conditions = models.URLField(blank=True, max_length=255)  # OCPI: string(255)
     last_updated = models.DateTimeField()
 
     class Meta:

@@ -438,7 +438,7 @@ def _connector_row(evse: int, connector: ConnectorRecord) -> tuple[Any, ...]:
         connector.max_amperage,
         connector.max_electric_power,
         list(connector.tariff_ids),
-        connector.terms_and_conditions,
+        connector.terms_and_conditions[:255],
         round(connector.power_kw, 1),
         connector.last_updated,
     )
@@ -837,9 +837,12 @@ def catalogue_evse_statuses_update(
     Batches run beside each other (one per Celery worker), beside pull pages and single pushes,
     over the same stations. They wait for each other instead of deadlocking because every
     catalogue write locks rows in one order: a station before its EVSEs, and stations that
-    already exist in id order (as `catalogue_locations_upsert` does). So a batch locks all its
+    already exist in id order (as `catalogue_locations_write` does). So a batch locks all its
     stations in one statement ordered by id, then their EVSEs ordered by id, and only then
-    writes EVSEs and stations' aggregates.
+    writes EVSEs and stations' aggregates. One gap remains: a station pushed into existence
+    between a pull page's lookup and its write is locked last in that page, out of order.
+    Should that ever deadlock, PostgreSQL aborts one side: a batch stays queued and is retried,
+    a pull fails (recorded as failed) and the next one redoes the page.
     """
     result = UpsertResult()
     newest: dict[tuple[str, str, str, str], EvseStatusUpdate] = {}

@@ -159,8 +159,9 @@ def location_generate(
     street = rng.choice(city.streets)
     location_id = f"LOC{index:07d}"
     stamp = EPOCH - timedelta(seconds=rng.randrange(365 * 24 * 3600))
-    # About 2.5 EVSEs a site, as in public registers (the US AFDC data in shared/data: mean 2.7,
-    # median 2): mostly twin-socket AC posts, fast sites of one to four, hubs of four to eight.
+    # About 2.5 EVSEs a site, as in public registers (a sample of the US DOE AFDC station data:
+    # mean 2.7, median 2): mostly twin-socket AC posts, fast sites of one to four, hubs of four
+    # to eight.
     if hub:
         evse_count = rng.randint(4, 8)
     elif fast:

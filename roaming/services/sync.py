@@ -9,6 +9,7 @@ the next successful pull makes it active again.
 import gc
 import logging
 import pickle
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from locator.catalogue import UpsertResult
 from locator.services import (
+    CatalogueError,
     LocationRows,
     catalogue_hide_missing,
     catalogue_locations_prepare,
@@ -49,6 +51,8 @@ FAILURES_BEFORE_DEGRADED = 3
 INVALID_OBJECTS_KEPT = 100
 # A run still "running" after this long belongs to a worker that died.
 ABANDONED_AFTER = timedelta(hours=2)
+# How long a pull waits for its reader process to finish before killing it.
+READER_PATIENCE_SECONDS = 5
 
 Progress = Callable[[SyncRun], None]
 T = TypeVar("T")
@@ -115,19 +119,18 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     here, in order, and its error is raised here after the items before it. The items cross
     as pickles: hand over plain values (see `locator.services.LocationRows`), not objects.
     A billiard process, because Celery's pool processes are daemons, which the standard
-    library does not let start children.
+    library does not let start children. The reader ends when this process stops listening,
+    even when it was killed (it then finds the pipe closed).
     """
     ours, theirs = Pipe()
-    reader = ForkProcess(target=_produce, args=(items, theirs), name="pull-reader", daemon=True)
+    reader = ForkProcess(
+        target=_produce, args=(items, theirs, ours), name="pull-reader", daemon=True
+    )
     reader.start()
     theirs.close()
     try:
         while True:
-            try:
-                # Our own forked child on a private pipe, not outside input.
-                item, calls, error = pickle.loads(ours.recv_bytes())  # noqa: S301
-            except EOFError:
-                raise PartnerError("the pull's reader process stopped unexpectedly") from None
+            item, calls, error = _received(ours)
             OutboundCall.objects.bulk_create(calls)
             if error is not None:
                 raise error
@@ -136,32 +139,58 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
             ours.send(True)  # taken: the reader may go on to the one after
             yield item
     finally:
-        reader.terminate()  # when the caller stopped early; a finished reader is gone already
-        reader.join()
-        ours.close()
+        ours.close()  # a reader still at work finds the pipe closed and stops
+        reader.join(READER_PATIENCE_SECONDS)
+        if reader.is_alive():  # busy on a slow page: the default SIGTERM handler ends it
+            reader.terminate()
+            reader.join()
 
 
-def _produce(items: Iterator[Any], parent: Connection) -> None:
+def _received(ours: Connection) -> tuple[Any, list[OutboundCall], BaseException | None]:
+    try:
+        # Our own forked child on a private pipe, not outside input.
+        return pickle.loads(ours.recv_bytes())  # noqa: S301
+    except EOFError:
+        raise PartnerError("the pull's reader process stopped unexpectedly") from None
+    except Exception as exc:  # whatever the reader sent that cannot be read
+        raise PartnerError(f"the pull's reader sent what cannot be read ({exc!r})") from None
+
+
+def _produce(items: Iterator[Any], parent: Connection, parents_end: Connection) -> None:
     """The reader process: send each item with the calls made for it, then a None (or the
     error that ended it). It waits for each item to be taken before it sends the next, so it
     is never more than one item ahead of the one being written."""
+    parents_end.close()  # so that the parent's exit, however it happens, closes the pipe
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the handlers of a server or worker
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     while True:
         with calls_kept() as calls:
             try:
                 item, error = next(items, None), None
-            except BaseException as exc:  # handed to the parent and raised there
-                if not isinstance(exc, PartnerError):
+            except Exception as exc:  # handed to the parent and raised there
+                if not isinstance(exc, PartnerError | CatalogueError):
                     logger.exception("the pull's reader failed")
                 item, error = None, exc
         try:
-            message = pickle.dumps((item, calls, error), protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError):  # an error pickle cannot carry
-            failure = PartnerError(f"the pull's reader failed: {error!r}")
-            message = pickle.dumps((None, calls, failure), protocol=pickle.HIGHEST_PROTOCOL)
-        parent.send_bytes(message)  # the plain pickler: billiard's own is slower
-        if item is None:
+            parent.send_bytes(_message(item, calls, error))
+            if item is None:
+                return
+            parent.recv()
+        except (EOFError, BrokenPipeError):  # the parent stopped listening
             return
-        parent.recv()
+
+
+def _message(item: Any, calls: list[OutboundCall], error: Exception | None) -> bytes:
+    """The pickle of what the reader hands over (the plain pickler: billiard's own is slower).
+    An error is sent as itself only if the parent can read it back."""
+    try:
+        message = pickle.dumps((item, calls, error), protocol=pickle.HIGHEST_PROTOCOL)
+        if error is not None:
+            pickle.loads(message)  # noqa: S301 (our own pickle)
+        return message
+    except Exception:  # an error or a page pickle cannot carry
+        failure = PartnerError(f"the pull's reader failed: {error or 'a page it cannot send'!r}")
+        return pickle.dumps((None, calls, failure), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def page_record(
@@ -198,6 +227,11 @@ def partner_sync(
             pull_into_catalogue(run=run, partner=partner, progress=progress)
     except PartnerError as error:
         sync_run_finish(run=run, error=error)
+        raise
+    except Exception as error:
+        # A bug, or the database failing: recorded too, or the run would stay "running" and
+        # refuse the partner's pulls until it counts as abandoned.
+        sync_run_finish(run=run, error=PartnerError(f"the pull failed: {error}"))
         raise
     sync_run_finish(run=run, error=None)
     return run

@@ -1,5 +1,7 @@
 """The catalogue write path: the rules roaming relies on for pulls and pushes."""
 
+import dataclasses
+
 import pytest
 
 from locator import grid
@@ -100,6 +102,15 @@ def test_a_station_whose_evses_are_all_removed_is_hidden(put) -> None:
 
 def test_publish_false_hides_a_station(put) -> None:
     assert not put(location("A", publish=False)).visible
+
+
+def test_a_connector_with_the_longest_terms_url_ocpi_allows_is_kept_whole() -> None:
+    terms = "https://cpo.example/terms/" + "t" * 229  # string(255), the most OCPI allows
+    plug = dataclasses.replace(connector(), terms_and_conditions=terms)
+    catalogue_locations_upsert(
+        source=SOURCE, records=[location("T", evses=(evse("T1", "AVAILABLE", plug),))]
+    )
+    assert Connector.objects.get(evse__uid="T1").terms_and_conditions == terms
 
 
 def test_impossible_coordinates_are_refused_with_the_location_named() -> None:

@@ -246,6 +246,15 @@ def bad_pushes() -> list[tuple[str, str, str, Any, int, int, str]]:
             "latitude",
         ),
         (
+            "coordinates off the globe",
+            "put",
+            base,
+            location | {"coordinates": {"latitude": "95.00000", "longitude": "4.00000"}},
+            400,
+            2001,
+            "latitude",
+        ),
+        (
             "bad timestamp",
             "put",
             base,

@@ -1,8 +1,12 @@
 """Registering with the sandbox CPO and pulling its catalogue, end to end over real HTTP."""
 
+import itertools
+import os
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from io import StringIO
+from pathlib import Path
 
 import billiard
 import pytest
@@ -221,6 +225,61 @@ def test_the_reader_process_also_starts_inside_a_celery_pool_process() -> None:
     assert ours.recv() == ["page 1", "page 2", "page 3"]
     process.join(10)
     assert process.exitcode == 0
+
+
+class UnreadableError(Exception):
+    """An error pickle can write but not read back (a required keyword-only argument)."""
+
+    def __init__(self, *, detail: str) -> None:
+        super().__init__(detail)
+
+
+def pages_then_an_unreadable_error() -> Iterator[str]:
+    yield "page 1"
+    raise UnreadableError(detail="the reader's own failure")
+
+
+def test_an_error_the_reader_cannot_hand_over_still_fails_the_pull_clearly() -> None:
+    pages = read_ahead(pages_then_an_unreadable_error())
+    assert next(pages) == "page 1"
+    with pytest.raises(PartnerError, match="the pull's reader failed"):
+        next(pages)
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_the_reader_process_ends_when_the_pulling_process_is_killed() -> None:
+    """A pull killed mid-way (a worker's hard time limit, the OOM killer) leaves no reader
+    behind holding the dead pull's database connection open."""
+    ours, theirs = billiard.Pipe()
+
+    def pulling_process() -> None:
+        pages = read_ahead(itertools.count())
+        next(pages)
+        theirs.send([child.pid for child in billiard.active_children()])
+        time.sleep(60)
+
+    process = billiard.Process(target=pulling_process, daemon=True)
+    process.start()
+    assert ours.poll(30), "the pulling process gave no answer"
+    [reader] = ours.recv()
+    assert running(reader)
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(10)
+    deadline = time.monotonic() + 10
+    while running(reader) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert not running(reader)
+    finally:
+        if running(reader):  # an orphan would keep this test run's output pipe open
+            os.kill(reader, signal.SIGKILL)
 
 
 def test_partner_register_and_sync_commands(

@@ -80,8 +80,29 @@ def _as_utc(value: datetime) -> datetime:
 DateTime = Annotated[datetime, BeforeValidator(_utc_datetime_text), AfterValidator(_as_utc)]
 """RFC 3339 timestamp in UTC; parsed into an aware datetime."""
 
-Latitude = Annotated[str, StringConstraints(max_length=10, pattern=r"^-?[0-9]{1,2}\.[0-9]{5,7}$")]
-Longitude = Annotated[str, StringConstraints(max_length=11, pattern=r"^-?[0-9]{1,3}\.[0-9]{5,7}$")]
+
+def _degrees_within(limit: int) -> AfterValidator:
+    """The spec's pattern lets through 95.00000 degrees of latitude: refuse it here, so such an
+    object is skipped (in a pull) or refused (pushed) like any other invalid one."""
+
+    def check(value: str) -> str:
+        if abs(float(value)) > limit:
+            raise ValueError(f"must be between -{limit} and {limit} degrees")
+        return value
+
+    return AfterValidator(check)
+
+
+Latitude = Annotated[
+    str,
+    StringConstraints(max_length=10, pattern=r"^-?[0-9]{1,2}\.[0-9]{5,7}$"),
+    _degrees_within(90),
+]
+Longitude = Annotated[
+    str,
+    StringConstraints(max_length=11, pattern=r"^-?[0-9]{1,3}\.[0-9]{5,7}$"),
+    _degrees_within(180),
+]
 Time24 = Annotated[str, StringConstraints(pattern=r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$")]
 DateOnly = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 CountryCode = Annotated[
