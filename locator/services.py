@@ -15,6 +15,7 @@ Every catalogue write goes through here, whatever the protocol (roaming parses O
 """
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -285,15 +286,30 @@ def _refresh_grid_on_commit(cells: set[int]) -> None:
     def refresh_soon() -> None:
         # One refresh a second at most, however many pages or pushes commit meanwhile: each
         # refresh takes every cell marked until it starts.
-        if cache.add(GRID_REFRESH_SCHEDULED, 1, GRID_REFRESH_DELAY):
-            tasks.catalogue_grid_refresh.apply_async(countdown=GRID_REFRESH_DELAY)
+        delay = grid_refresh_delay()
+        if cache.add(GRID_REFRESH_SCHEDULED, 1, delay):
+            tasks.catalogue_grid_refresh.apply_async(countdown=delay)
 
     transaction.on_commit(refresh_soon)
 
 
 GRID_LOCK = "locator:grid-refresh-lock"
 GRID_REFRESH_SCHEDULED = "locator:grid-refresh-scheduled"
+GRID_REFRESH_LAST_SECONDS = "locator:grid-refresh-last-seconds"
 GRID_REFRESH_DELAY = 1
+GRID_REFRESH_REST = 4
+
+
+def grid_refresh_delay() -> float:
+    """How long to wait before the next cluster-grid refresh: a second, or GRID_REFRESH_REST
+    times as long as the last refresh took, whichever is longer.
+
+    The refreshes of status pushes are small, so the map follows them within a second. Those
+    of a big import are not (each adds up again every cell the import has filled so far), and
+    back to back they took most of a Celery worker and a good share of the database; spaced
+    like this they take at most a fifth, and the map lags the import by a few seconds."""
+    last = cache.get(GRID_REFRESH_LAST_SECONDS) or 0.0
+    return max(GRID_REFRESH_DELAY, GRID_REFRESH_REST * float(last))
 
 
 def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
@@ -302,6 +318,7 @@ def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
     claimed and removed in the same transaction as their refresh."""
     if not cache.add(GRID_LOCK, 1, 600):
         return None
+    started = time.monotonic()
     try:
         with transaction.atomic():
             cells = list(
@@ -312,6 +329,7 @@ def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
             for start in range(0, len(cells), 5000):
                 GridDirtyCell.objects.filter(cell__in=cells[start : start + 5000]).delete()
             grid.refresh(cells)
+        cache.set(GRID_REFRESH_LAST_SECONDS, time.monotonic() - started, 3600)
         return len(cells)
     finally:
         cache.delete(GRID_LOCK)

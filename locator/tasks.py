@@ -14,5 +14,5 @@ def catalogue_grid_refresh(self) -> int:  # type: ignore[no-untyped-def]
         raise self.retry(countdown=5)
     if services.GridDirtyCell.objects.exists():
         # More was marked while we worked (a long pull): go round again.
-        catalogue_grid_refresh.apply_async(countdown=1)
+        catalogue_grid_refresh.apply_async(countdown=services.grid_refresh_delay())
     return done

@@ -351,3 +351,22 @@ def test_with_a_real_worker_grid_work_is_deferred_until_after_commit(
     assert ClusterCell.objects.get(zoom=grid.MIN_ZOOM, standard="").count == 2
     assert not GridDirtyCell.objects.exists()
     assert catalogue_grid_refresh_dirty() == 0  # running it again is harmless
+
+
+def test_grid_refreshes_are_spaced_by_how_long_the_last_one_took() -> None:
+    """A status push's small refresh keeps the map within a second; after a long one (a big
+    import) the next waits several times as long, so refreshes do not take the worker over."""
+    from django.core.cache import cache
+
+    from locator.services import (
+        GRID_REFRESH_LAST_SECONDS,
+        catalogue_grid_refresh_dirty,
+        grid_refresh_delay,
+    )
+
+    catalogue_grid_refresh_dirty()
+    assert cache.get(GRID_REFRESH_LAST_SECONDS) is not None  # each refresh times itself
+    cache.set(GRID_REFRESH_LAST_SECONDS, 0.05)
+    assert grid_refresh_delay() == 1
+    cache.set(GRID_REFRESH_LAST_SECONDS, 0.75)
+    assert grid_refresh_delay() == 3.0
