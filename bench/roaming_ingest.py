@@ -193,11 +193,11 @@ def main() -> None:
                 "bench-a",
             ).strip()
         )
-        cpu_before = cpu_seconds(children)
+        cpu_before = cpu_seconds(children, "pull")
         started = time.monotonic()
         summary = manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
         elapsed = time.monotonic() - started
-        cpu_used = {name: after - cpu_before[name] for name, after in cpu_seconds(children).items()}
+        cpu_used = cpu_since(cpu_before, children, "pull")
         received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
         tariffs = received - args.locations
         print(summary)
@@ -219,6 +219,7 @@ def main() -> None:
             paths_file.write_text("\n".join(random.sample(paths, min(len(paths), 50_000))))
             lua.write_text(PATCH_LUA % {"paths": paths_file, "token": PUSH_TOKEN})
             status_queue.start()
+            cpu_before = cpu_seconds(children, "wrk")
             wrk = subprocess.run(
                 [
                     wrk_path,
@@ -235,6 +236,7 @@ def main() -> None:
                 check=True,
             )
         drained_after = status_queue.stop()
+        cpu_used = cpu_since(cpu_before, children, "wrk")
         print(wrk.stdout)
         rate = re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout)
         print(
@@ -245,6 +247,10 @@ def main() -> None:
             f"STATUS QUEUE: at most {status_queue.most:,} PATCHes waiting to be applied during the "
             f"run; all applied {drained_after:.1f} s after the last one"
         )
+        print(
+            f"CPU seconds during the PATCHes (2 cores = {2 * args.patch_seconds} available): "
+            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
+        )
     finally:
         for child in children:
             child.terminate()
@@ -252,9 +258,16 @@ def main() -> None:
             child.wait(timeout=30)
 
 
-def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
-    """CPU time so far of the pull (finished children of this script), the sandbox, the Celery
-    worker and of the whole machine less those (PostgreSQL, mostly)."""
+def cpu_since(
+    before: dict[str, float], children: list[subprocess.Popen[bytes]], finished: str
+) -> dict[str, float]:
+    return {name: now - before[name] for name, now in cpu_seconds(children, finished).items()}
+
+
+def cpu_seconds(children: list[subprocess.Popen[bytes]], finished: str) -> dict[str, float]:
+    """CPU time so far of the finished children of this script (named `finished`: the pull,
+    or wrk), the sandbox, the Celery worker, gunicorn and of the whole machine less those
+    (PostgreSQL and Redis, mostly)."""
     ticks = os.sysconf("SC_CLK_TCK")
 
     def process_tree(pid: int) -> float:
@@ -267,13 +280,13 @@ def cpu_seconds(children: list[subprocess.Popen[bytes]]) -> dict[str, float]:
     sandbox, gunicorn, worker = (process_tree(child.pid) for child in children)
     cpu = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     busy = (sum(cpu) - cpu[3] - cpu[4]) / ticks
-    pull = usage.ru_utime + usage.ru_stime
+    reaped = usage.ru_utime + usage.ru_stime
     return {
-        "pull": pull,
+        finished: reaped,
         "sandbox": sandbox,
         "celery": worker,
         "gunicorn": gunicorn,
-        "rest (PostgreSQL, ...)": busy - pull - sandbox - worker - gunicorn,
+        "rest (PostgreSQL, Redis, ...)": busy - reaped - sandbox - worker - gunicorn,
     }
 
 

@@ -29,6 +29,7 @@ from locator.services import (
     catalogue_hide_missing,
     catalogue_locations_prepare,
     catalogue_locations_write,
+    catalogue_statistics_refresh,
     catalogue_tariffs_upsert,
 )
 from roaming.adapters import adapter_for
@@ -51,6 +52,8 @@ FAILURES_BEFORE_DEGRADED = 3
 INVALID_OBJECTS_KEPT = 100
 # A run still "running" after this long belongs to a worker that died.
 ABANDONED_AFTER = timedelta(hours=2)
+# A pull that wrote this many objects refreshes the database's statistics of the catalogue.
+STATISTICS_AFTER_WRITES = 10_000
 # How long a pull waits for its reader process to finish before killing it.
 READER_PATIENCE_SECONDS = 5
 
@@ -260,6 +263,8 @@ def pull_into_catalogue(*, run: SyncRun, partner: Partner, progress: Progress | 
             progress(run)
     if run.kind == SyncKind.FULL:
         run.hidden = catalogue_hide_missing(source=source, seen=seen, before=run.started_at)
+    if run.written >= STATISTICS_AFTER_WRITES:
+        catalogue_statistics_refresh()
 
 
 @transaction.atomic

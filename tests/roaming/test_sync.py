@@ -11,6 +11,7 @@ from pathlib import Path
 import billiard
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -18,7 +19,7 @@ from locator.models import Connector, Evse, Location, Tariff
 from roaming.errors import PartnerError
 from roaming.models import OutboundCall, PartnerState, SyncKind, SyncRun, SyncState
 from roaming.ocpi.transport import authorization_header, ocpi_datetime_parse
-from roaming.services import feed_add, partner_register, partner_sync
+from roaming.services import feed_add, partner_register, partner_sync, sync
 from roaming.services.sync import catalogue_source, read_ahead
 from tests.roaming.conftest import SandboxHandle
 
@@ -280,6 +281,28 @@ def test_the_reader_process_ends_when_the_pulling_process_is_killed() -> None:
     finally:
         if running(reader):  # an orphan would keep this test run's output pipe open
             os.kill(reader, signal.SIGKILL)
+
+
+def test_a_big_pull_brings_the_planner_statistics_up_to_date(
+    registered, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Stale statistics right after a first big pull made the status batches scan tables."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    _, partner = registered
+    monkeypatch.setattr(sync, "STATISTICS_AFTER_WRITES", 50)  # the sandbox has 60 stations
+    partner_sync(partner=partner, full=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN"
+            " ('locator_location', 'locator_evse', 'locator_connector')"
+        )
+        estimated = dict(cursor.fetchall())
+    assert estimated == {
+        "locator_location": Location.objects.count(),
+        "locator_evse": Evse.objects.count(),
+        "locator_connector": Connector.objects.count(),
+    }
 
 
 def test_partner_register_and_sync_commands(
