@@ -14,6 +14,7 @@ Every catalogue write goes through here, whatever the protocol (roaming parses O
   cluster grid are rewritten in the same transaction, so readers never aggregate EVSEs.
 """
 
+import logging
 import math
 import time
 from collections import defaultdict
@@ -24,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -48,6 +49,8 @@ from locator.models import (
     Location,
     Tariff,
 )
+
+logger = logging.getLogger(__name__)
 
 Identity = tuple[str, str, str]
 
@@ -940,8 +943,11 @@ def catalogue_statistics_refresh() -> None:
         fields: list[Any] = [model._meta.get_field(name) for name in names]
         columns = ", ".join(quote(field.column) for field in fields)
         tables.append(f"{quote(model._meta.db_table)} ({columns})")
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(tables)}")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(tables)}")
+    except DatabaseError as error:  # the data is written; autovacuum gets there later anyway
+        logger.warning("catalogue statistics not refreshed: %s", error)
 
 
 @transaction.atomic
