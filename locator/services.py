@@ -365,10 +365,17 @@ class LocationRows:
     its station's index in `locations` and a connector's `evse_id` its EVSE's index in `evses`.
     """
 
-    identities: list[Identity]
     locations: dict[str, list[Any]]
     evses: dict[str, list[Any]]
     connectors: dict[str, list[Any]]
+
+    @property
+    def identities(self) -> list[Identity]:
+        """(country_code, party_id, id) of each station, in row order."""
+        columns = self.locations
+        return list(
+            zip(columns["country_code"], columns["party_id"], columns["ocpi_id"], strict=True)
+        )
 
     def keeping(self, kept: Sequence[int]) -> "LocationRows":
         """Only the stations at these indexes, in this order, with their EVSEs and connectors."""
@@ -381,7 +388,6 @@ class LocationRows:
         connectors = _taken(self.connectors, connectors_kept)
         connectors["evse_id"] = [evse_at[at] for at in connectors["evse_id"]]
         return LocationRows(
-            identities=[self.identities[i] for i in kept],
             locations=_taken(self.locations, kept),
             evses=evses,
             connectors=connectors,
@@ -496,7 +502,6 @@ def catalogue_locations_prepare(*, source: str, records: Sequence[LocationRecord
     rows = [_location_row(source, record) for record in records]
     evses, connectors = _child_columns(enumerate(record.evses for record in records))
     return LocationRows(
-        identities=[(row[1], row[2], row[3]) for row in rows],
         locations=_columns(LOCATION_COLUMNS, rows),
         evses=evses,
         connectors=connectors,
@@ -521,10 +526,11 @@ def catalogue_locations_upsert(*, source: str, records: Sequence[LocationRecord]
 def catalogue_locations_write(*, source: str, rows: LocationRows) -> UpsertResult:
     """`catalogue_locations_upsert` for records already prepared (see LocationRows)."""
     result = UpsertResult()
-    received = len(rows.identities)
+    identities = rows.identities
+    received = len(identities)
     updated = rows.locations["last_updated"]
     newest: dict[Identity, int] = {}
-    for index, key in enumerate(rows.identities):
+    for index, key in enumerate(identities):
         if key not in newest or updated[newest[key]] <= updated[index]:
             newest[key] = index
     if not newest:
@@ -545,7 +551,7 @@ def catalogue_locations_write(*, source: str, rows: LocationRows) -> UpsertResul
             for key, index in newest.items()
             if key not in held or held[key][1] <= updated[index]
         ),
-        key=lambda index: (held.get(rows.identities[index], (math.inf,))[0], index),
+        key=lambda index: (held.get(identities[index], (math.inf,))[0], index),
     )
     if kept != list(range(received)):
         rows = rows.keeping(kept)

@@ -257,8 +257,9 @@ def pull_into_catalogue(*, run: SyncRun, partner: Partner, progress: Progress | 
     seen: list[tuple[str, str, str]] = []
     for page in read_ahead(prepared):
         result = catalogue_locations_write(source=source, rows=page.rows)
-        page_record(run, received=len(page.rows.identities), skipped=page.skipped, result=result)
-        seen += page.rows.identities
+        identities = page.rows.identities
+        page_record(run, received=len(identities), skipped=page.skipped, result=result)
+        seen += identities
         if progress:
             progress(run)
     if run.kind == SyncKind.FULL:
