@@ -1,6 +1,7 @@
 from django.urls import path
 
-from roaming import api, receivers
+from roaming import api
+from roaming.receivers import catalogue as receivers
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),

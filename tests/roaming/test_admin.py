@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
-from roaming.receivers import push_count_record
+from roaming.receivers.catalogue import push_count_record
 
 pytestmark = pytest.mark.django_db
 
