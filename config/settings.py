@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "payments",
     "roaming",
 ]
+if not PRODUCTION:
+    # The simulated partner network (sandbox CPO) and its tooling: development and tests only.
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

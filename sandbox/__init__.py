@@ -1,8 +1,14 @@
-"""The sandbox CPO: a stand-alone OCPI 2.2.1 charge point operator with simulated charging.
+"""The sandbox: a simulated partner network for the embedded demo, the tests and the benchmarks.
 
-It runs in its own process (or a thread, in tests), keeps everything in memory and shares no
-database with Plugway; it never imports Plugway's roaming adapter, so it is an independent
-partner to test that adapter against.
+Installed in development and tests only (`config/settings.py` leaves it out when
+`DJANGO_ENV=production`); no module of `locator`, `roaming` or `payments` may import it, while
+tests, `bench/` and `scripts/` may. Most of it is the sandbox CPO: a stand-alone OCPI 2.2.1
+charge point operator with simulated charging. It runs in its own process (or a thread, in
+tests), keeps everything in memory and shares no database with Plugway. Of Plugway it imports
+only the OCPI 2.2.1 wire schemas (`roaming.ocpi.v221.schemas`, a transcription of the spec),
+never the roaming adapter or the catalogue, so it is an independent partner to test them
+against. Only the `sandbox_connect` command works on Plugway's side: it registers Plugway with
+a sandbox through `roaming.services`, as an admin would.
 
     python manage.py sandbox_cpo --port 9100 --stations 2000 --seed 7 --token-a sandbox-a
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 
-from roaming.sandbox.cities import CITIES, cities_near
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.push import JSON_OPTIONS
-from roaming.sandbox.stations import EPOCH, locations_generate
-from roaming.sandbox.tariffs import TARIFF_TEMPLATES
+from sandbox.cities import CITIES, cities_near
+from sandbox.config import SandboxConfig
+from sandbox.push import JSON_OPTIONS
+from sandbox.stations import EPOCH, locations_generate
+from sandbox.tariffs import TARIFF_TEMPLATES
 
 
 @contextmanager

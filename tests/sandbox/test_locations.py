@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from roaming.sandbox.catalogue import Catalogue
-from roaming.sandbox.cities import distance_km
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.stations import locations_generate
-from tests.roaming.conftest import EmspReceiver, SandboxHandle, auth, register
+from sandbox.catalogue import Catalogue
+from sandbox.cities import distance_km
+from sandbox.config import SandboxConfig
+from sandbox.stations import locations_generate
+from tests.sandbox.fixtures import EmspReceiver, SandboxHandle, auth, register
 
 
 @pytest.fixture

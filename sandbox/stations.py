@@ -13,8 +13,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from roaming.sandbox.cities import CITIES, City
-from roaming.sandbox.tariffs import AC_TARIFF_IDS, DC_TARIFF_IDS
+from sandbox.cities import CITIES, City
+from sandbox.tariffs import AC_TARIFF_IDS, DC_TARIFF_IDS
 
 # Every generated `last_updated` lies in the year before this moment, so a seed always gives
 # the same payloads whatever the day.

@@ -24,9 +24,9 @@ import httpx
 import pydantic
 
 from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.errors import OcpiError
-from roaming.sandbox.push import token_header
+from sandbox.config import SandboxConfig
+from sandbox.errors import OcpiError
+from sandbox.push import token_header
 
 Who = Literal["A", "C"]
 

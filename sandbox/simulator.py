@@ -28,14 +28,14 @@ from typing import Any
 import pydantic
 
 from roaming.ocpi.v221.schemas import COMMAND_BODIES, CommandType
-from roaming.sandbox.catalogue import Catalogue
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.credentials import CredentialsDesk
-from roaming.sandbox.errors import OcpiError
-from roaming.sandbox.pricing import MeterSegment, PricedSession, price_session
-from roaming.sandbox.push import Pusher
+from sandbox.catalogue import Catalogue
+from sandbox.config import SandboxConfig
+from sandbox.credentials import CredentialsDesk
+from sandbox.errors import OcpiError
+from sandbox.pricing import MeterSegment, PricedSession, price_session
+from sandbox.push import Pusher
 
-logger = logging.getLogger("roaming.sandbox.simulator")
+logger = logging.getLogger("sandbox.simulator")
 
 _OCCUPIED = {"CHARGING", "BLOCKED", "RESERVED"}
 _BROKEN = {"OUTOFORDER", "INOPERATIVE", "UNKNOWN", "PLANNED", "REMOVED"}

@@ -20,8 +20,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.server import SandboxCpo
+from sandbox.config import SandboxConfig
+from sandbox.server import SandboxCpo
 
 
 def _region(text: str) -> tuple[float, float]:
@@ -159,7 +159,7 @@ class Command(BaseCommand):
             log_requests=not options["quiet"],
             public_url=options["public_url"],
         )
-        logging.getLogger("roaming.sandbox").setLevel(logging.INFO)
+        logging.getLogger("sandbox").setLevel(logging.INFO)
         # Our push log already has one line per push; httpx would repeat each at INFO.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         started = time.perf_counter()
