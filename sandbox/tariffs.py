@@ -8,8 +8,11 @@ AC connectors draw from `AC_TARIFF_IDS`, DC connectors from `DC_TARIFF_IDS`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+# A month before the stations' EPOCH: no tariff changes while a sandbox runs.
+PUBLISHED = datetime(2025, 12, 2, tzinfo=UTC)
 VAT = 21.0  # one VAT rate for the sandbox; real CPOs use the rate of the site's country
 
 
@@ -133,3 +136,11 @@ AC_TARIFF_IDS: tuple[str, ...] = tuple(
 DC_TARIFF_IDS: tuple[str, ...] = tuple(
     t["id"] for t in TARIFF_TEMPLATES if str(t["id"]).startswith("DC-")
 )
+
+
+def tariffs_generate(*, country_code: str, party_id: str) -> list[dict[str, Any]]:
+    """The tariff catalogue as the party's OCPI Tariff objects."""
+    return [
+        {"country_code": country_code, "party_id": party_id, **t, "last_updated": PUBLISHED}
+        for t in TARIFF_TEMPLATES
+    ]

@@ -147,7 +147,7 @@ def test_sessions_list_requires_date_from(client) -> None:
 
 def _generate(**overrides: Any) -> list[dict[str, Any]]:
     config = {"count": 3000, "seed": 7, "country_code": "NL", "party_id": "SBX", **overrides}
-    return locations_generate(**config)
+    return list(locations_generate(**config))
 
 
 def test_same_seed_same_stations_other_seed_other_stations() -> None:
