@@ -325,6 +325,22 @@ CELERY_BEAT_SCHEDULE["roaming-sync-due"] = {
     "schedule": timedelta(minutes=1),
 }
 
+# --- charging on partner networks ---
+# The hold before a start is the estimated cost of a typical charge on that EVSE's tariff and
+# power, kept between a floor and a cap (minor units of the tariff's currency).
+CHARGING_HOLD_FLOOR = env.int("CHARGING_HOLD_FLOOR", default=2000)
+CHARGING_HOLD_CAP = env.int("CHARGING_HOLD_CAP", default=8000)
+# Our fee on each charge, added to the CDR's total cost (minor units of the CDR's currency).
+CHARGING_FEE = env.int("CHARGING_FEE", default=35)
+# A CDR whose cost differs from our own reckoning by more than this (minor units) waits for an
+# admin instead of being billed.
+CHARGING_CDR_TOLERANCE = env.int("CHARGING_CDR_TOLERANCE", default=50)
+# A command with no result this long after the partner's own timeout ends timed out.
+CHARGING_COMMAND_GRACE = timedelta(seconds=env.int("CHARGING_COMMAND_GRACE_SECONDS", default=30))
+# A finished session with no CDR this long after it ended is looked for on the partner's CDRs
+# sender, then flagged to an admin.
+CHARGING_CDR_WAIT = timedelta(minutes=env.int("CHARGING_CDR_WAIT_MINUTES", default=60))
+
 # --- payments: Stripe (localstripe on loopback in the embedded setup) ---
 # Without these, the embedded setup talks to localstripe, which `scripts/dev.py run` starts on
 # STRIPE_API_BASE and which accepts any sk_/pk_ key. Production needs real keys and no base.
