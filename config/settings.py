@@ -377,6 +377,12 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "payments.tasks.payments_reconcile",
             "schedule": crontab(minute="*/30"),
         },
+        # Stripe events stored while the broker was down are processed within about a minute
+        # of its return, not at the next reconciliation.
+        "payments-webhook-relay": {
+            "task": "payments.tasks.webhook_events_relay",
+            "schedule": timedelta(seconds=30),
+        },
     }
 )
 # The SDK logs every request at INFO; our gateway logs what matters.
