@@ -74,7 +74,8 @@ class SimSession:
 
     @property
     def active(self) -> bool:
-        return self.session["status"] == "ACTIVE"
+        status: str = self.session["status"]
+        return status == "ACTIVE"
 
     def power_kw(self) -> float:
         """The power now: the lower of connector and car, tapering above 80 % full."""

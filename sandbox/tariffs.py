@@ -16,14 +16,18 @@ PUBLISHED = datetime(2025, 12, 2, tzinfo=UTC)
 VAT = 21.0  # one VAT rate for the sandbox; real CPOs use the rate of the site's country
 
 
-def _component(kind: str, price: float, step_size: int = 1, vat: float | None = VAT) -> dict:
+def _component(
+    kind: str, price: float, step_size: int = 1, vat: float | None = VAT
+) -> dict[str, Any]:
     component: dict[str, Any] = {"type": kind, "price": price, "step_size": step_size}
     if vat is not None:
         component["vat"] = vat
     return component
 
 
-def _tariff(tariff_id: str, text: str, elements: list[dict], **extra: Any) -> dict[str, Any]:
+def _tariff(
+    tariff_id: str, text: str, elements: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
     return {
         "id": tariff_id,
         "currency": "EUR",
