@@ -16,6 +16,7 @@ import gc
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -43,6 +44,37 @@ def _share(text: str) -> float:
     return value
 
 
+# The SandboxConfig fields each set by the option of the same name (`--status-churn` sets
+# status_churn), defaulting to the field's default: (field, type or None for a switch, help).
+OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, str], ...] = (
+    ("host", str, "address to bind"),
+    ("port", int, "0 picks a free port"),
+    ("stations", int, "number of locations (sites) to generate"),
+    ("seed", int, "same seed, same stations"),
+    ("token_a", str, "the registration token an eMSP uses once"),
+    ("region", _region, '"lat,lon": only the three built-in cities nearest to it'),
+    ("status_churn", float, "random EVSE status changes a second, PATCHed to the eMSP"),
+    ("latency_ms", int, "added to every request"),
+    (
+        "fail_rate",
+        _share,
+        "share of module requests answered 500, malformed JSON, or held until the client times out",
+    ),
+    ("fault_delay", float, "seconds a 'timing out' request is held"),
+    ("invalid_locations", int, "serve this many locations invalid in list pages"),
+    ("accept_raw_tokens", None, "also accept 'Authorization: Token <raw token>' (2.1.1 style)"),
+    ("push_interval", float, "seconds between session PATCHes"),
+    ("command_delay", float, "seconds before a CommandResult is POSTed"),
+    ("vehicle_kwh", float, "energy a car takes until full (default: random 8-60 kWh)"),
+    (
+        "public_url",
+        str,
+        "base URL others reach the sandbox at (default http://HOST:PORT), used in versions, "
+        "endpoints and Link headers",
+    ),
+)
+
+
 class Command(BaseCommand):
     help = (
         "Run a sandbox OCPI 2.2.1 CPO with simulated stations and charging, in memory, until "
@@ -52,85 +84,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         defaults = SandboxConfig()
-        parser.add_argument("--host", default=defaults.host, help="address to bind")
-        parser.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port")
-        parser.add_argument(
-            "--stations",
-            type=int,
-            default=defaults.stations,
-            help="number of locations (sites) to generate",
-        )
-        parser.add_argument(
-            "--seed", type=int, default=defaults.seed, help="same seed, same stations"
-        )
-        parser.add_argument(
-            "--token-a", default=defaults.token_a, help="the registration token an eMSP uses once"
-        )
+        for field, kind, help_text in OPTIONS:
+            flag = "--" + field.replace("_", "-")
+            if kind is None:
+                parser.add_argument(flag, action="store_true", help=help_text)
+            else:
+                parser.add_argument(
+                    flag, type=kind, default=getattr(defaults, field), help=help_text
+                )
         parser.add_argument(
             "--country", default=defaults.country_code, help="our OCPI country_code"
         )
         parser.add_argument("--party", default=defaults.party_id, help="our OCPI party_id")
-        parser.add_argument(
-            "--region",
-            type=_region,
-            default=None,
-            help='"lat,lon": only the three built-in cities nearest to it',
-        )
-        parser.add_argument(
-            "--status-churn",
-            type=float,
-            default=0.0,
-            help="random EVSE status changes a second, PATCHed to the eMSP",
-        )
-        parser.add_argument("--latency-ms", type=int, default=0, help="added to every request")
-        parser.add_argument(
-            "--fail-rate",
-            type=_share,
-            default=0.0,
-            help="share of module requests answered 500, malformed JSON, or "
-            "held until the client times out",
-        )
-        parser.add_argument(
-            "--fault-delay",
-            type=float,
-            default=defaults.fault_delay,
-            help="seconds a 'timing out' request is held",
-        )
-        parser.add_argument(
-            "--invalid-locations",
-            type=int,
-            default=0,
-            help="serve this many locations invalid in list pages",
-        )
-        parser.add_argument(
-            "--accept-raw-tokens",
-            action="store_true",
-            help="also accept 'Authorization: Token <raw token>' (2.1.1 style)",
-        )
-        parser.add_argument(
-            "--push-interval",
-            type=float,
-            default=defaults.push_interval,
-            help="seconds between session PATCHes",
-        )
-        parser.add_argument(
-            "--command-delay",
-            type=float,
-            default=defaults.command_delay,
-            help="seconds before a CommandResult is POSTed",
-        )
-        parser.add_argument(
-            "--vehicle-kwh",
-            type=float,
-            default=None,
-            help="energy a car takes until full (default: random 8-60 kWh)",
-        )
-        parser.add_argument(
-            "--public-url",
-            default=None,
-            help="base URL others reach the sandbox at (default http://HOST:PORT), used in "
-            "versions, endpoints and Link headers",
-        )
         parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -139,25 +104,10 @@ class Command(BaseCommand):
         if len(options["party"]) != 3 or len(options["country"]) != 2:
             raise CommandError("--country takes 2 letters and --party 3 characters (OCPI ids)")
         config = SandboxConfig(
-            host=options["host"],
-            port=options["port"],
-            stations=options["stations"],
-            seed=options["seed"],
-            token_a=options["token_a"],
+            **{field: options[field] for field, _, _ in OPTIONS},
             country_code=options["country"].upper(),
             party_id=options["party"].upper(),
-            region=options["region"],
-            status_churn=options["status_churn"],
-            latency_ms=options["latency_ms"],
-            fail_rate=options["fail_rate"],
-            fault_delay=options["fault_delay"],
-            invalid_locations=options["invalid_locations"],
-            accept_raw_tokens=options["accept_raw_tokens"],
-            push_interval=options["push_interval"],
-            command_delay=options["command_delay"],
-            vehicle_kwh=options["vehicle_kwh"],
             log_requests=not options["quiet"],
-            public_url=options["public_url"],
         )
         logging.getLogger("sandbox").setLevel(logging.INFO)
         # Our push log already has one line per push; httpx would repeat each at INFO.
