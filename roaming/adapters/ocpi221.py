@@ -17,12 +17,21 @@ from django.conf import settings
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
-from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
+from roaming.adapters.base import (
+    CommandReply,
+    Patch,
+    PulledPage,
+    Record,
+    RoamingAdapter,
+    SessionChange,
+    SessionReport,
+    SkippedObject,
+)
 from roaming.errors import PartnerError
-from roaming.models import PartnerKind
+from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
-from roaming.ocpi.v221 import schemas
+from roaming.ocpi.v221 import commands, schemas, sessions
 
 OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
@@ -306,6 +315,51 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
         return self.pulled(self.pages("tariffs", since), self.tariff_parse)
+
+    def start_session(
+        self,
+        *,
+        token: DriverToken,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+        authorization_reference: str,
+        response_url: str,
+    ) -> CommandReply:
+        return commands.start_session(
+            self.partner,
+            token=token,
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            authorization_reference=authorization_reference,
+            response_url=response_url,
+        )
+
+    def stop_session(self, *, session_id: str, response_url: str) -> CommandReply:
+        return commands.stop_session(self.partner, session_id=session_id, response_url=response_url)
+
+    def unlock_connector(
+        self, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
+    ) -> CommandReply:
+        return commands.unlock_connector(
+            self.partner,
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            response_url=response_url,
+        )
+
+    def command_result_parse(self, payload: Any) -> CommandReply:
+        return commands.command_result_parse(payload)
+
+    def session_parse(self, payload: Any) -> SessionReport:
+        return sessions.session_report(validated(schemas.Session, payload, what="session"))
+
+    def session_patch_parse(self, payload: Any) -> SessionChange:
+        return sessions.session_change(
+            validated(schemas.SessionPatch, payload, what="session PATCH")
+        )
 
     @staticmethod
     def pulled(
