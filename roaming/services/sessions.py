@@ -911,7 +911,7 @@ def after_report(*, session: ChargingSession, release: bool) -> None:
     session that is charging has one."""
     if release:
         session_hold_release(session=session, reason="The session never became valid")
-    elif session.state in (State.ACTIVE, State.STOPPING, State.COMPLETED):
+    elif session.state in (State.ACCEPTED, State.ACTIVE, State.STOPPING, State.COMPLETED):
         from roaming.tasks import session_hold_ensure_task
 
         payment = Payment.objects.filter(charging_session=session).first()

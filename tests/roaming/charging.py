@@ -62,7 +62,9 @@ class Net:
     def sandbox_evse(self, evse: Evse) -> dict[str, Any]:
         return self.sandbox.cpo.catalogue.evses[evse.uid][1]
 
-    def evse(self, *, status: str = "AVAILABLE", exclude: tuple[int, ...] = ()) -> Evse:
+    def evse(
+        self, *, status: str = "AVAILABLE", exclude: tuple[int, ...] = (), also: str = ""
+    ) -> Evse:
         """One of our EVSEs that can be started remotely and that the sandbox holds in
         `status` (and so do we, after the pull)."""
         for evse in (
@@ -76,6 +78,7 @@ class Net:
                 theirs is not None
                 and theirs[1]["status"] == status
                 and "REMOTE_START_STOP_CAPABLE" in theirs[1]["capabilities"]
+                and (not also or also in theirs[1]["capabilities"])
                 and evse.status == status
             ):
                 return evse
@@ -176,3 +179,26 @@ def charging_net_factory(
 @pytest.fixture
 def charging_net(charging_net_factory: Callable[..., Net]) -> Net:
     return charging_net_factory()
+
+
+def session_row(user: User, partner: Partner, **fields: Any) -> ChargingSession:
+    """A session of ours as a start leaves it (no hold), for tests that need only the row."""
+    token, _ = DriverToken.objects.get_or_create(
+        user=user, defaults={"uid": f"UID-{user.pk}", "contract_id": f"NL-PLW-C{user.pk:08d}"}
+    )
+    values: dict[str, Any] = {
+        "user": user,
+        "token": token,
+        "partner": partner,
+        "authorization_reference": f"ref-{user.pk}-{ChargingSession.objects.count()}",
+        "country_code": "NL",
+        "party_id": "SBX",
+        "location_ocpi_id": "LOC1",
+        "evse_uid": "LOC1-1",
+        "evse_label": "NL*SBX*E1",
+        "currency": "EUR",
+        "estimate": 2000,
+        "operator_name": "Sandbox Energy",
+        **fields,
+    }
+    return ChargingSession.objects.create(**values)

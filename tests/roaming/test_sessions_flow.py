@@ -4,8 +4,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
-from roaming.models import Command, CommandType
+from roaming.models import ChargingSession, Command, CommandType
+from roaming.selectors import driver_token_for_start
+from roaming.services.sessions import connector_unlock
 from tests.roaming.charging import Net, hold_status, session_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,3 +69,69 @@ def test_driver_starts_sees_it_charge_and_stops_it(charging_net: Net) -> None:
     # The hold waits for the CDR (billing's part): nothing released, nothing captured yet.
     session.refresh_from_db()
     assert hold_status(net.localstripe, session) == "requires_capture"
+
+
+def test_session_started_at_the_charger_with_our_token_is_followed_and_held(
+    charging_net: Net,
+) -> None:
+    net = charging_net
+    driver = net.driver()
+    token = driver_token_for_start(user=driver)
+    evse = net.evse()
+    sandbox_location, _ = net.sandbox.cpo.catalogue.evses[evse.uid]
+    started = "2026-12-07T08:00:00Z"
+    session = {
+        "country_code": "NL",
+        "party_id": "SBX",
+        "id": "AT-THE-CHARGER-1",
+        "start_date_time": started,
+        "kwh": 0.0,
+        "cdr_token": {
+            "country_code": "NL",
+            "party_id": "PLW",
+            "uid": token.uid,
+            "type": "APP_USER",
+            "contract_id": token.contract_id,
+        },
+        "auth_method": "AUTH_REQUEST",
+        "location_id": sandbox_location["id"],
+        "evse_uid": evse.uid,
+        "connector_id": "1",
+        "currency": "EUR",
+        "status": "ACTIVE",
+        "last_updated": started,
+    }
+    reply = net.push_to_us("PUT", f"/NL/SBX/{session['id']}", session)
+    assert reply.status_code == 200, reply.text
+
+    ours = ChargingSession.objects.get(ocpi_session_id="AT-THE-CHARGER-1")
+    assert (ours.user, ours.state, ours.evse_id) == (driver, "active", evse.pk)
+    assert not ours.commands.exists()
+    assert hold_status(net.localstripe, ours) == "requires_capture"
+    client = net.client(driver)
+    assert net.show(client, str(ours.public_id))["can_stop"] is True
+
+    reply = net.push_to_us(
+        "PATCH",
+        f"/NL/SBX/{session['id']}",
+        {"kwh": 4.2, "status": "COMPLETED", "last_updated": "2026-12-07T08:30:00Z"},
+    )
+    assert reply.status_code == 200, reply.text
+    shown = net.show(client, str(ours.public_id))
+    assert (shown["state"], shown["kwh"]) == ("completed", 4.2)
+
+
+def test_helpdesk_unlocks_the_connector_of_a_drivers_session(charging_net: Net) -> None:
+    net = charging_net
+    client = net.client(net.driver())
+    status, body = net.start(client, net.evse(also="UNLOCK_CAPABLE"))
+    assert status == 201, body
+    session = session_in(body["id"], "active")
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw-long-1")
+
+    command = connector_unlock(admin=admin, session=session)
+    assert command.status == "waiting"
+    assert command.requested_by == admin
+    wait_for(
+        lambda: Command.objects.get(pk=command.pk).status == "succeeded", what="the unlock result"
+    )
