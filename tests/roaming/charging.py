@@ -202,3 +202,40 @@ def session_row(user: User, partner: Partner, **fields: Any) -> ChargingSession:
         **fields,
     }
     return ChargingSession.objects.create(**values)
+
+
+def session_pushed(
+    token: DriverToken,
+    *,
+    country_code: str,
+    party_id: str,
+    session_id: str,
+    location_id: str,
+    evse_uid: str,
+    **changes: Any,
+) -> dict[str, Any]:
+    """An OCPI Session an operator reports for our driver's token, started at the charger."""
+    return {
+        "country_code": country_code,
+        "party_id": party_id,
+        "id": session_id,
+        "start_date_time": "2026-12-07T10:00:00Z",
+        "kwh": 0.0,
+        "cdr_token": {
+            "country_code": "NL",
+            "party_id": "PLW",
+            "uid": token.uid,
+            "type": "APP_USER",
+            "contract_id": token.contract_id,
+        },
+        "auth_method": "WHITELIST",
+        "location_id": location_id,
+        "evse_uid": evse_uid,
+        "connector_id": "1",
+        "currency": "EUR",
+        "charging_periods": [],
+        "total_cost": {"excl_vat": 0.0, "incl_vat": 0.0},
+        "status": "ACTIVE",
+        "last_updated": "2026-12-07T10:00:00Z",
+        **changes,
+    }

@@ -10,31 +10,37 @@ from pytest_django.fixtures import Settings
 from payments.models import Payment
 from roaming.models import ChargingSession, Command, CommandType, DriverToken
 from roaming.services.sessions import commands_expire
-from tests.payments.conftest import DECLINES_ON_CHARGE
+from tests.payments.conftest import DECLINES_ON_CHARGE, NEEDS_AUTHENTICATION
 from tests.roaming.charging import Net, hold_status, session_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_evse_occupied_at_the_charger_ends_failed_and_releases_the_hold(charging_net: Net) -> None:
+@pytest.mark.parametrize(
+    ("status", "result", "message"),
+    [
+        ("CHARGING", "EVSE_OCCUPIED", "This charger is in use by someone else."),
+        ("OUTOFORDER", "EVSE_INOPERATIVE", "This charger is out of order."),
+    ],
+)
+def test_evse_occupied_or_broken_at_the_charger_ends_failed_and_releases_the_hold(
+    charging_net: Net, status: str, result: str, message: str
+) -> None:
     net = charging_net
     client = net.client(net.driver())
     evse = net.evse()
-    # Someone plugged in a moment ago: the charger knows, our catalogue not yet.
-    net.sandbox.cpo.catalogue.evse_status_set(evse.uid, "CHARGING", timezone.now())
+    # It changed a moment ago: the charger knows, our catalogue not yet.
+    net.sandbox.cpo.catalogue.evse_status_set(evse.uid, status, timezone.now())
 
-    status, body = net.start(client, evse)
-    assert status == 201, body
+    code, body = net.start(client, evse)
+    assert code == 201, body
     session = session_in(body["id"], "failed")
     wait_for(lambda: hold_status(net.localstripe, session) == "canceled", what="the release")
     shown = net.show(client, body["id"])
-    assert shown["message"].startswith(
-        "This charger is in use by someone else. Nothing was charged."
-    )
+    assert shown["message"] == f"{message} Nothing was charged. Pick another one."
     assert shown["live"] is False
     assert shown["hold"] is None
-    assert hold_status(net.localstripe, session) == "canceled"
-    assert Command.objects.get(session=session).result == "EVSE_OCCUPIED"
+    assert Command.objects.get(session=session).result == result
 
 
 def test_evse_we_know_is_busy_is_refused_before_any_hold(charging_net: Net) -> None:
@@ -213,3 +219,30 @@ def test_one_live_session_per_driver(charging_net: Net) -> None:
     assert again["session"] == body["id"]
     assert ChargingSession.objects.count() == 1
     assert Command.objects.filter(type=CommandType.START_SESSION).count() == 1
+
+
+def test_a_start_the_bank_must_confirm_resumes_once_confirmed(charging_net: Net) -> None:
+    net = charging_net
+    client = net.client(net.driver(card=NEEDS_AUTHENTICATION))
+    evse = net.evse()
+
+    status, body = net.start(client, evse)
+    assert (status, body["code"]) == (402, "authentication_required")
+    payment = Payment.objects.get()
+    assert body["authenticate_url"] == f"/payments/{payment.pk}/authenticate/"
+    assert ChargingSession.objects.get(public_id=body["session"]).state == "requested"
+    assert not Command.objects.exists()
+
+    # The driver confirms with the bank on the payments page, then presses Start again.
+    secret = net.localstripe.payment_intent(payment.stripe_payment_intent_id)["client_secret"]
+    net.localstripe.request(
+        "POST",
+        f"/v1/payment_intents/{payment.stripe_payment_intent_id}/_authenticate?success=true",
+        {"key": "pk_test_localstripe", "client_secret": secret},
+    )
+    assert client.post(body["authenticate_url"]).status_code == 302
+    status, resumed = net.start(client, evse)
+    assert status == 201, resumed
+    assert resumed["id"] == body["session"]
+    session_in(resumed["id"], "active")
+    assert Payment.objects.count() == 1

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from roaming.models import ChargingSession, Command, CommandType
 from roaming.selectors import driver_token_for_start
 from roaming.services.sessions import connector_unlock
-from tests.roaming.charging import Net, hold_status, session_in, wait_for
+from tests.roaming.charging import Net, hold_status, session_in, session_pushed, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,28 +79,15 @@ def test_session_started_at_the_charger_with_our_token_is_followed_and_held(
     token = driver_token_for_start(user=driver)
     evse = net.evse()
     sandbox_location, _ = net.sandbox.cpo.catalogue.evses[evse.uid]
-    started = "2026-12-07T08:00:00Z"
-    session = {
-        "country_code": "NL",
-        "party_id": "SBX",
-        "id": "AT-THE-CHARGER-1",
-        "start_date_time": started,
-        "kwh": 0.0,
-        "cdr_token": {
-            "country_code": "NL",
-            "party_id": "PLW",
-            "uid": token.uid,
-            "type": "APP_USER",
-            "contract_id": token.contract_id,
-        },
-        "auth_method": "AUTH_REQUEST",
-        "location_id": sandbox_location["id"],
-        "evse_uid": evse.uid,
-        "connector_id": "1",
-        "currency": "EUR",
-        "status": "ACTIVE",
-        "last_updated": started,
-    }
+    session = session_pushed(
+        token,
+        country_code="NL",
+        party_id="SBX",
+        session_id="AT-THE-CHARGER-1",
+        location_id=sandbox_location["id"],
+        evse_uid=evse.uid,
+        auth_method="AUTH_REQUEST",
+    )
     reply = net.push_to_us("PUT", f"/NL/SBX/{session['id']}", session)
     assert reply.status_code == 200, reply.text
 
@@ -114,7 +101,7 @@ def test_session_started_at_the_charger_with_our_token_is_followed_and_held(
     reply = net.push_to_us(
         "PATCH",
         f"/NL/SBX/{session['id']}",
-        {"kwh": 4.2, "status": "COMPLETED", "last_updated": "2026-12-07T08:30:00Z"},
+        {"kwh": 4.2, "status": "COMPLETED", "last_updated": "2026-12-07T10:30:00Z"},
     )
     assert reply.status_code == 200, reply.text
     shown = net.show(client, str(ours.public_id))

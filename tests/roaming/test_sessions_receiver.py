@@ -20,6 +20,7 @@ from roaming.models import ChargingSession, DriverToken, Partner, PartnerRole, P
 from roaming.selectors import driver_token_for_start
 from roaming.services.sync import catalogue_source
 from tests.payments.conftest import DECLINES_ON_CHARGE, VISA, LocalStripe, card_add
+from tests.roaming.charging import session_pushed
 from tests.roaming.test_receivers import example
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,31 +69,15 @@ def driver(localstripe: LocalStripe) -> User:
 
 
 def session_body(token: DriverToken, **changes: Any) -> dict[str, Any]:
-    """A Session the operator reports for our driver's token."""
-    body = {
-        "country_code": "BE",
-        "party_id": "BEC",
-        "id": "S-1",
-        "start_date_time": "2026-12-07T10:00:00Z",
-        "kwh": 0.0,
-        "cdr_token": {
-            "country_code": "NL",
-            "party_id": "PLW",
-            "uid": token.uid,
-            "type": "APP_USER",
-            "contract_id": token.contract_id,
-        },
-        "auth_method": "WHITELIST",
-        "location_id": "LOC1",
-        "evse_uid": "3256",
-        "connector_id": "1",
-        "currency": "EUR",
-        "charging_periods": [],
-        "total_cost": {"excl_vat": 0.0, "incl_vat": 0.0},
-        "status": "ACTIVE",
-        "last_updated": "2026-12-07T10:00:00Z",
-    }
-    return {**body, **changes}
+    return session_pushed(
+        token,
+        country_code="BE",
+        party_id="BEC",
+        session_id="S-1",
+        location_id="LOC1",
+        evse_uid="3256",
+        **changes,
+    )
 
 
 def period(at: str, kwh: float) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-import pydantic
 from django.conf import settings
 
 from roaming.adapters.base import CommandOutcome, CommandReply
@@ -21,6 +20,7 @@ from roaming.http import peer_request
 from roaming.models import DriverToken, Partner
 from roaming.ocpi.transport import envelope_data, ocpi_timestamp
 from roaming.ocpi.v221 import schemas
+from roaming.ocpi.v221.reading import validated
 
 RESPONSE_OUTCOMES = {
     schemas.CommandResponseType.ACCEPTED: CommandOutcome.ACCEPTED,
@@ -72,14 +72,9 @@ def command_response_parse(body: bytes, *, what: str) -> CommandReply:
     if data is None:
         envelope_data(body, what=what)  # raises what is wrong with the envelope
         raise PartnerError(f"{what}: the answer has no CommandResponse", permanent=True)
-    try:
-        response = schemas.CommandResponse.model_validate(data)
-    except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "data"
-        raise PartnerError(
-            f"{what}: the CommandResponse is invalid ({where}: {error['msg']})", permanent=True
-        ) from exc
+    response: schemas.CommandResponse = validated(
+        schemas.CommandResponse, data, what=f"CommandResponse to {what}"
+    )
     return CommandReply(
         outcome=RESPONSE_OUTCOMES[response.result],
         word=str(response.result),
@@ -90,14 +85,7 @@ def command_response_parse(body: bytes, *, what: str) -> CommandReply:
 
 def command_result_parse(payload: Any) -> CommandReply:
     """A CommandResult POSTed to one of our response URLs."""
-    try:
-        result = schemas.CommandResult.model_validate(payload)
-    except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise PartnerError(
-            f"invalid CommandResult: {where}: {error['msg']}", permanent=True, ocpi_status=2001
-        ) from exc
+    result: schemas.CommandResult = validated(schemas.CommandResult, payload, what="CommandResult")
     return CommandReply(
         outcome=RESULT_OUTCOMES.get(result.result, CommandOutcome.FAILED),
         word=str(result.result),

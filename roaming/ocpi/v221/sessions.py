@@ -6,9 +6,11 @@ new periods to append. `total_cost` is read incl. VAT when the partner gives it,
 """
 
 from decimal import Decimal
+from typing import Any
 
 from roaming.adapters.base import PeriodReport, SessionChange, SessionReport, SessionStatus
 from roaming.ocpi.v221 import schemas
+from roaming.ocpi.v221.reading import validated
 
 STATUSES = {
     schemas.SessionStatus.PENDING: SessionStatus.PENDING,
@@ -33,7 +35,9 @@ def price(total: schemas.Price | None) -> Decimal | None:
     return total.incl_vat if total.incl_vat is not None else total.excl_vat
 
 
-def session_report(session: schemas.Session) -> SessionReport:
+def session_parse(payload: Any) -> SessionReport:
+    """A whole Session (PUT)."""
+    session: schemas.Session = validated(schemas.Session, payload, what="session")
     token = session.cdr_token
     return SessionReport(
         country_code=session.country_code.upper(),
@@ -58,7 +62,9 @@ def session_report(session: schemas.Session) -> SessionReport:
     )
 
 
-def session_change(patch: schemas.SessionPatch) -> SessionChange:
+def session_patch_parse(payload: Any) -> SessionChange:
+    """A whole-Session PATCH (`last_updated` required)."""
+    patch: schemas.SessionPatch = validated(schemas.SessionPatch, payload, what="session PATCH")
     return SessionChange(
         last_updated=patch.last_updated,
         status=STATUSES[patch.status] if patch.status is not None else None,
