@@ -251,17 +251,25 @@ def session_progress_write(
         setattr(session, name, value)
 
 
-def after_report(*, session: ChargingSession, release: bool) -> None:
-    """What a report leaves to do outside its transaction: release a hold, or make sure a
-    session that is charging has one."""
-    if release:
-        session_hold_release(session=session, reason="The session never became valid")
-    elif session.state in (State.ACCEPTED, State.ACTIVE, State.STOPPING, State.COMPLETED):
-        from roaming.tasks import session_hold_ensure_task
+def session_moved(
+    *,
+    session: ChargingSession,
+    status: SessionStatus | None,
+    at: datetime,
+    periods: tuple[PeriodReport, ...],
+) -> bool:
+    """Inside a report's transaction: move the session as the partner says, add the chart
+    point, and, once committed, make sure a session that charges has a hold. True when the
+    session never became valid and its hold is to be released after the commit."""
+    release = session_follow(session=session, status=status)
+    sample_record(session=session, at=at, periods=periods)
+    if session.state in (State.ACCEPTED, State.ACTIVE, State.STOPPING, State.COMPLETED):
+        from roaming.tasks import session_hold_ensure_task  # tasks import the services
 
         payment = Payment.objects.filter(charging_session=session).first()
         if payment is None or payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
             transaction.on_commit(lambda: session_hold_ensure_task.delay(session.pk), robust=True)
+    return release
 
 
 def session_report_apply(*, partner: Partner, report: SessionReport) -> bool:
@@ -294,11 +302,11 @@ def session_report_apply(*, partner: Partner, report: SessionReport) -> bool:
                 "connector_id": report.connector_id,
             },
         )
-        release = session_follow(session=session, status=report.status)
-        sample_record(session=session, at=report.last_updated, periods=report.periods)
-        after_report(session=session, release=False)
+        release = session_moved(
+            session=session, status=report.status, at=report.last_updated, periods=report.periods
+        )
     if release:
-        after_report(session=session, release=True)
+        session_hold_release(session=session, reason="The session never became valid")
     return True
 
 
@@ -335,11 +343,11 @@ def session_change_apply(
             last_updated=change.last_updated,
             extra={},
         )
-        release = session_follow(session=session, status=change.status)
-        sample_record(session=session, at=change.last_updated, periods=change.periods)
-        after_report(session=session, release=False)
+        release = session_moved(
+            session=session, status=change.status, at=change.last_updated, periods=change.periods
+        )
     if release:
-        after_report(session=session, release=True)
+        session_hold_release(session=session, reason="The session never became valid")
     return True
 
 

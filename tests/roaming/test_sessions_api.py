@@ -2,6 +2,7 @@
 sessions (another's is a 404), bad input is a 4xx with a message; and the station API tells
 which EVSEs can be started."""
 
+import base64
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from locator.models import Evse, Location
 from locator.services import catalogue_locations_upsert
 from roaming.adapters import adapter_for
+from roaming.crypto import token_hash
 from roaming.models import ChargingSession, Command, Partner, PartnerState
 from roaming.services.sync import catalogue_source
 from tests.roaming.charging import session_row
@@ -183,3 +185,18 @@ def test_station_detail_gives_each_evse_its_id_and_whether_it_can_start(
     Evse.objects.filter(uid="3256").update(status="AVAILABLE")
     Location.objects.update(remote_start=False)
     assert station_evses(client, location)["3256"]["can_start"] is False
+
+
+def test_our_version_details_offer_the_sessions_receiver_and_commands_sender(
+    client: Client,
+) -> None:
+    partner = Partner.objects.create(
+        name="Caller", state=PartnerState.ACTIVE, inbound_token_hash=token_hash("caller")
+    )
+    reply = client.get(
+        "/ocpi/2.2.1/", HTTP_AUTHORIZATION="Token " + base64.b64encode(b"caller").decode()
+    )
+    assert reply.status_code == 200, partner
+    offered = {(e["identifier"], e["role"]): e["url"] for e in reply.json()["data"]["endpoints"]}
+    assert offered[("sessions", "RECEIVER")].endswith("/ocpi/2.2.1/sessions")
+    assert offered[("commands", "SENDER")].endswith("/ocpi/2.2.1/commands")
