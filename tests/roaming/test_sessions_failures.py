@@ -1,9 +1,12 @@
 """Every way a start or a stop can fail ends cleanly: the hold released, a message a driver
 understands. On loopback against the sandbox CPO and localstripe."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -246,3 +249,26 @@ def test_a_start_the_bank_must_confirm_resumes_once_confirmed(charging_net: Net)
     assert resumed["id"] == body["session"]
     session_in(resumed["id"], "active")
     assert Payment.objects.count() == 1
+
+
+def test_a_double_tap_on_start_starts_one_charge(charging_net: Net) -> None:
+    net = charging_net
+    driver = net.driver()
+    evse = net.evse()
+    barrier = threading.Barrier(2)
+
+    def tap(_: int) -> int:
+        try:
+            client = net.client(driver)
+            barrier.wait()
+            return net.start(client, evse)[0]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(pool.map(tap, range(2)))
+
+    assert statuses == [201, 409]
+    assert ChargingSession.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert Command.objects.filter(type=CommandType.START_SESSION).count() == 1
