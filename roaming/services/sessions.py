@@ -15,12 +15,13 @@ before each call (a result may reach us before the call returns).
 import uuid
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from locator.models import Evse, Location
 from locator.selectors import EVSE_UNAVAILABLE, evse_remote_startable
 from payments.gateway import PaymentError
+from payments.models import Payment
 from payments.services import hold_place
 from roaming.adapters import adapter_for
 from roaming.errors import PartnerError, SessionError
@@ -114,9 +115,25 @@ def startable_evse(*, evse_id: int) -> tuple[Evse, Location, Partner]:
     return evse, location, partner
 
 
-def awaiting_authentication(session: ChargingSession) -> bool:
-    """A start still waiting for the driver's bank: nothing sent to the partner yet."""
-    return session.state == State.REQUESTED and not session.commands.exists()
+def resumable(session: ChargingSession) -> bool:
+    """A start the driver's bank held up (3-D Secure), nothing sent to the partner yet:
+    pressing Start again on the same EVSE resumes it."""
+    payment = Payment.objects.filter(charging_session=session).first()
+    return (
+        session.state == State.REQUESTED
+        and payment is not None
+        and payment.status in (Payment.Status.REQUIRES_ACTION, Payment.Status.REQUIRES_CAPTURE)
+        and not session.commands.exists()
+    )
+
+
+def already_charging(session: ChargingSession) -> SessionError:
+    return SessionError(
+        "You already have a charge under way: stop it before you start another.",
+        code="already_charging",
+        http_status=409,
+        extra={"session": str(session.public_id)},
+    )
 
 
 def session_start(*, user: User, evse_id: int) -> ChargingSession:
@@ -131,9 +148,16 @@ def session_start(*, user: User, evse_id: int) -> ChargingSession:
     evse, location, partner = startable_evse(evse_id=evse_id)
     live = ChargingSession.objects.filter(user=user, state__in=LIVE_STATES).first()
     session: ChargingSession | None = None
-    if live is not None and awaiting_authentication(live) and live.evse_id == evse.pk:
+    if live is not None and resumable(live) and live.evse_id == evse.pk:
         session = live
-    elif live is not None and awaiting_authentication(live):
+    elif (
+        live is not None
+        and resumable(live)
+        and Payment.objects.filter(
+            charging_session=live, status=Payment.Status.REQUIRES_ACTION
+        ).exists()
+    ):
+        # Still waiting for the bank when the driver chose another charger.
         session_end(
             session=live,
             to=State.CANCELLED,
@@ -141,12 +165,7 @@ def session_start(*, user: User, evse_id: int) -> ChargingSession:
             message=f"You started another charger instead. {NOTHING_CHARGED}",
         )
     elif live is not None:
-        raise SessionError(
-            "You already have a charge under way: stop it before you start another.",
-            code="already_charging",
-            http_status=409,
-            extra={"session": str(live.public_id)},
-        )
+        raise already_charging(live)
     token = driver_token_for_start(user=user)
     if session is None:
         connectors = list(evse.connectors.order_by("ocpi_id").values_list("ocpi_id", flat=True))
@@ -164,10 +183,8 @@ def session_start(*, user: User, evse_id: int) -> ChargingSession:
                 cause="Start requested by the driver",
             )
         except IntegrityError:
-            raise SessionError(
-                "You already have a charge under way: stop it before you start another.",
-                code="already_charging",
-                http_status=409,
+            raise already_charging(
+                ChargingSession.objects.get(user=user, state__in=LIVE_STATES)
             ) from None
     start_hold_place(session=session)
     start_command_send(session=session, evse=evse)
@@ -222,10 +239,15 @@ def start_hold_place(*, session: ChargingSession) -> None:
 
 
 def start_command_send(*, session: ChargingSession, evse: Evse) -> None:
-    """Send START_SESSION for a session whose hold is in place."""
-    command = command_create(
-        partner=session.partner, type=CommandType.START_SESSION, session=session
-    )
+    """Send START_SESSION for a session whose hold is in place; only one per session, however
+    many times Start is pressed at once (the command is claimed under the session's lock)."""
+    with transaction.atomic():
+        ChargingSession.objects.select_for_update().filter(pk=session.pk).first()
+        if session.commands.filter(type=CommandType.START_SESSION).exists():
+            raise already_charging(session)
+        command = command_create(
+            partner=session.partner, type=CommandType.START_SESSION, session=session
+        )
     connector_id = session.connector_id
     if not connector_id and "START_SESSION_CONNECTOR_REQUIRED" in (evse.capabilities or []):
         connector_id = (
