@@ -40,23 +40,23 @@ from roaming.services.sessions import session_start, session_stop
 MAX_SAMPLES = 720
 
 
-class MoneyOutput(serializers.Serializer):
+class MoneyOutput(serializers.Serializer[dict[str, Any]]):
     amount = serializers.IntegerField()
     display = serializers.CharField()
 
 
-class StationOutput(serializers.Serializer):
+class StationOutput(serializers.Serializer[ChargingSession]):
     id = serializers.IntegerField(source="evse.location_id", allow_null=True)
     name = serializers.CharField(source="location_name")
     address = serializers.CharField(source="location_address")
 
 
-class EvseOutput(serializers.Serializer):
+class EvseOutput(serializers.Serializer[ChargingSession]):
     id = serializers.IntegerField(source="evse_id", allow_null=True)
     label = serializers.CharField(source="evse_label")  # type: ignore[assignment]  # Field.label
 
 
-class SampleOutput(serializers.ModelSerializer):
+class SampleOutput(serializers.ModelSerializer[SessionSample]):
     kwh = serializers.FloatField()
     power_kw = serializers.FloatField()
 
@@ -65,7 +65,7 @@ class SampleOutput(serializers.ModelSerializer):
         fields = ["at", "kwh", "power_kw", "cost"]
 
 
-class TimelineOutput(serializers.ModelSerializer):
+class TimelineOutput(serializers.ModelSerializer[SessionEvent]):
     at = serializers.DateTimeField(source="created_at")
     text = serializers.CharField(source="cause")
 
@@ -74,7 +74,7 @@ class TimelineOutput(serializers.ModelSerializer):
         fields = ["at", "text"]
 
 
-class SessionOutput(serializers.ModelSerializer):
+class SessionOutput(serializers.ModelSerializer[ChargingSession]):
     id = serializers.UUIDField(source="public_id")
     state_label = serializers.CharField(source="get_state_display")
     message = serializers.CharField(source="state_message")
@@ -164,7 +164,7 @@ def money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "display": format_money(amount, currency)}
 
 
-class SessionStartInput(serializers.Serializer):
+class SessionStartInput(serializers.Serializer[None]):
     evse = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
 

@@ -67,7 +67,7 @@ def commands_expire_task() -> int:
 
 
 @shared_task(bind=True, max_retries=8)
-def session_hold_ensure_task(self: Task, session_id: int) -> None:
+def session_hold_ensure_task(self: Task[..., None], session_id: int) -> None:
     """Place a hold for a session charging without one (started at the charger, or revived
     after a timeout). The payment provider unreachable: retry with backoff."""
     session = ChargingSession.objects.filter(pk=session_id).first()

@@ -28,7 +28,7 @@ from roaming.models import ChargingSession, DriverToken, Partner
 from roaming.ocpi.v221.commands import token_object
 from roaming.services import partner_register, partner_sync
 from tests.payments.conftest import VISA, LocalStripe, card_add
-from tests.roaming.conftest import SandboxHandle, auth
+from tests.sandbox.fixtures import SandboxHandle, auth
 
 
 def closed_port_url() -> str:

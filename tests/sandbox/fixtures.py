@@ -292,8 +292,3 @@ def app_token(**changes: Any) -> dict[str, Any]:
         "last_updated": "2026-01-01T00:00:00Z",
         **changes,
     }
-
-
-# The charging tests: localstripe (the payments tests' fixtures) and the charging network.
-from tests.payments.conftest import localstripe, localstripe_server  # noqa: E402, F401
-from tests.roaming.charging import charging_net, charging_net_factory  # noqa: E402, F401
