@@ -1,14 +1,11 @@
-"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records.
+"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records, and
+CDRs into charge records (`roaming.ocpi.v221.cdrs`).
 
-Inbound objects are read tolerantly before validation: `null` stands for an absent optional,
-and a DateTime with an explicit UTC offset is taken as the instant it names.
+Inbound objects are read tolerantly (see `roaming.ocpi.v221.records`).
 """
 
-import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from decimal import Decimal
-from enum import StrEnum
 from functools import cache, cached_property
 from typing import Annotated, Any
 
@@ -17,50 +14,28 @@ from django.conf import settings
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
-from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
+from roaming.adapters.base import (
+    ChargeRecord,
+    Patch,
+    PulledPage,
+    Record,
+    RoamingAdapter,
+    SkippedObject,
+)
 from roaming.errors import PartnerError
 from roaming.models import PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
-from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
-from roaming.ocpi.v221 import schemas
+from roaming.ocpi.transport import ocpi_timestamp
+from roaming.ocpi.v221 import cdrs, schemas
+from roaming.ocpi.v221.records import (
+    invalid,
+    lenient,
+    tariff_record,
+    validated,
+    validation_message,
+)
 
-OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
-
-
-def lenient(value: Any) -> Any:
-    """Drop `null` members and turn offset DateTimes into `Z` ones, recursively."""
-    if isinstance(value, dict):
-        return {key: lenient(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [lenient(item) for item in value if item is not None]
-    if isinstance(value, str) and OFFSET_DATETIME.match(value):
-        return ocpi_timestamp(ocpi_datetime_parse(value))
-    return value
-
-
-def validation_message(exc: pydantic.ValidationError, prefix: str = "") -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "") or "body"
-    return f"{where}: {error['msg']}"
-
-
-def invalid(what: str, detail: str) -> PartnerError:
-    return PartnerError(
-        f"invalid {what}: {detail}", permanent=True, ocpi_status=OcpiStatus.INVALID_PARAMETERS
-    )
-
-
-def validated(model: type[schemas.OcpiModel], payload: Any, *, what: str) -> Any:
-    try:
-        return model.model_validate(payload)
-    except pydantic.ValidationError:
-        pass
-    # Most objects are well formed; only a failing one pays for the tolerant second reading.
-    try:
-        return model.model_validate(lenient(payload))
-    except pydantic.ValidationError as exc:
-        raise invalid(what, validation_message(exc)) from exc
 
 
 @cache
@@ -93,19 +68,6 @@ def patch_fields(
         except pydantic.ValidationError as exc:
             raise invalid(what, validation_message(exc, name)) from exc
     return values.pop("last_updated"), values
-
-
-def with_numbers(value: Any) -> Any:
-    """A dumped object with OCPI's decimals as JSON numbers (pydantic would give strings)."""
-    if isinstance(value, dict):
-        return {key: with_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [with_numbers(item) for item in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, StrEnum):
-        return str(value)
-    return value
 
 
 def jsonable(value: Any) -> Any:
@@ -258,23 +220,7 @@ class Ocpi221Adapter(RoamingAdapter):
         return Patch(last_updated=last_updated, changes=changes)
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
-        tariff = validated(schemas.Tariff, payload, what="tariff")
-        data = with_numbers(tariff.model_dump(exclude_defaults=True))
-        return TariffRecord(
-            country_code=tariff.country_code.upper(),
-            party_id=tariff.party_id.upper(),
-            id=tariff.id,
-            currency=tariff.currency,
-            type=str(tariff.type or ""),
-            tariff_alt_text=tuple(data.get("tariff_alt_text", ())),
-            tariff_alt_url=tariff.tariff_alt_url or "",
-            min_price=data.get("min_price"),
-            max_price=data.get("max_price"),
-            elements=tuple(data["elements"]),
-            start_date_time=tariff.start_date_time,
-            end_date_time=tariff.end_date_time,
-            last_updated=tariff.last_updated,
-        )
+        return tariff_record(validated(schemas.Tariff, payload, what="tariff"))
 
     def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
         """The module's pages of raw objects; everything read from the database is read here,
@@ -306,6 +252,12 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
         return self.pulled(self.pages("tariffs", since), self.tariff_parse)
+
+    def cdr_parse(self, payload: Any) -> ChargeRecord:
+        return cdrs.cdr_record(payload)
+
+    def cdrs_fetch(self, *, since: datetime) -> Iterator[PulledPage[ChargeRecord]]:
+        return self.pulled(self.pages("cdrs", since), self.cdr_parse)
 
     @staticmethod
     def pulled(
