@@ -23,5 +23,6 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("ocpi/", include("roaming.urls")),
+    path("receipts/", include("roaming.receipt_urls")),
     path("", include("payments.urls")),
 ]

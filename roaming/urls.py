@@ -2,6 +2,7 @@ from django.urls import path
 
 from roaming import api
 from roaming.receivers import catalogue as receivers
+from roaming.receivers import cdrs
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
@@ -24,5 +25,11 @@ urlpatterns = [
         "<str:version>/tariffs/<str:country_code>/<str:party_id>/<str:tariff_id>",
         receivers.tariffs,
         name="ocpi-tariffs",
+    ),
+    path("<str:version>/cdrs", cdrs.cdrs, name="ocpi-cdrs"),
+    path(
+        "<str:version>/cdrs/<str:country_code>/<str:party_id>/<path:cdr_id>",
+        cdrs.cdr,
+        name="ocpi-cdr",
     ),
 ]

@@ -31,6 +31,11 @@ import pytest
 
 from roaming.sandbox.config import SandboxConfig
 from roaming.sandbox.server import SandboxCpo
+from tests.payments.conftest import (  # noqa: F401 - localstripe for the charging tests
+    flaky_stripe,
+    localstripe,
+    localstripe_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {
