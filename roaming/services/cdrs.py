@@ -33,18 +33,13 @@ from locator.models import Location, Tariff
 from locator.tariff_cost import periods_price
 from payments.models import Payment, Receipt
 from payments.money import format_money, minor_per_major
-from payments.services import (
-    PaymentError,
-    hold_capture,
-    receipt_write,
-    refund_issue,
-    refundable_amount,
-)
+from payments.services import PaymentError, hold_capture, receipt_write
 from roaming.adapters import adapter_for
 from roaming.adapters.base import ChargeRecord
 from roaming.errors import PartnerError
 from roaming.models import ChargeDetailRecord, ChargingSession, DriverToken, Partner, SessionState
 from roaming.selectors import partner_owns
+from roaming.services.refunds import session_refund
 from roaming.services.sessions import session_note, session_transition
 from roaming.services.sync import catalogue_source
 
@@ -369,46 +364,55 @@ def cdr_bill(*, cdr: ChargeDetailRecord, approved_by: User | None = None) -> Cha
 def _credit_refund(
     cdr: ChargeDetailRecord, session: ChargingSession, *, by: User | None
 ) -> ChargeDetailRecord:
-    """Refund a credit CDR's amount on what was captured for the session (hold first, then
-    the separate charge for the excess)."""
-    payment = session.payment
-    owed = -cdr.total_cost
-    if payment is None or payment.status != Payment.Status.CAPTURED:
-        return cdr_hold(cdr=cdr, message="A credit CDR for a session that was not charged.")
-    payments = [payment, *payment.excess_charges.filter(status=Payment.Status.CAPTURED)]
-    if owed > sum(refundable_amount(p) for p in payments):
-        return cdr_hold(
-            cdr=cdr,
-            message=f"The credit of {format_money(owed, payment.currency)} is more than is "
-            "left to refund.",
-        )
-    refunded = 0
-    for charged in payments:
-        part = min(owed - refunded, refundable_amount(charged))
-        if part <= 0:
-            continue
-        try:
-            refund_issue(
-                payment=charged,
-                amount=part,
-                reason=f"Credit CDR {cdr.cdr_id} from the operator",
-                created_by=by,
-                request_id=f"cdr-{cdr.pk}",
-            )
-        except PaymentError as error:
-            if error.retryable:
-                raise
-            return cdr_hold(cdr=cdr, message=f"The refund failed: {error.message}")
-        refunded += part
-    if ChargeDetailRecord.objects.filter(
-        pk=cdr.pk, billing__in=[Billing.PENDING, Billing.REVIEW]
-    ).update(billing=Billing.REFUNDED, billing_message=""):
-        session_note(
+    """Refund a credit CDR's amount on what was charged for the session."""
+    try:
+        session_refund(
             session=session,
-            cause=f"Refunded {format_money(owed, payment.currency)} for credit CDR {cdr.cdr_id}",
+            amount=-cdr.total_cost,
+            reason=f"Credit CDR {cdr.cdr_id} from the operator",
+            request_id=f"cdr-{cdr.pk}",
+            by=by,
         )
+    except PaymentError as error:
+        if error.retryable:
+            raise
+        return cdr_hold(cdr=cdr, message=f"The credit CDR cannot be refunded: {error.message}")
+    ChargeDetailRecord.objects.filter(
+        pk=cdr.pk, billing__in=[Billing.PENDING, Billing.REVIEW]
+    ).update(billing=Billing.REFUNDED, billing_message="")
     cdr.refresh_from_db()
     return cdr
+
+
+def cdr_resolve(*, cdr: ChargeDetailRecord, by: User, note: str = "") -> bool:
+    """An admin has dealt with a CDR held for review or matching no charge: mark it resolved
+    (and its session, when nothing else of it waits). False when it was not waiting."""
+    why = f"Resolved by {by}" + (f": {note}" if note else "")
+    with transaction.atomic():
+        resolved = ChargeDetailRecord.objects.filter(
+            pk=cdr.pk, billing__in=[Billing.REVIEW, Billing.UNMATCHED]
+        ).update(billing=Billing.RESOLVED, billing_message=why[:500])
+        session = cdr.session
+        if resolved and session is not None:
+            session_note(session=session, cause=f"CDR {cdr.cdr_id}: {why}")
+            if not session.cdrs.filter(billing=Billing.REVIEW).exists():
+                ChargingSession.objects.filter(pk=session.pk).update(needs_attention="")
+    return bool(resolved)
+
+
+def cdrs_resolve(*, session: ChargingSession, by: User, note: str = "") -> int:
+    """An admin has dealt with what the session needed: clear its flag, and mark its CDRs held
+    for review (or matching no charge) resolved. Returns how many CDRs were resolved."""
+    with transaction.atomic():
+        resolved = session.cdrs.filter(billing__in=[Billing.REVIEW, Billing.UNMATCHED]).update(
+            billing=Billing.RESOLVED,
+            billing_message=f"Resolved by {by}" + (f": {note}" if note else ""),
+        )
+        ChargingSession.objects.filter(pk=session.pk).update(needs_attention="")
+        session_note(
+            session=session, cause=f"Marked resolved by {by}" + (f": {note}" if note else "")
+        )
+    return resolved
 
 
 def receipt_email(*, session: ChargingSession, receipt: Receipt) -> None:
