@@ -12,15 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from payments.admin import RefundForm
 from payments.models import Payment, PaymentLogEntry, Refund
-from payments.money import format_money, minor_per_major, parse_major
+from payments.money import format_money, minor_per_major
 from payments.services import PaymentError
 from roaming.models import ChargeDetailRecord, ChargingSession, SessionState
 from roaming.services.cdrs import cdr_bill, cdr_resolve, cdrs_resolve
@@ -141,24 +141,33 @@ class AttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RefundForm(forms.Form):
-    amount = forms.CharField(help_text="In the charge's currency, e.g. 2.00")
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-    # One refund per form shown: a double submit refunds once.
-    request_id = forms.CharField(widget=forms.HiddenInput)
+class ServiceRowsAdmin(admin.ModelAdmin):
+    """Rows only services write: shown read-only (no add, delete or save), changed through
+    the actions, each of which asks for its own permission."""
 
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.currency = currency
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
-    def clean_amount(self) -> int:
-        try:
-            amount = parse_major(self.cleaned_data["amount"], self.currency)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if amount <= 0:
-            raise forms.ValidationError("Enter an amount above 0.")
-        return amount
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_bill_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("roaming.change_chargedetailrecord")
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, context)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -189,7 +198,7 @@ class CdrInline(ReadOnlyInline):
 
 
 @admin.register(ChargingSession)
-class ChargingSessionAdmin(admin.ModelAdmin):
+class ChargingSessionAdmin(ServiceRowsAdmin):
     list_display = (
         "created_at",
         "short_id",
@@ -218,12 +227,6 @@ class ChargingSessionAdmin(admin.ModelAdmin):
     readonly_fields = tuple(field.name for field in ChargingSession._meta.fields)
     change_form_template = "admin/roaming/chargingsession/change_form.html"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def change_view(
         self,
         request: HttpRequest,
@@ -235,9 +238,6 @@ class ChargingSessionAdmin(admin.ModelAdmin):
         context = {
             **(extra_context or {}),
             "timeline": session_timeline(session) if session else [],
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
         }
         return super().change_view(request, object_id, form_url, context)
 
@@ -268,9 +268,6 @@ class ChargingSessionAdmin(admin.ModelAdmin):
     def has_refund_permission(self, request: HttpRequest) -> bool:
         # Seeing sessions is not enough to give money back.
         return request.user.has_perm("payments.add_refund")
-
-    def has_bill_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("roaming.change_chargedetailrecord")
 
     @admin.action(description="Retry capture (bill the held CDR)", permissions=["bill"])
     def retry_capture(self, request: HttpRequest, queryset: QuerySet[ChargingSession]) -> None:
@@ -347,7 +344,7 @@ class ChargingSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChargeDetailRecord)
-class ChargeDetailRecordAdmin(admin.ModelAdmin):
+class ChargeDetailRecordAdmin(ServiceRowsAdmin):
     list_display = (
         "received_at",
         "cdr_id",
@@ -365,22 +362,6 @@ class ChargeDetailRecordAdmin(admin.ModelAdmin):
     list_select_related = ("partner", "session")
     actions = ("approve", "resolve")
     readonly_fields = tuple(field.name for field in ChargeDetailRecord._meta.fields)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
-        return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="Session")
     def session_link(self, cdr: ChargeDetailRecord) -> str:
@@ -401,9 +382,6 @@ class ChargeDetailRecordAdmin(admin.ModelAdmin):
         if cdr.expected_cost is None:
             return "—"
         return format_money(cdr.total_cost - cdr.expected_cost, cdr.currency.lower())
-
-    def has_bill_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("roaming.change_chargedetailrecord")
 
     @admin.action(description="Bill as the operator says (retry capture)", permissions=["bill"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ChargeDetailRecord]) -> None:
