@@ -1,7 +1,7 @@
 """The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records, and
 CDRs into charge records (`roaming.ocpi.v221.cdrs`).
 
-Inbound objects are read tolerantly (see `roaming.ocpi.v221.records`).
+Inbound objects are read tolerantly (see `roaming.ocpi.v221.reading`).
 """
 
 from collections.abc import Callable, Iterator
@@ -27,13 +27,8 @@ from roaming.models import PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import ocpi_timestamp
 from roaming.ocpi.v221 import cdrs, schemas
-from roaming.ocpi.v221.records import (
-    invalid,
-    lenient,
-    tariff_record,
-    validated,
-    validation_message,
-)
+from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
+from roaming.ocpi.v221.tariffs import tariff_record
 
 PAGE_SIZE = 1000
 

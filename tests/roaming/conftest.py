@@ -31,11 +31,6 @@ import pytest
 
 from roaming.sandbox.config import SandboxConfig
 from roaming.sandbox.server import SandboxCpo
-from tests.payments.conftest import (  # noqa: F401 - localstripe for the charging tests
-    flaky_stripe,
-    localstripe,
-    localstripe_server,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {
@@ -296,3 +291,7 @@ def app_token(**changes: Any) -> dict[str, Any]:
         "last_updated": "2026-01-01T00:00:00Z",
         **changes,
     }
+
+
+# The charging tests: localstripe (the payments tests' fixtures) and the charging network.
+from tests.payments.conftest import flaky_stripe, localstripe, localstripe_server  # noqa: E402, F401

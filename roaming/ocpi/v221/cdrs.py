@@ -13,7 +13,8 @@ from typing import Any
 
 from roaming.adapters.base import ChargePeriod, ChargeRecord, Cost
 from roaming.ocpi.v221 import schemas
-from roaming.ocpi.v221.records import invalid, tariff_record, validated
+from roaming.ocpi.v221.reading import invalid, validated
+from roaming.ocpi.v221.tariffs import tariff_record
 
 HOUR = Decimal(3600)
 # Beyond these a CDR is not a charge of a car (and would not fit our rows): refused as invalid.
