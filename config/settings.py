@@ -350,6 +350,10 @@ CELERY_BEAT_SCHEDULE["roaming-cdrs-missing"] = {
     "task": "roaming.tasks.cdrs_missing_find_task",
     "schedule": timedelta(minutes=10),
 }
+CELERY_BEAT_SCHEDULE["roaming-commands-expire"] = {
+    "task": "roaming.tasks.commands_expire_task",
+    "schedule": timedelta(seconds=15),
+}
 
 # --- payments: Stripe (localstripe on loopback in the embedded setup) ---
 # Without these, the embedded setup talks to localstripe, which `scripts/dev.py run` starts on

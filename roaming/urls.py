@@ -2,7 +2,7 @@ from django.urls import path
 
 from roaming import api
 from roaming.receivers import catalogue as receivers
-from roaming.receivers import cdrs
+from roaming.receivers import cdrs, commands, sessions
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
@@ -31,5 +31,15 @@ urlpatterns = [
         "<str:version>/cdrs/<str:country_code>/<str:party_id>/<path:cdr_id>",
         cdrs.cdr,
         name="ocpi-cdr",
+    ),
+    path(
+        "<str:version>/sessions/<str:country_code>/<str:party_id>/<str:session_id>",
+        sessions.sessions,
+        name="ocpi-sessions",
+    ),
+    path(
+        "<str:version>/commands/<str:command_type>/<uuid:public_id>",
+        commands.command_result,
+        name="ocpi-command-result",
     ),
 ]

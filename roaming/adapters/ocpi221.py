@@ -16,17 +16,20 @@ from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, Tarif
 from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
 from roaming.adapters.base import (
     ChargeRecord,
+    CommandReply,
     Patch,
     PulledPage,
     Record,
     RoamingAdapter,
+    SessionChange,
+    SessionReport,
     SkippedObject,
 )
 from roaming.errors import PartnerError
-from roaming.models import PartnerKind
+from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import ocpi_timestamp
-from roaming.ocpi.v221 import cdrs, schemas
+from roaming.ocpi.v221 import cdrs, commands, schemas, sessions
 from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
 from roaming.ocpi.v221.tariffs import tariff_record
 
@@ -253,6 +256,49 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def cdrs_fetch(self, *, since: datetime) -> Iterator[PulledPage[ChargeRecord]]:
         return self.pulled(self.pages("cdrs", since), self.cdr_parse)
+
+    def start_session(
+        self,
+        *,
+        token: DriverToken,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+        authorization_reference: str,
+        response_url: str,
+    ) -> CommandReply:
+        return commands.start_session(
+            self.partner,
+            token=token,
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            authorization_reference=authorization_reference,
+            response_url=response_url,
+        )
+
+    def stop_session(self, *, session_id: str, response_url: str) -> CommandReply:
+        return commands.stop_session(self.partner, session_id=session_id, response_url=response_url)
+
+    def unlock_connector(
+        self, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
+    ) -> CommandReply:
+        return commands.unlock_connector(
+            self.partner,
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            response_url=response_url,
+        )
+
+    def command_result_parse(self, payload: Any) -> CommandReply:
+        return commands.command_result_parse(payload)
+
+    def session_parse(self, payload: Any) -> SessionReport:
+        return sessions.session_parse(payload)
+
+    def session_patch_parse(self, payload: Any) -> SessionChange:
+        return sessions.session_patch_parse(payload)
 
     @staticmethod
     def pulled(

@@ -17,6 +17,8 @@ OFFERED_MODULES: dict[str, list[tuple[str, str]]] = {
         ("locations", "RECEIVER"),
         ("tariffs", "RECEIVER"),
         ("cdrs", "RECEIVER"),
+        ("sessions", "RECEIVER"),
+        ("commands", "SENDER"),
     ],
 }
 

@@ -295,3 +295,4 @@ def app_token(**changes: Any) -> dict[str, Any]:
 
 # The charging tests: localstripe (the payments tests' fixtures) and the charging network.
 from tests.payments.conftest import flaky_stripe, localstripe, localstripe_server  # noqa: E402, F401
+from tests.roaming.charging import charging_net, charging_net_factory  # noqa: E402, F401
