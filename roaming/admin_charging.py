@@ -3,7 +3,7 @@ payments, CDRs), CDRs held for review, sessions missing their CDR; and what an a
 about them: bill a held CDR (retry capture), refund all or part of a charge, mark resolved.
 
 Rows are written by services only; the pages are read-only apart from their actions.
-Unlocking a connector joins the actions once charging-core's `connector_unlock` is merged.
+Unlocking a connector asks the partner through charging's `connector_unlock` (helpdesk only).
 """
 
 import uuid
@@ -25,6 +25,7 @@ from payments.services import PaymentError
 from roaming.models import ChargeDetailRecord, ChargingSession, SessionState
 from roaming.services.cdrs import cdr_bill, cdr_resolve, cdrs_resolve
 from roaming.services.refunds import session_payments, session_refund, session_refundable
+from roaming.services.sessions import SessionError, connector_unlock
 
 Billing = ChargeDetailRecord.Billing
 
@@ -223,7 +224,7 @@ class ChargingSessionAdmin(ServiceRowsAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user", "payment__receipt", "partner")
     inlines = (CdrInline,)
-    actions = ("retry_capture", "refund", "mark_resolved")
+    actions = ("retry_capture", "refund", "mark_resolved", "unlock_connector")
     readonly_fields = tuple(field.name for field in ChargingSession._meta.fields)
     change_form_template = "admin/roaming/chargingsession/change_form.html"
 
@@ -287,6 +288,23 @@ class ChargingSessionAdmin(ServiceRowsAdmin):
         for session in queryset:
             cdrs_resolve(session=session, by=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"{queryset.count()} session(s) marked resolved.")
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("roaming.add_command")
+
+    @admin.action(description="Unlock the connector (a stuck cable)", permissions=["unlock"])
+    def unlock_connector(self, request: HttpRequest, queryset: QuerySet[ChargingSession]) -> None:
+        for session in queryset:
+            try:
+                command = connector_unlock(admin=request.user, session=session)  # type: ignore[arg-type]
+            except SessionError as error:
+                self.message_user(request, f"{session}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Unlock asked of {session.partner.name} for connector "
+                    f"{command.connector_id}; its result shows on the session's timeline.",
+                )
 
     @admin.action(description="Refund (whole or part)…", permissions=["refund"])
     def refund(

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import mail
 
 from locator.models import Connector, Evse
 from payments.models import Payment, Receipt
-from roaming.models import ChargeDetailRecord
+from roaming.models import ChargeDetailRecord, Command, CommandType
 from roaming.services.cdrs import to_minor
 from tests.roaming.charging import Net, session_in, wait_for
 
@@ -59,3 +60,28 @@ def test_the_cdr_leads_to_one_capture_of_its_cost_plus_fee_one_receipt_and_the_r
     assert len([m for m in mail.outbox if "receipt" in m.subject]) == 1
     assert net.show(client, public_id)["receipt_url"] == f"/receipts/{public_id}/"
     assert client.get(f"/receipts/{public_id}/").status_code == 200
+
+
+def test_helpdesk_unlocks_a_stuck_connector_from_the_admin(charging_net: Net) -> None:
+    net = charging_net
+    client = net.client(net.driver())
+    status, body = net.start(client, net.evse(also="UNLOCK_CAPABLE"))
+    assert status == 201, body
+    session = session_in(body["id"], "active")
+    admin = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-long-1")
+    ops = net.client(admin)
+
+    done = ops.post(
+        "/admin/roaming/chargingsession/",
+        {"action": "unlock_connector", "_selected_action": [session.pk]},
+        follow=True,
+    )
+
+    assert "Unlock asked of Sandbox" in done.content.decode()
+    unlock = Command.objects.get(session=session, type=CommandType.UNLOCK_CONNECTOR)
+    assert unlock.requested_by == admin
+    wait_for(
+        lambda: Command.objects.get(pk=unlock.pk).status == "succeeded", what="the unlock result"
+    )
+    page = ops.get(f"/admin/roaming/chargingsession/{session.pk}/change/").content.decode()
+    assert "Unlock connector sent: Succeeded" in page
