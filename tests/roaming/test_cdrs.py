@@ -12,6 +12,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from payments.models import Payment, Receipt, Refund
+from payments.services import hold_release
 from roaming.models import ChargeDetailRecord, ChargingSession, Partner, SessionState
 from roaming.tasks import cdr_bill_task
 from tests.payments.conftest import DECLINES_ON_CHARGE, card_add
@@ -417,3 +418,26 @@ def test_failed_excess_charge_is_stated_on_a_failed_payment_row(
     assert excess.failure_message  # (localstripe refuses it as a bad request, Stripe declines)
     flagged = ChargingSession.objects.get(pk=session.pk).needs_attention
     assert flagged.startswith(f"The charge of €{(excess.amount / 100):.2f} above the hold failed")
+
+
+def test_cdr_for_a_hold_already_released_is_held_and_the_payment_states_the_debt(
+    ocpi: Ocpi, cpo: Partner, driver: Any, localstripe: LocalStripe, settings: Settings
+) -> None:
+    """The driver owes the charge though the hold is gone: the payment row says so (the
+    driver's token reads unpaid amounts from payments' rows), and an admin is asked."""
+    settings.CHARGING_FEE = 35
+    session = session_make(user=driver, partner=cpo, state=SessionState.COMPLETED)
+    hold_release(payment=Payment.objects.get(pk=session.payment_id), reason="test: expired")
+
+    ocpi.post_cdr(cdr_payload(session, kwh="10"))
+
+    cdr = ChargeDetailRecord.objects.get()
+    assert cdr.billing == Billing.REVIEW
+    assert cdr.billing_message.startswith("The capture failed: There is no hold to capture")
+    payment = Payment.objects.get(pk=session.payment_id)
+    assert (payment.status, payment.amount_to_capture) == (
+        Payment.Status.CANCELED,
+        minor("10") + 35,
+    )
+    assert payment.log.filter(action="capture_owed").exists()
+    assert ChargingSession.objects.get(pk=session.pk).needs_attention.startswith("The capture")
