@@ -354,6 +354,10 @@ CHARGING_COMMAND_GRACE = timedelta(seconds=env.int("CHARGING_COMMAND_GRACE_SECON
 # A finished session with no CDR this long after it ended is looked for on the partner's CDRs
 # sender, then flagged to an admin.
 CHARGING_CDR_WAIT = timedelta(minutes=env.int("CHARGING_CDR_WAIT_MINUTES", default=60))
+CELERY_BEAT_SCHEDULE["roaming-cdrs-missing"] = {
+    "task": "roaming.tasks.cdrs_missing_find_task",
+    "schedule": timedelta(minutes=10),
+}
 CELERY_BEAT_SCHEDULE["roaming-commands-expire"] = {
     "task": "roaming.tasks.commands_expire_task",
     "schedule": timedelta(seconds=15),

@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("ocpi/", include("roaming.urls")),
+    path("receipts/", include("roaming.receipt_urls")),
     path("api/v1/", include("roaming.api_urls")),
     path("", include("payments.urls")),
 ]

@@ -222,3 +222,7 @@ class OutboundCallAdmin(admin.ModelAdmin[OutboundCall]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Charging (sessions, CDRs) has its own module; importing it registers its pages.
+from roaming import admin_charging  # noqa: E402, F401

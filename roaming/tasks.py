@@ -1,5 +1,5 @@
 """Roaming background work: scheduled pulls, batched status pushes, command timeouts, holds
-for sessions that charge without one. Safe to run twice."""
+for sessions that charge without one, billing CDRs. Safe to run twice."""
 
 import random
 
@@ -11,9 +11,10 @@ from redis import RedisError
 
 from payments.gateway import PaymentError
 from roaming.errors import PartnerError
-from roaming.models import ChargingSession, Partner
+from roaming.models import ChargeDetailRecord, ChargingSession, Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
+from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find
 from roaming.services.sessions import commands_expire, session_hold_ensure
 from roaming.status_pushes import status_pushes_apply
 
@@ -57,6 +58,30 @@ def evse_status_pushes_apply(self: Task[..., int]) -> int:
     except (DatabaseError, RedisError) as error:
         countdown = min(60, 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(bind=True, max_retries=8)
+def cdr_bill_task(self: Task[..., str], cdr_id: int) -> str:
+    """Bill one stored CDR (`cdr_bill`). While Stripe is unreachable or the payment is busy,
+    retry with jittered exponential backoff; after the last try the CDR waits for an admin."""
+    cdr = ChargeDetailRecord.objects.filter(pk=cdr_id).first()
+    if cdr is None:
+        return "gone"
+    try:
+        return cdr_bill(cdr=cdr).billing
+    except PaymentError as error:
+        if self.request.retries >= (self.max_retries or 0):
+            cdr_hold(cdr=cdr, message=f"The capture kept failing: {error.message}")
+            return str(ChargeDetailRecord.Billing.REVIEW)
+        countdown = min(600, 5 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task
+def cdrs_missing_find_task() -> int:
+    """From beat: look for the CDRs of sessions that ended a while ago without one, on the
+    partners' CDRs senders, and flag to an admin those still missing."""
+    return cdrs_missing_find()
 
 
 @shared_task

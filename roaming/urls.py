@@ -2,7 +2,7 @@ from django.urls import path
 
 from roaming import api
 from roaming.receivers import catalogue as receivers
-from roaming.receivers import commands, sessions
+from roaming.receivers import cdrs, commands, sessions
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
@@ -25,6 +25,12 @@ urlpatterns = [
         "<str:version>/tariffs/<str:country_code>/<str:party_id>/<str:tariff_id>",
         receivers.tariffs,
         name="ocpi-tariffs",
+    ),
+    path("<str:version>/cdrs", cdrs.cdrs, name="ocpi-cdrs"),
+    path(
+        "<str:version>/cdrs/<str:country_code>/<str:party_id>/<path:cdr_id>",
+        cdrs.cdr,
+        name="ocpi-cdr",
     ),
     path(
         "<str:version>/sessions/<str:country_code>/<str:party_id>/<str:session_id>",

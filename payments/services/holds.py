@@ -14,7 +14,8 @@ Contract for callers (the charging flow in `roaming` calls these; payments never
 - `hold_capture(payment=..., amount=1234)` when the final cost is known: at most the hold is
   captured; above it, the rest is a second, separate charge. 0 releases the hold. A retryable
   error after the hold was captured means the second charge is still owed: call again (the
-  hold is not captured twice); `payments_reconcile` also makes it.
+  hold is not captured twice); `payments_reconcile` also makes it. A hold already released or
+  failed cannot be captured (`not_capturable`): the amount is recorded on it as owed.
 - `hold_release(payment=...)` when nothing will be charged (a start failed or timed out).
 - `hold_estimate_update(payment=..., amount=...)` while charging, so a hold about to expire can
   be captured at the running cost (see `payments_reconcile`).
@@ -305,6 +306,17 @@ def hold_capture(*, payment: Payment, amount: int) -> Payment:
         return payment
     if payment.status in (Status.CAPTURING, Status.RELEASING):
         raise _in_progress(payment)
+    if payment.status in (Status.CANCELED, Status.FAILED) and payment.amount_to_capture is None:
+        # The cost is owed though the hold is gone: the row says so (a driver who owes money
+        # is read from these rows), and its log says why.
+        Payment.objects.filter(pk=payment.pk, amount_to_capture=None).update(
+            amount_to_capture=amount
+        )
+        _log(
+            payment,
+            "capture_owed",
+            f"{format_money(amount, payment.currency)} is owed: there was no hold left to capture.",
+        )
     raise PaymentError(
         f"There is no hold to capture (status: {payment.get_status_display()}).",
         code="not_capturable",

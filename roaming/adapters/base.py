@@ -7,7 +7,8 @@ help (a refused token, a missing endpoint), `permanent=False` when it may (timeo
 
 Charging: commands (`start_session`, `stop_session`, `unlock_connector`) answer a
 `CommandReply`; the partner's later result (`command_result_parse`) is one too; a pushed Session
-is a `SessionReport` (PUT) or a `SessionChange` (PATCH).
+is a `SessionReport` (PUT) or a `SessionChange` (PATCH). Billing reads the partner's charge
+detail records (`cdr_parse`, `cdrs_fetch`) as `ChargeRecord`s.
 """
 
 from abc import ABC, abstractmethod
@@ -30,9 +31,6 @@ class SkippedObject:
     reason: str
 
 
-Record = TypeVar("Record", LocationRecord, TariffRecord)
-
-
 @dataclass(frozen=True)
 class Patch:
     """A partial update the partner pushed: when it was true, and the changed fields under
@@ -40,6 +38,74 @@ class Patch:
 
     last_updated: datetime
     changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Cost:
+    """An amount in major units of the record's currency, before and after VAT."""
+
+    excl_vat: Decimal
+    incl_vat: Decimal
+
+
+@dataclass(frozen=True)
+class ChargePeriod:
+    """One stretch of a charge at one set of prices: from `start`, `energy_kwh` charged over
+    `charging_hours`, then `parking_hours` plugged in without charging; `max_power_kw` when
+    the partner reported it (a power-restricted tariff needs it)."""
+
+    start: datetime
+    energy_kwh: Decimal
+    charging_hours: Decimal
+    parking_hours: Decimal
+    max_power_kw: Decimal | None = None
+    tariff_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChargeRecord:
+    """A partner's charge detail record (CDR): what one finished charge cost, and why.
+
+    `total` is what the partner bills; the `*_cost` parts break it down when the partner gave
+    them. A credit record (`credit`, negative `total`) cancels or corrects the record named by
+    `credit_reference_id`. `tariffs` are those the partner priced it with; `payload` is the
+    record exactly as received, kept for the partner's GET and for audits.
+    """
+
+    country_code: str
+    party_id: str
+    id: str
+    session_id: str
+    authorization_reference: str
+    token_country_code: str
+    token_party_id: str
+    token_uid: str
+    location_id: str
+    location_name: str
+    location_address: str
+    evse_uid: str
+    evse_id: str
+    connector_id: str
+    currency: str
+    started_at: datetime
+    ended_at: datetime
+    total: Cost
+    fixed_cost: Cost | None
+    energy_cost: Cost | None
+    time_cost: Cost | None
+    parking_cost: Cost | None
+    total_energy_kwh: Decimal
+    total_time_hours: Decimal
+    total_parking_hours: Decimal
+    periods: tuple[ChargePeriod, ...]
+    tariffs: tuple[TariffRecord, ...]
+    credit: bool
+    credit_reference_id: str
+    last_updated: datetime
+    payload: dict[str, Any] = field(compare=False, repr=False)
+
+
+Record = TypeVar("Record", LocationRecord, TariffRecord, ChargeRecord)
 
 
 @dataclass
@@ -179,6 +245,18 @@ class RoamingAdapter(ABC):
     @abstractmethod
     def connector_patch_parse(self, payload: Any) -> Patch:
         """As `location_patch_parse`, for a connector."""
+
+    @abstractmethod
+    def cdr_parse(self, payload: Any) -> ChargeRecord:
+        """A CDR the partner POSTed (or that we fetched). Raises PartnerError naming the bad
+        field; never looks at the database (matching it to a session is the caller's job)."""
+
+    @abstractmethod
+    def cdrs_fetch(self, *, since: datetime) -> Iterator[PulledPage[ChargeRecord]]:
+        """Yield the partner's CDRs last updated at or after `since`, page by page, from its
+        CDRs sender (`date_from`). An unreadable CDR is skipped and reported in its page.
+        Raises PartnerError (permanent) when the partner offers no CDRs sender, or when a page
+        cannot be fetched."""
 
     # --- charging ---------------------------------------------------------------------------
 

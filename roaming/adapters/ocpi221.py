@@ -1,13 +1,11 @@
-"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records.
+"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records, and
+CDRs into charge records (`roaming.ocpi.v221.cdrs`).
 
-Inbound objects are read tolerantly before validation: `null` stands for an absent optional,
-and a DateTime with an explicit UTC offset is taken as the instant it names.
+Inbound objects are read tolerantly (see `roaming.ocpi.v221.reading`).
 """
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from decimal import Decimal
-from enum import StrEnum
 from functools import cache, cached_property
 from typing import Annotated, Any
 
@@ -17,6 +15,7 @@ from django.conf import settings
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
 from roaming.adapters.base import (
+    ChargeRecord,
     CommandReply,
     Patch,
     PulledPage,
@@ -30,8 +29,9 @@ from roaming.errors import PartnerError
 from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import ocpi_timestamp
-from roaming.ocpi.v221 import commands, schemas, sessions
+from roaming.ocpi.v221 import cdrs, commands, schemas, sessions
 from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
+from roaming.ocpi.v221.tariffs import tariff_record
 
 PAGE_SIZE = 1000
 
@@ -66,19 +66,6 @@ def patch_fields(
         except pydantic.ValidationError as exc:
             raise invalid(what, validation_message(exc, name)) from exc
     return values.pop("last_updated"), values
-
-
-def with_numbers(value: Any) -> Any:
-    """A dumped object with OCPI's decimals as JSON numbers (pydantic would give strings)."""
-    if isinstance(value, dict):
-        return {key: with_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [with_numbers(item) for item in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, StrEnum):
-        return str(value)
-    return value
 
 
 def jsonable(value: Any) -> Any:
@@ -231,23 +218,7 @@ class Ocpi221Adapter(RoamingAdapter):
         return Patch(last_updated=last_updated, changes=changes)
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
-        tariff = validated(schemas.Tariff, payload, what="tariff")
-        data = with_numbers(tariff.model_dump(exclude_defaults=True))
-        return TariffRecord(
-            country_code=tariff.country_code.upper(),
-            party_id=tariff.party_id.upper(),
-            id=tariff.id,
-            currency=tariff.currency,
-            type=str(tariff.type or ""),
-            tariff_alt_text=tuple(data.get("tariff_alt_text", ())),
-            tariff_alt_url=tariff.tariff_alt_url or "",
-            min_price=data.get("min_price"),
-            max_price=data.get("max_price"),
-            elements=tuple(data["elements"]),
-            start_date_time=tariff.start_date_time,
-            end_date_time=tariff.end_date_time,
-            last_updated=tariff.last_updated,
-        )
+        return tariff_record(validated(schemas.Tariff, payload, what="tariff"))
 
     def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
         """The module's pages of raw objects; everything read from the database is read here,
@@ -279,6 +250,12 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
         return self.pulled(self.pages("tariffs", since), self.tariff_parse)
+
+    def cdr_parse(self, payload: Any) -> ChargeRecord:
+        return cdrs.cdr_record(payload)
+
+    def cdrs_fetch(self, *, since: datetime) -> Iterator[PulledPage[ChargeRecord]]:
+        return self.pulled(self.pages("cdrs", since), self.cdr_parse)
 
     def start_session(
         self,

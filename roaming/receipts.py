@@ -1,0 +1,189 @@
+"""A driver's receipt for one charge: the facts (for the page, the PDF and the email), who may
+see it, and the PDF.
+
+Everything comes from rows written when the charge was billed: the session (where, when,
+which operator), the CDR the operator billed (energy, cost breakdown, VAT), and the payments
+receipt (its number, what the card was charged, which card). Amounts are minor units.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db.models import Sum
+from django.utils import timezone
+from fpdf import FPDF
+
+from locator.pricing import describe
+from payments.models import Payment, Receipt, Refund
+from payments.money import format_money
+from roaming.adapters import adapter_for
+from roaming.errors import PartnerError
+from roaming.models import ChargeDetailRecord, ChargingSession
+from roaming.services.cdrs import charge_tariff, to_minor
+
+BILLED = (ChargeDetailRecord.Billing.BILLED, ChargeDetailRecord.Billing.REFUNDED)
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    label: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class ReceiptFacts:
+    number: str
+    issued_at: datetime
+    operator: str
+    location: str
+    address: str
+    evse: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    kwh: Decimal
+    tariff: str
+    breakdown: list[ReceiptLine]
+    operator_total: str
+    vat: str
+    fee: str
+    charged: str
+    refunded: str
+    card: str
+    cdr_id: str
+
+    @property
+    def duration(self) -> str:
+        if self.started_at is None or self.ended_at is None:
+            return ""
+        minutes = int((self.ended_at - self.started_at).total_seconds() // 60)
+        return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def receipt_session(*, user: User, public_id: UUID) -> ChargingSession | None:
+    """The driver's own billed session, or None (someone else's, unknown, not billed yet)."""
+    if not user.is_authenticated:
+        return None
+    return (
+        ChargingSession.objects.filter(
+            user=user, public_id=public_id, payment__receipt__isnull=False
+        )
+        .select_related("payment__receipt", "partner")
+        .first()
+    )
+
+
+def _breakdown(cdr: ChargeDetailRecord, currency: str) -> list[ReceiptLine]:
+    """The operator's cost parts incl. VAT, as its CDR gives them (an unreadable CDR: none)."""
+    try:
+        record = adapter_for(cdr.partner).cdr_parse(cdr.payload)
+    except PartnerError:
+        return []
+    parts = (
+        ("Energy", record.energy_cost),
+        ("Charging time", record.time_cost),
+        ("Parking time", record.parking_cost),
+        ("Fixed price", record.fixed_cost),
+    )
+    return [
+        ReceiptLine(label, format_money(to_minor(cost.incl_vat, currency), currency))
+        for label, cost in parts
+        if cost is not None and cost.incl_vat
+    ]
+
+
+def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
+    """What the receipt of a billed session says."""
+    payment = session.payment
+    assert payment is not None
+    receipt: Receipt = payment.receipt
+    currency = receipt.currency
+
+    def money(amount: int) -> str:
+        return format_money(amount, currency)
+
+    cdr = (
+        session.cdrs.filter(credit=False, billing__in=BILLED).order_by("-received_at").first()
+        or session.cdrs.filter(credit=False).order_by("-received_at").first()
+    )
+    refunded = (
+        Refund.objects.filter(
+            payment__in=Payment.objects.filter(pk=payment.pk)
+            | Payment.objects.filter(parent=payment),
+            status=Refund.Status.SUCCEEDED,
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    tariff = charge_tariff(cdr=cdr) if cdr is not None else None
+    return ReceiptFacts(
+        number=receipt.number,
+        issued_at=receipt.issued_at,
+        operator=session.operator_name or session.partner.name,
+        location=session.location_name,
+        address=session.location_address,
+        evse=session.evse_label or session.evse_uid,
+        started_at=cdr.started_at if cdr else session.started_at,
+        ended_at=cdr.ended_at if cdr else session.ended_at,
+        kwh=cdr.total_energy if cdr else session.kwh,
+        tariff=describe(tariff.elements, tariff.currency) if tariff else "",
+        breakdown=_breakdown(cdr, currency) if cdr else [],
+        operator_total=money(cdr.total_cost) if cdr else "",
+        vat=money(cdr.total_cost - cdr.total_cost_excl_vat) if cdr else "",
+        fee=money(cdr.fee) if cdr else "",
+        charged=money(receipt.amount),
+        refunded=money(refunded) if refunded else "",
+        card=receipt.card_label,
+        cdr_id=cdr.cdr_id if cdr else "",
+    )
+
+
+def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
+    """The receipt as a one-page PDF (core fonts: text outside Windows-1252 shows as "?")."""
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_title(f"Plugway receipt {facts.number}")
+    pdf.set_author("Plugway")
+    pdf.set_creation_date(facts.issued_at)
+    pdf.add_page()
+
+    def text(value: str) -> str:
+        return value.encode("cp1252", errors="replace").decode("cp1252")
+
+    def row(label: str, value: str, *, bold: bool = False) -> None:
+        pdf.set_font("helvetica", "B" if bold else "", 11)
+        pdf.cell(70, 7, text(label))
+        pdf.multi_cell(0, 7, text(value), new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_font("helvetica", "B", 18)
+    pdf.cell(0, 12, "Plugway receipt", new_x="LMARGIN", new_y="NEXT")
+    local = timezone.localtime
+    for label, value in (
+        ("Receipt number", facts.number),
+        ("Issued", f"{local(facts.issued_at):%Y-%m-%d %H:%M %Z}"),
+        ("Operator", facts.operator),
+        ("Location", facts.location),
+        ("Address", facts.address),
+        ("Charge point (EVSE)", facts.evse),
+        ("Started", f"{local(facts.started_at):%Y-%m-%d %H:%M}" if facts.started_at else ""),
+        ("Ended", f"{local(facts.ended_at):%Y-%m-%d %H:%M}" if facts.ended_at else ""),
+        ("Duration", facts.duration),
+        ("Energy", f"{facts.kwh:.3f} kWh"),
+        ("Tariff", facts.tariff),
+    ):
+        if value:
+            row(label, value)
+    pdf.ln(4)
+    for line in facts.breakdown:
+        row(line.label, line.amount)
+    row("Operator's price incl. VAT", facts.operator_total)
+    row("of which VAT", facts.vat)
+    row("Plugway fee", facts.fee)
+    row("Charged to your card", facts.charged, bold=True)
+    if facts.refunded:
+        row("Refunded", facts.refunded)
+    row("Card", facts.card)
+    if facts.cdr_id:
+        row("Operator's reference", facts.cdr_id)
+    return bytes(pdf.output())

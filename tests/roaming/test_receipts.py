@@ -1,0 +1,126 @@
+"""The driver's receipt of a charge: the page, the PDF and the email say what was charged and
+why; nobody but the driver sees them."""
+
+import re
+import zlib
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from payments.models import Receipt
+from roaming.models import ChargingSession, Partner, SessionState
+from tests.roaming.billing import (
+    LocalStripe,
+    Ocpi,
+    cdr_payload,
+    cpo_partner,
+    driver_make,
+    session_make,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def billed(
+    client: Client, localstripe: LocalStripe, django_capture_on_commit_callbacks: Any
+) -> ChargingSession:
+    """A charge of 10 kWh at €0.39/kWh + 21 % VAT, billed: €4.72 + our €0.35 fee."""
+    partner: Partner = cpo_partner()
+    driver = driver_make(localstripe)
+    session = session_make(user=driver, partner=partner, state=SessionState.COMPLETED)
+    Ocpi(client, django_capture_on_commit_callbacks).post_cdr(cdr_payload(session, kwh="10"))
+    session.refresh_from_db()
+    return session
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text drawn on the PDF's pages (fpdf2 deflates each page's content stream)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL)
+    return "".join(zlib.decompress(s).decode("cp1252") for s in streams if s.startswith(b"x"))
+
+
+def test_driver_sees_every_fact_of_the_charge_on_the_receipt_page(
+    client: Client, billed: ChargingSession
+) -> None:
+    client.force_login(billed.user)
+    response = client.get(f"/receipts/{billed.public_id}/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    receipt = Receipt.objects.get()
+    for fact in (
+        receipt.number,
+        "Sandbox CPO",  # operator
+        "Marktplein",  # location
+        "Marktplein 1, Utrecht",
+        "NL*SBX*E1",  # EVSE
+        "10.000 kWh",
+        "€0.47/kWh",  # the tariff in plain words (incl. VAT)
+        "Energy",  # the operator's breakdown
+        "€4.72",  # operator's price incl. VAT
+        "€0.82",  # of which VAT
+        "€0.35",  # our fee
+        "€5.07",  # charged
+        "Visa •••• 4242",
+        "CDR-",  # the operator's reference
+    ):
+        assert fact in page, fact
+    assert f'href="/receipts/{billed.public_id}.pdf"' in page
+
+
+def test_receipt_pdf_has_the_same_facts(client: Client, billed: ChargingSession) -> None:
+    client.force_login(billed.user)
+    response = client.get(f"/receipts/{billed.public_id}.pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    number = Receipt.objects.get().number
+    assert f'filename="plugway-receipt-{number}.pdf"' in response["Content-Disposition"]
+    pdf = response.content
+    assert pdf.startswith(b"%PDF-")
+    assert f"/Title (Plugway receipt {number})".encode() in pdf
+    text = pdf_text(pdf)
+    for fact in (number, "Sandbox CPO", "NL*SBX*E1", "10.000 kWh", "€5.07", "€0.35", "4242"):
+        assert fact in text, fact
+
+
+def test_receipt_email_says_the_same_and_links_the_page(billed: ChargingSession) -> None:
+    [email] = mail.outbox
+    html = email.alternatives[0][0]
+    for fact in ("€5.07", "€0.35", "€4.72", "NL*SBX*E1", "Visa •••• 4242"):
+        assert fact in email.body
+        assert fact in html
+    assert f"/receipts/{billed.public_id}/" in html
+
+
+def test_another_driver_gets_a_404_for_the_receipt_and_its_pdf(
+    client: Client, billed: ChargingSession, localstripe: LocalStripe
+) -> None:
+    client.force_login(driver_make(localstripe, "other"))
+    assert client.get(f"/receipts/{billed.public_id}/").status_code == 404
+    assert client.get(f"/receipts/{billed.public_id}.pdf").status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client: Client, billed: ChargingSession) -> None:
+    response = client.get(f"/receipts/{billed.public_id}.pdf")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_charge_not_billed_yet_has_no_receipt(client: Client, localstripe: LocalStripe) -> None:
+    driver = driver_make(localstripe)
+    session = session_make(user=driver, partner=cpo_partner(), state=SessionState.COMPLETED)
+    client.force_login(driver)
+    assert client.get(f"/receipts/{session.public_id}/").status_code == 404
+    assert client.get("/receipts/not-a-uuid/").status_code == 404
+
+
+def test_names_from_the_operator_are_escaped(client: Client, billed: ChargingSession) -> None:
+    ChargingSession.objects.filter(pk=billed.pk).update(location_name="<script>alert(1)</script>")
+    client.force_login(billed.user)
+    page = client.get(f"/receipts/{billed.public_id}/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
