@@ -15,14 +15,21 @@ from typing import Annotated, Any
 import pydantic
 from django.conf import settings
 
-from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
-from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
-from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
+from locator.catalogue import (
+    EVSE_PATCHABLE,
+    LOCATION_PATCHABLE,
+    ConnectorRecord,
+    EvseRecord,
+    LocationRecord,
+    Patch,
+    TariffRecord,
+)
+from roaming.adapters.base import PulledPage, Record, RoamingAdapter, SkippedObject
 from roaming.errors import PartnerError
 from roaming.models import PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
-from roaming.ocpi.v221 import schemas
+from roaming.ocpi.v221 import render, schemas
 
 OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
@@ -275,6 +282,12 @@ class Ocpi221Adapter(RoamingAdapter):
             end_date_time=tariff.end_date_time,
             last_updated=tariff.last_updated,
         )
+
+    def location_render(self, location: LocationRecord) -> dict[str, Any]:
+        return render.location_wire(location)
+
+    def tariff_render(self, tariff: TariffRecord) -> dict[str, Any]:
+        return render.tariff_wire(tariff)
 
     def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
         """The module's pages of raw objects; everything read from the database is read here,

@@ -265,8 +265,8 @@ def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
     import random
 
     from locator import demo
+    from locator.catalogue import catalogue_locations_upsert
     from locator.selectors import BBox, StationFilters, _nearest, _window_query
-    from locator.services import catalogue_locations_upsert
 
     places = [demo.Place(52.37, 4.89, "Amsterdam", "NLD", "Europe/Amsterdam")]
     catalogue_locations_upsert(

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from locator import demo
+from locator.catalogue import catalogue_locations_upsert, catalogue_tariffs_upsert
 from locator.models import Location
-from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 
 BATCH = 1000
 
