@@ -308,9 +308,7 @@ class StationCommentsApi(APIView):
             comment = services.comment_create(
                 location=location,
                 author=request.user,  # type: ignore[arg-type]
-                text=data.validated_data["text"],
-                rating=data.validated_data.get("rating"),
-                outcome=data.validated_data.get("outcome", ""),
+                draft=services.CommentDraft.of(data.validated_data),
             )
         except services.CommentError as exc:
             return Response(
@@ -336,9 +334,7 @@ class CommentDetailApi(APIView):
             services.comment_update(
                 comment=comment,
                 user=request.user,  # type: ignore[arg-type]
-                text=data.validated_data["text"],
-                rating=data.validated_data.get("rating"),
-                outcome=data.validated_data.get("outcome", ""),
+                draft=services.CommentDraft.of(data.validated_data),
             )
         except services.CommentError as exc:
             raise PermissionDenied(str(exc)) from exc

@@ -2,7 +2,9 @@
 comments on stations, and their moderation. Called by locator's API, pages and admin.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -21,8 +23,22 @@ COMMENT_RATE = 5  # comments per driver per COMMENT_RATE_WINDOW seconds
 COMMENT_RATE_WINDOW = 600
 
 
-def _clean_comment(text: str, rating: int | None, outcome: str) -> str:
-    text = text.strip()
+@dataclass(frozen=True, slots=True)
+class CommentDraft:
+    """What a driver typed for a comment: text, an optional 1-5 rating, a check-in outcome."""
+
+    text: str
+    rating: int | None = None
+    outcome: str = ""
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> "CommentDraft":
+        """From the cleaned input of the comment form or the API."""
+        return cls(values["text"], values.get("rating"), values.get("outcome") or "")
+
+
+def _clean_comment(draft: CommentDraft) -> str:
+    text, rating, outcome = draft.text.strip(), draft.rating, draft.outcome
     if not text:
         raise CommentError("Write something about this station before posting.")
     if len(text) > COMMENT_MAX_LENGTH:
@@ -37,21 +53,14 @@ def _clean_comment(text: str, rating: int | None, outcome: str) -> str:
 
 
 @transaction.atomic
-def comment_create(
-    *,
-    location: Location,
-    author: User,
-    text: str,
-    rating: int | None = None,
-    outcome: str = "",
-) -> Comment:
+def comment_create(*, location: Location, author: User, draft: CommentDraft) -> Comment:
     """Post a driver's comment on a station, with an optional 1-5 rating and check-in outcome.
 
     Text is stored as typed (pages escape it and never turn links into anchors). Raises
     CommentError when the text is empty or too long, the rating or outcome is invalid, or the
     driver posted more than COMMENT_RATE comments in the last ten minutes.
     """
-    text = _clean_comment(text, rating, outcome)
+    text = _clean_comment(draft)
     key = f"locator:comment-rate:{author.pk}"
     cache.add(key, 0, COMMENT_RATE_WINDOW)
     if cache.incr(key) > COMMENT_RATE:
@@ -59,7 +68,7 @@ def comment_create(
             "You have posted several comments in the last few minutes; please wait a little."
         )
     return Comment.objects.create(
-        location=location, author=author, text=text, rating=rating, outcome=outcome
+        location=location, author=author, text=text, rating=draft.rating, outcome=draft.outcome
     )
 
 
@@ -69,19 +78,12 @@ def _own(comment: Comment, user: User) -> None:
 
 
 @transaction.atomic
-def comment_update(
-    *,
-    comment: Comment,
-    user: User,
-    text: str,
-    rating: int | None = None,
-    outcome: str = "",
-) -> Comment:
+def comment_update(*, comment: Comment, user: User, draft: CommentDraft) -> Comment:
     """Edit a comment; only its author may. Same rules as posting (bar the rate limit)."""
     _own(comment, user)
-    comment.text = _clean_comment(text, rating, outcome)
-    comment.rating = rating
-    comment.outcome = outcome
+    comment.text = _clean_comment(draft)
+    comment.rating = draft.rating
+    comment.outcome = draft.outcome
     comment.edited_at = timezone.now()
     comment.save()
     return comment

@@ -15,6 +15,7 @@ from locator.catalogue import bulk
 from locator.catalogue.errors import CatalogueError, UnknownObjectError
 from locator.catalogue.grid_refresh import grid_refresh_on_commit
 from locator.catalogue.locations import evses_write
+from locator.catalogue.reads import connector_record
 from locator.catalogue.records import (
     CONNECTOR_PATCHABLE,
     EVSE_PATCHABLE,
@@ -24,7 +25,7 @@ from locator.catalogue.records import (
     Patch,
 )
 from locator.catalogue.rows import CONNECTOR_COLUMNS, child_columns, connector_row, row_columns
-from locator.catalogue.rules import CONNECTOR_FIELDS, parent_touch, recompute
+from locator.catalogue.rules import CONNECTOR_FIELDS, identity_lookup, parent_touch, recompute
 from locator.models import Connector, Evse, Location
 
 # A Location's position is two fields of its record, and two columns.
@@ -32,16 +33,8 @@ _LOCATION_COLUMN = {"latitude": "lat", "longitude": "lon"}
 
 
 def _held_location(source: str, country_code: str, party_id: str, location_id: str) -> Location:
-    location = (
-        Location.objects.select_for_update()
-        .filter(
-            source=source,
-            country_code=country_code.upper(),
-            party_id=party_id.upper(),
-            ocpi_id=location_id,
-        )
-        .first()
-    )
+    lookup = identity_lookup(source, country_code, party_id, location_id)
+    location = Location.objects.select_for_update().filter(**lookup).first()
     if location is None:
         raise UnknownObjectError(
             f"Unknown location {country_code}/{party_id}/{location_id}: PUT the location first."
@@ -56,6 +49,17 @@ def _held_evse(location: Location, evse_uid: str) -> Evse:
             f"Unknown EVSE {evse_uid} at location {location.ocpi_id}: PUT the EVSE first."
         )
     return evse
+
+
+def _written(location: Location, last_updated: datetime, evse: Evse | None = None) -> bool:
+    """After a child of this station was written at `last_updated` (an EVSE, or a connector of
+    `evse`): bump its parents' `last_updated`, rewrite the station's aggregates and clusters.
+    Returns True: the write applied."""
+    if evse is not None and last_updated > evse.last_updated:
+        Evse.objects.filter(id=evse.id).update(last_updated=last_updated)
+    parent_touch(location, last_updated)
+    grid_refresh_on_commit(recompute([location.id]))
+    return True
 
 
 def _not_patchable(level: str, changes: dict[str, Any], patchable: frozenset[str]) -> None:
@@ -106,9 +110,7 @@ def catalogue_evse_put(
     if held and evse.last_updated < held.last_updated:
         return False
     evses_write(*child_columns([(location.id, [evse])]), replace_all=False)
-    parent_touch(location, evse.last_updated)
-    grid_refresh_on_commit(recompute([location.id]))
-    return True
+    return _written(location, evse.last_updated)
 
 
 @transaction.atomic
@@ -139,9 +141,7 @@ def catalogue_evse_patch(
         setattr(evse, name, list(value) if isinstance(value, tuple) else value)
     evse.last_updated = patch.last_updated
     evse.save()
-    parent_touch(location, patch.last_updated)
-    grid_refresh_on_commit(recompute([location.id]))
-    return True
+    return _written(location, patch.last_updated)
 
 
 @transaction.atomic
@@ -168,15 +168,7 @@ def catalogue_connector_put(
         unique=("evse_id", "ocpi_id"),
         update=(*CONNECTOR_FIELDS, "power_kw", "last_updated"),
     )
-    _parents_touch(evse, location, connector.last_updated)
-    return True
-
-
-def _parents_touch(evse: Evse, location: Location, last_updated: datetime) -> None:
-    if last_updated > evse.last_updated:
-        Evse.objects.filter(id=evse.id).update(last_updated=last_updated)
-    parent_touch(location, last_updated)
-    grid_refresh_on_commit(recompute([location.id]))
+    return _written(location, connector.last_updated, evse)
 
 
 @transaction.atomic
@@ -205,20 +197,7 @@ def catalogue_connector_patch(
     _not_patchable("Connector", patch.changes, CONNECTOR_PATCHABLE)
     for name, value in patch.changes.items():
         setattr(connector, name, list(value) if isinstance(value, tuple) else value)
-    connector.power_kw = round(
-        ConnectorRecord(
-            id=connector.ocpi_id,
-            standard=connector.standard,
-            format=connector.format,
-            power_type=connector.power_type,
-            max_voltage=connector.max_voltage,
-            max_amperage=connector.max_amperage,
-            max_electric_power=connector.max_electric_power,
-            last_updated=patch.last_updated,
-        ).power_kw,
-        1,
-    )
+    connector.power_kw = round(connector_record(connector).power_kw, 1)
     connector.last_updated = patch.last_updated
     connector.save()
-    _parents_touch(evse, location, patch.last_updated)
-    return True
+    return _written(location, patch.last_updated, evse)

@@ -214,6 +214,18 @@ def _grid_facts(location: Location) -> tuple[Any, ...]:
     )
 
 
+def identity_lookup(
+    source: str, country_code: str, party_id: str, object_id: str
+) -> dict[str, str]:
+    """The filter finding one stored Location or Tariff by its identity."""
+    return {
+        "source": source,
+        "country_code": country_code.upper(),
+        "party_id": party_id.upper(),
+        "ocpi_id": object_id,
+    }
+
+
 def parent_touch(location: Location, last_updated: datetime) -> None:
     """A child written at `last_updated` moves its station's `last_updated` forward to it."""
     if last_updated > location.last_updated:

@@ -74,28 +74,19 @@ def evse_status_submit(
     for an EVSE or location we do not hold, CatalogueUnavailableError when the queue (Redis) does
     not answer: nothing was stored then.
     """
+    evse = {
+        "source": source,
+        "country_code": update.country_code,
+        "party_id": update.party_id,
+        "location_id": update.location_id,
+        "evse_uid": update.evse_uid,
+    }
     client = redis_connection()
-    if (
-        client is not None
-        and not celery_app.conf.task_always_eager
-        and evse_known(
-            source=source,
-            country_code=update.country_code,
-            party_id=update.party_id,
-            location_id=update.location_id,
-            evse_uid=update.evse_uid,
-        )
-    ):
+    if client is not None and not celery_app.conf.task_always_eager and evse_known(**evse):
         _queue(source, update, pipeline or client.pipeline(transaction=False))
         return True
-    return catalogue_evse_patch(
-        source=source,
-        country_code=update.country_code,
-        party_id=update.party_id,
-        location_id=update.location_id,
-        evse_uid=update.evse_uid,
-        patch=Patch(last_updated=update.last_updated, changes={"status": update.status}),
-    )
+    status = Patch(last_updated=update.last_updated, changes={"status": update.status})
+    return catalogue_evse_patch(**evse, patch=status)
 
 
 def _queue(source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> None:

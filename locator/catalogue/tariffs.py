@@ -8,7 +8,7 @@ from django.db import transaction
 from locator import pricing
 from locator.catalogue import bulk
 from locator.catalogue.records import TariffRecord, UpsertResult
-from locator.catalogue.rules import Identity
+from locator.catalogue.rules import Identity, identity_lookup
 from locator.models import Tariff
 
 
@@ -69,10 +69,6 @@ def catalogue_tariff_delete(
 ) -> bool:
     """Delete a tariff (OCPI DELETE). Connectors still naming it show no price. Returns
     whether there was one to delete."""
-    deleted, _ = Tariff.objects.filter(
-        source=source,
-        country_code=country_code.upper(),
-        party_id=party_id.upper(),
-        ocpi_id=tariff_id,
-    ).delete()
+    lookup = identity_lookup(source, country_code, party_id, tariff_id)
+    deleted, _ = Tariff.objects.filter(**lookup).delete()
     return deleted > 0

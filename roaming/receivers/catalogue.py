@@ -92,6 +92,15 @@ def ids_match(body: Any, expected: dict[str, str]) -> None:
             )
 
 
+def party(partner: Partner, country_code: str, party_id: str) -> dict[str, str]:
+    """Where the catalogue keeps this party's objects pushed by this partner."""
+    return {
+        "source": catalogue_source(partner),
+        "country_code": country_code,
+        "party_id": party_id,
+    }
+
+
 def written(applied: bool) -> HttpResponse:
     return ocpi_response() if applied else ocpi_response(message=STALE_MESSAGE)
 
@@ -109,12 +118,7 @@ def locations(
     *,
     partner: Partner,
 ) -> HttpResponse:
-    where = {
-        "source": catalogue_source(partner),
-        "country_code": country_code,
-        "party_id": party_id,
-        "location_id": location_id,
-    }
+    where = {**party(partner, country_code, party_id), "location_id": location_id}
     try:
         adapter = adapter_for(partner)
         if request.method == "GET":
@@ -237,11 +241,7 @@ def tariffs(
     *,
     partner: Partner,
 ) -> HttpResponse:
-    where = {
-        "source": catalogue_source(partner),
-        "country_code": country_code,
-        "party_id": party_id,
-    }
+    where = party(partner, country_code, party_id)
     try:
         adapter = adapter_for(partner)
         if request.method == "GET":

@@ -6,7 +6,7 @@ Only the fields the catalogue keeps; empty ones are left out. Reached through th
 
 from typing import Any
 
-from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
+from locator.catalogue import LocationRecord, TariffRecord
 from roaming.ocpi.transport import ocpi_timestamp
 
 
@@ -14,44 +14,14 @@ def without_empty(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value not in (None, "", [], {})}
 
 
-def connector_wire(connector: ConnectorRecord) -> dict[str, Any]:
-    return without_empty(
-        {
-            "id": connector.id,
-            "standard": connector.standard,
-            "format": connector.format,
-            "power_type": connector.power_type,
-            "max_voltage": connector.max_voltage,
-            "max_amperage": connector.max_amperage,
-            "max_electric_power": connector.max_electric_power,
-            "tariff_ids": list(connector.tariff_ids),
-            "last_updated": ocpi_timestamp(connector.last_updated),
-        }
-    )
-
-
-def evse_wire(evse: EvseRecord) -> dict[str, Any]:
-    return without_empty(
-        {
-            "uid": evse.uid,
-            "evse_id": evse.evse_id,
-            "status": evse.status,
-            "capabilities": list(evse.capabilities),
-            "connectors": [connector_wire(connector) for connector in evse.connectors],
-            "floor_level": evse.floor_level,
-            "physical_reference": evse.physical_reference,
-            "parking_restrictions": list(evse.parking_restrictions),
-            "last_updated": ocpi_timestamp(evse.last_updated),
-        }
-    )
+def identity(record: LocationRecord | TariffRecord) -> dict[str, str]:
+    return {"country_code": record.country_code, "party_id": record.party_id, "id": record.id}
 
 
 def location_wire(location: LocationRecord) -> dict[str, Any]:
     return without_empty(
         {
-            "country_code": location.country_code,
-            "party_id": location.party_id,
-            "id": location.id,
+            **identity(location),
             "publish": location.publish,
             "publish_allowed_to": list(location.publish_allowed_to),
             "name": location.name,
@@ -65,7 +35,37 @@ def location_wire(location: LocationRecord) -> dict[str, Any]:
                 "longitude": f"{location.longitude:.6f}",
             },
             "parking_type": location.parking_type,
-            "evses": [evse_wire(evse) for evse in location.evses],
+            "evses": [
+                without_empty(
+                    {
+                        "uid": evse.uid,
+                        "evse_id": evse.evse_id,
+                        "status": evse.status,
+                        "capabilities": list(evse.capabilities),
+                        "connectors": [
+                            without_empty(
+                                {
+                                    "id": connector.id,
+                                    "standard": connector.standard,
+                                    "format": connector.format,
+                                    "power_type": connector.power_type,
+                                    "max_voltage": connector.max_voltage,
+                                    "max_amperage": connector.max_amperage,
+                                    "max_electric_power": connector.max_electric_power,
+                                    "tariff_ids": list(connector.tariff_ids),
+                                    "last_updated": ocpi_timestamp(connector.last_updated),
+                                }
+                            )
+                            for connector in evse.connectors
+                        ],
+                        "floor_level": evse.floor_level,
+                        "physical_reference": evse.physical_reference,
+                        "parking_restrictions": list(evse.parking_restrictions),
+                        "last_updated": ocpi_timestamp(evse.last_updated),
+                    }
+                )
+                for evse in location.evses
+            ],
             "directions": list(location.directions),
             "operator": {"name": location.operator_name} if location.operator_name else None,
             "facilities": list(location.facilities),
@@ -80,9 +80,7 @@ def location_wire(location: LocationRecord) -> dict[str, Any]:
 def tariff_wire(tariff: TariffRecord) -> dict[str, Any]:
     return without_empty(
         {
-            "country_code": tariff.country_code,
-            "party_id": tariff.party_id,
-            "id": tariff.id,
+            **identity(tariff),
             "currency": tariff.currency,
             "type": tariff.type,
             "tariff_alt_text": list(tariff.tariff_alt_text),
