@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so its process_exception sees what the views raise first.
+    "config.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,6 +195,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's default limits (login failures per IP and per account, sign-ups, resets) stay on;
 # they need a shared cache, which production has through Redis.
 ACCOUNT_RATE_LIMITS: dict[str, str] = {}
+# How many reverse proxies we run in front of the app, each appending to X-Forwarded-For: the
+# client is the entry that many from the right (config.clients.client_ip). 0 = the connecting
+# address. Every limit (allauth, the API, ours) keys on that one identity.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
@@ -228,8 +234,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.clients.AnonRateThrottle",
+        "config.clients.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),
@@ -325,6 +331,22 @@ CELERY_BEAT_SCHEDULE["roaming-sync-due"] = {
     "schedule": timedelta(minutes=1),
 }
 
+# --- charging on partner networks ---
+# The hold before a start is the estimated cost of a typical charge on that EVSE's tariff and
+# power, kept between a floor and a cap (minor units of the tariff's currency).
+CHARGING_HOLD_FLOOR = env.int("CHARGING_HOLD_FLOOR", default=2000)
+CHARGING_HOLD_CAP = env.int("CHARGING_HOLD_CAP", default=8000)
+# Our fee on each charge, added to the CDR's total cost (minor units of the CDR's currency).
+CHARGING_FEE = env.int("CHARGING_FEE", default=35)
+# A CDR whose cost differs from our own reckoning by more than this (minor units) waits for an
+# admin instead of being billed.
+CHARGING_CDR_TOLERANCE = env.int("CHARGING_CDR_TOLERANCE", default=50)
+# A command with no result this long after the partner's own timeout ends timed out.
+CHARGING_COMMAND_GRACE = timedelta(seconds=env.int("CHARGING_COMMAND_GRACE_SECONDS", default=30))
+# A finished session with no CDR this long after it ended is looked for on the partner's CDRs
+# sender, then flagged to an admin.
+CHARGING_CDR_WAIT = timedelta(minutes=env.int("CHARGING_CDR_WAIT_MINUTES", default=60))
+
 # --- payments: Stripe (localstripe on loopback in the embedded setup) ---
 # Without these, the embedded setup talks to localstripe, which `scripts/dev.py run` starts on
 # STRIPE_API_BASE and which accepts any sk_/pk_ key. Production needs real keys and no base.
@@ -354,6 +376,12 @@ CELERY_BEAT_SCHEDULE.update(
         "payments-reconcile": {
             "task": "payments.tasks.payments_reconcile",
             "schedule": crontab(minute="*/30"),
+        },
+        # Stripe events stored while the broker was down are processed within about a minute
+        # of its return, not at the next reconciliation.
+        "payments-webhook-relay": {
+            "task": "payments.tasks.webhook_events_relay",
+            "schedule": timedelta(seconds=30),
         },
     }
 )

@@ -1,6 +1,19 @@
 """Roaming's rows: partners and what we record of talking to them (`partners`), and charging on
 their networks (driver tokens, sessions, commands, charge detail records) as it lands."""
 
+from roaming.models.charging import (
+    ENDED_WITHOUT_CHARGE,
+    LIVE_STATES,
+    SESSION_TRANSITIONS,
+    ChargeDetailRecord,
+    ChargingSession,
+    Command,
+    CommandType,
+    DriverToken,
+    SessionEvent,
+    SessionSample,
+    SessionState,
+)
 from roaming.models.partners import (
     OutboundCall,
     Partner,
@@ -15,6 +28,14 @@ from roaming.models.partners import (
 )
 
 __all__ = [
+    "ENDED_WITHOUT_CHARGE",
+    "LIVE_STATES",
+    "SESSION_TRANSITIONS",
+    "ChargeDetailRecord",
+    "ChargingSession",
+    "Command",
+    "CommandType",
+    "DriverToken",
     "OutboundCall",
     "Partner",
     "PartnerAccessModel",
@@ -22,6 +43,9 @@ __all__ = [
     "PartnerKind",
     "PartnerRole",
     "PartnerState",
+    "SessionEvent",
+    "SessionSample",
+    "SessionState",
     "SyncKind",
     "SyncRun",
     "SyncState",
