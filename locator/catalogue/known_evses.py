@@ -12,8 +12,8 @@ station deleted in the admin or a script, its EVSEs with it) can make a remember
 - deleting a station through the ORM makes this process forget at once and, once committed,
   starts a new generation in Redis (`station_deleted`, connected in locator.apps);
 - each process reads the generation at most once every GENERATION_CHECK_SECONDS (not once a
-  push: the receiver keeps to one Redis round trip a push) and forgets everything when it
-  moved, so another process's deletion is seen within that time;
+  push: a queued push costs one Redis round trip) and forgets everything when it moved, so
+  another process's deletion is seen within that time;
 - everything is dropped after MAX_AGE_SECONDS whatever the generation, for a deletion made in
   SQL or whose generation Redis lost;
 - at most MAX_KNOWN EVSEs are remembered (more are looked up one by one), as 64-bit hashes of
@@ -22,7 +22,7 @@ station deleted in the admin or a script, its EVSEs with it) can make a remember
   one of its party's, so that it passes for known, is for each push at most about as likely
   as a fair coin landing heads 44 times in a row.
 
-Without Redis there is no fast path and nothing here is used.
+Without Redis nothing is queued and nothing here is used.
 """
 
 import logging
