@@ -95,10 +95,6 @@ class Location(models.Model):
     def __str__(self) -> str:
         return self.name or self.address
 
-    @property
-    def any_available(self) -> bool:
-        return self.available_count > 0
-
 
 # EVSEs and connectors point at their parents without a database constraint or an index of
 # their own: the unique (parent, id) constraints index them already, and only locator.catalogue

@@ -38,22 +38,21 @@ def catalogue_locations_pull(
     *,
     source: str,
     pages: Iterator[tuple[Sequence[LocationRecord], Carried]],
-    ahead: ReadAhead | None = None,
+    ahead: ReadAhead,
 ) -> Iterator[tuple[UpsertResult, Carried]]:
     """Write a pull's pages of full Location records, one transaction a page, as
     `catalogue_locations_upsert` does; yields each page's result with what the caller sent
     along with the page (say, the objects it skipped). A result's `identities` name every
     station of the page, for `catalogue_hide_missing`.
 
-    With `ahead`, the pages are read and turned into table rows ahead of the writes, through
-    `ahead` (roaming's read_ahead does that in another process, so a pull keeps two cores
-    busy). A page with impossible coordinates raises CatalogueError; the pages before it
-    stay written.
+    The pages are read and turned into table rows ahead of the writes, through `ahead`
+    (roaming's read_ahead does that in another process, so a pull keeps two cores busy). A
+    page with impossible coordinates raises CatalogueError; the pages before it stay written.
     """
     prepared = (
         (locations_prepare(source=source, records=records), carried) for records, carried in pages
     )
-    for rows, carried in prepared if ahead is None else ahead(prepared):
+    for rows, carried in ahead(prepared):
         yield locations_write(source=source, rows=rows), carried
 
 
