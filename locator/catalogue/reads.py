@@ -1,5 +1,5 @@
-"""Our stored copy of a partner's object, as a record: what a partner's GET on our receiver
-reads back (OCPI asks a receiver to answer with what it holds)."""
+"""Our stored copy of an object, as a record: what a partner reading back its own objects (a
+GET on our receiver) is shown."""
 
 from dataclasses import fields
 from typing import Any, TypeVar
