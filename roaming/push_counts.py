@@ -55,7 +55,7 @@ def push_count_record(*, partner: Partner, now: datetime, pipeline: Pipeline | N
         if not cache.add(name, 1, timeout=PUSH_COUNT_SECONDS):
             cache.incr(name)
         return
-    if not len(pipeline):
+    if not len(pipeline):  # redis-py empties a pipeline once it is sent
         return
     try:
         pipeline.execute()
