@@ -12,6 +12,7 @@ locator.views (/ and /stations/<id>/).
 
 Speed comes from three things: aggregates on Location written with every change, a (lat, lon)
 B-tree over visible stations searched in expanding windows, and a precomputed multi-zoom
-cluster grid (locator.grid, kept by the catalogue). `python manage.py catalogue_demo` loads
-demo stations; `python3 scripts/dev.py bench` runs the benchmark (bench/run.py).
+cluster grid (locator.grid, kept by the catalogue). `python3 scripts/dev.py bench` runs the
+benchmark (bench/run.py); its stations, like the demo ones (`catalogue_demo`), come from the
+sandbox app's generator.
 """

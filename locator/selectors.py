@@ -162,7 +162,8 @@ def _window_query(
     qs = _distance_order(stations_filtered(box, filters), lat, lon)
     if max_d2 is not None:
         qs = qs.filter(d2__lte=max_d2)  # type: ignore[misc]
-    return qs.values(*LIST_FIELDS)
+    rows: QuerySet[Location, dict[str, Any]] = qs.values(*LIST_FIELDS)
+    return rows
 
 
 # Expanding windows around the centre: about 2.8 km, then 4x wider each time, then the box.
@@ -256,7 +257,8 @@ def _window_rows(
 
 
 def _d2(row: dict[str, Any], lat: float, lon: float, k: float) -> float:
-    return (row["lat"] - lat) ** 2 + ((row["lon"] - lon) * k) ** 2
+    d2: float = (row["lat"] - lat) ** 2 + ((row["lon"] - lon) * k) ** 2
+    return d2
 
 
 def station_search(
@@ -398,6 +400,26 @@ def station_detail(*, station_id: int) -> StationDetail | None:
         rating_count=stats["rated"],
         comment_count=stats["total"],
         price=tariffs[location.tariff_id].summary if location.tariff_id in tariffs else "",
+    )
+
+
+# EVSE statuses (OCPI) in which no charge can start: in use, broken, or not there (UNKNOWN is
+# not known to be any of these, so a start is tried).
+EVSE_UNAVAILABLE = frozenset(
+    {"BLOCKED", "CHARGING", "RESERVED", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED"}
+)
+
+
+def evse_remote_startable(*, location: Location, evse: Evse) -> bool:
+    """Whether the app may start this EVSE at all: its network takes our commands and the EVSE
+    says it can be started remotely."""
+    return location.remote_start and "REMOTE_START_STOP_CAPABLE" in (evse.capabilities or [])
+
+
+def evse_can_start(*, location: Location, evse: Evse) -> bool:
+    """Whether a Start button belongs on this EVSE now (remote start, not known busy or broken)."""
+    return evse_remote_startable(location=location, evse=evse) and evse.status not in (
+        EVSE_UNAVAILABLE
     )
 
 

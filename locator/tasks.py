@@ -10,7 +10,7 @@ from locator import catalogue
 
 
 @shared_task(bind=True, max_retries=None)
-def catalogue_grid_refresh(self: Task) -> int:
+def catalogue_grid_refresh(self: Task[..., int]) -> int:
     """Refresh cluster-grid cells that catalogue writes marked dirty. Safe to run twice; when
     another refresh holds the lock, try again in a few seconds (its cells may be newer)."""
     done = catalogue.catalogue_grid_refresh_dirty()
@@ -23,7 +23,7 @@ def catalogue_grid_refresh(self: Task) -> int:
 
 
 @shared_task(bind=True, max_retries=8)
-def catalogue_evse_statuses_apply(self: Task) -> int:
+def catalogue_evse_statuses_apply(self: Task[..., int]) -> int:
     """Apply the EVSE status changes queued by `evse_status_submit` (see
     locator.catalogue.status_queue). When the database or Redis fails, the changes stay queued
     and this runs again with jittered exponential backoff (the next change queued schedules a

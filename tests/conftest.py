@@ -28,6 +28,8 @@ from locator.catalogue import known_evses
 from roaming.ocpi import known_partners
 
 ROOT = Path(__file__).resolve().parent.parent
+# The sandbox CPO fixtures, for the sandbox's own tests and for roaming's end-to-end ones.
+pytest_plugins = ["tests.sandbox.fixtures"]
 
 
 @pytest.fixture(autouse=True)

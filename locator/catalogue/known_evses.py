@@ -161,4 +161,5 @@ def _party_evses(
     rows here, which the ORM made take a second."""
     with connection.cursor() as cursor:
         cursor.execute(_PARTY_EVSES, [source, country_code.upper(), party_id.upper(), limit])
-        return cursor.fetchall()
+        rows: list[tuple[str, str]] = cursor.fetchall()
+        return rows

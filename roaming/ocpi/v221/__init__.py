@@ -1,2 +1,3 @@
-"""OCPI 2.2.1: wire schemas (`schemas`), shared by the sandbox CPO and the roaming adapter,
-and the rendering of our stored objects (`render`), used by the adapter."""
+"""OCPI 2.2.1: wire schemas (`schemas`), used by the roaming adapter and the sandbox CPO; what
+the adapter reads (`reading`), sends and receives for charging (`commands`, `sessions`), and its
+rendering of our stored objects (`render`)."""

@@ -1,0 +1,192 @@
+"""The credentials module, receiving side: token A -> the eMSP's token B -> our token C.
+
+1. The eMSP calls our versions and details with token A, then POSTs its credentials (token B,
+   its versions URL, its roles), still with token A.
+2. Before answering we call the eMSP's versions and version details with token B (3001 if it
+   cannot be reached, 3002 without 2.2.1, 3003 without a credentials endpoint).
+3. We answer with our credentials holding a new token C. From then on the eMSP calls us with C,
+   we push to it with B, and token A no longer opens anything.
+PUT (with C) repeats step 2 with a new token B and rotates C; DELETE forgets the registration,
+after which the configured token A works again, so a developer can register afresh.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import pydantic
+
+from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
+from sandbox.config import SandboxConfig
+from sandbox.errors import OcpiError
+from sandbox.push import token_header
+
+Who = Literal["A", "C"]
+# Registering the wrong way round for the token used: (method, who) -> (message, Allow).
+_WRONG_METHOD: dict[tuple[str, Who | None], tuple[str, str]] = {
+    ("POST", "C"): (
+        "Already registered: use PUT to update or rotate credentials.",
+        "GET, PUT, DELETE",
+    ),
+    ("PUT", "A"): ("Not registered yet: POST your credentials first.", "GET, POST"),
+}
+
+
+@dataclass
+class Registration:
+    """The registered eMSP: its token B, versions URL, endpoints (module -> URL) and roles."""
+
+    token_b: str
+    token_c: str
+    versions_url: str
+    endpoints: dict[str, str] = field(default_factory=dict)
+    roles: list[dict[str, Any]] = field(default_factory=list)
+
+    def push_headers(self, config: SandboxConfig) -> dict[str, str]:
+        headers = {
+            "Authorization": token_header(self.token_b),
+            "OCPI-from-country-code": config.country_code,
+            "OCPI-from-party-id": config.party_id,
+        }
+        emsp = next((r for r in self.roles if r.get("role") == "EMSP"), None)
+        if emsp:
+            headers["OCPI-to-country-code"] = emsp["country_code"]
+            headers["OCPI-to-party-id"] = emsp["party_id"]
+        return headers
+
+
+def _decode_token(header: str | None, *, accept_raw: bool) -> list[str]:
+    """Candidate tokens in an Authorization header: base64-decoded, and raw if allowed."""
+    if not header or not header.startswith("Token "):
+        return []
+    value = header[len("Token ") :].strip()
+    candidates = []
+    with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+        candidates.append(base64.b64decode(value, validate=True).decode())
+    if accept_raw:
+        candidates.append(value)
+    return candidates
+
+
+class CredentialsDesk:
+    """Knows token A, the current registration, and who a request's token belongs to."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.registration: Registration | None = None
+        self.lock = threading.Lock()
+
+    def who(self, header: str | None) -> Who | None:
+        for token in _decode_token(header, accept_raw=self.config.accept_raw_tokens):
+            registration = self.registration
+            if registration and secrets.compare_digest(token, registration.token_c):
+                return "C"
+            if registration is None and secrets.compare_digest(token, self.config.token_a):
+                return "A"
+        return None
+
+    def our_credentials(self, token: str) -> dict[str, Any]:
+        return {
+            "token": token,
+            "url": self.config.versions_url,
+            "roles": [
+                {
+                    "role": "CPO",
+                    "business_details": {
+                        "name": "Plugway Sandbox CPO",
+                        "website": "https://sandbox.plugway.example.com",
+                    },
+                    "party_id": self.config.party_id,
+                    "country_code": self.config.country_code,
+                }
+            ],
+        }
+
+    def register(self, body: Any, *, who: Who | None, method: str) -> dict[str, Any]:
+        """POST (who == "A") or PUT (who == "C"): call the eMSP back, then issue token C."""
+        with self.lock:
+            wrong = _WRONG_METHOD.get((method, who))
+            if wrong is not None:
+                message, allow = wrong
+                raise OcpiError(
+                    message, status_code=2000, http_status=405, headers={"Allow": allow}
+                )
+            try:
+                credentials = Credentials.model_validate(body)
+            except pydantic.ValidationError as exc:
+                raise OcpiError(f"Invalid credentials object: {_first_error(exc)}") from exc
+            endpoints = self._peer_endpoints(credentials.url, credentials.token)
+            registration = Registration(
+                token_b=credentials.token,
+                token_c=secrets.token_urlsafe(32),
+                versions_url=credentials.url,
+                endpoints=endpoints,
+                roles=[role.model_dump(mode="json") for role in credentials.roles],
+            )
+            self.registration = registration
+            return self.our_credentials(registration.token_c)
+
+    def unregister(self, *, who: Who | None) -> None:
+        with self.lock:
+            if who != "C" or self.registration is None:
+                raise OcpiError(
+                    "Not registered: there is nothing to delete.",
+                    status_code=2000,
+                    http_status=405,
+                    headers={"Allow": "GET, POST"},
+                )
+            self.registration = None
+
+    def _peer_endpoints(self, versions_url: str, token_b: str) -> dict[str, str]:
+        """Fetch the eMSP's 2.2.1 endpoints with token B (3001 / 3002 / 3003 on failure)."""
+        headers = {"Authorization": token_header(token_b)}
+        timeout = httpx.Timeout(self.config.push_timeout, connect=min(self.config.push_timeout, 2))
+        try:
+            with httpx.Client(timeout=timeout) as client:
+                versions_reply = client.get(versions_url, headers=headers)
+                versions_reply.raise_for_status()
+                versions = [Version.model_validate(v) for v in versions_reply.json()["data"]]
+                mine = next((v for v in versions if v.version == "2.2.1"), None)
+                if mine is None:
+                    raise OcpiError(
+                        "No mutual version: this sandbox speaks OCPI 2.2.1 only.",
+                        status_code=3002,
+                        http_status=200,
+                    )
+                details_reply = client.get(mine.url, headers=headers)
+                details_reply.raise_for_status()
+                details = VersionDetails.model_validate(details_reply.json()["data"])
+        except OcpiError:
+            raise
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, pydantic.ValidationError) as exc:
+            raise OcpiError(
+                f"Could not fetch your versions or version details with the token you sent "
+                f"({type(exc).__name__}: {str(exc)[:200]}).",
+                status_code=3001,
+                http_status=200,
+            ) from exc
+        endpoints = {
+            e.identifier: e.url
+            for e in details.endpoints
+            if e.identifier == "credentials" or e.role == "RECEIVER"
+        }
+        if "credentials" not in endpoints:
+            raise OcpiError(
+                "Your version details list no credentials endpoint.",
+                status_code=3003,
+                http_status=200,
+            )
+        return endpoints
+
+
+def _first_error(exc: pydantic.ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"

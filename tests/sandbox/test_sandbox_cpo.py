@@ -1,0 +1,58 @@
+"""`manage.py sandbox_cpo` as a newcomer runs it: a real process on a real port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+
+from tests.sandbox.fixtures import ROOT, EmspReceiver, auth, register
+
+
+def test_command_prints_its_versions_url_and_serves_ocpi(
+    sandbox_cpo_process, emsp_receiver: EmspReceiver
+) -> None:
+    sandbox = sandbox_cpo_process("--stations", "300", "--seed", "3", token_a="let-me-in")
+    assert sandbox.versions_url.startswith("http://127.0.0.1:")
+    versions = httpx.get(sandbox.versions_url, headers=auth("let-me-in"))
+    assert versions.json()["data"][0]["version"] == "2.2.1"
+    token_c = register(sandbox, emsp_receiver)
+    reply = httpx.get(
+        sandbox.versions_url.removesuffix("versions") + "2.2.1/locations?limit=1",
+        headers=auth(token_c),
+    )
+    assert reply.headers["X-Total-Count"] == "300"
+
+
+def test_command_refuses_a_bad_region_with_a_clear_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "sandbox_cpo", "--region", "Amsterdam"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert '--region takes "lat,lon"' in result.stderr
+
+
+def test_help_documents_the_options() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "sandbox_cpo", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    for option in (
+        "--stations",
+        "--token-a",
+        "--region",
+        "--status-churn",
+        "--fail-rate",
+        "--latency-ms",
+        "--accept-raw-tokens",
+        "--push-interval",
+    ):
+        assert option in result.stdout
