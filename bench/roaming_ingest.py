@@ -40,7 +40,7 @@ PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
-STATUS_QUEUE = "roaming:evse-status-pushes"  # roaming.status_pushes.QUEUE_KEY
+STATUS_QUEUE = "roaming:evse-status-pushes"  # locator.catalogue.status_queue.QUEUE_KEY
 
 PATCH_LUA = """
 local paths = {}

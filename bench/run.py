@@ -96,8 +96,8 @@ def build(count: int) -> list[str]:
     """Load `count` stations unless they are there; returns lines describing the load."""
     from itertools import islice
 
+    from locator.catalogue import catalogue_locations_upsert, catalogue_tariffs_upsert
     from locator.models import Evse, Location
-    from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
     from sandbox.demo import demo_tariffs
 
     have = Location.objects.filter(source=SOURCE).count()
@@ -135,8 +135,8 @@ def ingest_deferred(count: int) -> list[str]:
     from itertools import islice
 
     from config.celery import app as celery_app
+    from locator.catalogue import catalogue_grid_refresh_dirty, catalogue_locations_upsert
     from locator.models import Location
-    from locator.services import catalogue_grid_refresh_dirty, catalogue_locations_upsert
 
     records = us_stations(count, party_id="ING", seed=5)
     celery_app.conf.task_always_eager = False
@@ -151,12 +151,12 @@ def ingest_deferred(count: int) -> list[str]:
     refresh_started = time.monotonic()
     cells = catalogue_grid_refresh_dirty()
     refreshed = time.monotonic() - refresh_started
-    from locator import grid
+    from locator.catalogue.grid_refresh import refresh
 
     test_rows = Location.objects.filter(source="ingest-test")
     touched = set(test_rows.values_list("cell", flat=True))
     test_rows.delete()
-    grid.refresh(touched)
+    refresh(touched)
     return [
         f"ingest {written:,} more stations in pages of 1,000, grid deferred to a worker: "
         f"{written / upserted:,.0f} locations/s; then one grid refresh of {cells:,} cells "
@@ -170,9 +170,9 @@ def status_rate(rng: random.Random, *, deferred: bool, batches: int = 20, size: 
     from django.utils import timezone
 
     from config.celery import app as celery_app
-    from locator.catalogue import EvseStatusUpdate
+    from locator.catalogue import EvseStatusUpdate, catalogue_grid_refresh_dirty
+    from locator.catalogue.statuses import evse_statuses_apply
     from locator.models import Evse
-    from locator.services import catalogue_evse_statuses_update, catalogue_grid_refresh_dirty
 
     max_id = Evse.objects.order_by("-id").values_list("id", flat=True).first() or 0
     total, elapsed = 0, 0.0
@@ -189,7 +189,7 @@ def status_rate(rng: random.Random, *, deferred: bool, batches: int = 20, size: 
                 for cc, party, loc, uid in rows
             ]
             started = time.perf_counter()
-            catalogue_evse_statuses_update(source=SOURCE, updates=updates)
+            evse_statuses_apply(source=SOURCE, updates=updates)
             elapsed += time.perf_counter() - started
             total += len(updates)
     finally:

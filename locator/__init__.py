@@ -1,20 +1,18 @@
-"""Locator: the station catalogue and how drivers find a charger.
+"""Locator: the station catalogue and how drivers find a charger. Imports no other app of ours
+(roaming calls locator, never the other way round).
 
-Writes (roaming calls these; locator never imports roaming):
-    locator.catalogue         protocol-neutral records (LocationRecord, EvseRecord, ...)
-    locator.services          catalogue_locations_upsert (pushed PUTs; pull pages go through
-                              its two halves, catalogue_locations_prepare in the pull's reader
-                              process and catalogue_locations_write, bulk),
-                              catalogue_location_patch, catalogue_evse_put / _patch,
-                              catalogue_connector_put / _patch (pushes),
-                              catalogue_evse_statuses_update (batched status PATCHes),
-                              catalogue_hide_missing (after a full pull),
-                              catalogue_tariffs_upsert / catalogue_tariff_delete, comments.
-Reads: locator.selectors (station_search, station_map, station_detail), served by locator.api
-(/api/v1/stations/, /api/v1/map/, /api/v1/geocode/) and locator.views (/ and /stations/<id>/).
+Writes: locator.catalogue is the one way into the catalogue, for every caller (roaming's pulls
+and receivers, the demo command, benchmarks): protocol-neutral records in, results and
+protocol-neutral errors out; see its docstring for what lives inside. locator.services holds the
+other writes: drivers' comments.
+
+Reads: locator.selectors (station_search, station_detail, comments) and locator.clusters
+(station_map), served by locator.api (/api/v1/stations/, /api/v1/map/, /api/v1/geocode/) and
+locator.views (/ and /stations/<id>/).
 
 Speed comes from three things: aggregates on Location written with every change, a (lat, lon)
 B-tree over visible stations searched in expanding windows, and a precomputed multi-zoom
-cluster grid (locator.grid). `python3 scripts/dev.py bench` runs the benchmark (bench/run.py);
-its stations, like the demo ones (`catalogue_demo`), come from the sandbox app's generator.
+cluster grid (locator.grid, kept by the catalogue). `python3 scripts/dev.py bench` runs the
+benchmark (bench/run.py); its stations, like the demo ones (`catalogue_demo`), come from the
+sandbox app's generator.
 """

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from locator import geocoding, selectors, services
+from locator import clusters, geocoding, selectors, services
 from locator.catalogue import STANDARD_BITS, standard_label
 from locator.models import CheckInOutcome, Comment, Location
 
@@ -196,7 +196,7 @@ class MapApi(APIView):
         if params.get("zoom") in (None, ""):
             raise ValidationError({"zoom": "is required: the map zoom level, 0 to 22."})
         zoom = _int(params, "zoom", 0, 22, 0)
-        return Response(selectors.station_map(bbox=bbox, zoom=zoom, filters=filters))
+        return Response(clusters.station_map(bbox=bbox, zoom=zoom, filters=filters))
 
 
 def _evse_json(evse: Any, location: Location) -> dict[str, Any]:
@@ -310,9 +310,7 @@ class StationCommentsApi(APIView):
             comment = services.comment_create(
                 location=location,
                 author=request.user,  # type: ignore[arg-type]
-                text=data.validated_data["text"],
-                rating=data.validated_data.get("rating"),
-                outcome=data.validated_data.get("outcome", ""),
+                draft=services.CommentDraft.of(data.validated_data),
             )
         except services.CommentError as exc:
             return Response(
@@ -338,9 +336,7 @@ class CommentDetailApi(APIView):
             services.comment_update(
                 comment=comment,
                 user=request.user,  # type: ignore[arg-type]
-                text=data.validated_data["text"],
-                rating=data.validated_data.get("rating"),
-                outcome=data.validated_data.get("outcome", ""),
+                draft=services.CommentDraft.of(data.validated_data),
             )
         except services.CommentError as exc:
             raise PermissionDenied(str(exc)) from exc

@@ -4,7 +4,7 @@ and drivers' comments.
 Rows are keyed by the OCPI identity (country_code, party_id, id) plus `source`, the feed or
 partner that supplies them ("partner:12", "demo"); locator never points at roaming's tables.
 Search reads only Location: its aggregate columns (counts per connector standard, max kW,
-availability, status time) are written by `locator.services` whenever a child changes, and the
+availability, status time) are written by `locator.catalogue` whenever a child changes, and the
 (lat, lon) B-tree covers visible stations only.
 """
 
@@ -61,7 +61,7 @@ class Location(models.Model):
     remote_start = models.BooleanField(default=False)
     last_updated = models.DateTimeField()
 
-    # Aggregates over the EVSEs, kept current by locator.services on every write.
+    # Aggregates over the EVSEs, kept current by locator.catalogue on every write.
     visible = models.BooleanField(default=False)
     evse_count = models.PositiveIntegerField(default=0)
     available_count = models.PositiveIntegerField(default=0)
@@ -95,13 +95,9 @@ class Location(models.Model):
     def __str__(self) -> str:
         return self.name or self.address
 
-    @property
-    def any_available(self) -> bool:
-        return self.available_count > 0
-
 
 # EVSEs and connectors point at their parents without a database constraint or an index of
-# their own: the unique (parent, id) constraints index them already, and only locator.services
+# their own: the unique (parent, id) constraints index them already, and only locator.catalogue
 # writes them, in the parent's transaction, with ids the parent's INSERT returned. The
 # constraint triggers were a third of a pull's insert time (8,000 checks per 1,000 stations).
 # Deletes still cascade, through the ORM.

@@ -1,9 +1,9 @@
-"""Reads from the station catalogue: search, map clusters, station details, comments.
+"""Reads from the station catalogue for drivers: search, station details, comments.
 
 Every search starts from a bounding box on the (lat, lon) B-tree of visible stations, with
 literal coordinates (a derived centre made the planner scan), then filters on the aggregate
-columns the write path keeps: no query here touches EVSE rows except a single station's page
-and the receiver's `evse_exists` and `party_evses`.
+columns the write path keeps: no query here touches EVSE rows except a single station's page.
+The map's clusters are read in locator.grid. Called by locator's API and pages.
 """
 
 import json
@@ -20,22 +20,18 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Max,
     Prefetch,
-    Q,
     QuerySet,
 )
-from django.db.models.functions import Floor
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import grid, hours
+from locator import hours
 from locator.catalogue import standard_bit, standard_label
-from locator.models import ClusterCell, Comment, Connector, Evse, Location, Tariff
+from locator.models import Comment, Connector, Evse, Location, Tariff
 
 KM_PER_DEGREE = 111.195
 MAX_ITEMS = 300  # never more than this many clusters or stations in one map answer
-STATION_ZOOM = 14  # from here on the map always shows stations
 LIST_FIELDS = (
     "id",
     "source",
@@ -117,7 +113,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _filtered(bbox: BBox, filters: StationFilters) -> QuerySet[Location]:
+def stations_filtered(bbox: BBox, filters: StationFilters) -> QuerySet[Location]:
     qs = Location.objects.filter(
         visible=True,
         lat__gte=bbox.min_lat,
@@ -154,7 +150,7 @@ def _distance_order(qs: QuerySet[Location], lat: float, lon: float) -> QuerySet[
     ).order_by("d2", "id")
 
 
-def _open_now_rows(rows: Iterable[Any], now: datetime) -> Iterable[dict[str, Any]]:
+def open_now_rows(rows: Iterable[Any], now: datetime) -> Iterable[dict[str, Any]]:
     for row in rows:
         if row["twentyfourseven"] or hours.is_open(row["opening_times"], row["time_zone"], now):
             yield row
@@ -163,7 +159,7 @@ def _open_now_rows(rows: Iterable[Any], now: datetime) -> Iterable[dict[str, Any
 def _window_query(
     box: BBox, filters: StationFilters, lat: float, lon: float, max_d2: float | None
 ) -> QuerySet[Location, dict[str, Any]]:
-    qs = _distance_order(_filtered(box, filters), lat, lon)
+    qs = _distance_order(stations_filtered(box, filters), lat, lon)
     if max_d2 is not None:
         qs = qs.filter(d2__lte=max_d2)  # type: ignore[misc]
     rows: QuerySet[Location, dict[str, Any]] = qs.values(*LIST_FIELDS)
@@ -295,7 +291,7 @@ def station_search(
         start = 0
         while len(rows) < offset + limit + 1:
             batch = list(values[start : start + chunk])
-            rows.extend(_open_now_rows(batch, now))
+            rows.extend(open_now_rows(batch, now))
             if len(batch) < chunk:
                 break
             start += chunk
@@ -354,121 +350,6 @@ def _station_summary(
         "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
         "url": f"/stations/{row['id']}/",
     }
-
-
-def _grid_zoom(bbox: BBox, zoom: int) -> int:
-    # The finest precomputed zoom not above the asked one whose cells in this viewport stay
-    # under MAX_ITEMS-ish (a client may send a huge box with a high zoom).
-    z = max(grid.MIN_ZOOM, min(zoom, grid.FINE_ZOOM))
-    while z > grid.MIN_ZOOM:
-        size = grid.cell_size(z)
-        if ((bbox.max_lon - bbox.min_lon) / size + 1) * (
-            (bbox.max_lat - bbox.min_lat) / size + 1
-        ) <= 4 * MAX_ITEMS:
-            break
-        z -= 1
-    return z
-
-
-def station_map(*, bbox: BBox, zoom: int, filters: StationFilters) -> dict[str, Any]:
-    """What the map shows for a viewport: `{"kind": "clusters", "items": [{lat, lon, count,
-    available, max_power_kw}]}` when zoomed out, `{"kind": "stations", "items": [...]}` when
-    zoomed in or when few stations are in view. Never more than MAX_ITEMS items."""
-    now = timezone.now()
-    if zoom >= STATION_ZOOM:
-        page = station_search(filters=filters, bbox=bbox, limit=MAX_ITEMS)
-        if not page.has_more:
-            return {"kind": "stations", "items": page.results}
-    standard = filters.grid_standard
-    if standard is not None and zoom <= grid.FINE_ZOOM:
-        return {
-            "kind": "clusters",
-            "items": _grid_clusters(bbox, zoom, standard, filters.available),
-        }
-    clusters = _live_clusters(bbox, zoom, filters, now)
-    if sum(c["count"] for c in clusters) <= MAX_ITEMS // 2:
-        page = station_search(filters=filters, bbox=bbox, limit=MAX_ITEMS)
-        return {"kind": "stations", "items": page.results}
-    return {"kind": "clusters", "items": clusters}
-
-
-def _grid_clusters(bbox: BBox, zoom: int, standard: str, available: bool) -> list[dict[str, Any]]:
-    z = _grid_zoom(bbox, zoom)
-    x0, y0 = grid.cell_xy(bbox.min_lat, bbox.min_lon, z)
-    x1, y1 = grid.cell_xy(bbox.max_lat, bbox.max_lon, z)
-    qs = ClusterCell.objects.filter(
-        zoom=z, standard=standard, x__gte=x0, x__lte=x1, y__gte=y0, y__lte=y1
-    )
-    if available:
-        qs = qs.filter(available__gt=0)
-    cells = qs.order_by("-count").values_list("lat", "lon", "count", "available", "max_power_kw")[
-        :MAX_ITEMS
-    ]
-    return [
-        {
-            "lat": round(lat, 5),
-            "lon": round(lon, 5),
-            "count": available_n if available else count,
-            "available": available_n,
-            "max_power_kw": kw,
-        }
-        for lat, lon, count, available_n, kw in cells
-    ]
-
-
-def _live_clusters(
-    bbox: BBox, zoom: int, filters: StationFilters, now: datetime
-) -> list[dict[str, Any]]:
-    size = grid.cell_size(
-        _grid_zoom(bbox, max(zoom, grid.MIN_ZOOM)) if zoom <= grid.FINE_ZOOM else zoom
-    )
-    while ((bbox.max_lon - bbox.min_lon) / size + 1) * (
-        (bbox.max_lat - bbox.min_lat) / size + 1
-    ) > 4 * MAX_ITEMS:
-        size *= 2
-    qs = _filtered(bbox, filters)
-    if filters.open_now:
-        # Hours need each station's zone: cluster in Python (slower; only with this filter).
-        sums: dict[tuple[int, int], list[float]] = {}
-        for row in _open_now_rows(
-            qs.values(
-                "lat",
-                "lon",
-                "available_count",
-                "max_power_kw",
-                "opening_times",
-                "time_zone",
-                "twentyfourseven",
-            ).iterator(),
-            now,
-        ):
-            key = (math.floor(row["lat"] / size), math.floor(row["lon"] / size))
-            entry = sums.setdefault(key, [0, 0, 0.0, 0.0, 0.0])
-            entry[0] += 1
-            entry[1] += 1 if row["available_count"] else 0
-            entry[2] += row["lat"]
-            entry[3] += row["lon"]
-            entry[4] = max(entry[4], row["max_power_kw"])
-        rows = [(n, a, la / n, lo / n, kw) for n, a, la, lo, kw in sums.values()]
-    else:
-        rows = list(
-            qs.annotate(gy=Floor(F("lat") / size), gx=Floor(F("lon") / size))
-            .values("gy", "gx")
-            .annotate(
-                n=Count("id"),
-                a=Count("id", filter=Q(available_count__gt=0)),
-                la=Avg("lat"),
-                lo=Avg("lon"),
-                kw=Max("max_power_kw"),
-            )
-            .order_by()
-            .values_list("n", "a", "la", "lo", "kw")
-        )
-    rows.sort(key=lambda r: -r[0])
-    return [
-        {"lat": round(la, 5), "lon": round(lo, 5), "count": n, "available": a, "max_power_kw": kw}
-        for n, a, la, lo, kw in rows[:MAX_ITEMS]
-    ]
 
 
 @dataclass(slots=True)
@@ -560,44 +441,3 @@ def operators_list() -> list[str]:
         .distinct()
         .order_by("operator_name")[:200]
     )
-
-
-_EVSE_EXISTS = (
-    f"SELECT 1 FROM {Evse._meta.db_table} e JOIN {Location._meta.db_table} l"  # noqa: S608
-    " ON l.id = e.location_id WHERE l.source = %s AND l.country_code = %s"
-    " AND l.party_id = %s AND l.ocpi_id = %s AND e.uid = %s"
-)
-
-
-def evse_exists(
-    *, source: str, country_code: str, party_id: str, location_id: str, evse_uid: str
-) -> bool:
-    """Whether we hold this EVSE (a REMOVED one too): one probe of each identity index.
-
-    The receiver asks this of every status push it queues, so it is written in SQL: building
-    the same query through the ORM cost the web process several times what the database
-    spends on it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _EVSE_EXISTS, [source, country_code.upper(), party_id.upper(), location_id, evse_uid]
-        )
-        return cursor.fetchone() is not None
-
-
-_PARTY_EVSES = (
-    f"SELECT l.ocpi_id, e.uid FROM {Evse._meta.db_table} e JOIN {Location._meta.db_table} l"  # noqa: S608
-    " ON l.id = e.location_id WHERE l.source = %s AND l.country_code = %s AND l.party_id = %s"
-    " LIMIT %s"
-)
-
-
-def party_evses(
-    *, source: str, country_code: str, party_id: str, limit: int
-) -> list[tuple[str, str]]:
-    """(location id, EVSE uid) of up to `limit` EVSEs we hold for this party, REMOVED ones too.
-    In SQL for the same reason as `evse_exists`: a web process reads a few hundred thousand
-    rows here, which the ORM made take a second."""
-    with connection.cursor() as cursor:
-        cursor.execute(_PARTY_EVSES, [source, country_code.upper(), party_id.upper(), limit])
-        rows: list[tuple[str, str]] = cursor.fetchall()
-        return rows

@@ -117,9 +117,7 @@ def comment_post(request: HttpRequest, station_id: int) -> HttpResponse:
         services.comment_create(
             location=location,
             author=request.user,  # type: ignore[arg-type]
-            text=form.cleaned_data["text"],
-            rating=form.cleaned_data["rating"],
-            outcome=form.cleaned_data["outcome"],
+            draft=services.CommentDraft.of(form.cleaned_data),
         )
     except services.CommentError as exc:
         form.add_error(None, str(exc))
@@ -141,9 +139,7 @@ def comment_edit(request: HttpRequest, station_id: int, comment_id: int) -> Http
             services.comment_update(
                 comment=comment,
                 user=request.user,
-                text=form.cleaned_data["text"],
-                rating=form.cleaned_data["rating"],
-                outcome=form.cleaned_data["outcome"],
+                draft=services.CommentDraft.of(form.cleaned_data),
             )
         except services.CommentError as exc:
             form.add_error(None, str(exc))

@@ -13,7 +13,8 @@ from django.utils.html import format_html
 
 from roaming.errors import PartnerError
 from roaming.models import OutboundCall, Partner, PartnerRole, PartnerState, SyncRun
-from roaming.selectors import feeds_health, push_counts
+from roaming.push_counts import push_counts
+from roaming.selectors import feeds_health
 from roaming.services import partner_credentials_rotate
 from roaming.tasks import partner_sync_task
 

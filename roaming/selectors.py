@@ -7,10 +7,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from locator.models import Location, Tariff
 from payments.selectors import billing_account_for_user
 from roaming.errors import SessionError
 from roaming.models import (
@@ -24,6 +22,7 @@ from roaming.models import (
     SyncRun,
     SyncState,
 )
+from roaming.push_counts import push_counts
 
 
 def partners_due_for_sync(
@@ -56,49 +55,6 @@ def partner_owns(*, partner: Partner, country_code: str, party_id: str) -> bool:
     if roles.filter(partner=partner).exists():
         return True
     return partner.roles.filter(role="HUB").exists() and not roles.exists()
-
-
-def stored_location(
-    *, source: str, country_code: str, party_id: str, location_id: str
-) -> Location | None:
-    """Our copy of a partner's location, EVSEs and connectors prefetched, for receiver GETs."""
-    return (
-        Location.objects.filter(
-            source=source,
-            country_code=country_code.upper(),
-            party_id=party_id.upper(),
-            ocpi_id=location_id,
-        )
-        .prefetch_related("evses__connectors")
-        .first()
-    )
-
-
-def stored_tariff(
-    *, source: str, country_code: str, party_id: str, tariff_id: str
-) -> Tariff | None:
-    return Tariff.objects.filter(
-        source=source,
-        country_code=country_code.upper(),
-        party_id=party_id.upper(),
-        ocpi_id=tariff_id,
-    ).first()
-
-
-def push_counts(*, partner_ids: list[int], now: datetime) -> dict[int, int]:
-    """How many objects each partner pushed to us in the last hour (from per-minute counters)."""
-    minute = int(now.timestamp() // 60)
-    keys = {
-        push_counter_key(pid, m): pid for pid in partner_ids for m in range(minute - 59, minute + 1)
-    }
-    counts = dict.fromkeys(partner_ids, 0)
-    for key, value in cache.get_many(list(keys)).items():
-        counts[keys[key]] += int(value)
-    return counts
-
-
-def push_counter_key(partner_id: int, minute: int) -> str:
-    return f"roaming:pushes:{partner_id}:{minute}"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,11 @@
-"""Roaming background work: scheduled pulls, batched status pushes, command timeouts, holds
-for sessions that charge without one, billing CDRs. Safe to run twice."""
+"""Roaming background work: scheduled pulls, command timeouts, holds for sessions that charge
+without one, billing CDRs. Safe to run twice."""
 
 import random
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import DatabaseError
 from django.utils import timezone
-from redis import RedisError
 
 from payments.gateway import PaymentError
 from roaming.errors import PartnerError
@@ -16,7 +14,6 @@ from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
 from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find
 from roaming.services.sessions import commands_expire, session_hold_ensure
-from roaming.status_pushes import status_pushes_apply
 
 
 @shared_task(bind=True, max_retries=5)
@@ -46,18 +43,6 @@ def partners_sync_due() -> int:
     for partner_id, full in due:
         partner_sync_task.delay(partner_id, full)
     return len(due)
-
-
-@shared_task(bind=True, max_retries=8)
-def evse_status_pushes_apply(self: Task[..., int]) -> int:
-    """Apply the status pushes queued by the receiver (see roaming.status_pushes). When the
-    database or Redis fails, the pushes stay queued and this runs again with jittered
-    exponential backoff (the next push schedules a drain too)."""
-    try:
-        return status_pushes_apply()
-    except (DatabaseError, RedisError) as error:
-        countdown = min(60, 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
-        raise self.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task(bind=True, max_retries=8)

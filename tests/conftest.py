@@ -24,7 +24,8 @@ from django.db import connection
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
-from roaming.ocpi import known_evses, known_partners
+from locator.catalogue import known_evses
+from roaming.ocpi import known_partners
 
 ROOT = Path(__file__).resolve().parent.parent
 # The sandbox CPO fixtures, for the sandbox's own tests and for roaming's end-to-end ones.

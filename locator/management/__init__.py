@@ -1,0 +1,1 @@
+"""Locator's management commands."""

@@ -1,4 +1,8 @@
-"""Roaming adapters: one per protocol version, chosen by the partner's negotiated version."""
+"""Roaming adapters: one per protocol version, chosen by the partner's negotiated version.
+
+The rest of roaming (pulls, receivers) asks a partner network for things through
+`adapter_for(partner)` and the `RoamingAdapter` interface (base.py), never through a version's
+module directly."""
 
 from importlib import import_module
 

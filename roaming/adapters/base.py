@@ -1,8 +1,8 @@
 """What the rest of Plugway may ask of a partner network, in protocol-neutral terms.
 
 Each protocol version implements `RoamingAdapter` once (not once per partner). Everything that
-crosses this boundary is a `locator.catalogue` record or a dataclass from here, never a raw
-partner dict. Every method may raise `PartnerError`: `permanent=True` when retrying cannot
+crosses this boundary is a `locator.catalogue` record or Patch, or a dataclass from here, never
+a raw partner dict. Every method may raise `PartnerError`: `permanent=True` when retrying cannot
 help (a refused token, a missing endpoint), `permanent=False` when it may (timeouts, 5xx).
 
 Charging: commands (`start_session`, `stop_session`, `unlock_connector`) answer a
@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
+from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, Patch, TariffRecord
 from roaming.models import DriverToken, Partner
 
 
@@ -29,15 +29,6 @@ class SkippedObject:
 
     object_id: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Patch:
-    """A partial update the partner pushed: when it was true, and the changed fields under
-    the catalogue's neutral names (see `locator.catalogue` records)."""
-
-    last_updated: datetime
-    changes: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -235,8 +226,10 @@ class RoamingAdapter(ABC):
 
     @abstractmethod
     def location_patch_parse(self, payload: Any) -> Patch:
-        """A PATCH of a location's own fields. Raises PartnerError (without `last_updated`, with
-        an unknown or invalid field, or with a list of sub-objects to patch)."""
+        """A PATCH of a location's own fields, holding only fields the catalogue may patch
+        (others the protocol has but the catalogue does not keep are left out). Raises
+        PartnerError (without `last_updated`, with an unknown or invalid field, or with a list
+        of sub-objects to patch)."""
 
     @abstractmethod
     def evse_patch_parse(self, payload: Any) -> Patch:
@@ -257,6 +250,15 @@ class RoamingAdapter(ABC):
         CDRs sender (`date_from`). An unreadable CDR is skipped and reported in its page.
         Raises PartnerError (permanent) when the partner offers no CDRs sender, or when a page
         cannot be fetched."""
+
+    @abstractmethod
+    def location_render(self, location: LocationRecord) -> dict[str, Any]:
+        """Our stored copy of one of the partner's locations (EVSEs and connectors included),
+        in this protocol's shape, for the partner's GET on our receiver."""
+
+    @abstractmethod
+    def tariff_render(self, tariff: TariffRecord) -> dict[str, Any]:
+        """As `location_render`, for a tariff."""
 
     # --- charging ---------------------------------------------------------------------------
 

@@ -12,12 +12,18 @@ from typing import Annotated, Any
 import pydantic
 from django.conf import settings
 
-from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
-from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
+from locator.catalogue import (
+    EVSE_PATCHABLE,
+    LOCATION_PATCHABLE,
+    ConnectorRecord,
+    EvseRecord,
+    LocationRecord,
+    Patch,
+    TariffRecord,
+)
 from roaming.adapters.base import (
     ChargeRecord,
     CommandReply,
-    Patch,
     PulledPage,
     Record,
     RoamingAdapter,
@@ -29,7 +35,7 @@ from roaming.errors import PartnerError
 from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import ocpi_timestamp
-from roaming.ocpi.v221 import cdrs, commands, schemas, sessions
+from roaming.ocpi.v221 import cdrs, commands, render, schemas, sessions
 from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
 from roaming.ocpi.v221.tariffs import tariff_record
 
@@ -219,6 +225,12 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
         return tariff_record(validated(schemas.Tariff, payload, what="tariff"))
+
+    def location_render(self, location: LocationRecord) -> dict[str, Any]:
+        return render.location_wire(location)
+
+    def tariff_render(self, tariff: TariffRecord) -> dict[str, Any]:
+        return render.tariff_wire(tariff)
 
     def pages(self, module: str, since: datetime | None) -> Iterator[list[Any]]:
         """The module's pages of raw objects; everything read from the database is read here,

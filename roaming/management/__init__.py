@@ -1,0 +1,1 @@
+"""Roaming's management commands."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from roaming.redis_connection import generation_read, generation_start
+from config.redis_connection import generation_read, generation_start
 
 if TYPE_CHECKING:
     from roaming.models import Partner

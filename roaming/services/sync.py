@@ -12,7 +12,6 @@ import pickle
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -22,13 +21,11 @@ from billiard.context import ForkProcess
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from locator.catalogue import UpsertResult
-from locator.services import (
+from locator.catalogue import (
     CatalogueError,
-    LocationRows,
+    UpsertResult,
     catalogue_hide_missing,
-    catalogue_locations_prepare,
-    catalogue_locations_write,
+    catalogue_locations_pull,
     catalogue_statistics_refresh,
     catalogue_tariffs_upsert,
 )
@@ -59,15 +56,6 @@ READER_PATIENCE_SECONDS = 5
 
 Progress = Callable[[SyncRun], None]
 T = TypeVar("T")
-
-
-@dataclass
-class PreparedPage:
-    """A page of locations as the pull's reader process hands it over: table rows ready to
-    write, and the objects it skipped."""
-
-    rows: LocationRows
-    skipped: list[SkippedObject]
 
 
 def catalogue_source(partner: Partner) -> str:
@@ -120,7 +108,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     The reader is forked, so `items` can be any iterator built here; it must not use the
     database (see `RoamingAdapter.fetch_locations`). The calls it makes are kept and saved
     here, in order, and its error is raised here after the items before it. The items cross
-    as pickles: hand over plain values (see `locator.services.LocationRows`), not objects.
+    as pickles: hand over plain values (the catalogue's pull does), not objects.
     A billiard process, because Celery's pool processes are daemons, which the standard
     library does not let start children. The reader ends when this process stops listening,
     even when it was killed (it then finds the pipe closed).
@@ -251,17 +239,11 @@ def pull_into_catalogue(*, run: SyncRun, partner: Partner, progress: Progress | 
             page_record(
                 run, received=len(tariff_page.records), skipped=tariff_page.skipped, result=result
             )
-    pages = adapter.fetch_locations(since=run.since)
-    prepared = (
-        PreparedPage(catalogue_locations_prepare(source=source, records=page.records), page.skipped)
-        for page in pages
-    )
+    pages = ((page.records, page.skipped) for page in adapter.fetch_locations(since=run.since))
     seen: list[tuple[str, str, str]] = []
-    for page in read_ahead(prepared):
-        result = catalogue_locations_write(source=source, rows=page.rows)
-        identities = page.rows.identities
-        page_record(run, received=len(identities), skipped=page.skipped, result=result)
-        seen += identities
+    for result, skipped in catalogue_locations_pull(source=source, pages=pages, ahead=read_ahead):
+        page_record(run, received=len(result.identities), skipped=skipped, result=result)
+        seen += result.identities
         if progress:
             progress(run)
     if run.kind == SyncKind.FULL:

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
+from locator.catalogue import catalogue_locations_upsert, catalogue_tariffs_upsert
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.locator.conftest import TARIFFS, connector, evse, location
 

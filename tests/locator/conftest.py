@@ -10,9 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
+from locator.catalogue import (
+    ConnectorRecord,
+    EvseRecord,
+    LocationRecord,
+    TariffRecord,
+    catalogue_locations_upsert,
+    catalogue_tariffs_upsert,
+)
 from locator.models import Location
-from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SOURCE = "partner:1"

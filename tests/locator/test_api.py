@@ -264,8 +264,8 @@ def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
     """The expanding-window search returns exactly what sorting the whole box would."""
     import random
 
+    from locator.catalogue import catalogue_locations_upsert
     from locator.selectors import BBox, StationFilters, _nearest, _window_query
-    from locator.services import catalogue_locations_upsert
     from sandbox.cities import cities_near
     from sandbox.demo import demo_locations
     from sandbox.stations import locations_generate

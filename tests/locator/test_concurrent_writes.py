@@ -16,9 +16,9 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from locator.catalogue import EvseStatusUpdate, LocationRecord
+from locator.catalogue import EvseStatusUpdate, LocationRecord, catalogue_locations_upsert
+from locator.catalogue.statuses import evse_statuses_apply
 from locator.models import Evse, Location
-from locator.services import catalogue_evse_statuses_update, catalogue_locations_upsert
 from tests.conftest import database_connect
 from tests.locator.conftest import SOURCE, at, evse, location
 
@@ -129,12 +129,10 @@ def test_two_status_batches_over_the_same_parties_both_finish(stations: list[Loc
     by_party = sorted(stations, key=lambda station: station.party_id)  # DE/ABC first
     with gate(stations[2:]) as held:  # C and D: party by party, each batch holds A or B
         held.queue(
-            lambda: catalogue_evse_statuses_update(
-                source=SOURCE, updates=statuses(by_party, "CHARGING", 1)
-            )
+            lambda: evse_statuses_apply(source=SOURCE, updates=statuses(by_party, "CHARGING", 1))
         )
         held.queue(
-            lambda: catalogue_evse_statuses_update(
+            lambda: evse_statuses_apply(
                 source=SOURCE, updates=statuses(by_party[::-1], "OUTOFORDER", 2)
             )
         )
@@ -159,9 +157,7 @@ def test_a_status_batch_and_a_pull_page_over_the_same_stations_both_finish(
     with gate(stations[1:3]) as held:  # B and C: from opposite ends, one holds A, the other D
         held.queue(lambda: catalogue_locations_upsert(source=SOURCE, records=pulled[::-1]))
         held.queue(
-            lambda: catalogue_evse_statuses_update(
-                source=SOURCE, updates=statuses(stations, "CHARGING", 1)
-            )
+            lambda: evse_statuses_apply(source=SOURCE, updates=statuses(stations, "CHARGING", 1))
         )
         assert held.open() == []
     # Whichever went first, the pull's newer status wins on every EVSE it lists.

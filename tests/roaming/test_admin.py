@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
-from roaming.receivers.catalogue import push_count_record
+from roaming.push_counts import push_count_record
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_partner_list_shows_state_roles_last_pull_and_pushes(
 ) -> None:  # type: ignore[no-untyped-def]
     healthy, _ = partners
     for _ in range(3):
-        push_count_record(healthy)
+        push_count_record(partner=healthy, now=timezone.now())
     page = admin_client.get("/admin/roaming/partner/").content.decode()
     assert "NL*HLT" in page
     assert "Succeeded" in page

@@ -16,13 +16,12 @@ from django.utils import timezone
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
 from config.celery import app as celery_app
+from config.redis_connection import redis_connection
+from locator.catalogue import known_evses, status_queue
 from locator.models import Evse, Location, Tariff
-from roaming import status_pushes
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
-from roaming.ocpi import known_evses
-from roaming.redis_connection import redis_connection
-from roaming.selectors import push_counts
+from roaming.push_counts import push_counts
 from tests.conftest import (
     CeleryWorker,
     database_connect,
@@ -392,7 +391,7 @@ def batching(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         skip_or_fail(reason)
     settings.REDIS_URL = os.environ["REDIS_URL"]
     for key in ("QUEUE_KEY", "DRAIN_SCHEDULED_KEY", "DRAIN_LEASE_KEY"):
-        monkeypatch.setattr(status_pushes, key, f"test:{uuid.uuid4().hex}")
+        monkeypatch.setattr(status_queue, key, f"test:{uuid.uuid4().hex}")
     sent: list[str] = []
     monkeypatch.setattr(celery_app, "send_task", lambda name, *args, **options: sent.append(name))
     return sent
@@ -401,7 +400,7 @@ def batching(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def queued_pushes() -> int:
     client = redis_connection()
     assert client is not None
-    return int(client.llen(status_pushes.QUEUE_KEY))
+    return int(client.llen(status_queue.QUEUE_KEY))
 
 
 def status_push(ocpi: Ocpi, location: dict[str, Any], uid: str, status: str) -> tuple[int, int]:
@@ -429,10 +428,10 @@ def test_status_pushes_are_queued_then_applied_in_a_batch(
     location = example("location_example.json")
     ocpi.call("put", location_path(location), location)
     evses = out_of_order_pushed(ocpi, location)
-    assert batching == ["roaming.tasks.evse_status_pushes_apply"]  # one drain for the burst
+    assert batching == ["locator.tasks.catalogue_evse_statuses_apply"]  # one drain for the burst
     assert push_counts(partner_ids=[hub.pk], now=timezone.now()) == {hub.pk: 1 + len(evses)}
     assert set(Evse.objects.values_list("status", flat=True)) != {"OUTOFORDER"}
-    assert status_pushes.status_pushes_apply() == len(evses)
+    assert status_queue.evse_statuses_queued_apply() == len(evses)
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
     assert Location.objects.get().available_count == 0
     assert queued_pushes() == 0
@@ -445,9 +444,9 @@ def test_a_queued_push_that_cannot_be_read_does_not_hold_up_the_rest(
     ocpi.call("put", location_path(location), location)
     client = redis_connection()
     assert client is not None
-    client.rpush(status_pushes.QUEUE_KEY, b'{"queued by": "another release"}')
+    client.rpush(status_queue.QUEUE_KEY, b'{"queued by": "another release"}')
     evses = out_of_order_pushed(ocpi, location)
-    assert status_pushes.status_pushes_apply() == 1 + len(evses)
+    assert status_queue.evse_statuses_queued_apply() == 1 + len(evses)
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
     assert queued_pushes() == 0
     assert "cannot be read" in caplog.text
@@ -543,13 +542,13 @@ def test_a_batch_the_database_refuses_stays_queued_and_applies_on_the_next_run(
             cursor.execute("SET lock_timeout = '200ms'")
         try:
             with pytest.raises(OperationalError, match="lock timeout"):
-                status_pushes.status_pushes_apply()
+                status_queue.evse_statuses_queued_apply()
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET lock_timeout")
     assert catalogue_snapshot() == before
     assert queued_pushes() == len(evses)
-    assert status_pushes.status_pushes_apply() == len(evses)
+    assert status_queue.evse_statuses_queued_apply() == len(evses)
     assert set(Evse.objects.values_list("status", flat=True)) == {"OUTOFORDER"}
     assert queued_pushes() == 0
 
@@ -583,7 +582,7 @@ def test_a_drain_the_database_refuses_is_retried_by_the_worker_until_every_push_
     redis = redis_connection()
     assert redis is not None
     # The worker, another process, drains the real queue: empty it of earlier runs' leftovers.
-    redis.delete(status_pushes.QUEUE_KEY, status_pushes.DRAIN_LEASE_KEY)
+    redis.delete(status_queue.QUEUE_KEY, status_queue.DRAIN_LEASE_KEY)
     location = example("location_example.json")
     ocpi.call("put", location_path(location), location)
     deadline = time.monotonic() + 60
@@ -596,13 +595,13 @@ def test_a_drain_the_database_refuses_is_retried_by_the_worker_until_every_push_
         while waiting_for_locks(watcher):  # ...and gives up while the station is still held
             assert time.monotonic() < deadline, "the drain never gave up"
             time.sleep(0.02)
-        assert redis.llen(status_pushes.QUEUE_KEY) == len(evses)
+        assert redis.llen(status_queue.QUEUE_KEY) == len(evses)
         assert not Evse.objects.filter(status="OUTOFORDER").exists()
     while Evse.objects.exclude(status="OUTOFORDER").exists():
         assert time.monotonic() < deadline, "the drain was not retried"
         time.sleep(0.05)
     # The drain drops the batch from the queue just after its commit made the statuses visible.
-    while redis.llen(status_pushes.QUEUE_KEY):
+    while redis.llen(status_queue.QUEUE_KEY):
         assert time.monotonic() < deadline, "the applied pushes stayed queued"
         time.sleep(0.01)
 

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from locator.catalogue import catalogue_locations_upsert
 from locator.models import Evse, Location
-from locator.services import catalogue_locations_upsert
 from roaming.adapters import adapter_for
 from roaming.crypto import token_hash
 from roaming.models import ChargingSession, Command, Partner, PartnerState

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.test import Client
 
-from locator.services import catalogue_locations_upsert
+from locator.catalogue import catalogue_locations_upsert
 from payments.models import Payment
 from roaming.adapters import adapter_for
 from roaming.crypto import token_hash

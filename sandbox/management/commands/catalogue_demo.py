@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
+from locator.catalogue import catalogue_locations_upsert, catalogue_tariffs_upsert
 from sandbox.demo import demo_locations, demo_tariffs
 from sandbox.stations import locations_generate
 

@@ -1,7 +1,7 @@
-"""The catalogue's protocol-neutral input: what a feed or partner tells us about stations.
+"""The catalogue's protocol-neutral vocabulary: what a feed or partner tells us about stations.
 
 Roaming (OCPI 2.2.1 today, 2.1.1 / 2.3.0 later) parses wire payloads into these dataclasses and
-hands them to `locator.services`; nothing here knows about HTTP or OCPI versions. Field names
+hands them to `locator.catalogue`; nothing here knows about HTTP or OCPI versions. Field names
 follow OCPI 2.2.1 because that is the richest shape we map from. Times are aware UTC datetimes.
 Records are values: nothing changes one after it is built. They are not declared frozen only
 because a pull builds about a million of them and a frozen dataclass takes a fifth longer to
@@ -12,7 +12,7 @@ standards (and the standards it has available right now) fit in one integer colu
 search filters with a bitwise AND on the B-tree-selected rows instead of joining connectors.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -208,8 +208,32 @@ class EvseStatusUpdate:
 
 @dataclass(slots=True)
 class UpsertResult:
-    """What an upsert did: rows written, and rows skipped because ours were newer."""
+    """What an upsert did: rows written, and rows skipped because ours were newer. A write of
+    Locations also names the stations written (`location_ids`) and every station it was given
+    (`identities`: COUNTRY_CODE, PARTY_ID, id)."""
 
     written: int = 0
     skipped_stale: int = 0
     location_ids: list[int] = field(default_factory=list)
+    identities: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Patch:
+    """A partial update of one Location, EVSE or connector: when it was true, and the changed
+    fields under the names of its record's fields (`latitude`, `operator_name`, ...), each of
+    them patchable (see below)."""
+
+    last_updated: datetime
+    changes: dict[str, Any]
+
+
+def _patchable(record: type, *, fixed: set[str]) -> frozenset[str]:
+    """A record's fields a Patch may change: all but its identity, its children (each patched
+    at its own level) and `last_updated` (the Patch's own)."""
+    return frozenset(f.name for f in fields(record)) - fixed - {"last_updated"}
+
+
+LOCATION_PATCHABLE = _patchable(LocationRecord, fixed={"country_code", "party_id", "id", "evses"})
+EVSE_PATCHABLE = _patchable(EvseRecord, fixed={"uid", "connectors"})
+CONNECTOR_PATCHABLE = _patchable(ConnectorRecord, fixed={"id"})

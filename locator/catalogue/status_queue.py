@@ -1,13 +1,14 @@
-"""EVSE status pushes, the bulk of what partners send, applied in batches.
+"""EVSE status changes, the bulk of what partners send: queued, then applied in batches.
 
 One transaction per pushed status costs far more than the change itself. With Redis (the
-production setup), the receiver validates a status PATCH, appends it to a Redis list and
-answers at once; a Celery task scheduled a moment later applies everything queued through the
-catalogue's batched status path (a handful of queries per batch), so a change is on the map
-well within a second. Without Redis (the embedded default), pushes apply in the request.
-Stale EVSEs in a batch, and any deleted since their push was queued, are skipped.
+production setup), `evse_status_submit` checks that we hold the EVSE (known_evses.py), appends
+the change to a Redis list and returns at once; a Celery task scheduled a moment later applies
+everything queued through the batched path (statuses.py, a handful of queries per batch), so a
+change is on the map well within a second. Without Redis, or with Celery eager (the embedded
+default, tests), a change is applied at once. Stale EVSEs in a batch, and any deleted since
+their change was queued, are skipped.
 
-A push we answered is not lost on the way: a drain reads a batch at the head of the queue and
+A change we took is not lost on the way: a drain reads a batch at the head of the queue and
 removes it only after the catalogue committed it. When the database refuses (a lock timeout, a
 failover), the batch stays at the head and the task runs again with backoff; when the worker
 dies, the first drain after its lease ran out (DRAIN_LEASE_MS) applies it. Applying a batch
@@ -21,6 +22,7 @@ the lease taken and leave the queue to its holder.)
 import logging
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from typing import cast
 
 import orjson
@@ -28,13 +30,17 @@ import redis
 from redis.client import Pipeline
 
 from config.celery import app as celery_app
-from locator.catalogue import EvseStatusUpdate
-from locator.services import catalogue_evse_statuses_update
-from roaming.ocpi.transport import ocpi_datetime_parse, ocpi_timestamp
-from roaming.redis_connection import redis_connection
+from config.redis_connection import redis_connection
+from locator.catalogue.errors import CatalogueUnavailableError
+from locator.catalogue.known_evses import evse_known
+from locator.catalogue.objects import catalogue_evse_patch
+from locator.catalogue.records import EvseStatusUpdate, Patch
+from locator.catalogue.statuses import evse_statuses_apply
 
 logger = logging.getLogger(__name__)
 
+# Named when the queue lived in roaming, and kept: changes queued by the release before are
+# still drained by this one.
 QUEUE_KEY = "roaming:evse-status-pushes"
 DRAIN_SCHEDULED_KEY = "roaming:evse-status-pushes:drain-scheduled"
 DRAIN_LEASE_KEY = "roaming:evse-status-pushes:drain-lease"
@@ -55,12 +61,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 """
 
 
-def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> bool:
-    """Queue a status push when batching is on; False means: apply it now, in the request.
+def evse_status_submit(
+    *, source: str, update: EvseStatusUpdate, pipeline: Pipeline | None = None
+) -> bool:
+    """Take a pushed EVSE status: queued for the next batch when batching is on and we hold the
+    EVSE (returns at once), else applied now. Returns False, changing nothing, when what we
+    hold is newer (known only when applied now: a queued change that turns out stale is
+    skipped by its batch).
 
-    The push goes out on `pipeline`, with whatever the caller put in it: one round trip."""
-    if celery_app.conf.task_always_eager:
-        return False
+    `pipeline`: the caller's own Redis commands (a counter, say) to send in the same round
+    trip as a queued change; left unsent when the change is applied now. Raises UnknownObjectError
+    for an EVSE or location we do not hold, CatalogueUnavailableError when the queue (Redis) does
+    not answer: nothing was stored then.
+    """
+    evse = {
+        "source": source,
+        "country_code": update.country_code,
+        "party_id": update.party_id,
+        "location_id": update.location_id,
+        "evse_uid": update.evse_uid,
+    }
+    client = redis_connection()
+    if client is not None and not celery_app.conf.task_always_eager and evse_known(**evse):
+        _queue(source, update, pipeline or client.pipeline(transaction=False))
+        return True
+    status = Patch(last_updated=update.last_updated, changes={"status": update.status})
+    return catalogue_evse_patch(**evse, patch=status)
+
+
+def _queue(source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> None:
+    """Queue a change, and schedule a drain unless one is due: one round trip."""
     item = {
         "source": source,
         "country_code": update.country_code,
@@ -68,20 +98,25 @@ def status_push_accept(*, source: str, update: EvseStatusUpdate, pipeline: Pipel
         "location_id": update.location_id,
         "evse_uid": update.evse_uid,
         "status": update.status,
-        "last_updated": ocpi_timestamp(update.last_updated),
+        "last_updated": update.last_updated.isoformat(),
     }
     pipeline.rpush(QUEUE_KEY, orjson.dumps(item))
     pipeline.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
-    *_, drain_is_ours = pipeline.execute()
+    try:
+        *_, drain_is_ours = pipeline.execute()
+    except redis.RedisError as error:
+        raise CatalogueUnavailableError(
+            "The status queue is unavailable; nothing was stored, send the change again shortly."
+        ) from error
     if drain_is_ours:
         celery_app.send_task(
-            "roaming.tasks.evse_status_pushes_apply", countdown=DRAIN_DELAY_SECONDS
+            "locator.tasks.catalogue_evse_statuses_apply", countdown=DRAIN_DELAY_SECONDS
         )
-    return True
 
 
-def status_pushes_apply() -> int:
-    """Apply every queued status push, a batch at a time; returns how many it took off the queue.
+def evse_statuses_queued_apply() -> int:
+    """Apply every queued status change, a batch at a time; returns how many it took off the
+    queue.
 
     Returns at once when another drain holds the lease: that one looks at the queue again
     after letting go of it, so a push queued meanwhile does not wait for the next push's drain.
@@ -123,9 +158,9 @@ def _batch_apply(items: list[bytes]) -> None:
     for raw in items:
         try:
             item = orjson.loads(raw)
-            item["last_updated"] = ocpi_datetime_parse(item["last_updated"])
+            item["last_updated"] = datetime.fromisoformat(item["last_updated"])
             by_source[item.pop("source")].append(EvseStatusUpdate(**item))
         except (ValueError, TypeError, KeyError):
             logger.error("dropped a queued status push that cannot be read: %r", raw[:300])
     for source, updates in by_source.items():
-        catalogue_evse_statuses_update(source=source, updates=updates)
+        evse_statuses_apply(source=source, updates=updates)

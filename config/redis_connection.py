@@ -1,11 +1,13 @@
-"""The Redis connection roaming's busiest paths share: one client and pool per process.
+"""The Redis connection the busiest paths share: one client and pool per process.
 
 Django's cache builds a new client object on every call (about 0.1 ms of Python before any
-I/O); the OCPI receiver takes a thousand pushes a second and talks to Redis a few times for
-each, so it keeps one client instead. None without REDIS_URL (the embedded default).
+I/O); the OCPI receiver takes a thousand pushes a second and talks to Redis for each (the
+catalogue's status queue, the push counter, the memories below), so they keep one client
+instead. None without REDIS_URL (the embedded default).
 
 Also generations: a random token under a key that a writer replaces to tell every web process
-to forget what it remembers (see roaming.ocpi.known_partners and known_evses).
+to forget what it remembers (see roaming.ocpi.known_partners and
+locator.catalogue.known_evses).
 """
 
 import uuid

@@ -1,25 +1,28 @@
-"""The catalogue write path: the rules roaming relies on for pulls and pushes."""
+"""The catalogue (locator.catalogue): the rules roaming relies on for pulls and pushes."""
 
 import dataclasses
 
 import pytest
 
 from locator import grid
-from locator.catalogue import EvseStatusUpdate
-from locator.models import ClusterCell, Connector, Evse, Location, Tariff
-from locator.services import (
+from locator.catalogue import (
     CatalogueError,
+    EvseStatusUpdate,
+    Patch,
+    UnknownObjectError,
     catalogue_connector_patch,
     catalogue_connector_put,
     catalogue_evse_patch,
     catalogue_evse_put,
-    catalogue_evse_statuses_update,
     catalogue_hide_missing,
     catalogue_location_patch,
     catalogue_locations_upsert,
     catalogue_tariff_delete,
     catalogue_tariffs_upsert,
 )
+from locator.catalogue.grid_refresh import rebuild
+from locator.catalogue.statuses import evse_statuses_apply
+from locator.models import ClusterCell, Connector, Evse, Location, Tariff
 from tests.locator.conftest import SOURCE, T0, at, connector, evse, location
 
 pytestmark = pytest.mark.django_db
@@ -126,31 +129,27 @@ def test_location_patch_changes_fields_and_ignores_older_patches(put) -> None:
         country_code="nl",
         party_id="plw",
         location_id="A",
-        last_updated=at(5),
-        changes={"name": "Renamed"},
+        patch=Patch(last_updated=at(5), changes={"name": "Renamed"}),
     )
     assert not catalogue_location_patch(
         source=SOURCE,
         country_code="NL",
         party_id="PLW",
         location_id="A",
-        last_updated=at(1),
-        changes={"name": "Stale"},
+        patch=Patch(last_updated=at(1), changes={"name": "Stale"}),
     )
     assert Location.objects.get(ocpi_id="A").name == "Renamed"
 
 
 def test_patching_an_unknown_location_says_put_it_first() -> None:
-    with pytest.raises(CatalogueError, match="PUT the location first") as info:
+    with pytest.raises(UnknownObjectError, match="PUT the location first"):
         catalogue_location_patch(
             source=SOURCE,
             country_code="NL",
             party_id="PLW",
             location_id="NOPE",
-            last_updated=at(1),
-            changes={},
+            patch=Patch(last_updated=at(1), changes={}),
         )
-    assert info.value.unknown
 
 
 def test_patching_a_field_that_cannot_be_patched_is_refused(put) -> None:
@@ -161,8 +160,7 @@ def test_patching_a_field_that_cannot_be_patched_is_refused(put) -> None:
             country_code="NL",
             party_id="PLW",
             location_id="A",
-            last_updated=at(1),
-            changes={"evses": []},
+            patch=Patch(last_updated=at(1), changes={"evses": []}),
         )
 
 
@@ -174,8 +172,7 @@ def test_evse_status_patch_updates_availability_and_bumps_the_location(put) -> N
         party_id="PLW",
         location_id="A",
         evse_uid="A1",
-        last_updated=at(3),
-        changes={"status": "AVAILABLE"},
+        patch=Patch(last_updated=at(3), changes={"status": "AVAILABLE"}),
     )
     station = Location.objects.get(ocpi_id="A")
     assert station.available_count == 1
@@ -191,8 +188,7 @@ def test_an_older_evse_patch_is_ignored(put) -> None:
         party_id="PLW",
         location_id="A",
         evse_uid="A1",
-        last_updated=at(5),
-        changes={"status": "AVAILABLE"},
+        patch=Patch(last_updated=at(5), changes={"status": "AVAILABLE"}),
     )
     assert not applied
     assert Evse.objects.get(uid="A1").status == "CHARGING"
@@ -232,8 +228,7 @@ def test_connector_put_and_patch_bump_evse_and_location(put) -> None:
         location_id="A",
         evse_uid="A-1",
         connector_id="2",
-        last_updated=at(6),
-        changes={"max_electric_power": 100000},
+        patch=Patch(last_updated=at(6), changes={"max_electric_power": 100000}),
     )
     station = Location.objects.get(ocpi_id="A")
     assert station.max_power_kw == 100.0
@@ -244,7 +239,7 @@ def test_connector_put_and_patch_bump_evse_and_location(put) -> None:
 def test_batched_status_updates_apply_newest_and_skip_stale_and_unknown(put) -> None:
     put(location("A", evses=(evse("A1", "CHARGING"), evse("A2", "CHARGING"))))
     put(location("B", evses=(evse("B1", "AVAILABLE"),)))
-    result = catalogue_evse_statuses_update(
+    result = evse_statuses_apply(
         source=SOURCE,
         updates=[
             EvseStatusUpdate("NL", "PLW", "A", "A1", "AVAILABLE", at(2)),
@@ -319,7 +314,7 @@ def test_grid_rebuild_matches_incremental_refresh(put) -> None:
     before = sorted(
         ClusterCell.objects.values_list("zoom", "standard", "x", "y", "count", "available")
     )
-    grid.rebuild()
+    rebuild()
     assert (
         sorted(ClusterCell.objects.values_list("zoom", "standard", "x", "y", "count", "available"))
         == before
@@ -332,8 +327,8 @@ def test_with_a_real_worker_grid_work_is_deferred_until_after_commit(
     from django.core.cache import cache
 
     from config.celery import app as celery_app
+    from locator.catalogue.grid_refresh import GRID_LOCK, catalogue_grid_refresh_dirty
     from locator.models import GridDirtyCell
-    from locator.services import GRID_LOCK, catalogue_grid_refresh_dirty
 
     celery_app.conf.task_always_eager = False
     try:
@@ -358,7 +353,7 @@ def test_grid_refreshes_are_spaced_by_how_long_the_last_one_took() -> None:
     import) the next waits several times as long, so refreshes do not take the worker over."""
     from django.core.cache import cache
 
-    from locator.services import (
+    from locator.catalogue.grid_refresh import (
         GRID_REFRESH_LAST_SECONDS,
         catalogue_grid_refresh_dirty,
         grid_refresh_delay,
