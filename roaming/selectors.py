@@ -1,12 +1,23 @@
-"""Roaming reads: which partners are due a pull, how each feed is doing."""
+"""Roaming reads: which partners are due a pull, how each feed is doing, how a driver's token
+stands."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
+from django.db.models import F, OuterRef, QuerySet
 
 from locator.models import Location, Tariff
-from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
+from payments.selectors import card_expiry_usable, default_card_expiry, unpaid_exists
+from roaming.models import (
+    DriverToken,
+    Partner,
+    PartnerRole,
+    PartnerState,
+    SyncKind,
+    SyncRun,
+    SyncState,
+)
 
 
 def partners_due_for_sync(
@@ -131,3 +142,95 @@ def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> l
         )
     order = {"failing": 0, "stale": 1, "ok": 2, "off": 3}
     return sorted(rows, key=lambda row: (order[row.verdict], row.partner.name))
+
+
+# --- driver tokens ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenStanding:
+    """Whether a driver's token may charge now, and if not why: `allowed` is the OCPI
+    AllowedType, `reason` is for partners (AuthorizationInfo.info, the token's blocked_reason),
+    `driver_message` for the driver, `code` for API clients."""
+
+    allowed: str
+    code: str = ""
+    reason: str = ""
+    driver_message: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.allowed == "ALLOWED"
+
+
+ALLOWED = TokenStanding("ALLOWED")
+# In the order they are checked: a driver with several problems is told the first.
+ACCOUNT_CLOSED = TokenStanding(
+    "BLOCKED",
+    "account_closed",
+    "The driver's Plugway account is closed.",
+    "Your account is closed.",
+)
+NO_CARD = TokenStanding(
+    "BLOCKED",
+    "no_card",
+    "No payment card on file.",
+    "Add a card in Payment methods before you start a charge.",
+)
+CARD_EXPIRED = TokenStanding(
+    "BLOCKED",
+    "card_expired",
+    "The payment card on file has expired.",
+    "Your card has expired. Add a current card in Payment methods.",
+)
+UNPAID = TokenStanding(
+    "NO_CREDIT",
+    "unpaid",
+    "A payment failed and is not settled yet.",
+    "A payment for an earlier charge failed and is still open, so charging is paused until it "
+    "is settled. Contact us to settle it.",
+)
+
+
+def driver_tokens_judged() -> QuerySet[DriverToken]:
+    """Driver tokens with the live facts their standing is judged from, read in the same query:
+    `account_active`, `card_expiry` (see payments' `default_card_expiry`) and `unpaid`."""
+    return DriverToken.objects.annotate(
+        account_active=F("user__is_active"),
+        card_expiry=default_card_expiry(user=OuterRef("user_id")),
+        unpaid=unpaid_exists(user=OuterRef("user_id")),
+    )
+
+
+def driver_token_judged(*, uid: str) -> DriverToken | None:
+    """The token with this uid and its live facts: one query on the uid's unique index (its
+    subqueries use the user's unique billing account and the account's payments index)."""
+    return driver_tokens_judged().filter(uid=uid).first()
+
+
+def token_standing(*, token: DriverToken, today: date) -> TokenStanding:
+    """How a token from `driver_tokens_judged` stands today, from payments' rows alone."""
+    # The facts are that query's annotations, which the Django type stubs cannot see here.
+    if not token.account_active:  # type: ignore[attr-defined]
+        return ACCOUNT_CLOSED
+    expiry = token.card_expiry  # type: ignore[attr-defined]
+    if expiry is None:
+        return NO_CARD
+    if not card_expiry_usable(expiry=expiry, today=today):
+        return CARD_EXPIRED
+    if token.unpaid:  # type: ignore[attr-defined]
+        return UNPAID
+    return ALLOWED
+
+
+def driver_tokens_page(
+    *, date_from: datetime | None, date_to: datetime | None, offset: int, limit: int
+) -> tuple[list[DriverToken], int]:
+    """One page of our tokens in `last_updated` order (`date_from` inclusive, `date_to`
+    exclusive), and how many match in all."""
+    tokens = DriverToken.objects.order_by("last_updated", "id")
+    if date_from is not None:
+        tokens = tokens.filter(last_updated__gte=date_from)
+    if date_to is not None:
+        tokens = tokens.filter(last_updated__lt=date_to)
+    return list(tokens[offset : offset + limit]), tokens.count()

@@ -1,4 +1,5 @@
-"""Roaming background work: scheduled pulls, batched status pushes. Safe to run twice."""
+"""Roaming background work: scheduled pulls, batched status pushes, driver token pushes and
+their reconciliation. Safe to run twice."""
 
 import random
 
@@ -12,23 +13,31 @@ from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
+from roaming.services.tokens import driver_token_push, driver_tokens_reconcile
 from roaming.status_pushes import status_pushes_apply
+
+
+def retry_unless_permanent(task: Task, error: PartnerError) -> None:
+    """After a failed partner call: stop on a permanent error (already recorded), retry a
+    transient one with jittered exponential backoff from 30 s up to 10 minutes (kept well under
+    the broker's visibility timeout)."""
+    if error.permanent:
+        return
+    countdown = min(600, 30 * 2**task.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+    raise task.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task(bind=True, max_retries=5)
 def partner_sync_task(self: Task, partner_id: int, full: bool = False) -> None:
-    """Pull one partner. Transient failures retry with jittered exponential backoff (kept well
-    under the broker's visibility timeout); permanent ones are recorded on the run and stop."""
+    """Pull one partner. Transient failures retry with backoff; permanent ones are recorded on
+    the run and stop."""
     partner = Partner.objects.filter(pk=partner_id).first()
     if partner is None:
         return
     try:
         partner_sync(partner=partner, full=full)
     except PartnerError as error:
-        if error.permanent:
-            return
-        countdown = min(600, 30 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
-        raise self.retry(exc=error, countdown=countdown) from error
+        retry_unless_permanent(self, error)
 
 
 @shared_task
@@ -54,3 +63,20 @@ def evse_status_pushes_apply(self: Task) -> int:
     except (DatabaseError, RedisError) as error:
         countdown = min(60, 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(bind=True, max_retries=8)
+def driver_token_push_task(self: Task, token_id: int, partner_id: int) -> None:
+    """Send one driver token, as it is now, to one partner's tokens receiver. Transient failures
+    retry with backoff; permanent ones are recorded on the partner and stop."""
+    try:
+        driver_token_push(token_id=token_id, partner_id=partner_id)
+    except PartnerError as error:
+        retry_unless_permanent(self, error)
+
+
+@shared_task
+def driver_tokens_reconcile_task() -> tuple[int, int]:
+    """Every minute from beat: issue the tokens of drivers who saved a first card, and store and
+    push every token whose standing changed (see roaming.services.tokens)."""
+    return driver_tokens_reconcile()

@@ -2,6 +2,7 @@ from django.urls import path
 
 from roaming import api
 from roaming.receivers import catalogue as receivers
+from roaming.senders import tokens as token_sender
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
@@ -24,5 +25,11 @@ urlpatterns = [
         "<str:version>/tariffs/<str:country_code>/<str:party_id>/<str:tariff_id>",
         receivers.tariffs,
         name="ocpi-tariffs",
+    ),
+    path("<str:version>/tokens", token_sender.tokens, name="ocpi-tokens"),
+    path(
+        "<str:version>/tokens/<str:token_uid>/authorize",
+        token_sender.token_authorize,
+        name="ocpi-token-authorize",
     ),
 ]

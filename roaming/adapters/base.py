@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
-from roaming.models import Partner
+from roaming.models import DriverToken, Partner
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,15 @@ class RoamingAdapter(ABC):
     @abstractmethod
     def connector_patch_parse(self, payload: Any) -> Patch:
         """As `location_patch_parse`, for a connector."""
+
+    @abstractmethod
+    def token_push(self, *, token: DriverToken) -> None:
+        """Tell the partner about one of our drivers' tokens as it stands (`token.valid`), whole,
+        replacing what the partner held: called when the token is issued and whenever its
+        validity changes, from a Celery task, never while a database transaction is open.
+
+        Only called for a partner that has a tokens receiver. Sends exactly one request (the
+        caller retries, and sends again when the token changed meanwhile); does not read or
+        write the database beyond the call record `roaming.http` keeps. Raises PartnerError:
+        `permanent=True` when the partner refused the token or our credentials (sending it
+        again cannot help), `permanent=False` when it may (timeouts, 5xx)."""

@@ -1,4 +1,5 @@
-"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records.
+"""The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records, and
+pushes our drivers' tokens (the wire code of each module lives in `roaming.ocpi.v221`).
 
 Inbound objects are read tolerantly before validation: `null` stands for an absent optional,
 and a DateTime with an explicit UTC offset is taken as the instant it names.
@@ -19,10 +20,10 @@ from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, Tarif
 from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
 from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
 from roaming.errors import PartnerError
-from roaming.models import PartnerKind
+from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
-from roaming.ocpi.v221 import schemas
+from roaming.ocpi.v221 import schemas, tokens
 
 OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
@@ -306,6 +307,9 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
         return self.pulled(self.pages("tariffs", since), self.tariff_parse)
+
+    def token_push(self, *, token: DriverToken) -> None:
+        tokens.token_push(self.partner, token, headers=self.routing_headers())
 
     @staticmethod
     def pulled(

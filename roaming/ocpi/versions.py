@@ -16,6 +16,7 @@ OFFERED_MODULES: dict[str, list[tuple[str, str]]] = {
         ("credentials", "SENDER"),
         ("locations", "RECEIVER"),
         ("tariffs", "RECEIVER"),
+        ("tokens", "SENDER"),
     ],
 }
 
