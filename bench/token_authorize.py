@@ -31,7 +31,6 @@ import random
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.roaming_ingest import process_tree_cpu  # noqa: E402 (after the path is set)
+from bench.roaming_ingest import (  # noqa: E402 (after the path is set)
+    free_port,
+    fresh_database,
+    process_tree_cpu,
+    wait_for,
+)
 
 PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_tokens"
@@ -100,34 +104,6 @@ def minimal_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     )
     return [body]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, headers: dict[str, str], seconds: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, headers=headers, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    sys.exit(f"{url} did not answer within {seconds:.0f} s")
-
-
-def fresh_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def django_setup(database_url: str, redis_url: str) -> None:
@@ -403,9 +379,8 @@ def main() -> None:
         gunicorn_start("bench.token_authorize:minimal_app", floor_port, env, args.workers),
     ]
     try:
-        proto = {"X-Forwarded-Proto": "https"}
-        wait_for(f"http://127.0.0.1:{app_port}/healthz", proto)
-        wait_for(f"http://127.0.0.1:{floor_port}/", proto)
+        wait_for(f"http://127.0.0.1:{app_port}/healthz")
+        wait_for(f"http://127.0.0.1:{floor_port}/")
         base = f"http://127.0.0.1:{app_port}"
         print(f"VERDICTS (250 drivers, then 1 unknown uid): {verdicts_check(base, uids)}")
 

@@ -129,10 +129,11 @@ def uid_new() -> str:
 
 
 def driver_token_issue(*, user: User) -> DriverToken:
-    """The driver's token, issued (valid, and pushed to partners) if they have none yet.
+    """The driver's token, issued and pushed to partners if they have none yet.
 
-    The caller has checked that the driver has a usable card. Issuing twice at once gives one
-    token: the second call finds the first's row."""
+    Callers issue it once the driver has a usable card; it is judged before it is first pushed
+    all the same (a driver who owes money gets a blocked token). Issuing twice at once gives
+    one token: the second call finds the first's row."""
     existing = DriverToken.objects.filter(user=user).first()
     if existing is not None:
         return existing
@@ -142,6 +143,12 @@ def driver_token_issue(*, user: User) -> DriverToken:
                 token = DriverToken.objects.create(
                     user=user, uid=uid_new(), contract_id=contract_id_new()
                 )
+                judged = driver_token_judged(uid=token.uid)
+                assert judged is not None
+                standing = token_standing(token=judged, today=today())
+                if not standing.valid:
+                    token.valid, token.blocked_reason = False, standing.reason
+                    token.save(update_fields=["valid", "blocked_reason"])
                 driver_token_pushes_queue(token=token)
                 return token
         except IntegrityError:

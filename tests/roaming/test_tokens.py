@@ -107,6 +107,20 @@ def test_a_driver_gets_one_token_once_they_have_a_usable_card(localstripe: Local
     assert driver_token_for_start(user=driver) == token
 
 
+def test_a_driver_who_owes_money_is_issued_a_blocked_token(localstripe: LocalStripe) -> None:
+    driver = new_driver()
+    card_add(localstripe, driver)
+    unpaid_capture(localstripe, driver, "session-t0")
+
+    assert driver_tokens_reconcile() == (1, 0)
+
+    token = DriverToken.objects.get(user=driver)
+    assert (token.valid, token.blocked_reason) == (
+        False,
+        "A payment failed and is not settled yet.",
+    )
+
+
 def test_uids_and_contract_ids_are_drawn_afresh_for_every_driver() -> None:
     tokens = [driver_token_issue(user=new_driver(f"driver{n}")) for n in range(30)]
     assert len({token.uid for token in tokens}) == 30
