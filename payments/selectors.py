@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import CombinedExpression
 
 from payments.models import BillingAccount, Payment, PaymentMethod
 
@@ -31,17 +32,29 @@ def payment_for_reference(*, reference: str) -> Payment | None:
 # its own rows: pass `user=OuterRef("user_id")` from that query, or a user.
 
 
+def card_expiry() -> CombinedExpression:
+    """A billing account's default card's last month to be charged in, as `year * 100 +
+    month` (202712 for a card printed 12/27)."""
+    return F("default_payment_method__exp_year") * 100 + F("default_payment_method__exp_month")
+
+
 def default_card_expiry(*, user: Any) -> Subquery:
-    """The last month the user's default card can be charged in, as `year * 100 + month`
-    (202712 for a card printed 12/27); NULL when the user has no default card."""
+    """The `card_expiry` of the user's default card; NULL when the user has no default card."""
     return Subquery(
         BillingAccount.objects.filter(user=user, default_payment_method__isnull=False)
-        .annotate(
-            expiry=F("default_payment_method__exp_year") * 100
-            + F("default_payment_method__exp_month")
-        )
+        .annotate(expiry=card_expiry())
         .values("expiry")[:1],
         output_field=IntegerField(),
+    )
+
+
+def card_usable_user_ids(*, today: date) -> QuerySet[BillingAccount, int]:
+    """The ids of the users whose default card can be charged today (a subquery for `__in`)."""
+    return (
+        BillingAccount.objects.filter(default_payment_method__isnull=False)
+        .annotate(expiry=card_expiry())
+        .filter(expiry__gte=today.year * 100 + today.month)
+        .values_list("user_id", flat=True)
     )
 
 

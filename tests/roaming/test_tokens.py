@@ -204,6 +204,27 @@ def test_an_unpaid_capture_blocks_the_token_until_settled(
     assert driver_token_for_start(user=driver).valid
 
 
+def test_the_minutely_reconciliation_blocks_expired_cards_and_unpaid_balances(
+    localstripe: LocalStripe,
+) -> None:
+    drivers = [new_driver(f"driver{n}") for n in range(3)]
+    cards = [card_add(localstripe, driver) for driver in drivers]
+    assert driver_tokens_reconcile() == (3, 0)
+    expired, owing, fine = drivers
+    PaymentMethod.objects.filter(pk=cards[0].pk).update(exp_year=timezone.now().year - 1)
+    unpaid_capture(localstripe, owing, "session-t3")
+
+    assert driver_tokens_reconcile() == (0, 2)
+    assert driver_tokens_reconcile() == (0, 0)
+
+    blocked = {t.user_id: (t.valid, t.blocked_reason) for t in DriverToken.objects.all()}
+    assert blocked == {
+        expired.pk: (False, "The payment card on file has expired."),
+        owing.pk: (False, "A payment failed and is not settled yet."),
+        fine.pk: (True, ""),
+    }
+
+
 def unpaid_capture(localstripe: LocalStripe, driver: Any, reference: str) -> Payment:
     """A hold that lapsed at the card network before the charge's cost was known: the capture
     fails and the money is owed."""
