@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Token authorize benchmark: how fast a partner's real-time authorization is answered.
 
-    .venv/bin/python bench/token_authorize.py [--drivers 100000] [--seconds 15] [--connections 4] [--reuse]
+    .venv/bin/python bench/token_authorize.py [--drivers 100000] [--seconds 15] [--reuse]
 
 1. Builds a fresh PostgreSQL database (BENCH_DATABASE_URL) with --drivers drivers, each with a
    billing account, a card (3 % have none), four captured charges, 3 % with a failed charge

@@ -50,6 +50,7 @@ from roaming.adapters import adapter_for
 from roaming.errors import PartnerError
 from roaming.models import DriverToken, Partner, PartnerKind, PartnerState
 from roaming.selectors import (
+    NO_CARD,
     TokenStanding,
     driver_token_judged,
     driver_tokens_judged,
@@ -229,11 +230,7 @@ def driver_token_for_start(*, user: User) -> DriverToken:
         token = driver_token_issue(user=user)
     judged = driver_token_judged(uid=token.uid) if token is not None else None
     if judged is None:
-        raise SessionError(
-            "Add a card in Payment methods before you start a charge.",
-            code="no_card",
-            http_status=402,
-        )
+        raise SessionError(NO_CARD.driver_message, code="no_card", http_status=402)
     standing = token_standing(token=judged, today=today())
     driver_token_standing_apply(token=judged, standing=standing)
     if standing.code in ("no_card", "card_expired"):

@@ -22,6 +22,7 @@ from roaming.services.sessions import SessionError
 from roaming.services.tokens import (
     driver_token_for_start,
     driver_token_issue,
+    driver_token_refresh,
     driver_tokens_reconcile,
     ema_id_check_character,
 )
@@ -223,6 +224,21 @@ def test_the_minutely_reconciliation_blocks_expired_cards_and_unpaid_balances(
         owing.pk: (False, "A payment failed and is not settled yet."),
         fine.pk: (True, ""),
     }
+
+
+def test_roaming_code_that_causes_a_change_applies_it_at_once(
+    localstripe: LocalStripe, driver_with_token: DriverWithToken
+) -> None:
+    driver, _, token = driver_with_token
+    unpaid_capture(localstripe, driver, "session-t4")  # e.g. billing's capture of a CDR failed
+
+    refreshed = driver_token_refresh(user=driver)
+
+    assert refreshed is not None
+    assert (refreshed.pk, refreshed.valid) == (token.pk, False)
+    token.refresh_from_db()
+    assert token.blocked_reason == "A payment failed and is not settled yet."
+    assert driver_token_refresh(user=new_driver("cardless")) is None
 
 
 def unpaid_capture(localstripe: LocalStripe, driver: Any, reference: str) -> Payment:
