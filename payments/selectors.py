@@ -22,11 +22,6 @@ def payment_for_user(*, user: User, payment_id: int) -> Payment | None:
     return Payment.objects.filter(account__user=user, pk=payment_id).first()
 
 
-def payment_for_reference(*, reference: str) -> Payment | None:
-    """The hold placed for a caller's reference (e.g. "session-42"), if any."""
-    return Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).order_by("id").last()
-
-
 # --- a driver's standing, for other apps' queries -------------------------------------------
 # Written as SQL expressions so a caller can judge many drivers (or one, fast) in one query of
 # its own rows: pass `user=OuterRef("user_id")` from that query, or a user.

@@ -2,6 +2,7 @@
 their reconciliation. Safe to run twice."""
 
 import random
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -17,7 +18,7 @@ from roaming.services.tokens import driver_token_push, driver_tokens_reconcile
 from roaming.status_pushes import status_pushes_apply
 
 
-def retry_unless_permanent(task: Task, error: PartnerError) -> None:
+def retry_unless_permanent(task: Task[..., Any], error: PartnerError) -> None:
     """After a failed partner call: stop on a permanent error (already recorded), retry a
     transient one with jittered exponential backoff from 30 s up to 10 minutes (kept well under
     the broker's visibility timeout)."""
@@ -28,7 +29,7 @@ def retry_unless_permanent(task: Task, error: PartnerError) -> None:
 
 
 @shared_task(bind=True, max_retries=5)
-def partner_sync_task(self: Task, partner_id: int, full: bool = False) -> None:
+def partner_sync_task(self: Task[..., None], partner_id: int, full: bool = False) -> None:
     """Pull one partner. Transient failures retry with backoff; permanent ones are recorded on
     the run and stop."""
     partner = Partner.objects.filter(pk=partner_id).first()
@@ -54,7 +55,7 @@ def partners_sync_due() -> int:
 
 
 @shared_task(bind=True, max_retries=8)
-def evse_status_pushes_apply(self: Task) -> int:
+def evse_status_pushes_apply(self: Task[..., int]) -> int:
     """Apply the status pushes queued by the receiver (see roaming.status_pushes). When the
     database or Redis fails, the pushes stay queued and this runs again with jittered
     exponential backoff (the next push schedules a drain too)."""
@@ -66,7 +67,7 @@ def evse_status_pushes_apply(self: Task) -> int:
 
 
 @shared_task(bind=True, max_retries=8)
-def driver_token_push_task(self: Task, token_id: int, partner_id: int) -> None:
+def driver_token_push_task(self: Task[..., None], token_id: int, partner_id: int) -> None:
     """Send one driver token, as it is now, to one partner's tokens receiver. Transient failures
     retry with backoff; permanent ones are recorded on the partner and stop."""
     try:

@@ -25,8 +25,8 @@ from roaming.services.tokens import (
 from roaming.tasks import driver_token_push_task
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import LocalStripe, card_add
-from tests.roaming.conftest import SandboxHandle, auth
 from tests.roaming.peers import ScriptedPeer, SeenRequest, ocpi_body, scripted_peer
+from tests.sandbox.fixtures import SandboxHandle, auth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
