@@ -27,5 +27,6 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("ocpi/", include("roaming.urls")),
+    path("api/v1/", include("roaming.api_urls")),
     path("", include("payments.urls")),
 ]

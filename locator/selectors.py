@@ -522,6 +522,26 @@ def station_detail(*, station_id: int) -> StationDetail | None:
     )
 
 
+# EVSE statuses (OCPI) in which no charge can start: in use, broken, or not there (UNKNOWN is
+# not known to be any of these, so a start is tried).
+EVSE_UNAVAILABLE = frozenset(
+    {"BLOCKED", "CHARGING", "RESERVED", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED"}
+)
+
+
+def evse_remote_startable(*, location: Location, evse: Evse) -> bool:
+    """Whether the app may start this EVSE at all: its network takes our commands and the EVSE
+    says it can be started remotely."""
+    return location.remote_start and "REMOTE_START_STOP_CAPABLE" in (evse.capabilities or [])
+
+
+def evse_can_start(*, location: Location, evse: Evse) -> bool:
+    """Whether a Start button belongs on this EVSE now (remote start, not known busy or broken)."""
+    return evse_remote_startable(location=location, evse=evse) and evse.status not in (
+        EVSE_UNAVAILABLE
+    )
+
+
 def station_comments(*, location: Location) -> QuerySet[Comment]:
     """A station's visible comments, newest first."""
     return (

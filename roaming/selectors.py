@@ -1,11 +1,13 @@
-"""Roaming reads: which partners are due a pull, how each feed is doing, how a driver's token
-stands."""
+"""Roaming reads: which partners are due a pull, how each feed is doing, drivers' sessions,
+how a driver's token stands."""
 
 import functools
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, OuterRef, QuerySet
@@ -13,6 +15,8 @@ from django.db.models import F, OuterRef, QuerySet
 from locator.models import Location, Tariff
 from payments.selectors import card_expiry_usable, default_card_expiry, unpaid_exists
 from roaming.models import (
+    LIVE_STATES,
+    ChargingSession,
     DriverToken,
     Partner,
     PartnerRole,
@@ -145,6 +149,27 @@ def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> l
         )
     order = {"failing": 0, "stale": 1, "ok": 2, "off": 3}
     return sorted(rows, key=lambda row: (order[row.verdict], row.partner.name))
+
+
+def partner_for_source(*, source: str) -> Partner | None:
+    """The partner whose catalogue objects carry `source` (see `catalogue_source`)."""
+    kind, _, pk = source.partition(":")
+    if kind != "partner" or not pk.isdigit():
+        return None
+    return Partner.objects.filter(pk=int(pk)).first()
+
+
+def session_for_driver(*, user: User, public_id: uuid.UUID | str) -> ChargingSession | None:
+    """One of the driver's own sessions by its public id; None for anyone else's."""
+    return (
+        ChargingSession.objects.filter(user=user, public_id=public_id)
+        .select_related("evse__location", "payment")
+        .first()
+    )
+
+
+def session_live_for_driver(*, user: User) -> ChargingSession | None:
+    return ChargingSession.objects.filter(user=user, state__in=LIVE_STATES).first()
 
 
 # --- driver tokens ----------------------------------------------------------------------------

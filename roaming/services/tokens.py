@@ -47,7 +47,7 @@ from payments.selectors import (
     unpaid_user_ids,
 )
 from roaming.adapters import adapter_for
-from roaming.errors import PartnerError
+from roaming.errors import PartnerError, SessionError
 from roaming.models import DriverToken, Partner, PartnerKind, PartnerState
 from roaming.selectors import (
     NO_CARD,
@@ -56,7 +56,6 @@ from roaming.selectors import (
     driver_tokens_judged,
     token_standing,
 )
-from roaming.services.sessions import SessionError
 
 logger = logging.getLogger(__name__)
 
