@@ -264,20 +264,22 @@ def cpu_since(
     return {name: now - before[name] for name, now in cpu_seconds(children, finished).items()}
 
 
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = sum(int(value) for value in fields[11:15]) / ticks
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(process_tree_cpu(int(kid)) for kid in kids)
+
+
 def cpu_seconds(children: list[subprocess.Popen[bytes]], finished: str) -> dict[str, float]:
     """CPU time so far of the finished children of this script (named `finished`: the pull,
     or wrk), the sandbox, the Celery worker, gunicorn and of the whole machine less those
     (PostgreSQL and Redis, mostly)."""
     ticks = os.sysconf("SC_CLK_TCK")
-
-    def process_tree(pid: int) -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        own = sum(int(value) for value in fields[11:15]) / ticks
-        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return own + sum(process_tree(int(kid)) for kid in kids)
-
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    sandbox, gunicorn, worker = (process_tree(child.pid) for child in children)
+    sandbox, gunicorn, worker = (process_tree_cpu(child.pid) for child in children)
     cpu = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     busy = (sum(cpu) - cpu[3] - cpu[4]) / ticks
     reaped = usage.ru_utime + usage.ru_stime

@@ -338,6 +338,12 @@ CELERY_BEAT_SCHEDULE["roaming-sync-due"] = {
     "task": "roaming.tasks.partners_sync_due",
     "schedule": timedelta(minutes=1),
 }
+# Drivers' tokens follow their cards and payments (payments cannot tell roaming): issued and
+# re-judged every minute, and each change pushed to partners.
+CELERY_BEAT_SCHEDULE["roaming-driver-tokens-reconcile"] = {
+    "task": "roaming.tasks.driver_tokens_reconcile_task",
+    "schedule": timedelta(minutes=1),
+}
 
 # --- charging on partner networks ---
 # The hold before a start is the estimated cost of a typical charge on that EVSE's tariff and

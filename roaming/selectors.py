@@ -1,16 +1,17 @@
-"""Roaming reads: which partners are due a pull, how each feed is doing, drivers' sessions."""
+"""Roaming reads: which partners are due a pull, how each feed is doing, drivers' sessions,
+how a driver's token stands."""
 
-import secrets
+import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import connection
+from django.db.models import F, OuterRef, QuerySet
 
-from payments.selectors import billing_account_for_user
-from roaming.errors import SessionError
+from payments.selectors import card_expiry_usable, default_card_expiry, unpaid_exists
 from roaming.models import (
     LIVE_STATES,
     ChargingSession,
@@ -114,39 +115,6 @@ def partner_for_source(*, source: str) -> Partner | None:
     return Partner.objects.filter(pk=int(pk)).first()
 
 
-def driver_token_for_start(*, user: User) -> DriverToken:
-    """The driver's OCPI token for a start: issued on first use once a card is saved.
-
-    Raises SessionError `no_card` when the driver has no default card or the token is blocked.
-    (Minimal stand-in until the tokens branch's selector of the same name is merged.)
-    """
-    billing = billing_account_for_user(user=user)
-    if billing is None or billing.default_payment_method is None:
-        raise SessionError(
-            "Add a card in Payment methods before you start a charge.",
-            code="no_card",
-            http_status=402,
-        )
-    token = DriverToken.objects.filter(user=user).first()
-    if token is None:
-        uid = uuid.uuid4().hex[:16].upper()
-        contract = (
-            f"{settings.OCPI_COUNTRY_CODE}-{settings.OCPI_PARTY_ID}-C{secrets.token_hex(4).upper()}"
-        )
-        try:
-            with transaction.atomic():
-                token = DriverToken.objects.create(user=user, uid=uid, contract_id=contract)
-        except IntegrityError:
-            token = DriverToken.objects.get(user=user)
-    if not token.valid:
-        raise SessionError(
-            token.blocked_reason or "Your charging token is blocked: check your card.",
-            code="no_card",
-            http_status=402,
-        )
-    return token
-
-
 def session_for_driver(*, user: User, public_id: uuid.UUID | str) -> ChargingSession | None:
     """One of the driver's own sessions by its public id; None for anyone else's."""
     return (
@@ -158,3 +126,135 @@ def session_for_driver(*, user: User, public_id: uuid.UUID | str) -> ChargingSes
 
 def session_live_for_driver(*, user: User) -> ChargingSession | None:
     return ChargingSession.objects.filter(user=user, state__in=LIVE_STATES).first()
+
+
+# --- driver tokens ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenStanding:
+    """Whether a driver's token may charge now, and if not why: `allowed` is the OCPI
+    AllowedType, `reason` is for partners (AuthorizationInfo.info, the token's blocked_reason),
+    `driver_message` for the driver, `code` for API clients."""
+
+    allowed: str
+    code: str = ""
+    reason: str = ""
+    driver_message: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.allowed == "ALLOWED"
+
+
+ALLOWED = TokenStanding("ALLOWED")
+# In the order they are checked: a driver with several problems is told the first.
+ACCOUNT_CLOSED = TokenStanding(
+    "BLOCKED",
+    "account_closed",
+    "The driver's Plugway account is closed.",
+    "Your account is closed.",
+)
+NO_CARD = TokenStanding(
+    "BLOCKED",
+    "no_card",
+    "No payment card on file.",
+    "Add a card in Payment methods before you start a charge.",
+)
+CARD_EXPIRED = TokenStanding(
+    "BLOCKED",
+    "card_expired",
+    "The payment card on file has expired.",
+    "Your card has expired. Add a current card in Payment methods.",
+)
+UNPAID = TokenStanding(
+    "NO_CREDIT",
+    "unpaid",
+    "A payment failed and is not settled yet.",
+    "A payment for an earlier charge failed and is still open, so charging is paused until it "
+    "is settled. Contact us to settle it.",
+)
+
+
+def driver_tokens_judged() -> QuerySet[DriverToken]:
+    """Driver tokens with the live facts their standing is judged from, read in the same query:
+    `account_active`, `card_expiry` (see payments' `default_card_expiry`) and `unpaid`."""
+    return DriverToken.objects.annotate(
+        account_active=F("user__is_active"),
+        card_expiry=default_card_expiry(user=OuterRef("user_id")),
+        unpaid=unpaid_exists(user=OuterRef("user_id")),
+    )
+
+
+def driver_token_judged(*, uid: str) -> DriverToken | None:
+    """The token with this uid and its live facts: one query on the uid's unique index (its
+    subqueries use the user's unique billing account and the account's payments index).
+
+    Real-time authorization calls this on every request, and building and compiling the
+    query cost several times what running it does, so the statement is compiled once per
+    process (`token_lookup_compiled`) and run as it is with each uid."""
+    lookup = token_lookup_compiled()
+    params = list(lookup.params)
+    params[lookup.uid_at] = uid
+    with connection.cursor() as cursor:
+        cursor.execute(lookup.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = len(TOKEN_FIELDS)
+    token = DriverToken.from_db(connection.alias, TOKEN_FIELDS, row[:fields])
+    for name, value in zip(lookup.facts, row[fields:], strict=True):
+        setattr(token, name, value)
+    return token
+
+
+TOKEN_FIELDS = [field.attname for field in DriverToken._meta.concrete_fields]
+UID_MARK = "\x00uid"  # stands for the uid while the statement is compiled
+
+
+@dataclass(frozen=True)
+class TokenLookup:
+    """`driver_tokens_judged` for one uid as SQL: its parameters, where among them the uid
+    goes, and the facts its columns hold after the token's own fields."""
+
+    sql: str
+    params: tuple[Any, ...]
+    uid_at: int
+    facts: tuple[str, ...]
+
+
+@functools.cache
+def token_lookup_compiled() -> TokenLookup:
+    query = driver_tokens_judged().filter(uid=UID_MARK)[:1].query
+    sql, params = query.sql_with_params()
+    return TokenLookup(
+        sql, tuple(params), list(params).index(UID_MARK), tuple(query.annotation_select)
+    )
+
+
+def token_standing(*, token: DriverToken, today: date) -> TokenStanding:
+    """How a token from `driver_tokens_judged` stands today, from payments' rows alone."""
+    # The facts are that query's annotations, which the Django type stubs cannot see here.
+    if not token.account_active:  # type: ignore[attr-defined]
+        return ACCOUNT_CLOSED
+    expiry = token.card_expiry  # type: ignore[attr-defined]
+    if expiry is None:
+        return NO_CARD
+    if not card_expiry_usable(expiry=expiry, today=today):
+        return CARD_EXPIRED
+    if token.unpaid:  # type: ignore[attr-defined]
+        return UNPAID
+    return ALLOWED
+
+
+def driver_tokens_page(
+    *, date_from: datetime | None, date_to: datetime | None, offset: int, limit: int
+) -> tuple[list[DriverToken], int]:
+    """One page of our tokens in `last_updated` order (`date_from` inclusive, `date_to`
+    exclusive), and how many match in all."""
+    tokens = DriverToken.objects.order_by("last_updated", "id")
+    if date_from is not None:
+        tokens = tokens.filter(last_updated__gte=date_from)
+    if date_to is not None:
+        tokens = tokens.filter(last_updated__lt=date_to)
+    return list(tokens[offset : offset + limit]), tokens.count()

@@ -1,7 +1,8 @@
 """Roaming background work: scheduled pulls, command timeouts, holds for sessions that charge
-without one, billing CDRs. Safe to run twice."""
+without one, billing CDRs, driver token pushes and their reconciliation. Safe to run twice."""
 
 import random
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -14,22 +15,30 @@ from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
 from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find
 from roaming.services.sessions import commands_expire, session_hold_ensure
+from roaming.services.tokens import driver_token_push, driver_tokens_reconcile
+
+
+def retry_unless_permanent(task: Task[..., Any], error: PartnerError) -> None:
+    """After a failed partner call: stop on a permanent error (already recorded), retry a
+    transient one with jittered exponential backoff from 30 s up to 10 minutes (kept well under
+    the broker's visibility timeout)."""
+    if error.permanent:
+        return
+    countdown = min(600, 30 * 2**task.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+    raise task.retry(exc=error, countdown=countdown) from error
 
 
 @shared_task(bind=True, max_retries=5)
 def partner_sync_task(self: Task[..., None], partner_id: int, full: bool = False) -> None:
-    """Pull one partner. Transient failures retry with jittered exponential backoff (kept well
-    under the broker's visibility timeout); permanent ones are recorded on the run and stop."""
+    """Pull one partner. Transient failures retry with backoff; permanent ones are recorded on
+    the run and stop."""
     partner = Partner.objects.filter(pk=partner_id).first()
     if partner is None:
         return
     try:
         partner_sync(partner=partner, full=full)
     except PartnerError as error:
-        if error.permanent:
-            return
-        countdown = min(600, 30 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
-        raise self.retry(exc=error, countdown=countdown) from error
+        retry_unless_permanent(self, error)
 
 
 @shared_task
@@ -88,3 +97,20 @@ def session_hold_ensure_task(self: Task[..., None], session_id: int) -> None:
     except PaymentError as error:
         countdown = min(600, 10 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(bind=True, max_retries=8)
+def driver_token_push_task(self: Task[..., None], token_id: int, partner_id: int) -> None:
+    """Send one driver token, as it is now, to one partner's tokens receiver. Transient failures
+    retry with backoff; permanent ones are recorded on the partner and stop."""
+    try:
+        driver_token_push(token_id=token_id, partner_id=partner_id)
+    except PartnerError as error:
+        retry_unless_permanent(self, error)
+
+
+@shared_task
+def driver_tokens_reconcile_task() -> tuple[int, int]:
+    """Every minute from beat: issue the tokens of drivers who saved a first card, and store and
+    push every token whose standing changed (see roaming.services.tokens)."""
+    return driver_tokens_reconcile()

@@ -3,6 +3,7 @@ from django.urls import path
 from roaming import api
 from roaming.receivers import catalogue as receivers
 from roaming.receivers import cdrs, commands, sessions
+from roaming.senders import tokens as token_sender
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
@@ -41,5 +42,11 @@ urlpatterns = [
         "<str:version>/commands/<str:command_type>/<uuid:public_id>",
         commands.command_result,
         name="ocpi-command-result",
+    ),
+    path("<str:version>/tokens", token_sender.tokens, name="ocpi-tokens"),
+    path(
+        "<str:version>/tokens/<str:token_uid>/authorize",
+        token_sender.token_authorize,
+        name="ocpi-token-authorize",
     ),
 ]

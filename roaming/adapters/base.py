@@ -307,3 +307,15 @@ class RoamingAdapter(ABC):
     def session_patch_parse(self, payload: Any) -> SessionChange:
         """A PATCH of a Session (whole-object PATCH; `last_updated` required). Raises
         PartnerError naming the bad field."""
+
+    @abstractmethod
+    def token_push(self, *, token: DriverToken) -> None:
+        """Tell the partner about one of our drivers' tokens as it stands (`token.valid`), whole,
+        replacing what the partner held: called when the token is issued and whenever its
+        validity changes, from a Celery task, never while a database transaction is open.
+
+        Only called for a partner that has a tokens receiver. Sends exactly one request (the
+        caller retries, and sends again when the token changed meanwhile); writes nothing to the
+        database beyond the call record `roaming.http` keeps. Raises PartnerError:
+        `permanent=True` when the partner refused the token or our credentials (sending it
+        again cannot help), `permanent=False` when it may (timeouts, 5xx)."""

@@ -1,5 +1,6 @@
 """The OCPI 2.2.1 adapter: pulls and parses locations and tariffs into catalogue records, and
-CDRs into charge records (`roaming.ocpi.v221.cdrs`).
+CDRs into charge records (`roaming.ocpi.v221.cdrs`), and pushes our drivers' tokens (the wire code
+of each module lives in `roaming.ocpi.v221`).
 
 Inbound objects are read tolerantly (see `roaming.ocpi.v221.reading`).
 """
@@ -35,7 +36,7 @@ from roaming.errors import PartnerError
 from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import ocpi_timestamp
-from roaming.ocpi.v221 import cdrs, commands, render, schemas, sessions
+from roaming.ocpi.v221 import cdrs, commands, render, schemas, sessions, tokens
 from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
 from roaming.ocpi.v221.tariffs import tariff_record
 
@@ -311,6 +312,9 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def session_patch_parse(self, payload: Any) -> SessionChange:
         return sessions.session_patch_parse(payload)
+
+    def token_push(self, *, token: DriverToken) -> None:
+        tokens.token_push(self.partner, token, headers=self.routing_headers())
 
     @staticmethod
     def pulled(

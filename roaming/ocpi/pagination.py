@@ -1,4 +1,5 @@
-"""Paged GETs of OCPI lists, tolerant of the mistakes real peers make.
+"""Paged GETs of OCPI lists, tolerant of the mistakes real peers make; and the paging of the
+lists we serve ourselves (`page_request_parse`, `page_headers`).
 
 Follows `Link: <...>; rel="next"` (keeping our filters if the peer dropped them); copes with a
 missing or empty Link (computes the next offset while pages keep coming full and
@@ -6,14 +7,16 @@ missing or empty Link (computes the next offset while pages keep coming full and
 without their list, `null` data, and a Link that points back at a page already read.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from roaming.errors import PartnerError
 from roaming.http import peer_request
 from roaming.models import Partner
-from roaming.ocpi.transport import envelope_data
+from roaming.ocpi.transport import envelope_data, ocpi_datetime_parse
 
 MAX_PAGES = 100_000
 
@@ -79,3 +82,59 @@ def more_expected(headers: Any, *, offset: int, page_size: int, limit: int) -> b
     server_limit = headers.get("X-Limit")
     full_page = min(limit, int(server_limit)) if server_limit and server_limit.isdigit() else limit
     return page_size >= full_page
+
+
+# --- the server's half: our own paged lists (the tokens sender) -------------------------------
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a partner asked of one of our paged lists."""
+
+    date_from: datetime | None
+    date_to: datetime | None
+    offset: int
+    limit: int
+    filters: dict[str, str]  # date_from/date_to as the partner wrote them, for the next Link
+
+
+def page_request_parse(query: Mapping[str, str], *, max_limit: int) -> PageRequest:
+    """Read `date_from` (inclusive), `date_to` (exclusive), `offset` and `limit` (at most
+    `max_limit`, which is also the default). Raises ValueError saying which is wrong."""
+    moments: dict[str, datetime | None] = {}
+    filters: dict[str, str] = {}
+    for name in ("date_from", "date_to"):
+        text = query.get(name)
+        moments[name] = None
+        if text:
+            try:
+                moments[name] = ocpi_datetime_parse(text)
+            except ValueError as exc:
+                raise ValueError(f"{name} is not an RFC 3339 date-time: {text!r}") from exc
+            filters[name] = text
+    numbers = {}
+    for name, default, low in (("offset", 0, 0), ("limit", max_limit, 1)):
+        text = query.get(name) or str(default)
+        if not text.isdigit() or int(text) < low:
+            raise ValueError(f"{name} must be a whole number of at least {low}, not {text!r}")
+        numbers[name] = int(text)
+    return PageRequest(
+        date_from=moments["date_from"],
+        date_to=moments["date_to"],
+        offset=numbers["offset"],
+        limit=min(numbers["limit"], max_limit),
+        filters=filters,
+    )
+
+
+def page_headers(
+    *, url: str, page: PageRequest, count: int, total: int, max_limit: int
+) -> dict[str, str]:
+    """`X-Total-Count`, `X-Limit` and, unless this page is the last, a `Link` to the next one
+    that keeps the partner's filters and limit."""
+    headers = {"X-Total-Count": str(total), "X-Limit": str(max_limit)}
+    following = page.offset + count
+    if count and following < total:
+        query = urlencode({**page.filters, "offset": following, "limit": page.limit})
+        headers["Link"] = f'<{url}?{query}>; rel="next"'
+    return headers

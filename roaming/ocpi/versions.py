@@ -19,6 +19,7 @@ OFFERED_MODULES: dict[str, list[tuple[str, str]]] = {
         ("cdrs", "RECEIVER"),
         ("sessions", "RECEIVER"),
         ("commands", "SENDER"),
+        ("tokens", "SENDER"),
     ],
 }
 

@@ -42,6 +42,7 @@ from roaming.selectors import partner_owns
 from roaming.services.refunds import session_refund
 from roaming.services.sessions import session_note, session_transition
 from roaming.services.sync import catalogue_source
+from roaming.services.tokens import driver_token_refresh
 
 logger = logging.getLogger(__name__)
 Billing = ChargeDetailRecord.Billing
@@ -333,8 +334,13 @@ def cdr_bill(*, cdr: ChargeDetailRecord, approved_by: User | None = None) -> Cha
         if error.retryable:
             session_note(session=session, cause=f"Capture to retry: {error.message}")
             raise
-        return cdr_hold(cdr=cdr, message=f"The capture failed: {error.message}")
+        held = cdr_hold(cdr=cdr, message=f"The capture failed: {error.message}")
+        # The driver now owes this charge: their token is blocked at once, not at the next
+        # reconciliation.
+        driver_token_refresh(user=session.user)
+        return held
     receipt = receipt_write(payment=payment)
+    owed = ""
     with transaction.atomic():
         billed = ChargeDetailRecord.objects.filter(
             pk=cdr.pk, billing__in=[Billing.PENDING, Billing.REVIEW, Billing.UNMATCHED]
@@ -357,6 +363,8 @@ def cdr_bill(*, cdr: ChargeDetailRecord, approved_by: User | None = None) -> Cha
                 f"{format_money(cdr.fee, payment.currency)}); receipt {receipt.number}",
             )
             receipt_email(session=session, receipt=receipt)
+    if owed:
+        driver_token_refresh(user=session.user)
     cdr.refresh_from_db()
     return cdr
 

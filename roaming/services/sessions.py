@@ -34,7 +34,7 @@ from roaming.models import (
     PartnerState,
     SessionState,
 )
-from roaming.selectors import driver_token_for_start, partner_for_source
+from roaming.selectors import partner_for_source
 from roaming.services.commands import (
     command_create,
     command_response_apply,
@@ -56,6 +56,7 @@ from roaming.services.session_states import (
     session_note,
     session_transition,
 )
+from roaming.services.tokens import driver_token_for_start
 
 # The charging services, as the rest of the app imports them.
 __all__ = [

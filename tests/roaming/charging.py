@@ -25,7 +25,7 @@ from pytest_django.fixtures import Settings
 from locator.models import Evse
 from payments.models import Payment
 from roaming.models import ChargingSession, DriverToken, Partner
-from roaming.ocpi.v221.commands import token_object
+from roaming.ocpi.v221.tokens import token_object
 from roaming.services import partner_register, partner_sync
 from tests.payments.conftest import VISA, LocalStripe, card_add
 from tests.sandbox.fixtures import SandboxHandle, auth

@@ -18,6 +18,7 @@ class SeenRequest:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -40,7 +41,13 @@ def scripted_peer() -> Iterator[ScriptedPeer]:
 
     class Handler(BaseHTTPRequestHandler):
         def handle_any(self) -> None:
-            request = SeenRequest(self.command, self.path, dict(self.headers.items()))
+            length = int(self.headers.get("Content-Length") or 0)
+            request = SeenRequest(
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                self.rfile.read(length) if length else b"",
+            )
             peer.seen.append(request)
             route = peer.routes.get(self.path.split("?")[0])
             status, headers, body = route(request) if route else (404, {}, b"no such route")

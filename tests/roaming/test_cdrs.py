@@ -13,7 +13,7 @@ from pytest_django.fixtures import Settings
 
 from payments.models import Payment, Receipt, Refund
 from payments.services import hold_release
-from roaming.models import ChargeDetailRecord, ChargingSession, Partner, SessionState
+from roaming.models import ChargeDetailRecord, ChargingSession, DriverToken, Partner, SessionState
 from roaming.tasks import cdr_bill_task
 from tests.payments.conftest import DECLINES_ON_CHARGE, card_add
 from tests.roaming.billing import (
@@ -399,11 +399,11 @@ def test_capture_still_failing_after_the_last_retry_waits_for_an_admin(
     assert localstripe.writes("/capture") == []
 
 
-def test_failed_excess_charge_is_stated_on_a_failed_payment_row(
+def test_failed_excess_charge_is_stated_on_a_failed_payment_row_and_blocks_the_token(
     ocpi: Ocpi, cpo: Partner, localstripe: LocalStripe
 ) -> None:
-    """A declined charge above the hold leaves a failed payment: the driver owes it, which is
-    what the token rules read (tokens helper) to block the token."""
+    """A declined charge above the hold leaves a failed payment: the driver owes it, so their
+    token is blocked at once (partners refuse it until the debt is settled)."""
     driver = driver_make(localstripe)
     session = session_make(user=driver, partner=cpo, hold=2000, state=SessionState.COMPLETED)
     # The driver's card now declines every charge (Stripe's test card 4000000000000341).
@@ -418,6 +418,9 @@ def test_failed_excess_charge_is_stated_on_a_failed_payment_row(
     assert excess.failure_message  # (localstripe refuses it as a bad request, Stripe declines)
     flagged = ChargingSession.objects.get(pk=session.pk).needs_attention
     assert flagged.startswith(f"The charge of €{(excess.amount / 100):.2f} above the hold failed")
+    token = DriverToken.objects.get(user=driver)
+    assert not token.valid
+    assert token.blocked_reason
 
 
 def test_cdr_for_a_hold_already_released_is_held_and_the_payment_states_the_debt(

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from roaming.models import ChargingSession, Command, CommandType
-from roaming.selectors import driver_token_for_start
 from roaming.services.sessions import connector_unlock
+from roaming.services.tokens import driver_token_for_start
 from tests.roaming.charging import Net, hold_status, session_in, session_pushed, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

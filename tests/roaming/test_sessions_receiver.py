@@ -17,8 +17,8 @@ from payments.models import Payment
 from roaming.adapters import adapter_for
 from roaming.crypto import token_hash
 from roaming.models import ChargingSession, DriverToken, Partner, PartnerRole, PartnerState
-from roaming.selectors import driver_token_for_start
 from roaming.services.sync import catalogue_source
+from roaming.services.tokens import driver_token_for_start
 from tests.payments.conftest import DECLINES_ON_CHARGE, VISA, LocalStripe, card_add
 from tests.roaming.charging import session_pushed
 from tests.roaming.test_receivers import example

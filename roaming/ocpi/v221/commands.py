@@ -12,15 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from django.conf import settings
 
 from roaming.adapters.base import CommandOutcome, CommandReply
 from roaming.errors import PartnerError
 from roaming.http import peer_request
 from roaming.models import DriverToken, Partner
-from roaming.ocpi.transport import envelope_data, ocpi_timestamp
+from roaming.ocpi.transport import envelope_data
 from roaming.ocpi.v221 import schemas
 from roaming.ocpi.v221.reading import validated
+from roaming.ocpi.v221.tokens import token_object
 
 RESPONSE_OUTCOMES = {
     schemas.CommandResponseType.ACCEPTED: CommandOutcome.ACCEPTED,
@@ -42,24 +42,6 @@ def display_text(messages: list[schemas.DisplayText]) -> str:
     """The partner's message, in English when it gave one, else its first."""
     english = [m.text for m in messages if m.language.lower() == "en"]
     return (english or [m.text for m in messages] or [""])[0]
-
-
-def token_object(token: DriverToken) -> dict[str, Any]:
-    """The driver's token as a full OCPI Token (START_SESSION carries it, pre-authorised).
-
-    APP_USER tokens are never whitelisted: the CPO asks us (real-time authorization) when the
-    driver presents it at the charger."""
-    return {
-        "country_code": settings.OCPI_COUNTRY_CODE,
-        "party_id": settings.OCPI_PARTY_ID,
-        "uid": token.uid,
-        "type": "APP_USER",
-        "contract_id": token.contract_id,
-        "issuer": settings.OCPI_BUSINESS_NAME,
-        "valid": token.valid,
-        "whitelist": "NEVER",
-        "last_updated": ocpi_timestamp(token.last_updated),
-    }
 
 
 def command_response_parse(body: bytes, *, what: str) -> CommandReply:
