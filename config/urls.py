@@ -24,4 +24,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("ocpi/", include("roaming.urls")),
     path("", include("payments.urls")),
+    path("", include("roaming.urls_sessions")),
 ]

@@ -520,6 +520,28 @@ def station_detail(*, station_id: int) -> StationDetail | None:
     )
 
 
+# EVSE statuses in which no charge can start, whatever the charger's capabilities say.
+EVSE_UNSTARTABLE_STATUSES = frozenset({"OUTOFORDER", "INOPERATIVE", "REMOVED", "PLANNED"})
+
+
+def evse_can_start(*, evse: Evse) -> bool:
+    """Whether a driver may press Start for this EVSE in the app: the charger takes remote
+    start/stop, its station comes from a partner we can send commands to (`remote_start`) and
+    is shown to drivers, and it is not known to be out of order, inoperative, removed or still
+    planned. An occupied EVSE may still be offered (its status can be stale); the start itself
+    finds out.
+
+    Reads `evse.location`: load EVSEs through their location (as `station_detail` does) or
+    with `select_related("location")`."""
+    location = evse.location
+    return (
+        "REMOTE_START_STOP_CAPABLE" in (evse.capabilities or [])
+        and location.remote_start
+        and location.visible
+        and evse.status not in EVSE_UNSTARTABLE_STATUSES
+    )
+
+
 def station_comments(*, location: Location) -> QuerySet[Comment]:
     """A station's visible comments, newest first."""
     return (
