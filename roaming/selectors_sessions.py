@@ -45,11 +45,12 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-def session_duration_seconds(session: ChargingSession, *, now: datetime | None = None) -> int:
-    """Seconds charged: from the start the partner reported to its end (or to now)."""
+def session_duration_seconds(session: ChargingSession) -> int:
+    """Seconds charged: from the start the partner reported to its end, or to now while the
+    charge goes on; an ended charge whose end was never reported counts to its last change."""
     if session.started_at is None:
         return 0
-    end = session.ended_at or now or timezone.now()
+    end = session.ended_at or (timezone.now() if session.is_live else session.updated_at)
     return max(0, int((end - session.started_at).total_seconds()))
 
 

@@ -6,6 +6,7 @@ script then follows the session through the session API.
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
@@ -25,14 +26,27 @@ POLL_INTERVAL_MS = 2500
 
 
 def duration_words(seconds: int) -> str:
-    """754 → "12 min 34 s"; 4500 → "1 h 15 min"."""
+    """45 → "45 s"; 754 → "12 min"; 4500 → "1 h 15 min"."""
     hours, rest = divmod(max(0, seconds), 3600)
-    minutes, secs = divmod(rest, 60)
+    minutes = rest // 60
     if hours:
         return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def duration_clock(seconds: int) -> str:
+    """754 → "12:34"; 4500 → "1:15:00" (the live page's running clock)."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def shown_power_kw(detail: dict[str, Any]) -> float:
+    """The power now while charging; once it is over, the average over the charge."""
+    if detail["live"]:
+        return float(detail["power_kw"])
+    seconds = detail["duration_seconds"]
+    return detail["kwh"] * 3600 / seconds if seconds else 0.0
 
 
 @login_required
@@ -48,7 +62,8 @@ def session_live(request: HttpRequest, public_id: UUID) -> HttpResponse:
         {
             "session": session,
             "detail": detail,
-            "duration": duration_words(detail["duration_seconds"]),
+            "duration": duration_clock(detail["duration_seconds"]),
+            "power_kw": shown_power_kw(detail),
             "live_config": {
                 "session": detail,
                 "api": api_url,
@@ -83,7 +98,11 @@ def _history_row(session: ChargingSession) -> HistoryRow:
         amount = "No charge"
     return HistoryRow(
         session=session,
-        duration=duration_words(selectors.session_duration_seconds(session)),
+        duration=(
+            duration_words(selectors.session_duration_seconds(session))
+            if session.started_at
+            else "\N{EN DASH}"
+        ),
         amount=amount,
         receipt_url=selectors.session_receipt_path(session.public_id) if paid is not None else "",
     )

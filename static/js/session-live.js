@@ -36,15 +36,13 @@
 
   /* ---------- formatting ---------- */
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function durationWords(seconds) {
+  function durationClock(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    if (h) { return h + " h " + pad(m) + " min"; }
-    if (m) { return m + " min " + pad(s) + " s"; }
-    return s + " s";
+    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
   }
-  function clock(iso) {
-    var d = new Date(iso);
+  function clock(moment) { // an ISO string or milliseconds, in the driver's local time
+    var d = new Date(moment);
     return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
 
@@ -73,17 +71,19 @@
       width: size.width,
       height: size.height,
       cursor: { drag: { x: false, y: false } },
+      legend: { show: false },
       scales: { x: { time: true }, kw: { range: function (u, min, max) { return [0, Math.max(1, max * 1.15)]; } },
                 kwh: { range: function (u, min, max) { return [0, Math.max(0.5, max * 1.15)]; } } },
       series: [
         {},
         { label: "Power", scale: "kw", stroke: "#0b6e4f", width: 2, fill: "rgba(11,110,79,0.12)",
-          value: function (u, v) { return v === null || v === undefined ? "–" : v.toFixed(1) + " kW"; } },
+          points: { show: false } },
         { label: "Energy", scale: "kwh", stroke: "#1d4ed8", width: 2, dash: [6, 4],
-          value: function (u, v) { return v === null || v === undefined ? "–" : v.toFixed(2) + " kWh"; } }
+          points: { show: false } }
       ],
       axes: [
-        { stroke: "#44506a", grid: { stroke: "#e4e7ee" } },
+        { stroke: "#44506a", grid: { stroke: "#e4e7ee" },
+          values: function (u, ticks) { return ticks.map(function (t) { return clock(t * 1000).slice(0, 5); }); } },
         { scale: "kw", label: "kW", stroke: "#0b6e4f", grid: { stroke: "#e4e7ee" }, size: 48 },
         { scale: "kwh", label: "kWh", side: 1, stroke: "#1d4ed8", grid: { show: false }, size: 52 }
       ]
@@ -109,7 +109,8 @@
     if (session.state === "active" || session.state === "stopping") {
       seconds += (Date.now() - fetchedAt) / 1000;
     }
-    $("session-duration").textContent = durationWords(seconds);
+    $("session-duration").textContent = durationClock(seconds);
+    $("session-duration-unit").textContent = seconds >= 3600 ? "h" : "min";
   }
 
   function render(previousState) {
@@ -121,9 +122,14 @@
     $("session-message").textContent = session.message;
     $("session-message").hidden = !session.message;
     $("session-kwh").textContent = session.kwh.toFixed(2);
-    $("session-power").textContent = session.live ? session.power_kw.toFixed(1) : "–";
+    // The power now while charging; once it is over, the average over the charge.
+    var seconds = session.duration_seconds;
+    var power = session.live ? session.power_kw : (seconds ? session.kwh * 3600 / seconds : 0);
+    $("session-power").textContent = power.toFixed(1);
+    $("session-power-label").textContent = session.live ? "Power now" : "Average power";
     $("session-cost").textContent = session.cost.display;
-    $("session-currency").textContent = session.currency;
+    $("session-cost-label").textContent = session.live ? "Cost so far" : "Cost";
+    if ($("session-hold") && !session.live) { $("session-hold").hidden = true; }
     showDuration();
     if (stopBox) {
       stopBox.hidden = !session.can_stop;

@@ -45,7 +45,12 @@ def paid_session(user: Any, *, reference: str, captured: int, **fields: Any) -> 
 def test_the_live_page_shows_the_charge_so_far_without_javascript() -> None:
     driver = driver_make("ana")
     session = charging_session(
-        driver, kwh="3.21", running_cost=123, power_kw="11.0", currency="EUR"
+        driver,
+        kwh="3.21",
+        running_cost=123,
+        power_kw="11.0",
+        currency="EUR",
+        started_at=timezone.now() - timedelta(seconds=754),
     )
     samples_add(session, minutes=12)
     states_record(session, SessionState.ACCEPTED, SessionState.ACTIVE)
@@ -61,12 +66,13 @@ def test_the_live_page_shows_the_charge_so_far_without_javascript() -> None:
         "Voltway",
         "3.21 kWh",
         "11.0 kW",
-        "€1.23 EUR",
+        "Cost so far €1.23",
         "Stop charging",
         "Accepted by the charger",
         "13 readings from the charger",
     ):
         assert words in text, words
+    assert re.search(r"Duration 12:3[45] min", text)  # minutes:seconds since the charger started
     html = response.content.decode()
     assert 'data-state="active"' in html
     assert "vendor/uplot/uPlot.iife.min.js" in html
