@@ -12,8 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -23,7 +21,7 @@ from locator.models import Evse, Location
 from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 from payments.services import hold_capture, hold_place, receipt_write
 from roaming.models import ChargingSession, SessionSample, SessionState
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
 from tests.locator.conftest import connector, evse, location
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import LocalStripe, card_add
@@ -32,20 +30,6 @@ from tests.roaming.sessions_data import charging_session, driver_make, states_re
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 localstripe_server = payments_fixtures.localstripe_server
 localstripe = payments_fixtures.localstripe
-
-
-def sign_in(page: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 def dc_curve(session: ChargingSession, *, minutes: int, peak_kw: float = 48.0) -> None:
