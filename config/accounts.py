@@ -1,15 +1,21 @@
-"""django-allauth glue: account email leaves through the Celery worker, after the commit."""
+"""django-allauth glue: account email leaves through the Celery worker, after the commit, and
+allauth's limits key on our one client identity (`config.clients.client_ip`)."""
 
 from functools import partial
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.db import transaction
+from django.http import HttpRequest
 
+from config.clients import client_ip
 from config.tasks import email_send
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        return client_ip(request)
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         message = self.render_mail(template_prefix, email, context)
         html_body = next(

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so its process_exception sees what the views raise first.
+    "config.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,6 +195,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's default limits (login failures per IP and per account, sign-ups, resets) stay on;
 # they need a shared cache, which production has through Redis.
 ACCOUNT_RATE_LIMITS: dict[str, str] = {}
+# How many reverse proxies we run in front of the app, each appending to X-Forwarded-For: the
+# client is the entry that many from the right (config.clients.client_ip). 0 = the connecting
+# address. Every limit (allauth, the API, ours) keys on that one identity.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
@@ -228,8 +234,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.clients.AnonRateThrottle",
+        "config.clients.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),
@@ -370,6 +376,12 @@ CELERY_BEAT_SCHEDULE.update(
         "payments-reconcile": {
             "task": "payments.tasks.payments_reconcile",
             "schedule": crontab(minute="*/30"),
+        },
+        # Stripe events stored while the broker was down are processed within about a minute
+        # of its return, not at the next reconciliation.
+        "payments-webhook-relay": {
+            "task": "payments.tasks.webhook_events_relay",
+            "schedule": timedelta(seconds=30),
         },
     }
 )

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
@@ -7,6 +8,9 @@ from config.health import healthz
 
 admin.site.site_header = "Plugway operations"
 admin.site.site_title = "Plugway operations"
+# Staff sign in through allauth's login, with its failure limits, not the admin's own form,
+# which has none.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", include("locator.urls")),

@@ -6,8 +6,14 @@ OUTBOUND_ALLOWED_NETWORKS) and connects only to addresses that pass the same rul
 by us at connection time (a DNS server that answers a public address to the check and an
 internal one to the connection gains nothing); sends `X-Request-ID` / `X-Correlation-ID` and
 the token, never follows redirects, enforces connect/read timeouts AND a total deadline and a
-body size cap (a peer dripping one byte a second cannot hold a worker), retries idempotent GETs
-on transient failures with jittered exponential backoff, and records an `OutboundCall` row.
+body size cap, retries idempotent GETs on transient failures with jittered exponential backoff,
+and records an `OutboundCall` row.
+
+The total deadline (OUTBOUND_TOTAL_TIMEOUT) covers the whole call, retries and backoff
+included, and every socket operation in it: each connect, write and read waits at most the
+time left, so a peer dripping its headers or its body one byte a second is cut off when the
+deadline passes, not after a read timeout per byte. (Through a proxy from the environment, the
+proxy's connection is httpx's own: there, only the per-read timeouts and the body cap apply.)
 """
 
 import contextlib
@@ -34,6 +40,7 @@ from tenacity import (
     retry,
     retry_if_exception,
     stop_after_attempt,
+    stop_after_delay,
     wait_random_exponential,
 )
 
@@ -47,6 +54,22 @@ TRANSIENT_HTTP_STATUSES = {429, 500, 502, 503, 504}
 
 # Set by `calls_kept`: this context's OutboundCall rows go here instead of to the database.
 kept_calls: ContextVar[list[OutboundCall] | None] = ContextVar("kept_calls", default=None)
+# Set by `peer_request`: the monotonic time by which the whole call must be over.
+call_deadline: ContextVar[float | None] = ContextVar("call_deadline", default=None)
+
+
+class DeadlineExceededError(PartnerError):
+    """The call as a whole took longer than OUTBOUND_TOTAL_TIMEOUT."""
+
+
+def time_left(timeout: float | None) -> float | None:
+    """`timeout`, shortened to what is left of the call's deadline (at least a sliver, so an
+    expired deadline still surfaces as a timeout from the socket, where httpcore expects it)."""
+    deadline = call_deadline.get()
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), 0.001)
+    return left if timeout is None else min(timeout, left)
 
 
 @contextmanager
@@ -141,8 +164,45 @@ class PermittedAddressBackend(httpcore.SyncBackend):
         *others, last = permitted_addresses(host)
         for address in others:
             with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-        return super().connect_tcp(last, port, timeout, local_address, socket_options)
+                return DeadlineStream(
+                    super().connect_tcp(
+                        address, port, time_left(timeout), local_address, socket_options
+                    )
+                )
+        return DeadlineStream(
+            super().connect_tcp(last, port, time_left(timeout), local_address, socket_options)
+        )
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits at most what is left of the call's
+    deadline (`time_left`): httpcore's own timeouts apply per operation, so without this a peer
+    sending a byte just within each read timeout could hold a call for ever."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, time_left(timeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return DeadlineStream(
+            self.stream.start_tls(ssl_context, server_hostname, time_left(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
 
 
 class PermittedAddressTransport(httpx.HTTPTransport):
@@ -204,7 +264,7 @@ def peer_request(
     attempts = settings.OUTBOUND_GET_ATTEMPTS if method == "GET" else 1
     send = retry(
         retry=retry_if_exception(is_transient),
-        stop=stop_after_attempt(attempts),
+        stop=stop_after_attempt(attempts) | stop_after_delay(settings.OUTBOUND_TOTAL_TIMEOUT),
         wait=wait_random_exponential(multiplier=settings.OUTBOUND_RETRY_BASE_SECONDS, max=10),
         reraise=True,
     )(send_once)
@@ -215,15 +275,19 @@ def peer_request(
     }
     if token:
         request_headers["Authorization"] = authorization_header(token, raw=raw_token)
-    return send(
-        method,
-        url,
-        partner=partner,
-        module=module,
-        json=json,
-        params=params,
-        headers=request_headers,
-    )
+    deadline = call_deadline.set(time.monotonic() + settings.OUTBOUND_TOTAL_TIMEOUT)
+    try:
+        return send(
+            method,
+            url,
+            partner=partner,
+            module=module,
+            json=json,
+            params=params,
+            headers=request_headers,
+        )
+    finally:
+        call_deadline.reset(deadline)
 
 
 def send_once(
@@ -239,7 +303,6 @@ def send_once(
     outbound_url_check(url)
     headers = {**headers, "X-Request-ID": str(uuid.uuid4())}
     started = time.monotonic()
-    deadline = started + settings.OUTBOUND_TOTAL_TIMEOUT
     status: int | None = None
     error = ""
     try:
@@ -260,11 +323,6 @@ def send_once(
                         f"{settings.OUTBOUND_MAX_BODY_BYTES // 1_000_000} MB",
                         permanent=True,
                     )
-                if time.monotonic() > deadline:
-                    raise PartnerError(
-                        f"{module}: the answer took longer than "
-                        f"{settings.OUTBOUND_TOTAL_TIMEOUT:g} s in all"
-                    )
             response = PeerResponse(
                 status=status, headers=reply.headers, body=bytes(body), links=reply.links
             )
@@ -273,6 +331,12 @@ def send_once(
             raise problem
         return response
     except httpx.TimeoutException as exc:
+        if time.monotonic() >= (call_deadline.get() or float("inf")):
+            error = (
+                f"{module}: the answer took longer than "
+                f"{settings.OUTBOUND_TOTAL_TIMEOUT:g} s in all"
+            )
+            raise DeadlineExceededError(error) from exc
         error = f"{module}: {url} did not answer in time"
         raise PartnerError(error) from exc
     except httpx.HTTPError as exc:

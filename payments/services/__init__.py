@@ -26,6 +26,7 @@ from payments.services.sync import (
     payments_reconcile,
     webhook_event_process,
     webhook_event_record,
+    webhook_events_relay,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "refunds_sync",
     "webhook_event_process",
     "webhook_event_record",
+    "webhook_events_relay",
 ]

@@ -110,7 +110,21 @@ def partner_discover(
 
 
 def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
-    """Record the country_code/party_id pairs the partner speaks for (a hub sends many)."""
+    """Record the country_code/party_id pairs the partner speaks for (a hub sends many).
+
+    A party another partner already speaks for is refused whatever role it is claimed under:
+    whoever holds a role of a party may write that party's objects, so a second partner naming
+    it (say as a HUB) could publish stations under the first one's name.
+    """
+    for role in credentials.roles:
+        party = {"country_code": role.country_code.upper(), "party_id": role.party_id.upper()}
+        if PartnerRole.objects.filter(**party).exclude(partner=partner).exists():
+            raise PartnerError(
+                f"{party['country_code']}*{party['party_id']} already belongs to another "
+                "connected partner",
+                permanent=True,
+                ocpi_status=OcpiStatus.CLIENT_ERROR,
+            )
     partner.roles.all().delete()
     try:
         with transaction.atomic():

@@ -307,6 +307,41 @@ def test_an_event_that_could_not_be_queued_is_processed_by_the_sweeper(
     assert hold.status == Payment.Status.CANCELED
 
 
+def test_an_event_stored_while_the_broker_was_down_is_relayed_within_a_minute(
+    localstripe: LocalStripe,
+    driver_with_card: Any,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not at the next half-hourly reconciliation: the relay beat runs every 30 s and takes
+    events the queued task has not processed 30 s after they arrived."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from payments import tasks
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.webhook_event_process, "delay", broker_down)
+    hold = _hold(localstripe, driver_with_card, "session-w10")
+    localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel", {})
+    payload = event("evt_r", "payment_intent.canceled", {"id": hold.stripe_payment_intent_id})
+    assert post(client, payload, django_capture_on_commit_callbacks).status_code == 200
+
+    relay = settings.CELERY_BEAT_SCHEDULE["payments-webhook-relay"]
+    assert relay["schedule"] <= timedelta(seconds=30)
+    assert tasks.webhook_events_relay() == []  # the queued task still has its chance
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(seconds=31))
+    relayed = getattr(tasks, relay["task"].rsplit(".", 1)[1])()
+    assert relayed == [WebhookEvent.objects.get().pk]
+    hold.refresh_from_db()
+    assert hold.status == Payment.Status.CANCELED
+
+
 def _crashing_handler(event: WebhookEvent) -> str:
     return event.payload["data"]["object"]["no such field"]  # a bug: raises KeyError
 

@@ -44,6 +44,14 @@ def scripted_peer() -> Iterator[ScriptedPeer]:
             peer.seen.append(request)
             route = peer.routes.get(self.path.split("?")[0])
             status, headers, body = route(request) if route else (404, {}, b"no such route")
+            if "drip-headers" in headers:
+                head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                for byte in head:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                self.wfile.write(body)
+                return
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -262,6 +262,28 @@ def test_partner_cannot_claim_another_partners_role(client: Client, cpo: Scripte
     assert Partner.objects.get(name="Sandbox").roles.count() == 2
 
 
+def test_partner_cannot_claim_another_partners_party_under_another_role(
+    client: Client, cpo: ScriptedPeer
+) -> None:
+    """NL*SBX belongs to the first partner as a CPO: a second one naming it as a HUB (or any
+    other role) would then own its stations, so the registration is refused."""
+    _, first = partner_invite(name="Sandbox")
+    register(client, cpo, first)
+    other, token_a = partner_invite(name="Impostor")
+    hub_role = {
+        "role": "HUB",
+        "party_id": "SBX",
+        "country_code": "NL",
+        "business_details": {"name": "Impostor hub"},
+    }
+    body = register(client, cpo, token_a, roles=[hub_role]).json()
+    assert body["status_code"] == 2000
+    assert "NL*SBX already belongs to another" in body["status_message"]
+    other.refresh_from_db()
+    assert other.state == PartnerState.INVITED
+    assert not other.roles.exists()
+
+
 def test_partner_invite_command_prints_url_and_a_working_token(client: Client) -> None:
     out = StringIO()
     call_command("partner_invite", "--name", "Sandbox", stdout=out)

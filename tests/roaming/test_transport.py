@@ -2,6 +2,7 @@
 
 import base64
 import socket
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -191,6 +192,37 @@ def test_a_dripping_peer_is_cut_off_at_the_total_deadline(
     peer.routes["/locations"] = lambda request: (200, {"drip": "1"}, ocpi_body([{"id": "A"}]))
     with pytest.raises(PartnerError, match=r"longer than 0\.5 s"):
         all_ids(peer)
+
+
+def test_a_peer_dripping_its_headers_is_cut_off_at_the_total_deadline(
+    peer: ScriptedPeer, settings: Settings
+) -> None:
+    """Each byte comes well within the read timeout, so only the total deadline can stop it
+    (the whole header would take about ten seconds)."""
+    settings.OUTBOUND_TOTAL_TIMEOUT = 0.5
+    settings.OUTBOUND_GET_ATTEMPTS = 1
+    peer.routes["/locations"] = lambda request: (
+        200,
+        {"drip-headers": "1"},
+        ocpi_body([{"id": "A"}]),
+    )
+    started = time.monotonic()
+    with pytest.raises(PartnerError, match=r"longer than 0\.5 s"):
+        all_ids(peer)
+    assert time.monotonic() - started < 3
+    call = OutboundCall.objects.get()
+    assert "longer than 0.5 s" in call.error
+
+
+def test_the_total_deadline_covers_retries_too(peer: ScriptedPeer, settings: Settings) -> None:
+    """A GET is retried on transient failures, but never past the call's deadline: a dripping
+    peer costs one deadline, not one per attempt."""
+    settings.OUTBOUND_TOTAL_TIMEOUT = 0.5
+    settings.OUTBOUND_GET_ATTEMPTS = 4
+    peer.routes["/locations"] = lambda request: (200, {"drip": "1"}, ocpi_body([{"id": "A"}]))
+    with pytest.raises(PartnerError, match=r"longer than 0\.5 s"):
+        all_ids(peer)
+    assert len(peer.seen) == 1
 
 
 def test_an_oversized_answer_is_refused(peer: ScriptedPeer, settings: Settings) -> None:
