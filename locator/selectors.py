@@ -524,16 +524,15 @@ def station_detail(*, station_id: int) -> StationDetail | None:
 EVSE_UNSTARTABLE_STATUSES = frozenset({"OUTOFORDER", "INOPERATIVE", "REMOVED", "PLANNED"})
 
 
-def evse_can_start(*, evse: Evse) -> bool:
-    """Whether a driver may press Start for this EVSE in the app: the charger takes remote
-    start/stop, its station comes from a partner we can send commands to (`remote_start`) and
-    is shown to drivers, and it is not known to be out of order, inoperative, removed or still
-    planned. An occupied EVSE may still be offered (its status can be stale); the start itself
-    finds out.
+def evse_can_start(*, location: Location, evse: Evse) -> bool:
+    """Whether a driver may press Start for this EVSE of this station in the app: the charger
+    takes remote start/stop, the station comes from a partner we can send commands to
+    (`remote_start`) and is shown to drivers, and the EVSE is not known to be out of order,
+    inoperative, removed or still planned.
 
-    Reads `evse.location`: load EVSEs through their location (as `station_detail` does) or
-    with `select_related("location")`."""
-    location = evse.location
+    An EVSE reported in use, blocked or reserved keeps its Start: many chargers report a car
+    that is plugged in but not yet authorized that way, and that driver is the one pressing
+    Start; if it really is taken, the start says so (`evse_unavailable`)."""
     return (
         "REMOTE_START_STOP_CAPABLE" in (evse.capabilities or [])
         and location.remote_start

@@ -75,7 +75,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
         {
             "evse": evse,
             "status_label": STATUS_LABELS.get(evse.status, evse.status.capitalize()),
-            "can_start": selectors.evse_can_start(evse=evse),
+            "can_start": selectors.evse_can_start(location=location, evse=evse),
             "connectors": [
                 {
                     "connector": c,

@@ -161,8 +161,7 @@ def test_a_driver_without_a_card_is_asked_to_add_one(mixed_station: Location) ->
 
 
 def test_evse_can_start_needs_a_visible_station(mixed_station: Location) -> None:
-    free = Evse.objects.select_related("location").get(uid="M-FREE")
-    assert evse_can_start(evse=free)
-    Location.objects.filter(pk=mixed_station.pk).update(visible=False)
-    free = Evse.objects.select_related("location").get(uid="M-FREE")
-    assert not evse_can_start(evse=free)
+    free = Evse.objects.get(uid="M-FREE")
+    assert evse_can_start(location=mixed_station, evse=free)
+    mixed_station.visible = False
+    assert not evse_can_start(location=mixed_station, evse=free)
