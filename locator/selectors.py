@@ -520,24 +520,23 @@ def station_detail(*, station_id: int) -> StationDetail | None:
     )
 
 
-# EVSE statuses in which no charge can start, whatever the charger's capabilities say.
-EVSE_UNSTARTABLE_STATUSES = frozenset({"OUTOFORDER", "INOPERATIVE", "REMOVED", "PLANNED"})
+# EVSE statuses (OCPI) in which no charge can start: in use, broken, or not there (UNKNOWN is
+# not known to be any of these, so a start is tried).
+EVSE_UNAVAILABLE = frozenset(
+    {"BLOCKED", "CHARGING", "RESERVED", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED"}
+)
+
+
+def evse_remote_startable(*, location: Location, evse: Evse) -> bool:
+    """Whether the app may start this EVSE at all: its network takes our commands and the EVSE
+    says it can be started remotely."""
+    return location.remote_start and "REMOTE_START_STOP_CAPABLE" in (evse.capabilities or [])
 
 
 def evse_can_start(*, location: Location, evse: Evse) -> bool:
-    """Whether a driver may press Start for this EVSE of this station in the app: the charger
-    takes remote start/stop, the station comes from a partner we can send commands to
-    (`remote_start`) and is shown to drivers, and the EVSE is not known to be out of order,
-    inoperative, removed or still planned.
-
-    An EVSE reported in use, blocked or reserved keeps its Start: many chargers report a car
-    that is plugged in but not yet authorized that way, and that driver is the one pressing
-    Start; if it really is taken, the start says so (`evse_unavailable`)."""
-    return (
-        "REMOTE_START_STOP_CAPABLE" in (evse.capabilities or [])
-        and location.remote_start
-        and location.visible
-        and evse.status not in EVSE_UNSTARTABLE_STATUSES
+    """Whether a Start button belongs on this EVSE now (remote start, not known busy or broken)."""
+    return evse_remote_startable(location=location, evse=evse) and evse.status not in (
+        EVSE_UNAVAILABLE
     )
 
 
