@@ -7,6 +7,7 @@ script then follows the session through the session API.
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
@@ -68,7 +69,7 @@ def session_live(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 "session": detail,
                 "api": api_url,
                 "stop": f"{api_url}stop/",
-                "signIn": f"{reverse('account_login')}?next={request.path}",
+                "signIn": f"{reverse('account_login')}?next={quote(request.path)}",
                 "interval": POLL_INTERVAL_MS,
             },
         },

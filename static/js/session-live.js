@@ -100,7 +100,11 @@
     $("chart-caption").textContent = count
       ? count + " reading" + (count === 1 ? "" : "s") + " from the charger; energy " + session.kwh.toFixed(2) + " kWh."
       : "The chart fills in as the charger reports.";
-    if (chart) { chart.setData(chartData(session.samples)); }
+    // No empty axes: the chart appears with the charger's first reading.
+    $("session-chart").hidden = !count;
+    $("chart-legend").hidden = !count;
+    if (!count) { return; }
+    if (chart) { chart.setData(chartData(session.samples)); } else { chartMake(); }
   }
 
   /* ---------- rendering ---------- */
@@ -121,6 +125,7 @@
     pill.className = "state-pill state-" + session.state;
     $("session-message").textContent = session.message;
     $("session-message").hidden = !session.message;
+    $("session-hint").hidden = session.state !== "requested" && session.state !== "accepted";
     $("session-kwh").textContent = session.kwh.toFixed(2);
     // The power now while charging; once it is over, the average over the charge.
     var seconds = session.duration_seconds;
@@ -138,6 +143,12 @@
 
     var timeline = $("session-timeline");
     timeline.textContent = "";
+    if (!session.timeline.length) {
+      var waiting = document.createElement("li");
+      waiting.className = "help";
+      waiting.textContent = "Waiting for the charger.";
+      timeline.appendChild(waiting);
+    }
     session.timeline.forEach(function (step) {
       var li = document.createElement("li");
       var time = document.createElement("time");
@@ -312,7 +323,6 @@
 
   /* ---------- start ---------- */
   if (stopBox) { stopWire(); }
-  chartMake();
   render(null);
   tickTimer = setInterval(function () { if (!document.hidden && session.live) { showDuration(); } }, 1000);
   finished = !session.live && !(session.state === "completed" && !session.receipt_url);

@@ -137,11 +137,18 @@ def test_a_finished_charge_and_the_history(
         state_message="The charger did not answer. Nothing was charged; the hold is released.",
         location_name="Utrecht Library",
     )
+    starting = charging_session(driver, state=SessionState.REQUESTED, kwh="0", running_cost=0)
     finished = ChargingSession.objects.filter(user=driver, state=SessionState.COMPLETED).first()
     assert finished is not None
     sign_in(page, live_server, driver)
 
     page.set_viewport_size(PHONE)
+    page.goto(f"/sessions/{starting.public_id}/")
+    expect(page.locator("#session-state")).to_have_text("Starting")
+    expect(page.locator("#session-hint")).to_contain_text("plug in your cable")
+    expect(page.get_by_role("button", name="Stop charging")).to_be_hidden()
+    screenshot(page, "charging-starting-phone")
+
     page.goto(f"/sessions/{finished.public_id}/")
     expect(page.locator("#session-state")).to_have_text("Completed")
     expect(page.get_by_role("link", name="See your receipt")).to_have_attribute(
@@ -152,9 +159,9 @@ def test_a_finished_charge_and_the_history(
 
     page.goto("/sessions/")
     expect(page.get_by_role("heading", name="Your charging")).to_be_visible()
-    months = {(now - timedelta(days=d)).strftime("%Y-%m") for d in (2, 3, 9, 35)}
+    months = {(now - timedelta(days=d)).strftime("%Y-%m") for d in (0, 2, 3, 9, 35)}
     expect(page.locator(".month")).to_have_count(len(months))
-    expect(page.locator(".charge")).to_have_count(4)
+    expect(page.locator(".charge")).to_have_count(5)
     expect(page.locator(".charge-timed_out")).to_contain_text("No charge")
     screenshot(page, "charging-history-phone")
     page.set_viewport_size(DESKTOP)
