@@ -28,12 +28,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from payments.models import Receipt, Refund
+from payments.models import Payment, Receipt, Refund
 from payments.money import format_money
-from roaming.models import ChargingSession, SessionState
-
-# The states in which the driver may ask the charger to stop.
-STOPPABLE_STATES = (SessionState.ACCEPTED, SessionState.ACTIVE)
+from roaming.models import ENDED_WITHOUT_CHARGE, ChargingSession, SessionState
 
 
 def session_receipt_path(public_id: UUID) -> str:
@@ -64,19 +61,26 @@ def session_for_driver(*, user: User, public_id: UUID) -> ChargingSession | None
 
 
 def session_detail(*, session: ChargingSession) -> dict[str, Any]:
-    """The session as its driver sees it, in the session API's shape (CHARGING.md): the live
-    page renders it on the server, then polls the API for the same document."""
+    """The session as its driver sees it, in the session API's shape (CHARGING.md) and with
+    its rules (stop, hold, timeline): the live page renders it on the server, then polls the
+    API for the same document. Interim: once the session API is on main, the page renders the
+    API's own `session_json` and this goes."""
     money = session.currency or "EUR"
     hold = session.payment
     has_receipt = hold is not None and Receipt.objects.filter(payment=hold).exists()
-    events = session.events.exclude(to_state="").order_by("created_at", "id")
+    hold_shown = (
+        hold is not None
+        and session.state not in ENDED_WITHOUT_CHARGE
+        and hold.status not in (Payment.Status.CANCELED, Payment.Status.FAILED)
+    )
     return {
         "id": str(session.public_id),
         "state": session.state,
         "state_label": session.get_state_display(),
         "message": session.state_message,
         "live": session.is_live,
-        "can_stop": session.state in STOPPABLE_STATES,
+        # A stop needs the partner's session id, so the charge must have begun.
+        "can_stop": session.state == SessionState.ACTIVE and bool(session.ocpi_session_id),
         "station": {
             "id": session.evse.location_id if session.evse else None,
             "name": session.location_name,
@@ -86,7 +90,7 @@ def session_detail(*, session: ChargingSession) -> dict[str, Any]:
         "operator": session.operator_name,
         "started_at": _iso(session.started_at),
         "ended_at": _iso(session.ended_at),
-        "duration_seconds": session_duration_seconds(session),
+        "duration_seconds": session_duration_seconds(session) if session.started_at else None,
         "kwh": float(session.kwh),
         "power_kw": float(session.power_kw),
         "currency": money,
@@ -96,7 +100,7 @@ def session_detail(*, session: ChargingSession) -> dict[str, Any]:
         },
         "hold": (
             {"amount": hold.amount, "display": format_money(hold.amount, hold.currency)}
-            if hold is not None
+            if hold is not None and hold_shown
             else None
         ),
         "samples": [
@@ -104,9 +108,7 @@ def session_detail(*, session: ChargingSession) -> dict[str, Any]:
             for s in session.samples.all()
         ],
         "receipt_url": session_receipt_path(session.public_id) if has_receipt else None,
-        "timeline": [
-            {"at": _iso(e.created_at), "text": SessionState(e.to_state).label} for e in events
-        ],
+        "timeline": [{"at": _iso(e.created_at), "text": e.cause} for e in session.events.all()],
     }
 
 

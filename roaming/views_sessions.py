@@ -46,7 +46,7 @@ def shown_power_kw(detail: dict[str, Any]) -> float:
     """The power now while charging; once it is over, the average over the charge."""
     if detail["live"]:
         return float(detail["power_kw"])
-    seconds = detail["duration_seconds"]
+    seconds = detail["duration_seconds"]  # None until the charger reports a start
     return detail["kwh"] * 3600 / seconds if seconds else 0.0
 
 
@@ -63,7 +63,7 @@ def session_live(request: HttpRequest, public_id: UUID) -> HttpResponse:
         {
             "session": session,
             "detail": detail,
-            "duration": duration_clock(detail["duration_seconds"]),
+            "duration": duration_clock(detail["duration_seconds"] or 0),
             "power_kw": shown_power_kw(detail),
             "live_config": {
                 "session": detail,

@@ -65,6 +65,8 @@ def charging_session(
         "running_cost": running_cost,
         "created_at": created,
         "started_at": created + timedelta(seconds=30) if state != SessionState.REQUESTED else None,
+        # The partner's own id for the session, once it reported one.
+        "ocpi_session_id": uuid.uuid4().hex[:16] if state != SessionState.REQUESTED else "",
     }
     values.update(fields)
     return ChargingSession.objects.create(**values)
@@ -83,6 +85,15 @@ def samples_add(session: ChargingSession, *, minutes: int, kw: float = 11.0) -> 
         )
 
 
+# What the timeline says of each move (as charging-core's services word it).
+CAUSES = {
+    SessionState.ACCEPTED: "The charger accepted the start",
+    SessionState.ACTIVE: "The charger started charging",
+    SessionState.STOPPING: "Stop requested by the driver",
+    SessionState.COMPLETED: "The charger ended the session",
+}
+
+
 def states_record(session: ChargingSession, *states: str) -> None:
     """Timeline events for the moves the session made to reach its state."""
     previous = SessionState.REQUESTED
@@ -91,7 +102,7 @@ def states_record(session: ChargingSession, *states: str) -> None:
             session=session,
             from_state=previous,
             to_state=state,
-            cause="test",
+            cause=CAUSES[state],
             created_at=session.created_at + timedelta(seconds=10 * (n + 1)),
         )
         previous = state

@@ -68,7 +68,7 @@ def test_the_live_page_shows_the_charge_so_far_without_javascript() -> None:
         "11.0 kW",
         "Cost so far €1.23",
         "Stop charging",
-        "Accepted by the charger",
+        "The charger accepted the start",
         "13 readings from the charger",
     ):
         assert words in text, words
@@ -84,8 +84,8 @@ def test_the_live_page_shows_the_charge_so_far_without_javascript() -> None:
     assert config["session"]["kwh"] == 3.21
     assert len(config["session"]["samples"]) == 13
     assert [step["text"] for step in config["session"]["timeline"]] == [
-        "Accepted by the charger",
-        "Charging",
+        "The charger accepted the start",
+        "The charger started charging",
     ]
 
 
