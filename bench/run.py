@@ -3,12 +3,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/plugway_bench python bench/run.py
     python bench/run.py --locations 20000          # SQLite: same queries, smaller, slower
 
-Stations are scattered around the 50k real US sites in shared/data (AFDC), 2.5 EVSEs each on
-average, loaded through the real write path (`catalogue_locations_upsert`), so the ingest rate
-printed is the one partners' pulls get. Each query kind runs --queries times (default 500) at
-random real places, through Django's test client (the whole stack: URL routing, DRF, JSON) and
-then as bare SQL on the same data, so our overhead over the database shows. Prints a table of
-p50/p95/p99 in milliseconds. Not part of the test suite.
+Stations come from the sandbox's generator (`sandbox.demo`), scattered around the 50k real US
+sites in shared/data (AFDC), 2.5 EVSEs each on average, read by the OCPI 2.2.1 adapter and
+loaded through the real write path (`catalogue_locations_upsert`); the ingest rate printed times
+that write path alone, the one partners' pulls get. Each query kind runs --queries times
+(default 500) at random real places, through Django's test client (the whole stack: URL
+routing, DRF, JSON) and then as bare SQL on the same data, so our overhead over the database
+shows. Prints a table of p50/p95/p99 in milliseconds. Not part of the test suite.
 """
 
 import argparse
@@ -18,8 +19,12 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from locator.catalogue import LocationRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,36 +74,49 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return qs[49], qs[94], qs[98]
 
 
+def us_stations(count: int, *, party_id: str, seed: int) -> Iterator["LocationRecord"]:
+    """`count` generated stations around the real US sites, evenly, 2 km from a site on average."""
+    from sandbox.cities import afdc_cities
+    from sandbox.demo import demo_locations
+    from sandbox.stations import locations_generate
+
+    generated = locations_generate(
+        count=count,
+        seed=seed,
+        country_code="US",
+        party_id=party_id,
+        cities=afdc_cities(DATA),
+        spread_km=2.0,
+        weighted=False,
+    )
+    return demo_locations(generated)
+
+
 def build(count: int) -> list[str]:
     """Load `count` stations unless they are there; returns lines describing the load."""
     from itertools import islice
 
-    from locator import demo
     from locator.models import Evse, Location
     from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
+    from sandbox.demo import demo_tariffs
 
     have = Location.objects.filter(source=SOURCE).count()
     if have >= count:
         return [f"catalogue already loaded: {have:,} stations, {Evse.objects.count():,} EVSEs"]
-    places = demo.afdc_places(DATA)
-    catalogue_tariffs_upsert(source=SOURCE, records=demo.demo_tariffs("US", "BEN", "USD"))
-    records = demo.demo_locations(
-        places, count, country_code="US", party_id="BEN", seed=42, spread_km=2.0
-    )
-    lines, written, started, mark = [], 0, time.monotonic(), time.monotonic()
+    catalogue_tariffs_upsert(source=SOURCE, records=demo_tariffs(country_code="US", party_id="BEN"))
+    records = us_stations(count, party_id="BEN", seed=42)
+    lines: list[str] = []
+    written, elapsed, mark = 0, 0.0, 0.0  # seconds in the write path only
     while batch := list(islice(records, 2000)):
+        started = time.monotonic()
         written += catalogue_locations_upsert(source=SOURCE, records=batch).written
+        elapsed += time.monotonic() - started
         if written % 100_000 == 0 or written == count:
-            now = time.monotonic()
-            rate = 100_000 / (now - mark) if written % 100_000 == 0 else 0
-            print(
-                f"  {written:,} stations loaded, {written / (now - started):,.0f}/s overall",
-                flush=True,
-            )
+            rate = 100_000 / (elapsed - mark) if written % 100_000 == 0 else 0
+            print(f"  {written:,} stations loaded, {written / elapsed:,.0f}/s overall", flush=True)
             if written == 100_000:
                 lines.append(f"ingest, first 100k stations: {rate:,.0f} locations/s")
-            mark = now
-    elapsed = time.monotonic() - started
+            mark = elapsed
     lines.append(
         f"ingest {written:,} stations / {Evse.objects.count():,} EVSEs: {elapsed:,.0f} s, "
         f"{written / elapsed:,.0f} locations/s (upsert path, grid kept current)"
@@ -117,22 +135,19 @@ def ingest_deferred(count: int) -> list[str]:
     from itertools import islice
 
     from config.celery import app as celery_app
-    from locator import demo
     from locator.models import Location
     from locator.services import catalogue_grid_refresh_dirty, catalogue_locations_upsert
 
-    places = demo.afdc_places(DATA)
-    records = demo.demo_locations(
-        places, count, country_code="US", party_id="ING", seed=5, spread_km=2.0
-    )
+    records = us_stations(count, party_id="ING", seed=5)
     celery_app.conf.task_always_eager = False
-    written, started = 0, time.monotonic()
+    written, upserted = 0, 0.0
     try:
         while batch := list(islice(records, 1000)):
+            started = time.monotonic()
             written += catalogue_locations_upsert(source="ingest-test", records=batch).written
+            upserted += time.monotonic() - started
     finally:
         celery_app.conf.task_always_eager = True
-    upserted = time.monotonic() - started
     refresh_started = time.monotonic()
     cells = catalogue_grid_refresh_dirty()
     refreshed = time.monotonic() - refresh_started

@@ -12,7 +12,7 @@ from config.clients import client_ip
 from config.tasks import email_send
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth has no types
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request)
 

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def client_ip(request: HttpRequest) -> str:
     """The client's address as our outermost trusted proxy saw it (REMOTE_ADDR without one)."""
-    remote = request.META.get("REMOTE_ADDR", "")
+    remote: str = request.META.get("REMOTE_ADDR", "")
     trusted = settings.TRUSTED_PROXY_COUNT
     if trusted <= 0:
         return remote

@@ -35,7 +35,7 @@ def worker_status() -> dict[str, Any]:
     """How many workers answered a ping; cached briefly so probes do not flood the broker."""
     if celery_app.conf.task_always_eager:
         return {"ok": True, "detail": "tasks run eagerly in the web process"}
-    cached = cache.get(WORKER_STATUS_CACHE_KEY)
+    cached: dict[str, Any] | None = cache.get(WORKER_STATUS_CACHE_KEY)
     if cached is not None:
         return cached
     status: dict[str, Any]

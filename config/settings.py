@@ -11,13 +11,17 @@ import ipaddress
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import django_stubs_ext
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Generic Django classes (ModelAdmin[Location], ...) as mypy sees them, at run time too.
+django_stubs_ext.monkeypatch()
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -34,7 +38,8 @@ def required_in_production(name: str, default: str) -> str:
     """The variable's value; in production a missing one stops the start with its name."""
     if PRODUCTION and not env.str(name, default=""):
         raise ImproperlyConfigured(f"DJANGO_ENV=production needs the environment variable {name}.")
-    return env.str(name, default=default)
+    value: str = env.str(name, default=default)
+    return value
 
 
 SECRET_KEY = required_in_production("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
@@ -72,6 +77,9 @@ INSTALLED_APPS = [
     "payments",
     "roaming",
 ]
+if not PRODUCTION:
+    # The simulated partner network (sandbox CPO) and its tooling: development and tests only.
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -159,7 +167,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Redis redelivers unacknowledged tasks after this long; retries back off well below it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "clear-expired-sessions": {
         "task": "config.tasks.expired_sessions_clear",
         "schedule": crontab(hour=3, minute=17),

@@ -15,6 +15,6 @@ Reads: locator.selectors (station_search, station_map, station_detail), served b
 
 Speed comes from three things: aggregates on Location written with every change, a (lat, lon)
 B-tree over visible stations searched in expanding windows, and a precomputed multi-zoom
-cluster grid (locator.grid). `python manage.py catalogue_demo` loads demo stations;
-`python3 scripts/dev.py bench` runs the benchmark (bench/run.py).
+cluster grid (locator.grid). `python3 scripts/dev.py bench` runs the benchmark (bench/run.py);
+its stations, like the demo ones (`catalogue_demo`), come from the sandbox app's generator.
 """

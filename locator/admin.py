@@ -7,7 +7,7 @@ from locator.services import comments_hide
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(admin.ModelAdmin[Location]):
     list_display = [
         "name",
         "city",
@@ -25,7 +25,7 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(admin.ModelAdmin[Tariff]):
     list_display = [
         "ocpi_id",
         "country_code",
@@ -40,7 +40,7 @@ class TariffAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(admin.ModelAdmin[Comment]):
     list_display = ["location", "author", "rating", "outcome", "hidden", "created_at"]
     list_filter = ["hidden", "outcome", "rating"]
     search_fields = ["text", "author__email"]

@@ -263,7 +263,7 @@ class StationDetailApi(APIView):
         )
 
 
-class CommentInput(serializers.Serializer):
+class CommentInput(serializers.Serializer[None]):
     text = serializers.CharField(max_length=services.COMMENT_MAX_LENGTH, trim_whitespace=True)
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     outcome = serializers.ChoiceField(

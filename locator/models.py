@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 
-class BitmaskField(models.BigIntegerField):
+class BitmaskField(models.BigIntegerField[int, int]):
     """An integer of flag bits (one per connector standard, see locator.catalogue)."""
 
 
@@ -261,4 +261,5 @@ class Comment(models.Model):
         """What other drivers see: a first name, else the e-mail's local part, never the
         whole address."""
         user: Any = self.author
-        return (user.get_short_name() or user.get_username().split("@")[0])[:24]
+        name: str = user.get_short_name() or user.get_username().split("@")[0]
+        return name[:24]

@@ -166,7 +166,8 @@ def _window_query(
     qs = _distance_order(_filtered(box, filters), lat, lon)
     if max_d2 is not None:
         qs = qs.filter(d2__lte=max_d2)  # type: ignore[misc]
-    return qs.values(*LIST_FIELDS)
+    rows: QuerySet[Location, dict[str, Any]] = qs.values(*LIST_FIELDS)
+    return rows
 
 
 # Expanding windows around the centre: about 2.8 km, then 4x wider each time, then the box.
@@ -260,7 +261,8 @@ def _window_rows(
 
 
 def _d2(row: dict[str, Any], lat: float, lon: float, k: float) -> float:
-    return (row["lat"] - lat) ** 2 + ((row["lon"] - lon) * k) ** 2
+    d2: float = (row["lat"] - lat) ** 2 + ((row["lon"] - lon) * k) ** 2
+    return d2
 
 
 def station_search(
@@ -597,4 +599,5 @@ def party_evses(
     rows here, which the ORM made take a second."""
     with connection.cursor() as cursor:
         cursor.execute(_PARTY_EVSES, [source, country_code.upper(), party_id.upper(), limit])
-        return cursor.fetchall()
+        rows: list[tuple[str, str]] = cursor.fetchall()
+        return rows

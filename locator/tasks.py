@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from locator import services
+from locator.models import GridDirtyCell
 
 
 @shared_task(bind=True, max_retries=None)
@@ -12,7 +13,7 @@ def catalogue_grid_refresh(self) -> int:  # type: ignore[no-untyped-def]
     done = services.catalogue_grid_refresh_dirty()
     if done is None:
         raise self.retry(countdown=5)
-    if services.GridDirtyCell.objects.exists():
+    if GridDirtyCell.objects.exists():
         # More was marked while we worked (a long pull): go round again.
         catalogue_grid_refresh.apply_async(countdown=services.grid_refresh_delay())
     return done

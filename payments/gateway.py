@@ -239,7 +239,8 @@ def _id(value: Any) -> str | None:
     """An id for a field Stripe sends either as an id or as an expanded object."""
     if value is None or isinstance(value, str):
         return value
-    return _value(value, "id")
+    found: str | None = _value(value, "id")
+    return found
 
 
 def _card(pm: Any) -> Card:

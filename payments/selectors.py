@@ -16,8 +16,3 @@ def payment_methods_for_user(*, user: User) -> QuerySet[PaymentMethod]:
 
 def payment_for_user(*, user: User, payment_id: int) -> Payment | None:
     return Payment.objects.filter(account__user=user, pk=payment_id).first()
-
-
-def payment_for_reference(*, reference: str) -> Payment | None:
-    """The hold placed for a caller's reference (e.g. "session-42"), if any."""
-    return Payment.objects.filter(reference=reference, kind=Payment.Kind.HOLD).order_by("id").last()

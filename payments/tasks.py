@@ -7,7 +7,6 @@ from celery import shared_task
 
 from payments import services
 from payments.gateway import PaymentError
-from payments.models import Payment
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +36,3 @@ def payments_reconcile() -> dict[str, Any]:
     if report.differences:
         logger.warning("payments differing from Stripe: %s", report.as_dict()["differences"])
     return report.as_dict()
-
-
-@shared_task(bind=True, max_retries=10)
-def payment_capture(self: Any, payment_id: int, amount: int) -> str:
-    """Capture `amount` of a hold (for the charging flow, when a CDR arrives).
-
-    Redelivered or repeated tasks capture once; while another worker holds the payment, or
-    Stripe is unreachable, the task retries with backoff. Returns the payment's status.
-    """
-    payment = Payment.objects.get(pk=payment_id)
-    try:
-        return services.hold_capture(payment=payment, amount=amount).status
-    except PaymentError as exc:
-        if exc.retryable:
-            raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
-        raise

@@ -18,7 +18,7 @@ from roaming.services import partner_credentials_rotate
 from roaming.tasks import partner_sync_task
 
 
-class PartnerRoleInline(admin.TabularInline):
+class PartnerRoleInline(admin.TabularInline[PartnerRole, Partner]):
     model = PartnerRole
     extra = 0
     can_delete = False
@@ -28,7 +28,7 @@ class PartnerRoleInline(admin.TabularInline):
         return False
 
 
-class SyncRunInline(admin.TabularInline):
+class SyncRunInline(admin.TabularInline[SyncRun, Partner]):
     model = SyncRun
     extra = 0
     can_delete = False
@@ -57,7 +57,7 @@ class SyncRunInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(admin.ModelAdmin[Partner]):
     list_display = (
         "name",
         "kind",
@@ -203,7 +203,7 @@ def sparkline(values: list[int], width: int = 192, height: int = 28) -> dict[str
 
 
 @admin.register(OutboundCall)
-class OutboundCallAdmin(admin.ModelAdmin):
+class OutboundCallAdmin(admin.ModelAdmin[OutboundCall]):
     list_display = (
         "created_at",
         "partner",

@@ -32,7 +32,7 @@ class OcpiMiddleware:
             return self.get_response(request)
         request.get_host()  # ALLOWED_HOSTS, which CommonMiddleware checks on other paths
         request.resolver_match = match
-        response = match.func(request, *match.args, **match.kwargs)
+        response: HttpResponse = match.func(request, *match.args, **match.kwargs)
         if not response.streaming:  # as CommonMiddleware does
             response.headers.setdefault("Content-Length", str(len(response.content)))
         return response

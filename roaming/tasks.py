@@ -16,7 +16,7 @@ from roaming.status_pushes import status_pushes_apply
 
 
 @shared_task(bind=True, max_retries=5)
-def partner_sync_task(self: Task, partner_id: int, full: bool = False) -> None:
+def partner_sync_task(self: Task[..., None], partner_id: int, full: bool = False) -> None:
     """Pull one partner. Transient failures retry with jittered exponential backoff (kept well
     under the broker's visibility timeout); permanent ones are recorded on the run and stop."""
     partner = Partner.objects.filter(pk=partner_id).first()
@@ -45,7 +45,7 @@ def partners_sync_due() -> int:
 
 
 @shared_task(bind=True, max_retries=8)
-def evse_status_pushes_apply(self: Task) -> int:
+def evse_status_pushes_apply(self: Task[..., int]) -> int:
     """Apply the status pushes queued by the receiver (see roaming.status_pushes). When the
     database or Redis fails, the pushes stay queued and this runs again with jittered
     exponential backoff (the next push schedules a drain too)."""

@@ -27,6 +27,8 @@ from config.celery import app as celery_app
 from roaming.ocpi import known_evses, known_partners
 
 ROOT = Path(__file__).resolve().parent.parent
+# The sandbox CPO fixtures, for the sandbox's own tests and for roaming's end-to-end ones.
+pytest_plugins = ["tests.sandbox.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -66,3 +66,9 @@ def test_production_refuses_sqlite() -> None:
     )
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
+
+
+def test_production_does_not_install_the_sandbox_cpo() -> None:
+    result = manage("sandbox_cpo", "--help", env=PRODUCTION_ENV)
+    assert result.returncode != 0
+    assert "Unknown command: 'sandbox_cpo'" in result.stderr

@@ -152,7 +152,9 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
 def _received(ours: Connection) -> tuple[Any, list[OutboundCall], BaseException | None]:
     try:
         # Our own forked child on a private pipe, not outside input.
-        return pickle.loads(ours.recv_bytes())  # noqa: S301
+        received: tuple[Any, list[OutboundCall], BaseException | None]
+        received = pickle.loads(ours.recv_bytes())  # noqa: S301
+        return received
     except EOFError:
         raise PartnerError("the pull's reader process stopped unexpectedly") from None
     except Exception as exc:  # whatever the reader sent that cannot be read

@@ -6,10 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from locator.demo import demo_tariffs
 from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
-from tests.locator.conftest import connector, evse, location
+from tests.locator.conftest import TARIFFS, connector, evse, location
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def catalogue(settings) -> None:
     # No tile server here: a blank tile keeps the page quiet instead of waiting on the network.
     settings.LOCATOR_TILE_URL = "/static/vendor/leaflet/images/layers.png?{z}/{x}/{y}"
-    catalogue_tariffs_upsert(source="partner:1", records=demo_tariffs("NL", "PLW"))
+    catalogue_tariffs_upsert(source="partner:1", records=TARIFFS)
     records = [
         location(
             "UT-CCS",

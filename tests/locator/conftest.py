@@ -92,37 +92,36 @@ def put() -> Callable[..., Location]:
     return _put
 
 
+# An AC tariff and a DC one with a time fee after an hour, as partners send them.
+TARIFFS = [
+    TariffRecord(
+        "NL",
+        "PLW",
+        "AC",
+        "EUR",
+        T0,
+        elements=({"price_components": [{"type": "ENERGY", "price": 0.30, "step_size": 1}]},),
+    ),
+    TariffRecord(
+        "NL",
+        "PLW",
+        "DC",
+        "EUR",
+        T0,
+        elements=(
+            {"price_components": [{"type": "ENERGY", "price": 0.49, "step_size": 1}]},
+            {
+                "price_components": [{"type": "TIME", "price": 6.0, "step_size": 60}],
+                "restrictions": {"min_duration": 3600},
+            },
+        ),
+    ),
+]
+
+
 @pytest.fixture
 def tariffs() -> None:
-    catalogue_tariffs_upsert(
-        source=SOURCE,
-        records=[
-            TariffRecord(
-                "NL",
-                "PLW",
-                "AC",
-                "EUR",
-                T0,
-                elements=(
-                    {"price_components": [{"type": "ENERGY", "price": 0.30, "step_size": 1}]},
-                ),
-            ),
-            TariffRecord(
-                "NL",
-                "PLW",
-                "DC",
-                "EUR",
-                T0,
-                elements=(
-                    {"price_components": [{"type": "ENERGY", "price": 0.49, "step_size": 1}]},
-                    {
-                        "price_components": [{"type": "TIME", "price": 6.0, "step_size": 60}],
-                        "restrictions": {"min_duration": 3600},
-                    },
-                ),
-            ),
-        ],
-    )
+    catalogue_tariffs_upsert(source=SOURCE, records=TARIFFS)
 
 
 class FakeGeocoder:

@@ -264,17 +264,23 @@ def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
     """The expanding-window search returns exactly what sorting the whole box would."""
     import random
 
-    from locator import demo
     from locator.selectors import BBox, StationFilters, _nearest, _window_query
     from locator.services import catalogue_locations_upsert
+    from sandbox.cities import cities_near
+    from sandbox.demo import demo_locations
+    from sandbox.stations import locations_generate
 
-    places = [demo.Place(52.37, 4.89, "Amsterdam", "NLD", "Europe/Amsterdam")]
-    catalogue_locations_upsert(
-        source="dense", records=list(demo.demo_locations(places, 400, spread_km=3))
-    )
-    catalogue_locations_upsert(
-        source="sparse", records=list(demo.demo_locations(places, 100, spread_km=40, seed=2))
-    )
+    amsterdam = cities_near(52.37, 4.89, count=1)
+    for source, count, spread_km, seed in (("dense", 400, 3, 1), ("sparse", 100, 40, 2)):
+        generated = locations_generate(
+            count=count,
+            seed=seed,
+            country_code="NL",
+            party_id="PLW",
+            cities=amsterdam,
+            spread_km=spread_km,
+        )
+        catalogue_locations_upsert(source=source, records=list(demo_locations(generated)))
     rng = random.Random(3)  # noqa: S311
     for _ in range(10):
         lat, lon = 52.37 + rng.uniform(-0.3, 0.3), 4.89 + rng.uniform(-0.4, 0.4)

@@ -276,23 +276,6 @@ def test_a_charge_above_the_hold_that_hits_a_timeout_is_charged_on_the_next_call
     assert len(localstripe.writes("/capture")) == 1
 
 
-def test_the_capture_task_retries_a_charge_above_the_hold_until_it_is_made(
-    flaky_stripe: FlakyStripe, localstripe: LocalStripe, driver_with_card: Any
-) -> None:
-    from celery.exceptions import Retry
-
-    from payments.tasks import payment_capture
-
-    hold = hold_place(user=driver_with_card, reference="session-16", amount=5000, currency="eur")
-    flaky_stripe.fail_once("POST", "/v1/payment_intents")
-    with pytest.raises(Retry):  # scheduled again, not reported done
-        payment_capture.delay(hold.pk, 6234)
-    assert payment_capture.delay(hold.pk, 6234).get() == "captured"  # that retry
-    excess = Payment.objects.get(reference="session-16", kind=Payment.Kind.EXCESS)
-    assert (excess.status, excess.amount_captured) == (Payment.Status.CAPTURED, 1234)
-    assert Receipt.objects.get(payment=hold).amount == 6234
-
-
 def test_after_a_decline_the_same_reference_places_the_hold_on_another_card(
     localstripe: LocalStripe, driver: Any
 ) -> None:

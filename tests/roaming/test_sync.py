@@ -21,7 +21,7 @@ from roaming.models import OutboundCall, PartnerState, SyncKind, SyncRun, SyncSt
 from roaming.ocpi.transport import authorization_header, ocpi_datetime_parse
 from roaming.services import feed_add, partner_register, partner_sync, sync
 from roaming.services.sync import catalogue_source, read_ahead
-from tests.roaming.conftest import SandboxHandle
+from tests.sandbox.fixtures import SandboxHandle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -390,27 +390,3 @@ def test_status_churn_pushed_by_the_sandbox_reaches_the_catalogue(registered) ->
     while ours() != changed and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ours() == changed
-
-
-def test_sandbox_connect_registers_afresh_each_start_and_steps_aside_for_real_partners(
-    live_server,
-    settings: Settings,
-    sandbox_cpo_factory: Callable[..., SandboxHandle],  # type: ignore[no-untyped-def]
-) -> None:
-    settings.SITE_URL = live_server.url
-    for stations in (10, 12):  # two runs of scripts/dev.py, each with a new sandbox process
-        sandbox = sandbox_cpo_factory(stations=stations)
-        call_command(
-            "sandbox_connect",
-            "--versions-url",
-            sandbox.versions_url,
-            "--token-a",
-            sandbox.token_a,
-            stdout=StringIO(),
-        )
-    assert Location.objects.filter(hidden=False).count() == 12
-    call_command("sandbox_connect", "--check", stdout=StringIO())  # only the sandbox: wanted
-    feed_add(name="Real feed", locations_url="http://127.0.0.1:9/locations")
-    with pytest.raises(SystemExit) as exited:
-        call_command("sandbox_connect", "--check", stdout=StringIO())
-    assert exited.value.code == 1

@@ -1,1 +1,1 @@
-"""OCPI 2.2.1: wire schemas (`schemas`), shared by the sandbox CPO and the roaming adapter."""
+"""OCPI 2.2.1: wire schemas (`schemas`), used by the roaming adapter and the sandbox CPO."""

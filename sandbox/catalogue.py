@@ -10,16 +10,16 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from roaming.sandbox.cities import CITIES, cities_near
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.push import JSON_OPTIONS
-from roaming.sandbox.stations import EPOCH, locations_generate
-from roaming.sandbox.tariffs import TARIFF_TEMPLATES
+from sandbox.cities import CITIES, cities_near
+from sandbox.config import SandboxConfig
+from sandbox.push import JSON_OPTIONS
+from sandbox.stations import locations_generate
+from sandbox.tariffs import tariffs_generate
 
 
 @contextmanager
@@ -41,12 +41,14 @@ class Catalogue:
     def __init__(self, config: SandboxConfig) -> None:
         cities = cities_near(*config.region) if config.region else CITIES
         with _gc_paused():
-            locations = locations_generate(
-                count=config.stations,
-                seed=config.seed,
-                country_code=config.country_code,
-                party_id=config.party_id,
-                cities=cities,
+            locations = list(
+                locations_generate(
+                    count=config.stations,
+                    seed=config.seed,
+                    country_code=config.country_code,
+                    party_id=config.party_id,
+                    cities=cities,
+                )
             )
             self.evses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 evse["uid"]: (loc, evse) for loc in locations for evse in loc["evses"]
@@ -55,13 +57,8 @@ class Catalogue:
         self.locations: dict[str, dict[str, Any]] = {loc["id"]: loc for loc in locations}
         self.order: list[str] = list(self.locations)
         self.tariffs: dict[str, dict[str, Any]] = {
-            t["id"]: {
-                "country_code": config.country_code,
-                "party_id": config.party_id,
-                **t,
-                "last_updated": EPOCH - timedelta(days=30),
-            }
-            for t in TARIFF_TEMPLATES
+            t["id"]: t
+            for t in tariffs_generate(country_code=config.country_code, party_id=config.party_id)
         }
         # Spread the deliberately broken locations over the list, one every `step`.
         broken = min(config.invalid_locations, len(self.order))

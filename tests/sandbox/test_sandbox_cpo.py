@@ -7,7 +7,7 @@ import sys
 
 import httpx
 
-from tests.roaming.conftest import ROOT, EmspReceiver, auth, register
+from tests.sandbox.fixtures import ROOT, EmspReceiver, auth, register
 
 
 def test_command_prints_its_versions_url_and_serves_ocpi(

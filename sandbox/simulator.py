@@ -28,14 +28,14 @@ from typing import Any
 import pydantic
 
 from roaming.ocpi.v221.schemas import COMMAND_BODIES, CommandType
-from roaming.sandbox.catalogue import Catalogue
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.credentials import CredentialsDesk
-from roaming.sandbox.errors import OcpiError
-from roaming.sandbox.pricing import MeterSegment, PricedSession, price_session
-from roaming.sandbox.push import Pusher
+from sandbox.catalogue import Catalogue
+from sandbox.config import SandboxConfig
+from sandbox.credentials import CredentialsDesk
+from sandbox.errors import OcpiError
+from sandbox.pricing import MeterSegment, PricedSession, price_session
+from sandbox.push import Pusher
 
-logger = logging.getLogger("roaming.sandbox.simulator")
+logger = logging.getLogger("sandbox.simulator")
 
 _OCCUPIED = {"CHARGING", "BLOCKED", "RESERVED"}
 _BROKEN = {"OUTOFORDER", "INOPERATIVE", "UNKNOWN", "PLANNED", "REMOVED"}
@@ -56,6 +56,14 @@ class UnknownLocationError(OcpiError):
     """A command names a location this CPO does not have."""
 
 
+class CommandRefusedError(Exception):
+    """A command this CPO refuses in its CommandResponse (`result`, with `text` as the message)."""
+
+    def __init__(self, result: str, text: str) -> None:
+        super().__init__(text)
+        self.result, self.text = result, text
+
+
 @dataclass
 class SimSession:
     """A running or finished charge: the OCPI Session plus what the simulation needs."""
@@ -74,7 +82,8 @@ class SimSession:
 
     @property
     def active(self) -> bool:
-        return self.session["status"] == "ACTIVE"
+        status: str = self.session["status"]
+        return status == "ACTIVE"
 
     def power_kw(self) -> float:
         """The power now: the lower of connector and car, tapering above 80 % full."""
@@ -224,6 +233,8 @@ class Simulator:
             return 1000, handler(data)
         except UnknownLocationError as exc:
             return 2003, self._response("REJECTED", exc.message)
+        except CommandRefusedError as refused:
+            return 1000, self._response(refused.result, refused.text)
 
     def _response(self, result: str, text: str = "") -> dict[str, Any]:
         reply: dict[str, Any] = {"result": result, "timeout": self.config.command_timeout}
@@ -231,9 +242,9 @@ class Simulator:
             reply["message"] = _message(text)
         return reply
 
-    def _find_evse(
-        self, location_id: str, evse_uid: str | None
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _evse_for(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The command's location and EVSE (without an EVSE: a free one, else the first)."""
+        location_id, evse_uid = data["location_id"], data.get("evse_uid")
         location = self.catalogue.locations.get(location_id)
         if location is None:
             raise UnknownLocationError(f"Unknown location {location_id!r}.", status_code=2003)
@@ -241,27 +252,28 @@ class Simulator:
             free = [e for e in location["evses"] if e["status"] == "AVAILABLE"]
             return location, (free or location["evses"])[0]
         evse = next((e for e in location["evses"] if e["uid"] == evse_uid), None)
+        if evse is None:
+            raise CommandRefusedError("REJECTED", f"Unknown EVSE {evse_uid!r} here.")
         return location, evse
 
-    def _token_refused(self, token: dict[str, Any]) -> str:
+    @staticmethod
+    def _evse_able(evse: dict[str, Any], capability: str, cannot: str) -> None:
+        if capability not in evse.get("capabilities", []):
+            raise CommandRefusedError("NOT_SUPPORTED", f"This EVSE cannot {cannot}.")
+
+    def _token_check(self, token: dict[str, Any]) -> None:
         stored = self.token_stored(token)
         if not token.get("valid", False) or (stored is not None and not stored.get("valid")):
-            return f"Token {token['uid']} is not valid."
-        return ""
+            raise CommandRefusedError("REJECTED", f"Token {token['uid']} is not valid.")
 
     def _start_session(self, data: dict[str, Any]) -> dict[str, Any]:
-        location, evse = self._find_evse(data["location_id"], data.get("evse_uid"))
-        if evse is None:
-            return self._response("REJECTED", f"Unknown EVSE {data['evse_uid']!r} here.")
-        if "REMOTE_START_STOP_CAPABLE" not in evse.get("capabilities", []):
-            return self._response("NOT_SUPPORTED", "This EVSE cannot be started remotely.")
+        location, evse = self._evse_for(data)
+        self._evse_able(evse, "REMOTE_START_STOP_CAPABLE", "be started remotely")
         connector_id = data.get("connector_id") or evse["connectors"][0]["id"]
         connector = next((c for c in evse["connectors"] if c["id"] == connector_id), None)
         if connector is None:
             return self._response("REJECTED", f"Unknown connector {connector_id!r}.")
-        refusal = self._token_refused(data["token"])
-        if refusal:
-            return self._response("REJECTED", refusal)
+        self._token_check(data["token"])
         self.later(
             self.config.command_delay,
             lambda: self._start_result(data, location, evse, connector),
@@ -484,14 +496,9 @@ class Simulator:
         return self._response("ACCEPTED")
 
     def _reserve_now(self, data: dict[str, Any]) -> dict[str, Any]:
-        _location, evse = self._find_evse(data["location_id"], data.get("evse_uid"))
-        if evse is None:
-            return self._response("REJECTED", f"Unknown EVSE {data['evse_uid']!r} here.")
-        if "RESERVABLE" not in evse.get("capabilities", []):
-            return self._response("NOT_SUPPORTED", "This EVSE cannot be reserved.")
-        refusal = self._token_refused(data["token"])
-        if refusal:
-            return self._response("REJECTED", refusal)
+        _location, evse = self._evse_for(data)
+        self._evse_able(evse, "RESERVABLE", "be reserved")
+        self._token_check(data["token"])
 
         def result() -> None:
             if evse["status"] in _BROKEN:
@@ -532,13 +539,10 @@ class Simulator:
         return self._response("ACCEPTED")
 
     def _unlock_connector(self, data: dict[str, Any]) -> dict[str, Any]:
-        _, evse = self._find_evse(data["location_id"], data["evse_uid"])
-        if evse is None:
-            return self._response("REJECTED", f"Unknown EVSE {data['evse_uid']!r} here.")
+        _, evse = self._evse_for(data)
         if not any(c["id"] == data["connector_id"] for c in evse["connectors"]):
             return self._response("REJECTED", f"Unknown connector {data['connector_id']!r}.")
-        if "UNLOCK_CAPABLE" not in evse.get("capabilities", []):
-            return self._response("NOT_SUPPORTED", "This EVSE cannot unlock its connector.")
+        self._evse_able(evse, "UNLOCK_CAPABLE", "unlock its connector")
         self.later(
             self.config.command_delay, lambda: self._push_result(data["response_url"], "ACCEPTED")
         )

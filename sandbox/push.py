@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import orjson
 
-logger = logging.getLogger("roaming.sandbox.push")
+logger = logging.getLogger("sandbox.push")
 
 JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.roaming.conftest import EmspReceiver, Received, SandboxHandle, auth, register
-from tests.roaming.conftest import app_token as token
+from tests.sandbox.fixtures import EmspReceiver, Received, SandboxHandle, auth, register
+from tests.sandbox.fixtures import app_token as token
 
 BASE = "/ocpi/emsp/2.2.1"
 

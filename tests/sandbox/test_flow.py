@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.roaming.conftest import (
+from tests.sandbox.fixtures import (
     EmspReceiver,
     Received,
     SandboxHandle,

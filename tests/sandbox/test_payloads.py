@@ -25,7 +25,7 @@ from roaming.ocpi.v221.schemas import (
     VersionDetails,
     unknown_fields,
 )
-from tests.roaming.conftest import EmspReceiver, SandboxHandle, app_token, auth, register
+from tests.sandbox.fixtures import EmspReceiver, SandboxHandle, app_token, auth, register
 
 BASE = "/ocpi/emsp/2.2.1"
 TIME_KEYS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.roaming.conftest import EmspReceiver, SandboxHandle, auth, register
+from tests.sandbox.fixtures import EmspReceiver, SandboxHandle, auth, register
 
 
 def _credentials_url(sandbox: SandboxHandle) -> str:

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from roaming.sandbox.pricing import MeterSegment, price_session
-from roaming.sandbox.tariffs import TARIFF_TEMPLATES
+from sandbox.pricing import MeterSegment, price_session
+from sandbox.tariffs import TARIFF_TEMPLATES
 
 TARIFFS = {t["id"]: t for t in TARIFF_TEMPLATES}
 THURSDAY = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -309,10 +310,11 @@ def price_session(
 
 def _clamp(total: Money, tariff: dict[str, Any]) -> None:
     """Apply the tariff's min_price / max_price (compared excluding VAT)."""
-    for key, too_far in (
+    checks: tuple[tuple[str, Callable[[Decimal], bool]], ...] = (
         ("min_price", lambda limit: total.excl_vat < limit),
         ("max_price", lambda limit: total.excl_vat > limit),
-    ):
+    )
+    for key, too_far in checks:
         limit = tariff.get(key)
         if limit and too_far(_dec(limit["excl_vat"])):
             ratio = total.incl_vat / total.excl_vat if total.excl_vat else Decimal(1)

@@ -33,12 +33,12 @@ from roaming.ocpi.v221.schemas import (
     DateTime,
     Token,
 )
-from roaming.sandbox.catalogue import Catalogue, window_filter
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.credentials import CredentialsDesk, Who
-from roaming.sandbox.errors import OcpiError
-from roaming.sandbox.push import JSON_OPTIONS
-from roaming.sandbox.simulator import Simulator
+from sandbox.catalogue import Catalogue, window_filter
+from sandbox.config import SandboxConfig
+from sandbox.credentials import CredentialsDesk, Who
+from sandbox.errors import OcpiError
+from sandbox.push import JSON_OPTIONS
+from sandbox.simulator import Simulator
 
 VERSION = "2.2.1"
 MODULES = (  # (module id, our interface role)

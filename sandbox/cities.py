@@ -1,9 +1,13 @@
-"""The European city centres the sandbox spreads its stations around."""
+"""The places the sandbox spreads its stations around: built-in European city centres, or the
+real US station sites of an AFDC export (the search benchmark's)."""
 
 from __future__ import annotations
 
+import csv
+import gzip
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ _NO = ("Karl Johans gate", "Storgata", "Kirkegata", "Bryggen", "Torggata")
 _PL = ("ulica Marszałkowska", "ulica Długa", "Rynek Główny", "ulica Polna", "aleja Wolności")
 _CZ = ("Václavské náměstí", "Národní", "Nádražní", "Masarykova", "Palackého")
 _PT = ("Rua Augusta", "Avenida da Liberdade", "Rua do Comércio", "Praça do Rossio")
+_US = ("Main Street", "Broadway", "Park Avenue", "Oak Street", "Market Street", "Highway 1")
 _IE = ("O'Connell Street", "Grafton Street", "Main Street", "Quay Road")
 
 CITIES: tuple[City, ...] = (
@@ -90,3 +95,23 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def cities_near(lat: float, lon: float, count: int = 3) -> tuple[City, ...]:
     """The `count` built-in cities nearest to a point (what `--region "lat,lon"` narrows to)."""
     return tuple(sorted(CITIES, key=lambda c: distance_km(lat, lon, c.lat, c.lon))[:count])
+
+
+US_ZONES = ((-87.5, "America/New_York"), (-101.0, "America/Chicago"), (-115.0, "America/Denver"))
+
+
+def afdc_cities(path: Path) -> tuple[City, ...]:
+    """Real US station sites (shared/data AFDC export), each a place to put stations around."""
+    places: list[City] = []
+    with gzip.open(path, "rt", newline="") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                lat, lon = float(row["Latitude"]), float(row["Longitude"])
+            except (KeyError, ValueError):
+                continue
+            if not (15 < lat < 72 and -170 < lon < -50):
+                continue  # the export's one bad row has lon 0
+            zone = next((z for edge, z in US_ZONES if lon > edge), "America/Los_Angeles")
+            zip_code = (row.get("ZIP") or "")[:10]
+            places.append(City(f"ZIP {zip_code}", "USA", zone, lat, lon, zip_code, _US))
+    return tuple(places)

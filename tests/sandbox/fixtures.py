@@ -1,4 +1,5 @@
-"""Fixtures for roaming tests: a live sandbox CPO, and a tiny eMSP receiver to register with it.
+"""Sandbox CPO fixtures (a pytest plugin that tests/conftest.py loads for the whole suite): a
+live sandbox CPO, and a tiny eMSP receiver to register with it.
 
 `sandbox_cpo` starts a real sandbox CPO (in a thread, on a free loopback port, real HTTP) and
 yields a `SandboxHandle` with its `versions_url` and `token_a`; `sandbox_cpo_factory` does the
@@ -29,8 +30,8 @@ import httpx
 import orjson
 import pytest
 
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.server import SandboxCpo
+from sandbox.config import SandboxConfig
+from sandbox.server import SandboxCpo
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {

@@ -4,17 +4,23 @@ Sites are spread around real city centres (denser near the centre), with 1-8 EVS
 two thirds are AC destination chargers (Type 2 sockets, 11 or 22 kW, a few 7.4 kW single-phase),
 the rest DC fast or high-power sites (CCS cables 50-350 kW, some with CHAdeMO or a 43 kW AC
 cable). Most sites are open 24/7; car parks, malls and supermarkets keep their own hours.
+Around US places (`cities.afdc_cities`) the plugs are North American: J1772 (OCPI's
+IEC_62196_T1) on single-phase 240 V, and CCS1.
+
+The one generator of made-up stations: the sandbox CPO serves them, and `sandbox.demo` reads
+them into Plugway's catalogue (the demo command, the search benchmark, tests).
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from roaming.sandbox.cities import CITIES, City
-from roaming.sandbox.tariffs import AC_TARIFF_IDS, DC_TARIFF_IDS
+from sandbox.cities import CITIES, City
+from sandbox.tariffs import AC_TARIFF_IDS, DC_TARIFF_IDS
 
 # Every generated `last_updated` lies in the year before this moment, so a seed always gives
 # the same payloads whatever the day.
@@ -65,7 +71,7 @@ def _opening_times(rng: random.Random, has_hours: bool) -> dict[str, Any]:
     }
 
 
-def _ac_connector(rng: random.Random, stamp: datetime) -> dict[str, Any]:
+def _ac_connector(rng: random.Random, stamp: datetime, us: bool) -> dict[str, Any]:
     roll = rng.random()
     if roll < 0.1:
         kind, phase, volts, amps = "IEC_62196_T2", "AC_1_PHASE", 230, 32  # 7.4 kW
@@ -73,6 +79,8 @@ def _ac_connector(rng: random.Random, stamp: datetime) -> dict[str, Any]:
         kind, phase, volts, amps = "IEC_62196_T2", "AC_3_PHASE", 400, 16  # 11 kW
     else:
         kind, phase, volts, amps = "IEC_62196_T2", "AC_3_PHASE", 400, 32  # 22 kW
+    if us:
+        kind, phase, volts = "IEC_62196_T1", "AC_1_PHASE", 240
     phases = 3 if phase == "AC_3_PHASE" else 1
     watts = int(round(volts * amps * phases / (math.sqrt(3) if phases == 3 else 1), -2))
     return {
@@ -87,13 +95,15 @@ def _ac_connector(rng: random.Random, stamp: datetime) -> dict[str, Any]:
     }
 
 
-def _dc_connectors(rng: random.Random, stamp: datetime, hub: bool) -> list[dict[str, Any]]:
+def _dc_connectors(
+    rng: random.Random, stamp: datetime, hub: bool, us: bool
+) -> list[dict[str, Any]]:
     kw = rng.choice((150, 175, 300, 350) if hub else (50, 50, 75, 100, 150))
     volts = 920 if kw >= 150 else 500
     tariff = [rng.choice(DC_TARIFF_IDS)]
     connectors = [
         {
-            "standard": "IEC_62196_T2_COMBO",
+            "standard": "IEC_62196_T1_COMBO" if us else "IEC_62196_T2_COMBO",
             "format": "CABLE",
             "power_type": "DC",
             "max_voltage": volts,
@@ -116,7 +126,7 @@ def _dc_connectors(rng: random.Random, stamp: datetime, hub: bool) -> list[dict[
                 "last_updated": stamp,
             }
         )
-    if not hub and rng.random() < 0.3:
+    if not hub and rng.random() < 0.3 and not us:  # a 43 kW AC cable: Europe only
         connectors.append(
             {
                 "standard": "IEC_62196_T2",
@@ -144,14 +154,22 @@ def _status(rng: random.Random) -> str:
 
 
 def location_generate(
-    rng: random.Random, *, index: int, city: City, country_code: str, party_id: str
+    rng: random.Random,
+    *,
+    index: int,
+    city: City,
+    country_code: str,
+    party_id: str,
+    spread_km: float = 4.0,
 ) -> dict[str, Any]:
     """One Location (with EVSEs and connectors) near `city`; `index` makes its ids."""
-    # Distance from the centre: mostly within 5 km, a tail out to ~25 km (suburbs, ring roads).
-    radius_km = min(25.0, rng.expovariate(1 / 4.0))
+    # Distance from the centre: `spread_km` on average, mostly within 5 km for the default, a
+    # tail out to 25 km (suburbs, ring roads).
+    radius_km = min(spread_km * 6.25, rng.expovariate(1 / spread_km))
     bearing = rng.uniform(0, 2 * math.pi)
     lat = city.lat + (radius_km / 111.32) * math.cos(bearing)
     lon = city.lon + (radius_km / (111.32 * math.cos(math.radians(city.lat)))) * math.sin(bearing)
+    us = city.country == "USA"
     fast = rng.random() < 0.33
     hub = fast and rng.random() < 0.4
     suffix, parking_type, facilities, has_hours = rng.choice(_HUB_KINDS if hub else _SITE_KINDS)
@@ -170,7 +188,9 @@ def location_generate(
         evse_count = rng.choice((1, 1, 2, 2, 2, 2, 2, 4))
     evses = []
     for number in range(1, evse_count + 1):
-        connectors = _dc_connectors(rng, stamp, hub) if fast else [_ac_connector(rng, stamp)]
+        connectors = (
+            _dc_connectors(rng, stamp, hub, us) if fast else [_ac_connector(rng, stamp, us)]
+        )
         for connector_number, connector in enumerate(connectors, start=1):
             connector["id"] = str(connector_number)
         capabilities = ["REMOTE_START_STOP_CAPABLE", "RFID_READER"]
@@ -221,13 +241,21 @@ def locations_generate(
     country_code: str,
     party_id: str,
     cities: tuple[City, ...] = CITIES,
-) -> list[dict[str, Any]]:
-    """`count` Locations for `seed`, spread over `cities` (bigger share to earlier ones)."""
+    spread_km: float = 4.0,
+    weighted: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """`count` Locations for `seed`, spread over `cities`: a bigger share to earlier ones (the
+    largest come first), or evenly when not `weighted` (places that are real sites already)."""
     rng = random.Random(seed)  # noqa: S311 - deterministic test data
     # Zipf-like weights: the first cities of the list (the largest) get more stations.
-    weights = [1 / (rank + 1) ** 0.6 for rank in range(len(cities))]
+    weights = [1 / (rank + 1) ** 0.6 for rank in range(len(cities))] if weighted else None
     picks = rng.choices(cities, weights=weights, k=count)
-    return [
-        location_generate(rng, index=index, city=city, country_code=country_code, party_id=party_id)
-        for index, city in enumerate(picks, start=1)
-    ]
+    for index, city in enumerate(picks, start=1):
+        yield location_generate(
+            rng,
+            index=index,
+            city=city,
+            country_code=country_code,
+            party_id=party_id,
+            spread_km=spread_km,
+        )

@@ -1,3 +1,7 @@
+"""`manage.py sandbox_connect`: connect Plugway to the sandbox CPO that `scripts/dev.py run`
+started beside it. Sandbox tooling, not a partner command: it registers through the same
+`roaming.services` an admin's `partner_register` uses, under a fixed name it may replace."""
+
 import sys
 from typing import Any
 

@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 from roaming.ocpi.v221.schemas import Location
-from tests.roaming.conftest import EmspReceiver, SandboxHandle, auth, register
+from tests.sandbox.fixtures import EmspReceiver, SandboxHandle, auth, register
 
 
 def _modules(sandbox: SandboxHandle) -> str:

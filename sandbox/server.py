@@ -16,15 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from roaming.sandbox.catalogue import Catalogue
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.credentials import CredentialsDesk
-from roaming.sandbox.errors import OcpiError
-from roaming.sandbox.push import Pusher
-from roaming.sandbox.routes import Reply, Routes, envelope
-from roaming.sandbox.simulator import Simulator
+from sandbox.catalogue import Catalogue
+from sandbox.config import SandboxConfig
+from sandbox.credentials import CredentialsDesk
+from sandbox.errors import OcpiError
+from sandbox.push import Pusher
+from sandbox.routes import Reply, Routes, envelope
+from sandbox.simulator import Simulator
 
-logger = logging.getLogger("roaming.sandbox")
+logger = logging.getLogger("sandbox")
 
 MAX_BODY = 1_000_000  # no OCPI request body comes near this
 _FAULTED_MODULES = {"locations", "tariffs", "sessions", "cdrs", "commands", "tokens"}

@@ -1,8 +1,16 @@
-"""The sandbox CPO: a stand-alone OCPI 2.2.1 charge point operator with simulated charging.
+"""The sandbox: a simulated partner network for the embedded demo, the tests and the benchmarks.
 
-It runs in its own process (or a thread, in tests), keeps everything in memory and shares no
-database with Plugway; it never imports Plugway's roaming adapter, so it is an independent
-partner to test that adapter against.
+Installed in development and tests only (`config/settings.py` leaves it out when
+`DJANGO_ENV=production`); no module of `locator`, `roaming` or `payments` may import it, while
+tests, `bench/` and `scripts/` may. Most of it is the sandbox CPO: a stand-alone OCPI 2.2.1
+charge point operator with simulated charging. It runs in its own process (or a thread, in
+tests), keeps everything in memory and shares no database with Plugway. Of Plugway it imports
+only the OCPI 2.2.1 wire schemas (`roaming.ocpi.v221.schemas`, a transcription of the spec),
+never the roaming adapter or the catalogue, so it is an independent partner to test them
+against. Two parts work on Plugway's side instead, for the embedded demo and the benchmarks:
+`demo` reads the generated stations into the catalogue through the OCPI 2.2.1 adapter (the
+`catalogue_demo` command), and the `sandbox_connect` command registers Plugway with a running
+sandbox through `roaming.services`, as an admin would.
 
     python manage.py sandbox_cpo --port 9100 --stations 2000 --seed 7 --token-a sandbox-a
 
@@ -27,8 +35,9 @@ every option. What a partner sees:
 Modules:
 
     config      SandboxConfig: every knob (ports, seed, churn, faults, timings)
-    cities      the built-in European city centres (`--region` picks the nearest)
-    stations    the deterministic station generator
+    cities      the built-in European city centres (`--region` picks the nearest), or the real
+                US sites of an AFDC export
+    stations    the deterministic station generator (also behind `demo`)
     tariffs     the tariff catalogue, one of each OCPI shape, in EUR
     pricing     CDR pricing from a tariff (restrictions, step_size, VAT, min/max price)
     catalogue   the in-memory locations and tariffs, pre-serialised for fast paging
@@ -37,4 +46,5 @@ Modules:
     push        the ordered, timeout-bound HTTP pushes to the registered eMSP
     routes      the OCPI endpoints: (method, path, query, token, body) -> reply
     server      the HTTP server and the `SandboxCpo` that ties it all together
+    demo        the generated stations and tariffs as catalogue records (Plugway's side)
 """

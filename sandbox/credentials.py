@@ -24,11 +24,19 @@ import httpx
 import pydantic
 
 from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.errors import OcpiError
-from roaming.sandbox.push import token_header
+from sandbox.config import SandboxConfig
+from sandbox.errors import OcpiError
+from sandbox.push import token_header
 
 Who = Literal["A", "C"]
+# Registering the wrong way round for the token used: (method, who) -> (message, Allow).
+_WRONG_METHOD: dict[tuple[str, Who | None], tuple[str, str]] = {
+    ("POST", "C"): (
+        "Already registered: use PUT to update or rotate credentials.",
+        "GET, PUT, DELETE",
+    ),
+    ("PUT", "A"): ("Not registered yet: POST your credentials first.", "GET, POST"),
+}
 
 
 @dataclass
@@ -104,19 +112,11 @@ class CredentialsDesk:
     def register(self, body: Any, *, who: Who | None, method: str) -> dict[str, Any]:
         """POST (who == "A") or PUT (who == "C"): call the eMSP back, then issue token C."""
         with self.lock:
-            if method == "POST" and who == "C":
+            wrong = _WRONG_METHOD.get((method, who))
+            if wrong is not None:
+                message, allow = wrong
                 raise OcpiError(
-                    "Already registered: use PUT to update or rotate credentials.",
-                    status_code=2000,
-                    http_status=405,
-                    headers={"Allow": "GET, PUT, DELETE"},
-                )
-            if method == "PUT" and who == "A":
-                raise OcpiError(
-                    "Not registered yet: POST your credentials first.",
-                    status_code=2000,
-                    http_status=405,
-                    headers={"Allow": "GET, POST"},
+                    message, status_code=2000, http_status=405, headers={"Allow": allow}
                 )
             try:
                 credentials = Credentials.model_validate(body)

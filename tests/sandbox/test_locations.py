@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from roaming.sandbox.catalogue import Catalogue
-from roaming.sandbox.cities import distance_km
-from roaming.sandbox.config import SandboxConfig
-from roaming.sandbox.stations import locations_generate
-from tests.roaming.conftest import EmspReceiver, SandboxHandle, auth, register
+from sandbox.catalogue import Catalogue
+from sandbox.cities import distance_km
+from sandbox.config import SandboxConfig
+from sandbox.stations import locations_generate
+from tests.sandbox.fixtures import EmspReceiver, SandboxHandle, auth, register
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_sessions_list_requires_date_from(client) -> None:
 
 def _generate(**overrides: Any) -> list[dict[str, Any]]:
     config = {"count": 3000, "seed": 7, "country_code": "NL", "party_id": "SBX", **overrides}
-    return locations_generate(**config)
+    return list(locations_generate(**config))
 
 
 def test_same_seed_same_stations_other_seed_other_stations() -> None:

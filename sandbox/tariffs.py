@@ -8,19 +8,26 @@ AC connectors draw from `AC_TARIFF_IDS`, DC connectors from `DC_TARIFF_IDS`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+# A month before the stations' EPOCH: no tariff changes while a sandbox runs.
+PUBLISHED = datetime(2025, 12, 2, tzinfo=UTC)
 VAT = 21.0  # one VAT rate for the sandbox; real CPOs use the rate of the site's country
 
 
-def _component(kind: str, price: float, step_size: int = 1, vat: float | None = VAT) -> dict:
+def _component(
+    kind: str, price: float, step_size: int = 1, vat: float | None = VAT
+) -> dict[str, Any]:
     component: dict[str, Any] = {"type": kind, "price": price, "step_size": step_size}
     if vat is not None:
         component["vat"] = vat
     return component
 
 
-def _tariff(tariff_id: str, text: str, elements: list[dict], **extra: Any) -> dict[str, Any]:
+def _tariff(
+    tariff_id: str, text: str, elements: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
     return {
         "id": tariff_id,
         "currency": "EUR",
@@ -133,3 +140,11 @@ AC_TARIFF_IDS: tuple[str, ...] = tuple(
 DC_TARIFF_IDS: tuple[str, ...] = tuple(
     t["id"] for t in TARIFF_TEMPLATES if str(t["id"]).startswith("DC-")
 )
+
+
+def tariffs_generate(*, country_code: str, party_id: str) -> list[dict[str, Any]]:
+    """The tariff catalogue as the party's OCPI Tariff objects."""
+    return [
+        {"country_code": country_code, "party_id": party_id, **t, "last_updated": PUBLISHED}
+        for t in TARIFF_TEMPLATES
+    ]
