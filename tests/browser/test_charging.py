@@ -16,13 +16,12 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from locator.demo import demo_tariffs
 from locator.models import Evse, Location
 from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 from payments.services import hold_capture, hold_place, receipt_write
 from roaming.models import ChargingSession, SessionSample, SessionState
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in
-from tests.locator.conftest import connector, evse, location
+from tests.locator.conftest import TARIFFS, connector, evse, location
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import LocalStripe, card_add
 from tests.roaming.sessions_data import charging_session, driver_make, states_record
@@ -237,7 +236,7 @@ def test_the_live_page_follows_the_charge_through_the_session_api(
 
 @pytest.fixture
 def startable_station() -> Location:
-    catalogue_tariffs_upsert(source="partner:1", records=demo_tariffs("NL", "PLW"))
+    catalogue_tariffs_upsert(source="partner:1", records=TARIFFS)
     evses = (
         dataclasses.replace(
             evse("S1", "AVAILABLE", connector("IEC_62196_T2_COMBO", 150, tariffs=("DC",))),
