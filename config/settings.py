@@ -354,6 +354,10 @@ CHARGING_COMMAND_GRACE = timedelta(seconds=env.int("CHARGING_COMMAND_GRACE_SECON
 # A finished session with no CDR this long after it ended is looked for on the partner's CDRs
 # sender, then flagged to an admin.
 CHARGING_CDR_WAIT = timedelta(minutes=env.int("CHARGING_CDR_WAIT_MINUTES", default=60))
+CELERY_BEAT_SCHEDULE["roaming-commands-expire"] = {
+    "task": "roaming.tasks.commands_expire_task",
+    "schedule": timedelta(seconds=15),
+}
 
 # --- payments: Stripe (localstripe on loopback in the embedded setup) ---
 # Without these, the embedded setup talks to localstripe, which `scripts/dev.py run` starts on

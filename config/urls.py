@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("healthz", healthz, name="healthz"),
     path("ocpi/", include("roaming.urls")),
+    path("api/v1/", include("roaming.api_urls")),
     path("", include("payments.urls")),
     path("", include("roaming.urls_sessions")),
 ]

@@ -199,8 +199,10 @@ class MapApi(APIView):
         return Response(selectors.station_map(bbox=bbox, zoom=zoom, filters=filters))
 
 
-def _evse_json(evse: Any) -> dict[str, Any]:
+def _evse_json(evse: Any, location: Location) -> dict[str, Any]:
     return {
+        "id": evse.id,
+        "can_start": selectors.evse_can_start(location=location, evse=evse),
         "uid": evse.uid,
         "evse_id": evse.evse_id,
         "status": evse.status,
@@ -258,7 +260,7 @@ class StationDetailApi(APIView):
                 "rating": detail.rating,
                 "rating_count": detail.rating_count,
                 "last_updated": location.last_updated.isoformat(),
-                "evses": [_evse_json(evse) for evse in detail.evses],
+                "evses": [_evse_json(evse, location) for evse in detail.evses],
             }
         )
 

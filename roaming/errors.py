@@ -14,3 +14,26 @@ class PartnerError(Exception):
         self.message = message
         self.permanent = permanent
         self.ocpi_status = ocpi_status
+
+
+class SessionError(Exception):
+    """A charging request we cannot carry out, with a message the driver can act on.
+
+    `code` names the case for API clients (`no_card`, `card_declined`, `evse_unavailable`,
+    `partner_unavailable`, `already_charging`, ...); `http_status` is the API's answer; `extra`
+    holds what the API adds to the error body (`session`, `authenticate_url`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        http_status: int = 400,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.http_status = http_status
+        self.extra = extra or {}

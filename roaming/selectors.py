@@ -1,12 +1,29 @@
-"""Roaming reads: which partners are due a pull, how each feed is doing."""
+"""Roaming reads: which partners are due a pull, how each feed is doing, drivers' sessions."""
 
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 
 from locator.models import Location, Tariff
-from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
+from payments.selectors import billing_account_for_user
+from roaming.errors import SessionError
+from roaming.models import (
+    LIVE_STATES,
+    ChargingSession,
+    DriverToken,
+    Partner,
+    PartnerRole,
+    PartnerState,
+    SyncKind,
+    SyncRun,
+    SyncState,
+)
 
 
 def partners_due_for_sync(
@@ -131,3 +148,57 @@ def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> l
         )
     order = {"failing": 0, "stale": 1, "ok": 2, "off": 3}
     return sorted(rows, key=lambda row: (order[row.verdict], row.partner.name))
+
+
+def partner_for_source(*, source: str) -> Partner | None:
+    """The partner whose catalogue objects carry `source` (see `catalogue_source`)."""
+    kind, _, pk = source.partition(":")
+    if kind != "partner" or not pk.isdigit():
+        return None
+    return Partner.objects.filter(pk=int(pk)).first()
+
+
+def driver_token_for_start(*, user: User) -> DriverToken:
+    """The driver's OCPI token for a start: issued on first use once a card is saved.
+
+    Raises SessionError `no_card` when the driver has no default card or the token is blocked.
+    (Minimal stand-in until the tokens branch's selector of the same name is merged.)
+    """
+    billing = billing_account_for_user(user=user)
+    if billing is None or billing.default_payment_method is None:
+        raise SessionError(
+            "Add a card in Payment methods before you start a charge.",
+            code="no_card",
+            http_status=402,
+        )
+    token = DriverToken.objects.filter(user=user).first()
+    if token is None:
+        uid = uuid.uuid4().hex[:16].upper()
+        contract = (
+            f"{settings.OCPI_COUNTRY_CODE}-{settings.OCPI_PARTY_ID}-C{secrets.token_hex(4).upper()}"
+        )
+        try:
+            with transaction.atomic():
+                token = DriverToken.objects.create(user=user, uid=uid, contract_id=contract)
+        except IntegrityError:
+            token = DriverToken.objects.get(user=user)
+    if not token.valid:
+        raise SessionError(
+            token.blocked_reason or "Your charging token is blocked: check your card.",
+            code="no_card",
+            http_status=402,
+        )
+    return token
+
+
+def session_for_driver(*, user: User, public_id: uuid.UUID | str) -> ChargingSession | None:
+    """One of the driver's own sessions by its public id; None for anyone else's."""
+    return (
+        ChargingSession.objects.filter(user=user, public_id=public_id)
+        .select_related("evse__location", "payment")
+        .first()
+    )
+
+
+def session_live_for_driver(*, user: User) -> ChargingSession | None:
+    return ChargingSession.objects.filter(user=user, state__in=LIVE_STATES).first()

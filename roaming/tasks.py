@@ -1,4 +1,5 @@
-"""Roaming background work: scheduled pulls, batched status pushes. Safe to run twice."""
+"""Roaming background work: scheduled pulls, batched status pushes, command timeouts, holds
+for sessions that charge without one. Safe to run twice."""
 
 import random
 
@@ -8,10 +9,12 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis import RedisError
 
+from payments.gateway import PaymentError
 from roaming.errors import PartnerError
-from roaming.models import Partner
+from roaming.models import ChargingSession, Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
+from roaming.services.sessions import commands_expire, session_hold_ensure
 from roaming.status_pushes import status_pushes_apply
 
 
@@ -53,4 +56,25 @@ def evse_status_pushes_apply(self: Task[..., int]) -> int:
         return status_pushes_apply()
     except (DatabaseError, RedisError) as error:
         countdown = min(60, 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task
+def commands_expire_task() -> int:
+    """Every ~15 s from beat: end commands whose result is overdue (a start times out and
+    releases its hold), give up starts the bank never confirmed, retry owed hold releases."""
+    return commands_expire()
+
+
+@shared_task(bind=True, max_retries=8)
+def session_hold_ensure_task(self: Task[..., None], session_id: int) -> None:
+    """Place a hold for a session charging without one (started at the charger, or revived
+    after a timeout). The payment provider unreachable: retry with backoff."""
+    session = ChargingSession.objects.filter(pk=session_id).first()
+    if session is None:
+        return
+    try:
+        session_hold_ensure(session=session)
+    except PaymentError as error:
+        countdown = min(600, 10 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
         raise self.retry(exc=error, countdown=countdown) from error

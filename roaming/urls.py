@@ -2,6 +2,7 @@ from django.urls import path
 
 from roaming import api
 from roaming.receivers import catalogue as receivers
+from roaming.receivers import commands, sessions
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
@@ -24,5 +25,15 @@ urlpatterns = [
         "<str:version>/tariffs/<str:country_code>/<str:party_id>/<str:tariff_id>",
         receivers.tariffs,
         name="ocpi-tariffs",
+    ),
+    path(
+        "<str:version>/sessions/<str:country_code>/<str:party_id>/<str:session_id>",
+        sessions.sessions,
+        name="ocpi-sessions",
+    ),
+    path(
+        "<str:version>/commands/<str:command_type>/<uuid:public_id>",
+        commands.command_result,
+        name="ocpi-command-result",
     ),
 ]

@@ -4,17 +4,22 @@ Each protocol version implements `RoamingAdapter` once (not once per partner). E
 crosses this boundary is a `locator.catalogue` record or a dataclass from here, never a raw
 partner dict. Every method may raise `PartnerError`: `permanent=True` when retrying cannot
 help (a refused token, a missing endpoint), `permanent=False` when it may (timeouts, 5xx).
-Charging (start/stop, tokens) joins this interface with the charging issue.
+
+Charging: commands (`start_session`, `stop_session`, `unlock_connector`) answer a
+`CommandReply`; the partner's later result (`command_result_parse`) is one too; a pushed Session
+is a `SessionReport` (PUT) or a `SessionChange` (PATCH).
 """
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
-from roaming.models import Partner
+from roaming.models import DriverToken, Partner
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,86 @@ class PulledPage(Generic[Record]):
 
     records: list[Record] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+
+
+class CommandOutcome(StrEnum):
+    """What a partner made of a command, in our words (its own word is kept beside it)."""
+
+    ACCEPTED = "accepted"  # a response: it will try; a result: it did
+    REFUSED = "refused"  # rejected (a bad token, an unknown EVSE, the operator said no)
+    NOT_SUPPORTED = "not_supported"  # the charger cannot do this remotely
+    UNKNOWN_SESSION = "unknown_session"  # STOP/UNLOCK of a session the partner does not know
+    EVSE_OCCUPIED = "evse_occupied"
+    EVSE_INOPERATIVE = "evse_inoperative"
+    TIMEOUT = "timeout"  # the charger did not answer the partner
+    FAILED = "failed"  # anything else that went wrong at the charger
+
+
+@dataclass(frozen=True)
+class CommandReply:
+    """The partner's answer to a command: at once (a response, with how long it may take to
+    send the result) or later (the result, POSTed to the command's response URL)."""
+
+    outcome: CommandOutcome
+    word: str  # the partner's own result name, e.g. "EVSE_OCCUPIED", for the timeline
+    message: str = ""  # the partner's explanation, if it gave one
+    timeout: timedelta | None = None  # responses only
+
+
+class SessionStatus(StrEnum):
+    PENDING = "pending"  # accepted, not charging yet
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    INVALID = "invalid"  # the session never became valid (no charge)
+    RESERVATION = "reservation"
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    """One charging period: from when, its measured dimensions (ENERGY in kWh, POWER and
+    MAX_POWER in kW, TIME in hours, ... under the protocol's dimension names) and tariff."""
+
+    start: datetime
+    dimensions: dict[str, Decimal]
+    tariff_id: str = ""
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """A whole Session as the partner pushed it (PUT). Money is incl. VAT where the partner
+    gave VAT, in major units of `currency` (the partner's figure, not ours)."""
+
+    country_code: str
+    party_id: str
+    session_id: str
+    status: SessionStatus
+    started_at: datetime
+    ended_at: datetime | None
+    kwh: Decimal
+    token_country_code: str
+    token_party_id: str
+    token_uid: str
+    authorization_reference: str
+    started_by_command: bool
+    location_id: str
+    evse_uid: str
+    connector_id: str
+    currency: str
+    periods: tuple[PeriodReport, ...]
+    cost: Decimal | None
+    last_updated: datetime
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """A partial Session (PATCH): None is "unchanged"; `periods` are to be appended."""
+
+    last_updated: datetime
+    status: SessionStatus | None = None
+    kwh: Decimal | None = None
+    ended_at: datetime | None = None
+    cost: Decimal | None = None
+    periods: tuple[PeriodReport, ...] = ()
 
 
 class RoamingAdapter(ABC):
@@ -94,3 +179,51 @@ class RoamingAdapter(ABC):
     @abstractmethod
     def connector_patch_parse(self, payload: Any) -> Patch:
         """As `location_patch_parse`, for a connector."""
+
+    # --- charging ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def start_session(
+        self,
+        *,
+        token: DriverToken,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+        authorization_reference: str,
+        response_url: str,
+    ) -> CommandReply:
+        """Ask the partner to start charging `evse_uid` for the driver holding `token`.
+
+        Called after the driver's hold is in place and the Command row is committed, outside
+        any database transaction (the result may reach `response_url` before this returns).
+        `authorization_reference` is ours; the partner repeats it on the Session it opens, so
+        a late Session can be matched. Returns the partner's immediate answer; raises
+        PartnerError when the partner cannot be reached or answers something unreadable."""
+
+    @abstractmethod
+    def stop_session(self, *, session_id: str, response_url: str) -> CommandReply:
+        """Ask the partner to stop its session `session_id` (its own id). As `start_session`:
+        no transaction open, PartnerError when the partner cannot be asked."""
+
+    @abstractmethod
+    def unlock_connector(
+        self, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
+    ) -> CommandReply:
+        """Ask the partner to unlock a connector (helpdesk only: never on a driver's request).
+        As `start_session`: no transaction open, PartnerError when the partner cannot be
+        asked."""
+
+    @abstractmethod
+    def command_result_parse(self, payload: Any) -> CommandReply:
+        """The result the partner POSTed to a command's response URL. Raises PartnerError
+        naming the bad field."""
+
+    @abstractmethod
+    def session_parse(self, payload: Any) -> SessionReport:
+        """A full Session the partner pushed (PUT). Raises PartnerError naming the bad field."""
+
+    @abstractmethod
+    def session_patch_parse(self, payload: Any) -> SessionChange:
+        """A PATCH of a Session (whole-object PATCH; `last_updated` required). Raises
+        PartnerError naming the bad field."""

@@ -4,7 +4,6 @@ Inbound objects are read tolerantly before validation: `null` stands for an abse
 and a DateTime with an explicit UTC offset is taken as the instant it names.
 """
 
-import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -17,50 +16,24 @@ from django.conf import settings
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, TariffRecord
 from locator.services import EVSE_PATCHABLE, LOCATION_PATCHABLE
-from roaming.adapters.base import Patch, PulledPage, Record, RoamingAdapter, SkippedObject
+from roaming.adapters.base import (
+    CommandReply,
+    Patch,
+    PulledPage,
+    Record,
+    RoamingAdapter,
+    SessionChange,
+    SessionReport,
+    SkippedObject,
+)
 from roaming.errors import PartnerError
-from roaming.models import PartnerKind
+from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
-from roaming.ocpi.transport import OcpiStatus, ocpi_datetime_parse, ocpi_timestamp
-from roaming.ocpi.v221 import schemas
+from roaming.ocpi.transport import ocpi_timestamp
+from roaming.ocpi.v221 import commands, schemas, sessions
+from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
 
-OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 PAGE_SIZE = 1000
-
-
-def lenient(value: Any) -> Any:
-    """Drop `null` members and turn offset DateTimes into `Z` ones, recursively."""
-    if isinstance(value, dict):
-        return {key: lenient(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [lenient(item) for item in value if item is not None]
-    if isinstance(value, str) and OFFSET_DATETIME.match(value):
-        return ocpi_timestamp(ocpi_datetime_parse(value))
-    return value
-
-
-def validation_message(exc: pydantic.ValidationError, prefix: str = "") -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "") or "body"
-    return f"{where}: {error['msg']}"
-
-
-def invalid(what: str, detail: str) -> PartnerError:
-    return PartnerError(
-        f"invalid {what}: {detail}", permanent=True, ocpi_status=OcpiStatus.INVALID_PARAMETERS
-    )
-
-
-def validated(model: type[schemas.OcpiModel], payload: Any, *, what: str) -> Any:
-    try:
-        return model.model_validate(payload)
-    except pydantic.ValidationError:
-        pass
-    # Most objects are well formed; only a failing one pays for the tolerant second reading.
-    try:
-        return model.model_validate(lenient(payload))
-    except pydantic.ValidationError as exc:
-        raise invalid(what, validation_message(exc)) from exc
 
 
 @cache
@@ -306,6 +279,49 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def fetch_tariffs(self, *, since: datetime | None) -> Iterator[PulledPage[TariffRecord]]:
         return self.pulled(self.pages("tariffs", since), self.tariff_parse)
+
+    def start_session(
+        self,
+        *,
+        token: DriverToken,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+        authorization_reference: str,
+        response_url: str,
+    ) -> CommandReply:
+        return commands.start_session(
+            self.partner,
+            token=token,
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            authorization_reference=authorization_reference,
+            response_url=response_url,
+        )
+
+    def stop_session(self, *, session_id: str, response_url: str) -> CommandReply:
+        return commands.stop_session(self.partner, session_id=session_id, response_url=response_url)
+
+    def unlock_connector(
+        self, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
+    ) -> CommandReply:
+        return commands.unlock_connector(
+            self.partner,
+            location_id=location_id,
+            evse_uid=evse_uid,
+            connector_id=connector_id,
+            response_url=response_url,
+        )
+
+    def command_result_parse(self, payload: Any) -> CommandReply:
+        return commands.command_result_parse(payload)
+
+    def session_parse(self, payload: Any) -> SessionReport:
+        return sessions.session_parse(payload)
+
+    def session_patch_parse(self, payload: Any) -> SessionChange:
+        return sessions.session_patch_parse(payload)
 
     @staticmethod
     def pulled(

@@ -16,6 +16,8 @@ OFFERED_MODULES: dict[str, list[tuple[str, str]]] = {
         ("credentials", "SENDER"),
         ("locations", "RECEIVER"),
         ("tariffs", "RECEIVER"),
+        ("sessions", "RECEIVER"),
+        ("commands", "SENDER"),
     ],
 }
 
