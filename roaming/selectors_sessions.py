@@ -1,5 +1,4 @@
-"""Reads of a driver's charging sessions: one session as the live page and the session API show
-it, and the driver's history with totals per month.
+"""Reads of a driver's charging history: the sessions with what each cost, and totals per month.
 
 Every read is scoped to the driver (`user=`): another driver's session is simply not found.
 What a driver paid for a session is its receipt's amount less the refunds issued on its hold
@@ -7,9 +6,8 @@ and on any charge above the hold; until the receipt is written the bill is still
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -28,18 +26,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from payments.models import Payment, Receipt, Refund
+from payments.models import Receipt, Refund
 from payments.money import format_money
-from roaming.models import ENDED_WITHOUT_CHARGE, ChargingSession, SessionState
+from roaming.models import ChargingSession, SessionState
 
 
 def session_receipt_path(public_id: UUID) -> str:
     """Where the receipt of a session is (billing's page, by the session's public id)."""
     return f"/receipts/{public_id}/"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def session_duration_seconds(session: ChargingSession) -> int:
@@ -49,67 +43,6 @@ def session_duration_seconds(session: ChargingSession) -> int:
         return 0
     end = session.ended_at or (timezone.now() if session.is_live else session.updated_at)
     return max(0, int((end - session.started_at).total_seconds()))
-
-
-def session_for_driver(*, user: User, public_id: UUID) -> ChargingSession | None:
-    """The driver's own session with this public id, or None (also for another's)."""
-    return (
-        ChargingSession.objects.filter(user=user, public_id=public_id)
-        .select_related("payment")
-        .first()
-    )
-
-
-def session_detail(*, session: ChargingSession) -> dict[str, Any]:
-    """The session as its driver sees it, in the session API's shape (CHARGING.md) and with
-    its rules (stop, hold, timeline): the live page renders it on the server, then polls the
-    API for the same document. Interim: once the session API is on main, the page renders the
-    API's own `session_json` and this goes."""
-    money = session.currency or "EUR"
-    hold = session.payment
-    has_receipt = hold is not None and Receipt.objects.filter(payment=hold).exists()
-    hold_shown = (
-        hold is not None
-        and session.state not in ENDED_WITHOUT_CHARGE
-        and hold.status not in (Payment.Status.CANCELED, Payment.Status.FAILED)
-    )
-    return {
-        "id": str(session.public_id),
-        "state": session.state,
-        "state_label": session.get_state_display(),
-        "message": session.state_message,
-        "live": session.is_live,
-        # A stop needs the partner's session id, so the charge must have begun.
-        "can_stop": session.state == SessionState.ACTIVE and bool(session.ocpi_session_id),
-        "station": {
-            "id": session.evse.location_id if session.evse else None,
-            "name": session.location_name,
-            "address": session.location_address,
-        },
-        "evse": {"id": session.evse_id, "label": session.evse_label or session.evse_uid},
-        "operator": session.operator_name,
-        "started_at": _iso(session.started_at),
-        "ended_at": _iso(session.ended_at),
-        "duration_seconds": session_duration_seconds(session) if session.started_at else None,
-        "kwh": float(session.kwh),
-        "power_kw": float(session.power_kw),
-        "currency": money,
-        "cost": {
-            "amount": session.running_cost,
-            "display": format_money(session.running_cost, money),
-        },
-        "hold": (
-            {"amount": hold.amount, "display": format_money(hold.amount, hold.currency)}
-            if hold is not None and hold_shown
-            else None
-        ),
-        "samples": [
-            {"at": _iso(s.at), "kwh": float(s.kwh), "power_kw": float(s.power_kw), "cost": s.cost}
-            for s in session.samples.all()
-        ],
-        "receipt_url": session_receipt_path(session.public_id) if has_receipt else None,
-        "timeline": [{"at": _iso(e.created_at), "text": e.cause} for e in session.events.all()],
-    }
 
 
 def sessions_for_driver(*, user: User) -> QuerySet[ChargingSession]:

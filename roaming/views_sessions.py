@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from payments.money import format_money
 from roaming import selectors_sessions as selectors
+from roaming.api_sessions import session_json
 from roaming.models import ChargingSession, SessionState
+from roaming.selectors import session_for_driver
 
 HISTORY_PAGE_SIZE = 20
 # How often the live page asks for news while the session is live.
@@ -52,10 +54,11 @@ def shown_power_kw(detail: dict[str, Any]) -> float:
 
 @login_required
 def session_live(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    session = selectors.session_for_driver(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    session = session_for_driver(user=request.user, public_id=public_id)  # type: ignore[arg-type]
     if session is None:
         raise Http404("No such charge on your account.")
-    detail = selectors.session_detail(session=session)
+    # The session API's own document: the page starts from what its script then polls.
+    detail = session_json(session)
     api_url = f"/api/v1/sessions/{session.public_id}/"
     return render(
         request,

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.urls import Resolver404, resolve
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -167,17 +166,6 @@ def test_a_finished_charge_and_the_history(
     screenshot(page, "charging-history-desktop")
 
 
-def session_api_is_on_main() -> bool:
-    try:
-        resolve("/api/v1/sessions/6d0f7bd4-5ab8-4bd0-9a55-2c1f1f3a3b2a/")
-    except Resolver404:
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not session_api_is_on_main(), reason="needs the session API (charging-core's branch)"
-)
 def test_the_live_page_follows_the_charge_through_the_session_api(
     page: Any, live_server: Any, localstripe: LocalStripe
 ) -> None:
