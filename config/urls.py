@@ -30,4 +30,5 @@ urlpatterns = [
     path("receipts/", include("roaming.receipt_urls")),
     path("api/v1/", include("roaming.api_urls")),
     path("", include("payments.urls")),
+    path("", include("roaming.urls_sessions")),
 ]

@@ -16,6 +16,7 @@ from locator import pricing, selectors, services
 from locator.catalogue import CONNECTOR_STANDARDS, STATUS_LABELS, standard_label
 from locator.forms import CommentForm
 from locator.models import Comment, Location
+from payments import selectors as payment_selectors
 
 # The plug choices on the map, as drivers name them, each a set of OCPI standards.
 MAP_PLUGS = (
@@ -74,6 +75,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
         {
             "evse": evse,
             "status_label": STATUS_LABELS.get(evse.status, evse.status.capitalize()),
+            "can_start": selectors.evse_can_start(location=location, evse=evse),
             "connectors": [
                 {
                     "connector": c,
@@ -88,6 +90,10 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
         for evse in detail.evses
     ]
     comments = list(selectors.station_comments(location=location)[:100])
+    user = request.user
+    has_card = (
+        user.is_authenticated and payment_selectors.payment_methods_for_user(user=user).exists()
+    )
     return render(
         request,
         "locator/station.html",
@@ -99,6 +105,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
             "directions": _directions(location),
             "facilities": [f.replace("_", " ").capitalize() for f in location.facilities],
             "comments": comments,
+            "has_card": has_card,
             "form": form or CommentForm(),
             "station_json": json.dumps({"id": location.id}),
         },

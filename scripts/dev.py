@@ -36,7 +36,10 @@ NPM_LOCK = ROOT / "package-lock.json"
 VENDOR = ROOT / "static" / "vendor"
 VENDOR_MARK = VENDOR / ".installed-lock-sha256"
 # Browser files we serve from each npm package (paths inside its tarball's package/ folder).
-VENDORED = {"leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images/")}
+VENDORED = {
+    "leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images/"),
+    "uplot": ("dist/uPlot.iife.min.js", "dist/uPlot.min.css"),
+}
 NPM_REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 SANDBOX_TOKEN_A = "sandbox-a"  # noqa: S105 - the sandbox CPO's fixed, local-only token A
 
@@ -78,7 +81,7 @@ def vendor_static() -> None:
     wanted = hashlib.sha256(NPM_LOCK.read_bytes()).hexdigest()
     if VENDOR_MARK.exists() and VENDOR_MARK.read_text() == wanted:
         return
-    say("fetching locked browser packages (Leaflet) from the npm registry")
+    say(f"fetching locked browser packages ({', '.join(VENDORED)}) from the npm registry")
     packages = json.loads(NPM_LOCK.read_text())["packages"]
     for name, paths in VENDORED.items():
         locked = packages[f"node_modules/{name}"]

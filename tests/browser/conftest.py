@@ -55,6 +55,24 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
     context.close()
 
 
+def sign_in(page, live_server, user) -> None:  # type: ignore[no-untyped-def]
+    """Sign `user` in for this browser context (the session cookie of a forced login)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     """Save a full-page screenshot to test-artifacts/<name>.png and return its path."""
     ARTIFACTS.mkdir(exist_ok=True)

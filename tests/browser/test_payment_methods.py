@@ -3,12 +3,10 @@
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from payments.models import PaymentMethod
-from tests.browser.conftest import PHONE, screenshot
+from tests.browser.conftest import PHONE, screenshot, sign_in
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import LocalStripe
 
@@ -23,17 +21,7 @@ def signed_in_page(page: Any, localstripe: LocalStripe, live_server: Any) -> Any
     user = get_user_model().objects.create_user(
         username="driver", email="driver@example.com", password="a-long-password-1"
     )
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    sign_in(page, live_server, user)
     page.user = user
     return page
 

@@ -1,11 +1,23 @@
 """The map and station pages as a browser without JavaScript receives them."""
 
+import dataclasses
+import re
+from typing import Any
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
+from locator.catalogue import EvseRecord
+from locator.models import Evse, Location
 from tests.locator.conftest import evse, location
+from tests.payments import conftest as payments_fixtures
+from tests.payments.conftest import LocalStripe, card_add
 
 pytestmark = pytest.mark.django_db
+localstripe_server = payments_fixtures.localstripe_server
+localstripe = payments_fixtures.localstripe
+REMOTE = ("REMOTE_START_STOP_CAPABLE", "RFID_READER")
 
 
 def test_the_map_page_loads_leaflet_and_our_script_from_our_origin(client: Client) -> None:
@@ -49,7 +61,7 @@ def test_the_station_page_reads_like_a_driver_expects(client: Client, put, tarif
         "Mon 08:00-20:00",
         "Tue closed",
         "Cafe",
-        "Start charging",
+        "This charge point can't be started from Plugway.",
     ):
         assert text in page, text
     assert "About €9.00 for 30 kWh in 45 min" in page
@@ -59,3 +71,89 @@ def test_the_station_page_reads_like_a_driver_expects(client: Client, put, tarif
 def test_a_removed_station_page_is_a_404(client: Client, put) -> None:
     station = put(location("GONE", evses=(evse("G1", "REMOVED"),)))
     assert client.get(f"/stations/{station.id}/").status_code == 404
+
+
+def startable(
+    uid: str, status: str = "AVAILABLE", capabilities: tuple[str, ...] = REMOTE
+) -> EvseRecord:
+    return dataclasses.replace(evse(uid, status), capabilities=capabilities)
+
+
+@pytest.fixture
+def mixed_station(put) -> Location:  # type: ignore[no-untyped-def]
+    """A station from a partner that takes commands, with one EVSE of each kind."""
+    return put(
+        location(
+            "MIX",
+            remote_start=True,
+            evses=(
+                startable("M-FREE"),
+                startable("M-BUSY", "CHARGING"),
+                startable("M-BROKEN", "OUTOFORDER"),
+                startable("M-DEAD", "INOPERATIVE"),
+                startable("M-SOON", "PLANNED"),
+                startable("M-RFID", capabilities=("RFID_READER",)),
+            ),
+        )
+    )
+
+
+def driver_client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def start_buttons(html: str) -> list[str]:
+    """The EVSE ids (`data-start-evse`) that have a Start button on the page."""
+    return re.findall(r'data-start-evse="(\d+)"', html)
+
+
+def test_start_is_offered_where_the_charger_can_start_remotely_and_is_free(
+    mixed_station: Location, localstripe: LocalStripe
+) -> None:
+    driver = get_user_model().objects.create_user(username="ana", password="a-long-password-1")
+    card_add(localstripe, driver)
+    html = driver_client(driver).get(f"/stations/{mixed_station.id}/").content.decode()
+    ids = {e.uid: str(e.id) for e in Evse.objects.filter(location=mixed_station)}
+
+    assert start_buttons(html) == [ids["M-FREE"]]
+    assert html.count("This charge point can't be started from Plugway.") == 5
+    assert "js/station-start.js" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'data-start-url="/api/v1/sessions/"' in html
+    assert 'data-sessions-url="/sessions/"' in html
+
+
+def test_a_station_we_cannot_send_commands_to_offers_no_start(
+    put, localstripe: LocalStripe
+) -> None:  # type: ignore[no-untyped-def]
+    # An open feed, say: the EVSE says it takes remote starts, but not from us.
+    station = put(location("FEED", remote_start=False, evses=(startable("F-1"),)))
+    driver = get_user_model().objects.create_user(username="ana", password="a-long-password-1")
+    card_add(localstripe, driver)
+
+    html = driver_client(driver).get(f"/stations/{station.id}/").content.decode()
+
+    assert start_buttons(html) == []
+    assert "can't be started from Plugway" in html
+
+
+def test_a_signed_out_driver_is_asked_to_sign_in_and_comes_back_to_the_station(
+    mixed_station: Location,
+) -> None:
+    html = Client().get(f"/stations/{mixed_station.id}/").content.decode()
+
+    assert start_buttons(html) == []
+    sign_in = f'href="/accounts/login/?next=/stations/{mixed_station.id}/"'
+    assert html.count(f"{sign_in}>Sign in to start charging</a>") == 1
+    assert "js/station-start.js" not in html
+
+
+def test_a_driver_without_a_card_is_asked_to_add_one(mixed_station: Location) -> None:
+    driver = get_user_model().objects.create_user(username="ana", password="a-long-password-1")
+
+    html = driver_client(driver).get(f"/stations/{mixed_station.id}/").content.decode()
+
+    assert start_buttons(html) == []
+    assert html.count('href="/account/payment-methods/">Add a card to start charging</a>') == 1
