@@ -82,8 +82,12 @@
           points: { show: false } }
       ],
       axes: [
-        { stroke: "#44506a", grid: { stroke: "#e4e7ee" },
-          values: function (u, ticks) { return ticks.map(function (t) { return clock(t * 1000).slice(0, 5); }); } },
+        { stroke: "#44506a", grid: { stroke: "#e4e7ee" }, space: 80,
+          // Hours and minutes; seconds too while the charge is only a few minutes old.
+          values: function (u, ticks) {
+            var seconds = ticks.length > 1 && ticks[ticks.length - 1] - ticks[0] < 300;
+            return ticks.map(function (t) { return clock(t * 1000).slice(0, seconds ? 8 : 5); });
+          } },
         { scale: "kw", label: "kW", stroke: "#0b6e4f", grid: { stroke: "#e4e7ee" }, size: 48 },
         { scale: "kwh", label: "kWh", side: 1, stroke: "#1d4ed8", grid: { show: false }, size: 52 }
       ]

@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from roaming.models import (
     ChargingSession,
-    DriverToken,
     Partner,
     PartnerState,
     SessionEvent,
     SessionSample,
     SessionState,
 )
+from tests.roaming.charging import session_row
 
 
 def driver_make(name: str) -> Any:
@@ -40,20 +40,12 @@ def charging_session(
     partner, _ = Partner.objects.get_or_create(
         name="Voltway CPO", defaults={"state": PartnerState.ACTIVE, "version": "2.2.1"}
     )
-    token, _ = DriverToken.objects.get_or_create(
-        user=user,
-        defaults={"uid": uuid.uuid4().hex[:20], "contract_id": f"NL-PLW-C{user.pk:08d}-0"},
-    )
     created = created_at or timezone.now()
+    started = state != SessionState.REQUESTED
     values: dict[str, Any] = {
-        "user": user,
-        "token": token,
-        "partner": partner,
         "state": state,
         "authorization_reference": uuid.uuid4().hex,
-        "country_code": "NL",
         "party_id": "VOL",
-        "location_ocpi_id": "LOC1",
         "evse_uid": "E1",
         "evse_label": "NL*VOL*E1",
         "location_name": "Utrecht Fast Hub",
@@ -64,12 +56,11 @@ def charging_session(
         "kwh": Decimal(kwh),
         "running_cost": running_cost,
         "created_at": created,
-        "started_at": created + timedelta(seconds=30) if state != SessionState.REQUESTED else None,
+        "started_at": created + timedelta(seconds=30) if started else None,
         # The partner's own id for the session, once it reported one.
-        "ocpi_session_id": uuid.uuid4().hex[:16] if state != SessionState.REQUESTED else "",
+        "ocpi_session_id": uuid.uuid4().hex[:16] if started else "",
     }
-    values.update(fields)
-    return ChargingSession.objects.create(**values)
+    return session_row(user, partner, **{**values, **fields})
 
 
 def samples_add(session: ChargingSession, *, minutes: int, kw: float = 11.0) -> None:
