@@ -366,6 +366,20 @@ class StationDetail:
     tariff_notes: list[str] = field(default_factory=list)
 
 
+def location_tariffs(*, location: Location, ocpi_ids: Iterable[str]) -> dict[str, Tariff]:
+    """The tariffs these ids name for this location (its operator's, from the same source),
+    by id; ids we do not hold are left out."""
+    return {
+        tariff.ocpi_id: tariff
+        for tariff in Tariff.objects.filter(
+            source=location.source,
+            country_code=location.country_code,
+            party_id=location.party_id,
+            ocpi_id__in=[ocpi_id for ocpi_id in ocpi_ids if ocpi_id],
+        )
+    }
+
+
 def station_detail(*, station_id: int) -> StationDetail | None:
     """A visible station with its EVSEs and connectors (REMOVED ones left out), the tariffs
     its connectors name, whether it is open now, and its comments' average rating."""
@@ -378,15 +392,7 @@ def station_detail(*, station_id: int) -> StationDetail | None:
         .order_by("uid")
     )
     tariff_ids = {t for evse in evses for c in evse.connectors.all() for t in (c.tariff_ids or [])}
-    tariffs = {
-        t.ocpi_id: t
-        for t in Tariff.objects.filter(
-            source=location.source,
-            country_code=location.country_code,
-            party_id=location.party_id,
-            ocpi_id__in=tariff_ids,
-        )
-    }
+    tariffs = location_tariffs(location=location, ocpi_ids=tariff_ids)
     stats = Comment.objects.filter(location=location, hidden=False).aggregate(
         avg=Avg("rating"), rated=Count("rating"), total=Count("id")
     )

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from locator import pricing
-from locator.models import Evse, Location, Tariff
+from locator.models import Evse, Location
+from locator.selectors import location_tariffs
 from payments.gateway import PaymentError
 from payments.models import Payment
 from payments.money import minor_per_major
@@ -98,15 +99,7 @@ def start_estimate(*, location: Location, evse: Evse | None) -> tuple[int, str, 
     tariff at its power for `pricing.TYPICAL_KWH`, kept between the configured floor and cap."""
     connectors = list(evse.connectors.order_by("ocpi_id")) if evse is not None else []
     tariff_ids = [t for c in connectors for t in (c.tariff_ids or [])] or [location.tariff_id]
-    tariffs = {
-        t.ocpi_id: t
-        for t in Tariff.objects.filter(
-            source=location.source,
-            country_code=location.country_code,
-            party_id=location.party_id,
-            ocpi_id__in=[t for t in tariff_ids if t],
-        )
-    }
+    tariffs = location_tariffs(location=location, ocpi_ids=tariff_ids)
     tariff = next((tariffs[t] for t in tariff_ids if t in tariffs), None)
     if tariff is None:
         return settings.CHARGING_HOLD_FLOOR, FALLBACK_CURRENCY, ""

@@ -15,8 +15,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from locator.catalogue import catalogue_locations_upsert, catalogue_tariffs_upsert
 from locator.models import Evse, Location
-from locator.services import catalogue_locations_upsert, catalogue_tariffs_upsert
 from payments.services import hold_capture, hold_place, receipt_write
 from roaming.models import ChargingSession, SessionSample, SessionState
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, sign_in

@@ -275,24 +275,30 @@ def test_a_refund_event_for_our_own_refund_adds_nothing(
     assert [(r.amount, r.reason) for r in Refund.objects.all()] == [(200, "slow charger")]
 
 
+@pytest.fixture
+def broker_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queueing the processing of a received event fails, as with Redis down."""
+    from payments import tasks
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.webhook_event_process, "delay", refuse)
+
+
+@pytest.mark.usefixtures("broker_down")
 def test_an_event_that_could_not_be_queued_is_processed_by_the_sweeper(
     localstripe: LocalStripe,
     driver_with_card: Any,
     client: Client,
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from payments import tasks
     from payments.services import payments_reconcile
 
-    def broker_down(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(tasks.webhook_event_process, "delay", broker_down)
     hold = _hold(localstripe, driver_with_card, "session-w7")
     localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel", {})
     payload = event("evt_q", "payment_intent.canceled", {"id": hold.stripe_payment_intent_id})
@@ -307,12 +313,12 @@ def test_an_event_that_could_not_be_queued_is_processed_by_the_sweeper(
     assert hold.status == Payment.Status.CANCELED
 
 
+@pytest.mark.usefixtures("broker_down")
 def test_an_event_stored_while_the_broker_was_down_is_relayed_within_a_minute(
     localstripe: LocalStripe,
     driver_with_card: Any,
     client: Client,
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Not at the next half-hourly reconciliation: the relay beat runs every 30 s and takes
     events the queued task has not processed 30 s after they arrived."""
@@ -323,10 +329,6 @@ def test_an_event_stored_while_the_broker_was_down_is_relayed_within_a_minute(
 
     from payments import tasks
 
-    def broker_down(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(tasks.webhook_event_process, "delay", broker_down)
     hold = _hold(localstripe, driver_with_card, "session-w10")
     localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel", {})
     payload = event("evt_r", "payment_intent.canceled", {"id": hold.stripe_payment_intent_id})
