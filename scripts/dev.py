@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -103,20 +104,51 @@ def vendor_static() -> None:
     VENDOR_MARK.write_text(wanted)
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def ports_check(wanted: dict[str, int]) -> None:
+    """Stop before starting anything when a port we need is taken (another Plugway, say):
+    otherwise the sandbox or localstripe of that other run would quietly be used."""
+    busy = [f"{port} ({setting})" for setting, port in wanted.items() if not port_free(port)]
+    if busy:
+        sys.exit(
+            f"In use already, perhaps by another `dev.py run`: port {', '.join(busy)}. "
+            "Stop that, or choose free ports, e.g. PORT=8001 SANDBOX_CPO_PORT=9101 "
+            "STRIPE_API_BASE=http://127.0.0.1:8421 python3 scripts/dev.py run"
+        )
+
+
+def localstripe_port() -> int | None:
+    """localstripe's port when STRIPE_API_BASE is a loopback one (its default), else None."""
+    base = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
+    match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/?", base)
+    return int(match[1]) if match else None
+
+
 def manage(*args: str) -> None:
     subprocess.run([BIN / "python", "manage.py", *args], check=True, cwd=ROOT)
 
 
 def localstripe_start(app_port: str) -> "subprocess.Popen[bytes] | None":
     """Start localstripe (a fake Stripe) when STRIPE_API_BASE is its loopback default."""
-    base = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
-    match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/?", base)
-    if not match:
+    port = localstripe_port()
+    if port is None:
         return None
-    say(f"starting localstripe, a fake Stripe, at {base} (test card: 4242 4242 4242 4242)")
+    say(
+        f"starting localstripe, a fake Stripe, at http://127.0.0.1:{port} "
+        "(test card: 4242 4242 4242 4242, any future expiry, any CVC)"
+    )
     webhook = f"http://127.0.0.1:{app_port}/payments/stripe/webhook/"
     secret = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
-    command = [BIN / "python", "scripts/localstripe_server.py", "--port", match[1]]
+    command = [BIN / "python", "scripts/localstripe_server.py", "--port", str(port)]
     command += ["--webhook-url", webhook, "--webhook-secret", secret]
     return subprocess.Popen(command, cwd=ROOT)
 
@@ -175,9 +207,14 @@ def sandbox_connect(app_url: str) -> None:
 def run(args: list[str]) -> int:
     install()
     vendor_static()
+    host, port = "127.0.0.1", os.environ.get("PORT", "8000")
+    ports = {"PORT": int(port), "SANDBOX_CPO_PORT": int(os.environ.get("SANDBOX_CPO_PORT", "9100"))}
+    stripe_port = localstripe_port()
+    if stripe_port is not None:
+        ports["STRIPE_API_BASE"] = stripe_port
+    ports_check(ports)
     say("migrating the database")
     manage("migrate", "--no-input")
-    host, port = "127.0.0.1", os.environ.get("PORT", "8000")
     # Partners (the sandbox) call us back at the URL we hand out.
     os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
     sandbox = sandbox_start()
@@ -187,6 +224,7 @@ def run(args: list[str]) -> int:
             target=sandbox_connect, args=(f"http://{host}:{port}",), daemon=True
         ).start()
     say(f"Plugway is starting at http://{host}:{port}/  (admin: http://{host}:{port}/admin/)")
+    say("sign-up emails (the verification link) are printed here, in this console")
     say("create an admin login with: .venv/bin/python manage.py createsuperuser")
     try:
         return subprocess.call(
