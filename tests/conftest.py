@@ -140,6 +140,10 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+        # Close what talking to the worker left open in this process (a reply consumer may be
+        # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
+        # these inherited sockets and would wait for ever on a reply that is not its own.
+        celery_app.pool.force_close_all(close_pool=False)
 
 
 @pytest.fixture
