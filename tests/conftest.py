@@ -21,6 +21,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection
+from kombu import pools as kombu_pools
 from pytest_django.fixtures import Settings
 
 from config.celery import app as celery_app
@@ -143,7 +144,9 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
         # Close what talking to the worker left open in this process (a reply consumer may be
         # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
         # these inherited sockets and would wait for ever on a reply that is not its own.
-        celery_app.pool.force_close_all(close_pool=False)
+        kombu_pools.reset()  # closes every pooled connection and forgets the pools
+        celery_app._pool = None  # so the app builds fresh ones on its next use
+        celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
