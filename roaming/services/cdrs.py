@@ -29,8 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from locator.models import Location, Tariff
-from locator.tariff_cost import periods_price
+from locator.selectors_charging import location_find, periods_price, tariff_find
 from payments.models import Payment, Receipt
 from payments.money import format_money, minor_per_major
 from payments.services import PaymentError, hold_capture, receipt_write
@@ -83,15 +82,14 @@ def charge_tariff(
     party = {"source": source, "country_code": cdr.country_code, "party_id": cdr.party_id}
     payload = cdr.payload if isinstance(cdr.payload, dict) else {}
     location_id = (payload.get("cdr_location") or {}).get("id", "")
-    zone = (
-        Location.objects.filter(**party, ocpi_id=location_id).values_list("time_zone", flat=True)
-    ).first() or "UTC"
+    location = location_find(**party, ocpi_id=location_id)
+    zone = location.time_zone if location is not None and location.time_zone else "UTC"
     wanted = [cdr.session.tariff_id] if cdr.session and cdr.session.tariff_id else []
     wanted += [
         p.get("tariff_id") for p in payload.get("charging_periods") or [] if p.get("tariff_id")
     ]
     for tariff_id in wanted:
-        stored = Tariff.objects.filter(**party, ocpi_id=tariff_id).first()
+        stored = tariff_find(**party, ocpi_id=tariff_id)
         if stored is not None:
             return ChargeTariff(
                 id=stored.ocpi_id,

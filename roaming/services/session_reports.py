@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from locator.models import Location
+from locator.selectors_charging import location_find
 from payments.gateway import PaymentError
 from payments.models import Payment
 from payments.money import format_money, minor_per_major
@@ -152,12 +152,12 @@ def charger_session_create(
     *, partner: Partner, report: SessionReport, token: DriverToken
 ) -> ChargingSession:
     """A Session the driver started at the charger with our token: a session of ours too."""
-    location = Location.objects.filter(
+    location = location_find(
         source=catalogue_source(partner),
         country_code=report.country_code,
         party_id=report.party_id,
         ocpi_id=report.location_id,
-    ).first()
+    )
     if location is None:
         raise PartnerError(
             f"unknown location {report.location_id}: push it before its sessions",

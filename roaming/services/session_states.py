@@ -12,9 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from locator import pricing
-from locator.models import Evse, Location
-from locator.selectors import location_tariffs
+from locator.selectors_charging import Evse, Location, typical_charge
 from payments.gateway import PaymentError
 from payments.models import Payment
 from payments.money import minor_per_major
@@ -96,19 +94,13 @@ def session_end(*, session: ChargingSession, to: str, cause: str, message: str) 
 
 def start_estimate(*, location: Location, evse: Evse | None) -> tuple[int, str, str]:
     """(hold amount in minor units, currency, tariff id) for a typical charge on this EVSE: its
-    tariff at its power for `pricing.TYPICAL_KWH`, kept between the configured floor and cap."""
-    connectors = list(evse.connectors.order_by("ocpi_id")) if evse is not None else []
-    tariff_ids = [t for c in connectors for t in (c.tariff_ids or [])] or [location.tariff_id]
-    tariffs = location_tariffs(location=location, ocpi_ids=tariff_ids)
-    tariff = next((tariffs[t] for t in tariff_ids if t in tariffs), None)
-    if tariff is None:
+    tariff (`typical_charge`), kept between the configured floor and cap."""
+    charge = typical_charge(location=location, evse=evse)
+    if charge is None:
         return settings.CHARGING_HOLD_FLOOR, FALLBACK_CURRENCY, ""
-    power_kw = max((c.power_kw for c in connectors), default=0) or 11.0
-    minutes = pricing.TYPICAL_KWH / power_kw * 60
-    cost = pricing.estimate(tariff.elements, kwh=pricing.TYPICAL_KWH, minutes=minutes)
-    amount = math.ceil(cost * minor_per_major(tariff.currency))
+    amount = math.ceil(charge.cost * minor_per_major(charge.currency))
     amount = min(max(amount, settings.CHARGING_HOLD_FLOOR), settings.CHARGING_HOLD_CAP)
-    return amount, tariff.currency.upper(), tariff.ocpi_id
+    return amount, charge.currency.upper(), charge.tariff_id
 
 
 def session_create(

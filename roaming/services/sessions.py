@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from locator.models import Evse, Location
 from locator.selectors import EVSE_UNAVAILABLE, evse_remote_startable
+from locator.selectors_charging import Evse, Location, evse_for_start
 from payments.gateway import PaymentError
 from payments.models import Payment
 from payments.services import hold_place
@@ -84,12 +84,7 @@ Status = Command.Status
 
 def startable_evse(*, evse_id: int) -> tuple[Evse, Location, Partner]:
     """The EVSE a driver asked to start, or SessionError saying why it cannot be."""
-    evse = (
-        Evse.objects.filter(pk=evse_id, location__visible=True)
-        .exclude(status="REMOVED")
-        .select_related("location")
-        .first()
-    )
+    evse = evse_for_start(evse_id=evse_id)
     if evse is None:
         raise SessionError(
             "This charger is not in our list (it may have been removed).",
