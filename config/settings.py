@@ -86,6 +86,7 @@ MIDDLEWARE = [
     # Partner API calls (/ocpi/) are answered here, without the browser middleware below.
     "roaming.middleware.OcpiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.QueryTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
