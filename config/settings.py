@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "csp",
     "locator",
     "payments",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "config.accounts.StaffMfaMiddleware",
     # Last, so its process_exception sees what the views raise first.
     "config.middleware.ServiceUnavailableMiddleware",
 ]
@@ -204,6 +206,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's default limits (login failures per IP and per account, sign-ups, resets) stay on;
 # they need a shared cache, which production has through Redis.
 ACCOUNT_RATE_LIMITS: dict[str, str] = {}
+# Two-factor authentication: an authenticator app (TOTP) with recovery codes; any driver may
+# turn it on, staff must (config.accounts.StaffMfaMiddleware).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Plugway"
 # How many reverse proxies we run in front of the app, each appending to X-Forwarded-For: the
 # client is the entry that many from the right (config.clients.client_ip). 0 = the connecting
 # address. Every limit (allauth, the API, ours) keys on that one identity.

@@ -6,6 +6,7 @@ from django.test import Client
 
 from locator.models import Comment
 from locator.services import COMMENT_RATE, comments_hide
+from tests.conftest import with_authenticator
 from tests.locator.conftest import location
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +131,7 @@ def test_admins_hide_comments_from_the_admin(client: Client, station, driver) ->
     admin = get_user_model().objects.create_superuser(
         "root", "root@example.com", "correct horse battery"
     )
-    client.force_login(admin)
+    client.force_login(with_authenticator(admin))
     response = client.post(
         "/admin/locator/comment/", {"action": "hide_comments", "_selected_action": [comment_id]}
     )
