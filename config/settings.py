@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "csp",
     "locator",
     "payments",
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "config.accounts.StaffMfaMiddleware",
     # Last, so its process_exception sees what the views raise first.
     "config.middleware.ServiceUnavailableMiddleware",
@@ -210,6 +212,9 @@ ACCOUNT_RATE_LIMITS: dict[str, str] = {}
 # turn it on, staff must (config.accounts.StaffMfaMiddleware).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Plugway"
+# Drivers see where they are signed in (started, IP, browser) and can end the other sessions.
+# Activity is not tracked: that would write to the database on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
 # How many reverse proxies we run in front of the app, each appending to X-Forwarded-For: the
 # client is the entry that many from the right (config.clients.client_ip). 0 = the connecting
 # address. Every limit (allauth, the API, ours) keys on that one identity.

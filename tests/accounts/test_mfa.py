@@ -2,10 +2,8 @@
 staff must have one before the admin opens (issue 16)."""
 
 import time
-from typing import Any
 
 import pytest
-from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import (
@@ -14,38 +12,16 @@ from allauth.mfa.totp.internal.auth import (
     generate_totp_secret,
     hotp_value,
 )
-from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.accounts.signing_in import PASSWORD, account, sign_in, signed_in
+
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-def account(email: str, **extra: Any) -> Any:
-    """A user who verified their email, as after sign-up (or an admin made by createsuperuser)."""
-    user = get_user_model().objects.create_user(email, email, PASSWORD, **extra)
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
 
 
 def totp_code(secret: str) -> str:
     """What the driver's authenticator app shows now."""
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
-def sign_in(client: Client, email: str, next_url: str = "") -> str:
-    """Email and password on allauth's form; returns where it sends the browser."""
-    response = client.post(
-        f"/accounts/login/{'?next=' + next_url if next_url else ''}",
-        {"login": email, "password": PASSWORD},
-    )
-    assert response.status_code == 302, response.content
-    return str(response["Location"])
-
-
-def signed_in(client: Client) -> bool:
-    return "_auth_user_id" in client.session
 
 
 def activate_totp(client: Client) -> str:
