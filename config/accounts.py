@@ -1,12 +1,19 @@
-"""django-allauth glue: account email leaves through the Celery worker, after the commit, and
-allauth's limits key on our one client identity (`config.clients.client_ip`)."""
+"""django-allauth glue: account email leaves through the Celery worker, after the commit,
+allauth's limits key on our one client identity (`config.clients.client_ip`), and staff reach
+the admin only with two-factor authentication."""
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from config.clients import client_ip
 from config.tasks import email_send
@@ -35,3 +42,26 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ha
                 to=list(message.to),
             )
         )
+
+
+class StaffMfaMiddleware:
+    """Sends a signed-in staff member without an authenticator app to set one up before the
+    admin opens: a stolen staff password alone must not reach refunds and partner tokens.
+    (The admin's login is allauth's, so staff who have one enter its code when signing in.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.path_info.startswith(reverse("admin:index"))
+            and request.user.is_staff
+            and not is_mfa_enabled(request.user, [Authenticator.Type.TOTP])
+        ):
+            messages.info(
+                request,
+                "Staff accounts need two-factor authentication. Set up an authenticator app "
+                "to continue to the admin.",
+            )
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)

@@ -1,4 +1,5 @@
-"""What a person sees when a service behind the app is down: a 503 that says so, not a 500."""
+"""Answers the app gives before or instead of a view: a 503 that says a service behind the app
+is down, and a 400 for a query string no view could use. Never a 500."""
 
 import logging
 from collections.abc import Callable
@@ -11,6 +12,40 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
 UNAVAILABLE = "This is not possible right now. Please try again in a minute."
+NUL_IN_QUERY = "must not contain a NUL character (%00)."
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """API clients get JSON; browsers get a page in the site's style."""
+    return request.path.startswith("/api/") or (
+        request.accepts("application/json") and not request.accepts("text/html")
+    )
+
+
+class QueryTextMiddleware:
+    """Refuses a query string holding a NUL character with a 400 naming the parameter.
+
+    Views, the admin's search and allauth read query parameters as they are, and PostgreSQL
+    refuses NUL in any text it is given; checking here once spares every view the same check.
+    (Form fields and API serializers already refuse NUL in bodies.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            for name, values in request.GET.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    return self.refusal(request, name.replace("\x00", "%00"))
+        return self.get_response(request)
+
+    @staticmethod
+    def refusal(request: HttpRequest, name: str) -> HttpResponse:
+        if wants_json(request):
+            return JsonResponse({name: NUL_IN_QUERY}, status=400)
+        message = f"The address's {name!r} parameter {NUL_IN_QUERY}"
+        context = {"title": "We cannot read that address", "message": message}
+        return render(request, "notice.html", context, status=400)
 
 
 class ServiceUnavailableMiddleware:
@@ -29,11 +64,10 @@ class ServiceUnavailableMiddleware:
             return None
         logger.warning("Redis unavailable for %s %s: %s", request.method, request.path, exception)
         response: HttpResponse
-        if request.path.startswith("/api/") or (
-            request.accepts("application/json") and not (request.accepts("text/html"))
-        ):
+        if wants_json(request):
             response = JsonResponse({"detail": UNAVAILABLE, "code": "unavailable"}, status=503)
         else:
-            response = render(request, "unavailable.html", {"message": UNAVAILABLE}, status=503)
+            context = {"title": "Try again in a minute", "message": UNAVAILABLE}
+            response = render(request, "notice.html", context, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

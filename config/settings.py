@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "csp",
     "locator",
     "payments",
@@ -86,6 +88,7 @@ MIDDLEWARE = [
     # Partner API calls (/ocpi/) are answered here, without the browser middleware below.
     "roaming.middleware.OcpiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.QueryTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "config.accounts.StaffMfaMiddleware",
     # Last, so its process_exception sees what the views raise first.
     "config.middleware.ServiceUnavailableMiddleware",
 ]
@@ -203,6 +208,13 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's default limits (login failures per IP and per account, sign-ups, resets) stay on;
 # they need a shared cache, which production has through Redis.
 ACCOUNT_RATE_LIMITS: dict[str, str] = {}
+# Two-factor authentication: an authenticator app (TOTP) with recovery codes; any driver may
+# turn it on, staff must (config.accounts.StaffMfaMiddleware).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Plugway"
+# Drivers see where they are signed in (started, IP, browser) and can end the other sessions.
+# Activity is not tracked: that would write to the database on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
 # How many reverse proxies we run in front of the app, each appending to X-Forwarded-For: the
 # client is the entry that many from the right (config.clients.client_ip). 0 = the connecting
 # address. Every limit (allauth, the API, ours) keys on that one identity.

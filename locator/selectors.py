@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -23,6 +24,7 @@ from django.db.models import (
     Prefetch,
     QuerySet,
 )
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -436,6 +438,15 @@ def station_comments(*, location: Location) -> QuerySet[Comment]:
         .select_related("author")
         .order_by("-created_at", "-id")
     )
+
+
+def own_comment(
+    *, user: User | AnonymousUser, station_id: int, comment_id: int, hidden: bool = False
+) -> Comment:
+    """The user's own comment on that station, else Http404: to anyone else it is not there
+    to change, as with every object a driver owns. `hidden=True` finds hidden ones too."""
+    comments = Comment.objects.filter(author_id=user.pk, location_id=station_id)
+    return get_object_or_404(comments if hidden else comments.filter(hidden=False), id=comment_id)
 
 
 def operators_list() -> list[str]:

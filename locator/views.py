@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from locator import pricing, selectors, services
 from locator.catalogue import CONNECTOR_STANDARDS, STATUS_LABELS, standard_label
 from locator.forms import CommentForm
-from locator.models import Comment, Location
+from locator.models import Location
 from payments import selectors as payment_selectors
 
 # The plug choices on the map, as drivers name them, each a set of OCPI standards.
@@ -135,17 +135,14 @@ def comment_post(request: HttpRequest, station_id: int) -> HttpResponse:
 
 @login_required
 def comment_edit(request: HttpRequest, station_id: int, comment_id: int) -> HttpResponse:
-    comment = get_object_or_404(Comment, id=comment_id, location_id=station_id, hidden=False)
-    if comment.author_id != request.user.pk:
-        messages.error(request, "You can only change your own comments.")
-        return redirect(reverse("station", args=[station_id]) + "#comments")
+    comment = selectors.own_comment(user=request.user, station_id=station_id, comment_id=comment_id)
     initial = {"text": comment.text, "rating": comment.rating, "outcome": comment.outcome}
     form = CommentForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.comment_update(
                 comment=comment,
-                user=request.user,
+                user=request.user,  # type: ignore[arg-type]
                 draft=services.CommentDraft.of(form.cleaned_data),
             )
         except services.CommentError as exc:
@@ -164,11 +161,9 @@ def comment_edit(request: HttpRequest, station_id: int, comment_id: int) -> Http
 @login_required
 @require_POST
 def comment_remove(request: HttpRequest, station_id: int, comment_id: int) -> HttpResponse:
-    comment = get_object_or_404(Comment, id=comment_id, location_id=station_id)
-    try:
-        services.comment_delete(comment=comment, user=request.user)  # type: ignore[arg-type]
-    except services.CommentError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Your comment is deleted.")
+    comment = selectors.own_comment(
+        user=request.user, station_id=station_id, comment_id=comment_id, hidden=True
+    )
+    services.comment_delete(comment=comment, user=request.user)  # type: ignore[arg-type]
+    messages.success(request, "Your comment is deleted.")
     return redirect(reverse("station", args=[station_id]) + "#comments")

@@ -19,7 +19,9 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from django.db import connection
 from kombu import pools as kombu_pools
 from pytest_django.fixtures import Settings
@@ -55,6 +57,19 @@ def _eager_celery() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+
+
+def with_authenticator(user: User) -> User:
+    """A staff member as the admin admits one: with an authenticator app set up
+    (config.accounts.StaffMfaMiddleware)."""
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.fixture
+def admin_user(admin_user: User) -> User:
+    """pytest-django's superuser (and so `admin_client`), with an authenticator app."""
+    return with_authenticator(admin_user)
 
 
 def skip_or_fail(reason: str) -> None:

@@ -26,3 +26,11 @@ def test_openapi_schema_and_docs_are_served(client: Client) -> None:
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+def test_a_nul_in_a_page_query_is_a_400_page_not_a_server_error(admin_client: Client) -> None:
+    """The admin's search reaches the database with whatever `q` holds."""
+    response = admin_client.get("/admin/locator/location/?q=%00")
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+    assert 'aria-label="Main"' in response.content.decode()

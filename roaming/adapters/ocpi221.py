@@ -333,4 +333,7 @@ class Ocpi221Adapter(RoamingAdapter):
 
 
 def object_id(item: Any) -> str:
-    return str(item.get("id", "(no id)"))[:64] if isinstance(item, dict) else "(not an object)"
+    """The id to record a skipped object under; a NUL in it would fail that record too."""
+    if not isinstance(item, dict):
+        return "(not an object)"
+    return str(item.get("id", "(no id)"))[:64].replace("\x00", "<NUL>")

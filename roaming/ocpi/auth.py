@@ -77,6 +77,13 @@ def ocpi_endpoint(
                     else "This token only opens versions and credentials",
                     http_status=401,
                 )
+            elif unreadable := [name for name, value in kwargs.items() if "\x00" in value]:
+                # The ids in the URL reach the database, which refuses NUL in text.
+                response = ocpi_response(
+                    status_code=OcpiStatus.INVALID_PARAMETERS,
+                    message=f"{unreadable[0]} in the URL must not contain a NUL character",
+                    http_status=400,
+                )
             elif "party_id" in kwargs and not partner_may_write(
                 partner, kwargs["country_code"], kwargs["party_id"], known
             ):

@@ -7,7 +7,6 @@ parties and of our drivers' tokens (else 404); a body that is not a valid CDR is
 2001 and a message naming what is wrong.
 """
 
-from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -32,12 +31,6 @@ def cdrs(request: HttpRequest, version: str, *, partner: Partner) -> HttpRespons
         return ocpi_response(status_code=error.ocpi_status, message=error.message, http_status=404)
     except PartnerError as error:
         return ocpi_response(status_code=error.ocpi_status, message=error.message, http_status=400)
-    except DataError:
-        return ocpi_response(
-            status_code=OcpiStatus.INVALID_PARAMETERS,
-            message="The CDR holds values we cannot store (e.g. NUL characters)",
-            http_status=400,
-        )
     where = reverse(
         "ocpi-cdr",
         kwargs={

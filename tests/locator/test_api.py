@@ -167,6 +167,8 @@ def test_hidden_and_unpublished_stations_are_not_found(client: Client, put) -> N
         ({"bbox": "170,-10,-170,10"}, "bbox", "antimeridian"),
         ({"bbox": "0,40,30,60"}, "bbox", "too large"),
         ({"bbox": "4,53,5,52"}, "bbox", "north of"),
+        ({"lat": "52", "lon": "4", "operator": "\x00"}, "operator", "NUL"),
+        ({"bbox": "4,52,5,53", "operator": "Ci\x00ty"}, "operator", "NUL"),
     ],
 )
 def test_bad_input_gets_a_400_naming_the_parameter(
@@ -207,6 +209,12 @@ def test_map_clusters_respect_filters_from_the_grid_and_live(client: Client, ams
         amsterdam["near_ccs"].id,
         amsterdam["far_chademo"].id,
     }
+
+
+def test_a_nul_in_the_map_query_is_a_400_naming_the_parameter(client: Client) -> None:
+    response = client.get("/api/v1/map/", {"bbox": "4,52,5,53", "zoom": "12", "operator": "\x00"})
+    assert response.status_code == 400
+    assert "NUL" in response.json()["operator"]
 
 
 def test_map_without_zoom_or_bbox_says_which(client: Client) -> None:

@@ -6,6 +6,7 @@ from django.test import Client
 
 from locator.models import Comment
 from locator.services import COMMENT_RATE, comments_hide
+from tests.conftest import with_authenticator
 from tests.locator.conftest import location
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +131,7 @@ def test_admins_hide_comments_from_the_admin(client: Client, station, driver) ->
     admin = get_user_model().objects.create_superuser(
         "root", "root@example.com", "correct horse battery"
     )
-    client.force_login(admin)
+    client.force_login(with_authenticator(admin))
     response = client.post(
         "/admin/locator/comment/", {"action": "hide_comments", "_selected_action": [comment_id]}
     )
@@ -151,12 +152,23 @@ def test_a_driver_edits_their_comment_on_the_page(client: Client, station, drive
     assert "(edited)" in page
 
 
-def test_nobody_else_can_open_the_edit_page(client: Client, station, driver) -> None:
+@pytest.mark.parametrize(
+    ("method", "route", "data"),
+    [
+        ("get", "edit", None),
+        ("post", "edit", {"text": "hijack", "rating": "1"}),
+        ("post", "delete", None),
+    ],
+)
+def test_another_drivers_comment_pages_are_a_404(
+    client: Client, station, driver, method: str, route: str, data: dict[str, str] | None
+) -> None:
+    """Someone else's comment is not there for you to change, as any owned object (issue 16)."""
     comment_id = client.post(comments_url(station), {"text": "mine"}).json()["id"]
     other = get_user_model().objects.create_user("eve", "eve@example.com", "correct horse battery")
     client.force_login(other)
-    response = client.post(
-        f"/stations/{station.id}/comments/{comment_id}/edit/", {"text": "hijack"}
-    )
-    assert response.status_code == 302
+    url = f"/stations/{station.id}/comments/{comment_id}/{route}/"
+    response = getattr(client, method)(url, data or {})
+    assert response.status_code == 404
     assert Comment.objects.get(id=comment_id).text == "mine"
+    assert "only change your own" not in client.get(f"/stations/{station.id}/").content.decode()

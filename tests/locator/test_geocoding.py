@@ -72,3 +72,9 @@ def test_nothing_anywhere_says_what_to_try(client: Client) -> None:
 
 def test_an_empty_query_is_a_400(client: Client) -> None:
     assert client.get("/api/v1/geocode/", {"q": " "}).status_code == 400
+
+
+def test_a_nul_in_the_query_is_a_400_naming_it(client: Client) -> None:
+    response = client.get("/api/v1/geocode/?q=Amster%00dam")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["q"]

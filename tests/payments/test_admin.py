@@ -9,6 +9,7 @@ from django.test import Client
 
 from payments.models import Payment, Refund
 from payments.services import PaymentError, hold_capture, hold_place, refund_issue
+from tests.conftest import with_authenticator
 from tests.payments.conftest import DECLINES_ON_CHARGE, LocalStripe, card_add
 
 CHANGELIST = "/admin/payments/payment/"
@@ -19,7 +20,7 @@ def admin_client_(client: Client, db: None) -> Client:
     admin = get_user_model().objects.create_superuser(
         username="ops", email="ops@example.com", password="a-long-password-1"
     )
-    client.force_login(admin)
+    client.force_login(with_authenticator(admin))
     return client
 
 
@@ -99,7 +100,7 @@ def _staff(client: Client, *permissions: str) -> Client:
         username="support", email="support@example.com", is_staff=True
     )
     user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
-    client.force_login(user)
+    client.force_login(with_authenticator(user))
     return client
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
 from roaming.push_counts import push_count_record
+from tests.conftest import with_authenticator
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client: Client) -> Client:
     client.force_login(
-        User.objects.create_superuser("ops@example.com", "ops@example.com", "x" * 12)
+        with_authenticator(
+            User.objects.create_superuser("ops@example.com", "ops@example.com", "x" * 12)
+        )
     )
     return client
 

@@ -20,6 +20,7 @@ from roaming.models import (
     SessionState,
 )
 from roaming.services.sessions import session_note
+from tests.conftest import with_authenticator
 from tests.roaming.billing import (
     LocalStripe,
     Ocpi,
@@ -41,7 +42,7 @@ def ops(client: Client) -> Client:
     admin = get_user_model().objects.create_superuser(
         username="ops", email="ops@example.com", password="a-long-password-1"
     )
-    client.force_login(admin)
+    client.force_login(with_authenticator(admin))
     return client
 
 
@@ -223,7 +224,7 @@ def test_staff_without_the_refund_permission_cannot_refund(
     session = billed_session(localstripe, partner_ocpi)
     viewer = get_user_model().objects.create_user(username="viewer", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_chargingsession"))
-    client.force_login(viewer)
+    client.force_login(with_authenticator(viewer))
     page = client.get(SESSIONS).content.decode()
     assert str(session.public_id)[:8] in page
     assert 'value="refund"' not in page

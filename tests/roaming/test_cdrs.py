@@ -314,7 +314,7 @@ def test_garbage_is_refused_with_2001_not_a_server_error(
         ({"currency": "euro"}, "currency"),
         ({"start_date_time": "yesterday"}, "start_date_time"),
         ({"id": "x" * 40}, "id"),
-        ({"remark": "nul \u0000 byte"}, ""),
+        ({"remark": "nul \u0000 byte"}, "remark: Value error, contains a NUL"),
         (
             {
                 "charging_periods": [

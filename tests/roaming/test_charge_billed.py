@@ -12,6 +12,7 @@ from locator.models import Connector, Evse
 from payments.models import Payment, Receipt
 from roaming.models import ChargeDetailRecord, Command, CommandType
 from roaming.services.cdrs import to_minor
+from tests.conftest import with_authenticator
 from tests.roaming.charging import Net, session_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,7 +70,7 @@ def test_helpdesk_unlocks_a_stuck_connector_from_the_admin(charging_net: Net) ->
     assert status == 201, body
     session = session_in(body["id"], "active")
     admin = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-long-1")
-    ops = net.client(admin)
+    ops = net.client(with_authenticator(admin))
 
     done = ops.post(
         "/admin/roaming/chargingsession/",

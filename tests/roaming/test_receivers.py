@@ -328,6 +328,62 @@ def test_bad_pushes_get_the_right_error_and_change_nothing(
     assert catalogue_snapshot() == before
 
 
+def nul_pushes() -> list[tuple[str, str, dict[str, Any], str]]:
+    """A NUL character (U+0000) in partner text, which PostgreSQL cannot store: in each text
+    field the issue named, in a vendor field we keep, nested, and in a PATCH."""
+    location = example("location_example.json")
+    base = location_path(location)
+    evse_uid = location["evses"][0]["uid"]
+    later = {"last_updated": "2030-01-01T00:00:00Z"}
+    return [
+        ("put", base, location | {"name": "\u0000"}, "name"),
+        ("put", base, location | {"address": "Street \u0000 1"}, "address"),
+        ("put", base, location | {"city": "\u0000"}, "city"),
+        ("put", base, location | {"time_zone": "Europe/\u0000"}, "time_zone"),
+        ("put", base, location | {"x_vendor": {"note": ["ok", "\u0000"]}}, "x_vendor"),
+        (
+            "put",
+            base,
+            location | {"opening_times": {"twentyfourseven": True, "note": "\u0000"}},
+            "opening_times",
+        ),
+        ("put", base, location | {"operator": {"name": "Op\u0000"}}, "operator.name"),
+        ("patch", base, {"name": "\u0000"} | later, "name"),
+        ("patch", f"{base}/{evse_uid}", {"floor_level": "\u0000"} | later, "floor_level"),
+    ]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), nul_pushes())
+def test_a_nul_character_in_partner_text_is_refused_with_2001_naming_the_field(
+    ocpi: Ocpi, method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    before = catalogue_snapshot()
+    got_http, got = ocpi.call(method, path, body)
+    assert (got_http, got["status_code"]) == (400, 2001), got
+    assert field in got["status_message"]
+    assert "NUL" in got["status_message"]
+    assert catalogue_snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "locations/BE/BEC/LO%00C"),
+        ("delete", "tariffs/BE/BEC/T%001"),
+        ("patch", "locations/BE/BEC/LOC1/E%001"),
+    ],
+)
+def test_a_nul_character_in_the_url_is_refused_with_2001(
+    ocpi: Ocpi, method: str, path: str
+) -> None:
+    body = None if method == "get" else {"last_updated": "2030-01-01T00:00:00Z"}
+    got_http, got = ocpi.call(method, path, body)
+    assert (got_http, got["status_code"]) == (400, 2001), got
+    assert "NUL" in got["status_message"]
+
+
 def test_broken_json_is_400(ocpi: Ocpi) -> None:
     status, body = ocpi.call("put", "locations/BE/BEC/LOC1", raw=b'{"id": "LOC1", ')
     assert (status, body["status_code"]) == (400, 2001)

@@ -155,6 +155,38 @@ def test_invalid_locations_are_skipped_and_recorded_not_fatal(
     assert Location.objects.count() == 38
 
 
+def test_a_nul_character_skips_only_that_location_and_is_recorded(registered) -> None:  # type: ignore[no-untyped-def]
+    """One location with NUL in a text field (or its id) is skipped and named on the run the
+    partner's health page shows; the rest of its page and the pull land."""
+    sandbox, partner = registered
+    catalogue = sandbox.cpo.catalogue
+    poison = [
+        ("name", "\u0000"),
+        ("address", "Main street \u0000 1"),
+        ("city", "\u0000"),
+        ("time_zone", "Europe/\u0000"),
+        ("id", "LOC\u0000X"),
+    ]
+    with catalogue.lock:
+        poisoned = dict(zip(catalogue.order[1::7], poison, strict=False))
+        for location_id, (field, value) in poisoned.items():
+            catalogue.locations[location_id][field] = value
+        catalogue._bytes.clear()
+        catalogue.version += 1
+
+    run = partner_sync(partner=partner, full=True)
+
+    assert run.state == SyncState.SUCCEEDED
+    assert run.invalid == len(poison)
+    reasons = {item["object_id"]: item["reason"] for item in run.invalid_objects}
+    for location_id, (field, _) in poisoned.items():
+        recorded = "LOC<NUL>X" if field == "id" else location_id
+        assert field in reasons[recorded]
+        assert "NUL" in reasons[recorded] or "pattern" in reasons[recorded]
+    stored = set(Location.objects.values_list("ocpi_id", flat=True))
+    assert stored == set(catalogue.locations) - set(poisoned)
+
+
 def test_repeated_failures_degrade_the_partner_and_a_success_recovers_it(
     registered, settings: Settings
 ) -> None:  # type: ignore[no-untyped-def]

@@ -30,29 +30,60 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 # --- primitive types (spec "Types" chapter) ---------------------------------------------------
 
 _PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
+NUL_MESSAGE = "contains a NUL character (U+0000), which text may not hold"
 
 
-# CiString(n): case-insensitive printable ASCII; string(n): UTF-8 text. At most n characters.
+def _without_nul(value: str) -> str:
+    """PostgreSQL cannot store U+0000 in text or JSON: refusing it here makes one such object a
+    2001 (pushed) or a skipped object (pulled), not a database error."""
+    if "\x00" in value:
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where in a JSON value (keys included) a NUL character is, if anywhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{str(key).replace(chr(0), '<NUL>')}"
+            found = where if "\x00" in str(key) else _nul_path(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+WITHOUT_NUL = AfterValidator(_without_nul)
+
+# CiString(n): case-insensitive printable ASCII; string(n): UTF-8 text without NUL. At most n
+# characters.
 CiString4 = Annotated[str, StringConstraints(max_length=4, pattern=_PRINTABLE_ASCII)]
 CiString32 = Annotated[str, StringConstraints(max_length=32, pattern=_PRINTABLE_ASCII)]
 CiString36 = Annotated[str, StringConstraints(max_length=36, pattern=_PRINTABLE_ASCII)]
 CiString39 = Annotated[str, StringConstraints(max_length=39, pattern=_PRINTABLE_ASCII)]
 CiString48 = Annotated[str, StringConstraints(max_length=48, pattern=_PRINTABLE_ASCII)]
 CiString64 = Annotated[str, StringConstraints(max_length=64, pattern=_PRINTABLE_ASCII)]
-String4 = Annotated[str, StringConstraints(max_length=4)]
-String10 = Annotated[str, StringConstraints(max_length=10)]
-String16 = Annotated[str, StringConstraints(max_length=16)]
-String45 = Annotated[str, StringConstraints(max_length=45)]
-String64 = Annotated[str, StringConstraints(max_length=64)]
-String100 = Annotated[str, StringConstraints(max_length=100)]
-String255 = Annotated[str, StringConstraints(max_length=255)]
-String512 = Annotated[str, StringConstraints(max_length=512)]
-String5000 = Annotated[str, StringConstraints(max_length=5000)]
+String4 = Annotated[str, StringConstraints(max_length=4), WITHOUT_NUL]
+String10 = Annotated[str, StringConstraints(max_length=10), WITHOUT_NUL]
+String16 = Annotated[str, StringConstraints(max_length=16), WITHOUT_NUL]
+String45 = Annotated[str, StringConstraints(max_length=45), WITHOUT_NUL]
+String64 = Annotated[str, StringConstraints(max_length=64), WITHOUT_NUL]
+String100 = Annotated[str, StringConstraints(max_length=100), WITHOUT_NUL]
+String255 = Annotated[str, StringConstraints(max_length=255), WITHOUT_NUL]
+String512 = Annotated[str, StringConstraints(max_length=512), WITHOUT_NUL]
+String5000 = Annotated[str, StringConstraints(max_length=5000), WITHOUT_NUL]
 
 _DATETIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z?$")
 
@@ -115,12 +146,21 @@ CredentialsTokenText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7E]+$")
 ]
 Url = String255
+Language = Annotated[str, StringConstraints(min_length=2, max_length=2), WITHOUT_NUL]
 
 
 class OcpiModel(BaseModel):
     """Base of every OCPI object: unknown fields are kept (see `unknown_fields`)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+
+    @model_validator(mode="after")
+    def _extras_without_nul(self) -> OcpiModel:
+        """Unknown fields are stored too (inside JSON columns, a CDR as sent), so they obey the
+        same rule as `String(n)`; most objects have none, so this costs nothing."""
+        if self.model_extra and (where := _nul_path(self.model_extra, "")):
+            raise ValueError(f"{where.lstrip('.')}: {NUL_MESSAGE}")
+        return self
 
 
 def unknown_fields(model: BaseModel, path: str = "") -> list[str]:
@@ -456,7 +496,7 @@ class AllowedType(StrEnum):
 
 
 class DisplayText(OcpiModel):
-    language: Annotated[str, StringConstraints(min_length=2, max_length=2)]
+    language: Language
     text: String512
 
 
@@ -700,7 +740,7 @@ class Token(OcpiModel):
     group_id: CiString36 | None = None
     valid: bool
     whitelist: WhitelistType
-    language: Annotated[str, StringConstraints(min_length=2, max_length=2)] | None = None
+    language: Language | None = None
     default_profile_type: ProfileType | None = None
     energy_contract: EnergyContract | None = None
     last_updated: DateTime
