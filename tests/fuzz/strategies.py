@@ -7,6 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from roaming.ocpi.v221 import schemas
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "roaming" / "ocpi_examples_221"
 FIXED_EXAMPLES = EXAMPLES.parent / "ocpi_examples_221_fixed"
 
@@ -49,7 +51,7 @@ JSON = st.recursive(
 )
 
 
-def example(name: str) -> dict[str, Any]:
+def spec_example(name: str) -> dict[str, Any]:
     fixed = FIXED_EXAMPLES / name
     loaded: dict[str, Any] = json.loads((fixed if fixed.exists() else EXAMPLES / name).read_text())
     return loaded
@@ -80,6 +82,44 @@ def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 @st.composite
 def mutated(draw: st.DrawFn, name: str) -> Any:
     """The example `name` with one member (at any depth) replaced by any JSON value."""
-    original = example(name)
+    original = spec_example(name)
     path = draw(st.sampled_from(_paths(original)))
     return _replaced(original, path, draw(JSON))
+
+
+PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=36)
+WORDS = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=45).filter(
+    str.strip
+)
+COORDINATE = st.decimals(min_value=-80, max_value=80, places=6).map(str)
+
+
+@st.composite
+def locations(draw: st.DrawFn) -> dict[str, Any]:
+    """The spec's example location with its text, place, EVSEs and connectors generated."""
+    location = spec_example("location_example.json")
+    location.update(
+        name=draw(WORDS),
+        address=draw(WORDS),
+        city=draw(WORDS),
+        coordinates={"latitude": draw(COORDINATE), "longitude": draw(COORDINATE)},
+    )
+    evse_template = location["evses"][0]
+    uids = draw(st.lists(PRINTABLE, min_size=1, max_size=3, unique_by=str.upper))
+    location["evses"] = [
+        {
+            **evse_template,
+            "uid": uid,
+            "status": draw(st.sampled_from([s.value for s in schemas.Status])),
+            "connectors": [
+                {
+                    **evse_template["connectors"][0],
+                    "standard": draw(st.sampled_from([c.value for c in schemas.ConnectorType])),
+                    "max_voltage": draw(st.integers(0, 1000)),
+                    "max_amperage": draw(st.integers(0, 500)),
+                }
+            ],
+        }
+        for uid in uids
+    ]
+    return location

@@ -19,7 +19,7 @@ from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.pagination import next_page_url, page_request_parse
 from roaming.ocpi.transport import OcpiStatus, authorization_header, authorization_tokens
-from tests.fuzz.strategies import JSON, TEXT, mutated
+from tests.fuzz.strategies import EXAMPLES, JSON, TEXT, locations, mutated, spec_example
 
 ADAPTER: RoamingAdapter = adapter_for(Partner(name="Fuzz", version="2.2.1"))
 
@@ -146,3 +146,18 @@ def test_any_paging_query_is_read_or_refused_with_a_message(query: dict[str, str
     else:
         assert page.offset >= 0
         assert 1 <= page.limit <= 100
+
+
+# --- what we render, we read back the same -----------------------------------------------------
+
+
+@given(location=locations())
+def test_a_location_we_render_reads_back_as_the_same_record(location: dict[str, Any]) -> None:
+    record = ADAPTER.location_parse(location)
+    assert ADAPTER.location_parse(ADAPTER.location_render(record)) == record
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("tariff_[0-9]*.json")))
+def test_a_tariff_we_render_reads_back_as_the_same_record(name: str) -> None:
+    record = ADAPTER.tariff_parse(spec_example(name))
+    assert ADAPTER.tariff_parse(ADAPTER.tariff_render(record)) == record

@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
-from roaming.ocpi.v221 import schemas
-from tests.fuzz.strategies import JSON, TEXT, example, mutated
+from tests.fuzz.strategies import JSON, TEXT, locations, mutated
 
 pytestmark = pytest.mark.django_db
 
@@ -141,43 +140,6 @@ def test_any_tokens_page_query_gets_an_ocpi_answer(partner: Partner, query: dict
 
 
 # --- valid objects read back the same ----------------------------------------------------------
-
-PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=36)
-WORDS = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=45).filter(
-    str.strip
-)
-COORDINATE = st.decimals(min_value=-80, max_value=80, places=6).map(str)
-
-
-@st.composite
-def locations(draw: st.DrawFn) -> dict[str, Any]:
-    """The spec's example location with its text, place, EVSEs and connectors generated."""
-    location = example("location_example.json")
-    location.update(
-        name=draw(WORDS),
-        address=draw(WORDS),
-        city=draw(WORDS),
-        coordinates={"latitude": draw(COORDINATE), "longitude": draw(COORDINATE)},
-    )
-    evse_template = location["evses"][0]
-    uids = draw(st.lists(PRINTABLE, min_size=1, max_size=3, unique_by=str.upper))
-    location["evses"] = [
-        {
-            **evse_template,
-            "uid": uid,
-            "status": draw(st.sampled_from([s.value for s in schemas.Status])),
-            "connectors": [
-                {
-                    **evse_template["connectors"][0],
-                    "standard": draw(st.sampled_from([c.value for c in schemas.ConnectorType])),
-                    "max_voltage": draw(st.integers(0, 1000)),
-                    "max_amperage": draw(st.integers(0, 500)),
-                }
-            ],
-        }
-        for uid in uids
-    ]
-    return location
 
 
 @given(location=locations())
