@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.health import healthz
 
+handler404 = "config.api_defaults.page_not_found"
+
 admin.site.site_header = "Plugway operations"
 admin.site.site_title = "Plugway operations"
 # Staff sign in through allauth's login, with its failure limits, not the admin's own form,

@@ -17,6 +17,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from locator import clusters, geocoding, selectors, services
+from locator.api_schema import (
+    CommentOutput,
+    GeocodeOutput,
+    MapOutput,
+    StationDetailOutput,
+    StationSummaryOutput,
+    answers,
+    integer_parameter,
+    number_parameter,
+)
 from locator.catalogue import STANDARD_BITS, standard_label
 from locator.models import CheckInOutcome, Comment, Location
 
@@ -29,7 +39,7 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "connector", str, many=True, description="OCPI connector standard, repeatable"
     ),
-    OpenApiParameter("min_power_kw", float),
+    number_parameter("min_power_kw", 0, 1000),
     OpenApiParameter("available", bool),
     OpenApiParameter("operator", str),
     OpenApiParameter("open_now", bool),
@@ -133,15 +143,20 @@ class StationListApi(APIView):
     @extend_schema(
         operation_id="stations_list",
         parameters=[
-            OpenApiParameter("lat", float),
-            OpenApiParameter("lon", float),
-            OpenApiParameter("radius_km", float),
-            OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
+            number_parameter("lat", -90, 90),
+            number_parameter("lon", -180, 180),
+            number_parameter("radius_km", 0.1, MAX_RADIUS_KM, description="default 10"),
+            OpenApiParameter(
+                "bbox",
+                str,
+                description="min_lon,min_lat,max_lon,max_lat, at most "
+                f"{MAX_BBOX_DEGREES:g} degrees a side; give a bbox, or lat and lon",
+            ),
+            integer_parameter("limit", 1, MAX_LIMIT, description="default 50"),
+            integer_parameter("offset", 0, MAX_OFFSET),
             *FILTER_PARAMETERS,
         ],
-        responses={200: dict},
+        responses=answers({200: StationSummaryOutput(many=True)}, 400),
     )
     def get(self, request: Request) -> Response:
         """Stations near a point (nearest first, with `distance_km`) or in a viewport.
@@ -179,11 +194,13 @@ class StationListApi(APIView):
 class MapApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("bbox", str, required=True),
-            OpenApiParameter("zoom", int, required=True),
+            OpenApiParameter(
+                "bbox", str, required=True, description="min_lon,min_lat,max_lon,max_lat"
+            ),
+            integer_parameter("zoom", 0, 22, required=True),
             *FILTER_PARAMETERS,
         ],
-        responses={200: dict},
+        responses=answers({200: MapOutput}, 400),
     )
     def get(self, request: Request) -> Response:
         """Clusters (`{lat, lon, count, available, max_power_kw}`) when zoomed out, stations when
@@ -227,7 +244,7 @@ def _evse_json(evse: Any, location: Location) -> dict[str, Any]:
 
 
 class StationDetailApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=answers({200: StationDetailOutput}, 404))
     def get(self, request: Request, station_id: int) -> Response:
         """One station with EVSEs, connectors, tariff summaries and opening hours."""
         detail = selectors.station_detail(station_id=station_id)
@@ -293,14 +310,14 @@ def _visible_station(station_id: int) -> Location:
 class StationCommentsApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=answers({200: CommentOutput(many=True)}, 404))
     def get(self, request: Request, station_id: int) -> Response:
         """A station's comments, newest first (text as typed: escape it when you render it)."""
         location = _visible_station(station_id)
         comments = selectors.station_comments(location=location)[:100]
         return Response([_comment_json(c, request.user) for c in comments])
 
-    @extend_schema(request=CommentInput, responses={201: dict})
+    @extend_schema(request=CommentInput, responses=answers({201: CommentOutput}, 400, 403, 404))
     def post(self, request: Request, station_id: int) -> Response:
         """Post a comment (signed-in drivers; rate-limited)."""
         location = _visible_station(station_id)
@@ -326,7 +343,7 @@ class CommentDetailApi(APIView):
     def _comment(self, station_id: int, comment_id: int) -> Comment:
         return get_object_or_404(Comment, id=comment_id, location_id=station_id, hidden=False)
 
-    @extend_schema(request=CommentInput, responses={200: dict})
+    @extend_schema(request=CommentInput, responses=answers({200: CommentOutput}, 400, 403, 404))
     def patch(self, request: Request, station_id: int, comment_id: int) -> Response:
         """Edit your own comment."""
         comment = self._comment(station_id, comment_id)
@@ -342,7 +359,7 @@ class CommentDetailApi(APIView):
             raise PermissionDenied(str(exc)) from exc
         return Response(_comment_json(comment, request.user))
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses=answers({204: None}, 403, 404))
     def delete(self, request: Request, station_id: int, comment_id: int) -> Response:
         """Delete your own comment."""
         comment = self._comment(station_id, comment_id)
@@ -354,7 +371,10 @@ class CommentDetailApi(APIView):
 
 
 class GeocodeApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True)], responses={200: dict})
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True)],
+        responses=answers({200: GeocodeOutput}, 400),
+    )
     def get(self, request: Request) -> Response:
         """Resolve a typed place: `{place: {lat, lon, label, bbox, source} | null, message}`."""
         query = request.query_params.get("q", "")

@@ -5,8 +5,8 @@
     POST /api/v1/sessions/<public id>/stop/  → 202 session
 
 Errors are `{"code": ..., "detail": <message for the driver>}` with the status the code
-implies (see `SessionError`); a session is reached only by its random public id, and another
-driver's is a 404, never a 403.
+implies (see `SessionError`), DRF's own refusals (CSRF, throttling) included; a session is
+reached only by its random public id, and another driver's is a 404, never a 403.
 """
 
 from typing import Any
@@ -15,9 +15,9 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -121,7 +121,7 @@ class SessionOutput(serializers.ModelSerializer[ChargingSession]):
     def get_can_stop(self, session: ChargingSession) -> bool:
         return session.state == SessionState.ACTIVE and bool(session.ocpi_session_id)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_duration_seconds(self, session: ChargingSession) -> int | None:
         if session.started_at is None:
             return None
@@ -152,7 +152,7 @@ class SessionOutput(serializers.ModelSerializer[ChargingSession]):
             kept.append(samples[-1])
         return SampleOutput(kept, many=True).data  # type: ignore[return-value]
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_receipt_url(self, session: ChargingSession) -> str | None:
         payment = session.payment
         if payment is None or not hasattr(payment, "receipt"):
@@ -166,6 +166,19 @@ def money(amount: int, currency: str) -> dict[str, Any]:
 
 class SessionStartInput(serializers.Serializer[None]):
     evse = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class SessionErrorOutput(serializers.Serializer[None]):
+    code = serializers.CharField(help_text="The case, for programs: no_card, not_found, ...")
+    detail = serializers.CharField(help_text="What happened, for the driver.")
+    session = serializers.CharField(required=False, help_text="The session already charging.")
+    authenticate_url = serializers.CharField(required=False, help_text="Where to confirm a card.")
+
+
+def failures(*codes: int) -> dict[int, OpenApiResponse]:
+    """The error answers of an operation (always: 401 to a visitor, 429 when throttled, 503
+    when a service behind the API is down)."""
+    return {code: OpenApiResponse(SessionErrorOutput) for code in (*codes, 401, 429, 503)}
 
 
 def error(code: str, detail: str, http_status: int, **extra: str) -> Response:
@@ -183,7 +196,12 @@ class DriverApi(APIView):
             return error("not_authenticated", "Sign in to charge.", 401)
         if isinstance(exc, SessionError):
             return error(exc.code, exc.message, exc.http_status, **exc.extra)
-        return super().handle_exception(exc)
+        response = super().handle_exception(exc)
+        # DRF's own refusals (a failed CSRF check, a throttle) in this API's error shape too;
+        # their headers (Retry-After, Allow) are kept.
+        if isinstance(exc, APIException) and isinstance(exc.detail, str):
+            response.data = {"code": str(exc.get_codes()), "detail": str(exc.detail)}
+        return response
 
     def driver_session(self, request: Request, public_id: UUID) -> ChargingSession:
         session = session_for_driver(user=self.driver(request), public_id=public_id)
@@ -207,7 +225,10 @@ def session_json(session: ChargingSession) -> dict[str, Any]:
 
 
 class SessionStartApi(DriverApi):
-    @extend_schema(request=SessionStartInput, responses={201: SessionOutput})
+    @extend_schema(
+        request=SessionStartInput,
+        responses={201: SessionOutput, **failures(400, 402, 403, 404, 409)},
+    )
     def post(self, request: Request) -> Response:
         """Start a charge on an EVSE (`id` from the station API): places a hold on the
         driver's card, then asks the operator to start."""
@@ -219,14 +240,14 @@ class SessionStartApi(DriverApi):
 
 
 class SessionDetailApi(DriverApi):
-    @extend_schema(responses={200: SessionOutput})
+    @extend_schema(responses={200: SessionOutput, **failures(404)})
     def get(self, request: Request, public_id: UUID) -> Response:
         """One of the driver's sessions, live: state, kWh, power, cost, chart points."""
         return Response(session_json(self.driver_session(request, public_id)))
 
 
 class SessionStopApi(DriverApi):
-    @extend_schema(request=None, responses={202: SessionOutput})
+    @extend_schema(request=None, responses={202: SessionOutput, **failures(404, 409)})
     def post(self, request: Request, public_id: UUID) -> Response:
         """Ask the operator to stop the driver's charge; it completes when the charger says so."""
         session = self.driver_session(request, public_id)

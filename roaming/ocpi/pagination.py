@@ -65,22 +65,60 @@ def ocpi_paginate(
         page = [] if data is None else data if isinstance(data, list) else [data]
         yield page
         offset += len(page)
-        link = (reply.links.get("next") or {}).get("url")
-        if link:
-            next_url = url_with_params(link, filters)
-        elif page and more_expected(reply.headers, offset=offset, page_size=len(page), limit=limit):
-            next_url = url_with_params(url, {**filters, "offset": offset, "limit": limit})
-        else:
-            next_url = None
+        next_url = next_page_url(
+            url,
+            module=module,
+            links=reply.links,
+            headers=reply.headers,
+            filters=filters,
+            offset=offset,
+            page_size=len(page),
+            limit=limit,
+        )
+
+
+def next_page_url(
+    url: str,
+    *,
+    module: str,
+    links: Mapping[str | None, Mapping[str, str]],
+    headers: Any,
+    filters: dict[str, Any],
+    offset: int,
+    page_size: int,
+    limit: int,
+) -> str | None:
+    """The page after this one (`offset` objects read so far), or None at the end: the peer's
+    `Link: <...>; rel="next"` with our filters kept, else the next offset while the headers
+    say there is more. Raises PartnerError when the Link names no URL we can use."""
+    link = (links.get("next") or {}).get("url")
+    if link:
+        try:
+            return url_with_params(link, filters)
+        except ValueError as exc:  # e.g. "http://[::1": not a URL urllib can split
+            raise PartnerError(
+                f"{module}: the partner's Link header names no usable URL ({link[:100]!r})",
+                permanent=True,
+            ) from exc
+    if page_size and more_expected(headers, offset=offset, page_size=page_size, limit=limit):
+        return url_with_params(url, {**filters, "offset": offset, "limit": limit})
+    return None
+
+
+def whole_number(text: str | None) -> int | None:
+    """A header's or parameter's count in ASCII digits, else None. (`str.isdigit` also takes
+    "²" and other digits `int` refuses.)"""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def more_expected(headers: Any, *, offset: int, page_size: int, limit: int) -> bool:
     """Without a Link: keep going only while the total says there is more to read."""
-    total = headers.get("X-Total-Count")
-    if total is not None and total.strip().isdigit():
-        return offset < int(total)
-    server_limit = headers.get("X-Limit")
-    full_page = min(limit, int(server_limit)) if server_limit and server_limit.isdigit() else limit
+    total = whole_number(headers.get("X-Total-Count"))
+    if total is not None:
+        return offset < total
+    server_limit = whole_number(headers.get("X-Limit"))
+    full_page = min(limit, server_limit) if server_limit is not None else limit
     return page_size >= full_page
 
 
@@ -115,9 +153,10 @@ def page_request_parse(query: Mapping[str, str], *, max_limit: int) -> PageReque
     numbers = {}
     for name, default, low in (("offset", 0, 0), ("limit", max_limit, 1)):
         text = query.get(name) or str(default)
-        if not text.isdigit() or int(text) < low:
+        number = whole_number(text)
+        if number is None or number < low:
             raise ValueError(f"{name} must be a whole number of at least {low}, not {text!r}")
-        numbers[name] = int(text)
+        numbers[name] = number
     return PageRequest(
         date_from=moments["date_from"],
         date_to=moments["date_to"],

@@ -5,7 +5,6 @@ tolerantly (with or without `Z`, with fractions, with `+00:00`), because peers d
 """
 
 import base64
-import binascii
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
@@ -106,7 +105,7 @@ def authorization_tokens(header: str | None) -> list[str]:
     candidates = [value]
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
         return candidates
     if decoded and decoded.isprintable():
         candidates.insert(0, decoded)
