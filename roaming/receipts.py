@@ -53,6 +53,18 @@ class ReceiptFacts:
     refunded: str
     card: str
     cdr_id: str
+    nothing_charged: bool  # a free charge: the hold was released whole, no fee (cdr_fee)
+
+    @property
+    def settlement(self) -> str:
+        """What became of the hold when the charge cost nothing, else ""."""
+        if not self.nothing_charged:
+            return ""
+        return (
+            "Nothing was charged to your card: the operator's price was "
+            f"{self.operator_total or self.charged}, so there is no Plugway fee either, and "
+            "the hold on your card was released in full."
+        )
 
     @property
     def duration(self) -> str:
@@ -136,6 +148,7 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         refunded=money(refunded) if refunded else "",
         card=receipt.card_label,
         cdr_id=cdr.cdr_id if cdr else "",
+        nothing_charged=receipt.amount == 0,
     )
 
 
@@ -184,6 +197,9 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
     if facts.refunded:
         row("Refunded", facts.refunded)
     row("Card", facts.card)
+    if facts.settlement:
+        pdf.set_font("helvetica", "", 11)
+        pdf.multi_cell(0, 7, text(facts.settlement), new_x="LMARGIN", new_y="NEXT")
     if facts.cdr_id:
         row("Operator's reference", facts.cdr_id)
     return bytes(pdf.output())
