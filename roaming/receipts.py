@@ -70,8 +70,11 @@ class ReceiptFacts:
     def duration(self) -> str:
         if self.started_at is None or self.ended_at is None:
             return ""
-        minutes = int((self.ended_at - self.started_at).total_seconds() // 60)
-        return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+        seconds = int((self.ended_at - self.started_at).total_seconds())
+        minutes = seconds // 60
+        if minutes >= 60:
+            return f"{minutes // 60} h {minutes % 60:02d} min"
+        return f"{minutes} min" if minutes else (f"{seconds} s" if seconds > 0 else "")
 
 
 def receipt_session(*, user: User, public_id: UUID) -> ChargingSession | None:
@@ -94,9 +97,9 @@ def _breakdown(cdr: ChargeDetailRecord, currency: str) -> list[ReceiptLine]:
     except PartnerError:
         return []
     parts = (
-        ("Energy", record.energy_cost),
-        ("Charging time", record.time_cost),
-        ("Parking time", record.parking_cost),
+        ("Price of the energy", record.energy_cost),
+        ("Price of the charging time", record.time_cost),
+        ("Price of the parking time", record.parking_cost),
         ("Fixed price", record.fixed_cost),
     )
     return [
@@ -139,7 +142,14 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         started_at=cdr.started_at if cdr else session.started_at,
         ended_at=cdr.ended_at if cdr else session.ended_at,
         kwh=cdr.total_energy if cdr else session.kwh,
-        tariff=describe(tariff.elements, tariff.currency) if tariff else "",
+        tariff=describe(
+            tariff.elements,
+            tariff.currency,
+            min_price=tariff.min_price,
+            max_price=tariff.max_price,
+        )
+        if tariff
+        else "",
         breakdown=_breakdown(cdr, currency) if cdr else [],
         operator_total=money(cdr.total_cost) if cdr else "",
         vat=money(cdr.total_cost - cdr.total_cost_excl_vat) if cdr else "",

@@ -254,8 +254,8 @@ def cdr_receive(*, partner: Partner, record: ChargeRecord) -> tuple[ChargeDetail
         if session is not None:
             session_note(
                 session=session,
-                cause=f"{'Credit CDR' if record.credit else 'CDR'} {record.id} received: "
-                f"{format_money(total, currency.lower())} incl. VAT",
+                cause=f"The operator's {'credit note' if record.credit else 'bill'} {record.id} "
+                f"arrived: {format_money(total, currency.lower())} incl. VAT",
             )
         transaction.on_commit(lambda: cdr_bill_task.delay(cdr.pk), robust=True)
     return cdr, True
@@ -278,7 +278,7 @@ def _session_complete(session: ChargingSession, cdr: ChargeDetailRecord) -> None
     """A CDR means the charge is over, even if the partner's last Session PATCH is late."""
     if not session.is_live:
         return
-    cause = f"CDR {cdr.cdr_id} arrived before the operator reported the end"
+    cause = f"The operator's bill {cdr.cdr_id} arrived before the operator reported the end"
     if session.state == SessionState.REQUESTED:
         session_transition(session=session, to=SessionState.ACTIVE, cause=cause)
     if session_transition(session=session, to=SessionState.COMPLETED, cause=cause):
@@ -369,12 +369,12 @@ def cdr_bill(*, cdr: ChargeDetailRecord, approved_by: User | None = None) -> Cha
                 session_note(session=session, cause=owed)
             session_note(
                 session=session,
-                cause=f"Charged {format_money(amount, payment.currency)} (CDR "
-                f"{format_money(cdr.total_cost, payment.currency)} + fee "
+                cause=f"Charged {format_money(amount, payment.currency)} (operator "
+                f"{format_money(cdr.total_cost, payment.currency)} + Plugway fee "
                 f"{format_money(cdr.fee, payment.currency)}); receipt {receipt.number}"
                 if amount
-                else f"Nothing to charge (CDR {format_money(0, payment.currency)}, no fee): "
-                f"hold released; receipt {receipt.number}",
+                else f"Nothing to charge (operator {format_money(0, payment.currency)}, no fee):"
+                f" hold released; receipt {receipt.number}",
             )
             receipt_email(session=session, receipt=receipt)
     if owed:

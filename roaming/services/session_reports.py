@@ -226,7 +226,7 @@ def session_follow(*, session: ChargingSession, status: SessionStatus | None) ->
         session_transition(
             session=session,
             to=State.FAILED,
-            cause="The partner reported the session INVALID",
+            cause="The operator reported that the session is not valid",
             message=f"The charger could not start the charge. {NOTHING_CHARGED}",
         )
         return True

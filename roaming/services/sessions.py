@@ -273,7 +273,7 @@ def start_command_send(*, session: ChargingSession, evse: Evse) -> None:
         session_end(
             session=session,
             to=State.FAILED,
-            cause=f"The partner could not be reached: {error.message}",
+            cause=f"{session.operator_name} could not be reached: {error.message}",
             message=message,
         )
         raise SessionError(message, code="partner_unavailable", http_status=503) from error
@@ -281,14 +281,14 @@ def start_command_send(*, session: ChargingSession, evse: Evse) -> None:
         session_transition(
             session=session,
             to=State.ACCEPTED,
-            cause="The operator accepted the start; waiting for the charger",
+            cause="Waiting for the charger",
         )
         return
     said = reply_words(reply)
     session_end(
         session=session,
         to=State.REJECTED,
-        cause=f"START_SESSION {reply.word}",
+        cause="The start was refused",
         message=f"{session.operator_name} refused the start: {said}. {NOTHING_CHARGED}",
     )
 
@@ -345,7 +345,7 @@ def stop_send(*, session: ChargingSession, cause: str) -> ChargingSession:
             f"{session.operator_name} did not stop the charge: {said}. Unplug your car to end it."
         )
         session_transition(
-            session=session, to=State.ACTIVE, cause=f"STOP_SESSION {reply.word}", message=message
+            session=session, to=State.ACTIVE, cause="The stop was refused", message=message
         )
         raise SessionError(message, code="not_stoppable", http_status=409)
     session.refresh_from_db()

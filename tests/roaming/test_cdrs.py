@@ -83,7 +83,7 @@ def test_cdr_captures_its_cost_plus_fee_and_releases_the_rest(
     assert "€5.07" in email.body
     assert f"/receipts/{session.public_id}/" in email.body
     timeline = [event.cause for event in session.events.all()]
-    assert any(cause.startswith("CDR CDR-") for cause in timeline)
+    assert any(cause.startswith("The operator's bill CDR-") for cause in timeline)
     assert any(cause.startswith("Charged €5.07") for cause in timeline)
 
 
@@ -476,6 +476,5 @@ def test_free_charge_is_settled_with_no_fee_the_hold_released_and_a_receipt_for_
     assert "Nothing was charged to your card" in page
     assert said in page
     timeline = [event.cause for event in session.events.all()]
-    assert f"Nothing to charge (CDR €0.00, no fee): hold released; receipt {receipt.number}" in (
-        timeline
-    )
+    said = f"Nothing to charge (operator €0.00, no fee): hold released; receipt {receipt.number}"
+    assert said in timeline
