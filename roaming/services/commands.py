@@ -175,9 +175,9 @@ def start_result_follow(*, session: ChargingSession, reply: CommandReply) -> Non
         )
         return
     if reply.outcome == CommandOutcome.ACCEPTED:
-        session_transition(
-            session=session, to=State.ACCEPTED, cause="The charger accepted the start"
-        )
+        accepted = "The charger accepted the start"
+        if not session_transition(session=session, to=State.ACCEPTED, cause=accepted):
+            session_note(session=session, cause=accepted)  # accepted by the operator already
         return
     template = START_FAILURES.get(
         reply.outcome, f"The charger did not start ({reply_words(reply)}). {{nothing}}"
