@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Charging benchmark: 200 drivers charge at once against the sandbox CPO, and each charge must
-end billed: one capture, one receipt, the rest of the hold released, nothing left pending.
+end settled, nothing left pending: one receipt, and the hold captured for the CDR's cost plus our
+fee with the rest released, or, for a free charge (CDR 0.00: no fee), released whole.
 
     .venv/bin/python bench/charging.py [--charges 200] [--ramp 60] [--threads 4]
 
@@ -480,7 +481,14 @@ def report(
             "FROM payments_payment"
         )
         receipts = rows("SELECT count(*) FROM payments_receipt")[0][0]
-        free = rows("SELECT count(*) FROM roaming_chargedetailrecord WHERE amount = 0")[0][0]
+        # Each session's hold, its receipt and what its billed CDR charged (README, Billing).
+        settlements = rows(
+            "SELECT p.stripe_payment_intent_id, p.status, r.amount, c.amount "
+            "FROM roaming_chargingsession s JOIN payments_payment p ON p.id = s.payment_id "
+            "LEFT JOIN payments_receipt r ON r.payment_id = p.id "
+            "LEFT JOIN roaming_chargedetailrecord c ON c.session_id = s.id "
+            "AND NOT c.credit AND c.billing = 'billed'"
+        )
 
     print(
         f"load average at the start: {' '.join(f'{x:.2f}' for x in load)} ({os.cpu_count()} cores)"
@@ -519,28 +527,46 @@ def report(
     captured = [p for p in holds if p[1] == "captured"]
     excess = [p for p in payments if p[0] == "excess" and p[1] == "captured"]
     not_final = [p for p in payments if p[1] not in ("captured", "canceled", "failed")]
-    released = 0
+    released: set[str] = set()  # captured holds whose remainder localstripe released
     with httpx.Client(
         base_url=stripe_url, headers={"Authorization": "Bearer sk_test_localstripe"}
     ) as stripe:
         for _, _, amount, taken, intent in captured:
             charge = stripe.get(f"/v1/payment_intents/{intent}").json()["charges"]["data"][0]
             if taken < amount and charge["amount_refunded"] == amount - taken:
-                released += 1
+                released.add(intent)
             else:
                 print(
                     f"  hold {intent}: {amount} held, {taken} captured, "
                     f"{charge['amount_refunded']} released"
                 )
+        # A free charge (CDR 0.00) is settled with no capture and no fee: hold released whole.
+        free = {
+            intent
+            for intent, status, receipt, billed in settlements
+            if status == "canceled"
+            and receipt == 0
+            and billed == 0
+            and stripe.get(f"/v1/payment_intents/{intent}").json()["status"] == "canceled"
+        }
+    paid = {
+        intent
+        for intent, status, receipt, billed in settlements
+        if intent in released and receipt is not None and receipt == billed
+    }
     live = sum(n for state, n in states.items() if state not in ("completed", *FAILED_ENDS))
     pending = live + cdrs.get("pending", 0) + cdrs.get("review", 0) + len(not_final)
     print("SESSIONS: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
     print("CDRS: " + ", ".join(f"{n} {billing}" for billing, n in sorted(cdrs.items())))
     print(
         f"COUNTS: {states.get('completed', 0)} sessions completed, {len(captured)} captures "
-        f"(+{len(excess)} excess charges), {receipts} receipts, {released} holds with the "
+        f"(+{len(excess)} excess charges), {receipts} receipts, {len(released)} holds with the "
         f"remainder released, {len([p for p in holds if p[1] == 'canceled'])} holds released whole"
-        f" ({free} CDRs cost 0.00: no fee, nothing to capture, a receipt for 0.00)"
+    )
+    print(
+        f"SETTLED: {len(paid) + len(free)} of {len(charges)} charges, each with its receipt and "
+        f"its hold captured or released: {len(paid)} captured (CDR + fee, the rest released), "
+        f"{len(free)} free (CDR 0.00: no fee, no capture, hold released whole, receipt 0.00)"
     )
     print(
         f"PENDING: {live} sessions live, {cdrs.get('pending', 0)} CDRs unbilled "

@@ -36,8 +36,31 @@ def money(amount: Decimal, currency: str) -> str:
     return f"{sign}{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
 
 
-def describe(elements: list[dict[str, Any]], currency: str) -> str:
-    """'€0.49/kWh + €0.10/min after 60 min', or 'Free' for a tariff that costs nothing."""
+def _limit(limit: dict[str, Any] | None, elements: list[dict[str, Any]]) -> Decimal | None:
+    """A min_price/max_price as the driver pays it: incl. VAT when the tariff gives it, else
+    excl. VAT plus the VAT its components share (if they share one)."""
+    if not limit or limit.get("excl_vat") is None:
+        return None
+    if limit.get("incl_vat") is not None:
+        return Decimal(str(limit["incl_vat"]))
+    rates = {
+        component.get("vat")
+        for element in elements
+        for component in element.get("price_components") or []
+    }
+    rate = Decimal(str(rates.pop() or 0)) if len(rates) == 1 else Decimal(0)
+    return Decimal(str(limit["excl_vat"])) * (1 + rate / 100)
+
+
+def describe(
+    elements: list[dict[str, Any]],
+    currency: str,
+    *,
+    min_price: dict[str, Any] | None = None,
+    max_price: dict[str, Any] | None = None,
+) -> str:
+    """'€0.49/kWh + €0.10/min after 60 min', '€0.96/kWh, at least €2.42 and at most €48.40 a
+    charge', or 'Free' for a tariff that costs nothing."""
     parts: list[str] = []
     seen: set[str] = set()
     for element in elements:
@@ -58,7 +81,15 @@ def describe(elements: list[dict[str, Any]], currency: str) -> str:
             if label not in seen:
                 seen.add(label)
                 parts.append(label)
-    return " + ".join(parts) if parts else "Free"
+    lowest, highest = _limit(min_price, elements), _limit(max_price, elements)
+    bounds = [
+        f"{word} {money(amount, currency)}"
+        for word, amount in (("at least", lowest), ("at most", highest))
+        if amount
+    ]
+    if not parts:
+        return f"{money(lowest, currency)} a charge" if lowest else "Free"
+    return " + ".join(parts) + (f", {' and '.join(bounds)} a charge" if bounds else "")
 
 
 def estimate(

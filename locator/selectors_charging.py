@@ -70,6 +70,12 @@ def typical_charge(*, location: Location, evse: Evse | None) -> TypicalCharge | 
     return TypicalCharge(cost=cost, currency=tariff.currency, tariff_id=tariff.ocpi_id)
 
 
-def tariff_words(*, elements: list[dict[str, Any]], currency: str) -> str:
+def tariff_words(
+    *,
+    elements: list[dict[str, Any]],
+    currency: str,
+    min_price: dict[str, Any] | None = None,
+    max_price: dict[str, Any] | None = None,
+) -> str:
     """A tariff as a driver reads it ('€0.49/kWh + €0.10/min after 60 min')."""
-    return pricing.describe(elements, currency)
+    return pricing.describe(elements, currency, min_price=min_price, max_price=max_price)

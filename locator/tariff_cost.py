@@ -9,9 +9,10 @@ The rules are OCPI 2.2.1's (mod_tariffs; tariffs are stored in that shape):
 - Restrictions are read at the start of each period, with the energy and duration so far:
   `start_time`/`end_time` local wall clock (start inclusive, end exclusive, wrapping past
   midnight), `start_date` inclusive and `end_date` exclusive, `min_*` inclusive and `max_*`
-  exclusive for kWh, duration, power and current, `day_of_week` local. Power is the period's
-  MAX_POWER, else its energy over its charging time. A bound on something the periods do not
-  tell (current) is not held against them. Elements for reservations never price a charge.
+  exclusive for kWh, duration, power and current, `day_of_week` local. Power is the highest
+  the period's figures allow (`period_power`): its MAX_POWER, else its energy over its charging
+  time, give or take the operator's rounding. A bound on something the periods do not tell
+  (current) is not held against them. Elements for reservations never price a charge.
 - step_size: a dimension's total is rounded up to a multiple of the step of the component
   that priced it last; of TIME and PARKING_TIME only the one used last is rounded.
 - VAT per component; then `min_price`/`max_price` (excl. VAT) clamp the total.
@@ -29,9 +30,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 # Volumes are counted in Wh and seconds, the units of step_size.
-# A period's power is its energy over its time, both rounded to 4 decimals by the operator:
-# within this share of a power bound it counts as on the bound.
-POWER_SLACK = 0.002
+# A period's power may be this share above what its figures read (an operator's rounding).
+POWER_SLACK = Decimal("0.002")
+# OCPI volumes have 4 decimals: a period's kWh and hours are each off by up to half of that.
+VOLUME_ROUNDING = Decimal("0.00005")
 PER_UNIT = {"ENERGY": Decimal(1000), "TIME": Decimal(3600), "PARKING_TIME": Decimal(3600)}
 
 
@@ -114,16 +116,16 @@ def restrictions_hold(
         return False
     if r.get("day_of_week") and WEEKDAYS[local.weekday()] not in r["day_of_week"]:
         return False
-    for low, high, value, slack in (
-        ("min_kwh", "max_kwh", kwh, 1e-9),
-        ("min_duration", "max_duration", duration_s, 1e-9),
-        ("min_power", "max_power", power_kw, POWER_SLACK),
+    for low, high, value in (
+        ("min_kwh", "max_kwh", kwh),
+        ("min_duration", "max_duration", duration_s),
+        ("min_power", "max_power", power_kw),
     ):
         if value is None:
             continue
-        if r.get(low) is not None and value < float(r[low]) * (1 - slack) - 1e-9:
+        if r.get(low) is not None and value < float(r[low]) - 1e-9:
             return False
-        if r.get(high) is not None and value >= float(r[high]) * (1 - slack) - 1e-9:
+        if r.get(high) is not None and value >= float(r[high]) - 1e-9:
             return False
     return True
 
@@ -182,6 +184,22 @@ def _clamp(
         )
 
 
+def period_power(period: MeteredPeriod) -> Decimal | None:
+    """The highest power (kW) a period's figures allow, to hold against a tariff's power bounds;
+    None when they cannot tell.
+
+    Without MAX_POWER it is kWh over hours, both rounded to 4 decimals: over a few seconds that
+    reads 149.67 kW for 150 (0.0056 h for 0.00556), so the bound is what the rounding allows.
+    """
+    if period.max_power_kw is not None:
+        return period.max_power_kw / (1 - POWER_SLACK)
+    energy, hours = period.energy_kwh, period.charging_hours
+    if hours <= VOLUME_ROUNDING:
+        return None  # too short to tell
+    read = energy / hours / (1 - POWER_SLACK)
+    return max(read, (energy + VOLUME_ROUNDING) / (hours - VOLUME_ROUNDING))
+
+
 def periods_price(
     *,
     elements: list[dict[str, Any]],
@@ -204,9 +222,7 @@ def periods_price(
         elements, "FLAT", local=begun.astimezone(zone), kwh=0.0, duration_s=0.0, power_kw=None
     )
     for period in ordered:
-        power = period.max_power_kw
-        if power is None and period.charging_hours > 0:
-            power = period.energy_kwh / period.charging_hours
+        power = period_power(period)
         moment = {
             "local": period.start.astimezone(zone),
             "kwh": float(kwh),

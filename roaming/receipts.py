@@ -53,13 +53,28 @@ class ReceiptFacts:
     refunded: str
     card: str
     cdr_id: str
+    nothing_charged: bool  # a free charge: the hold was released whole, no fee (cdr_fee)
+
+    @property
+    def settlement(self) -> str:
+        """What became of the hold when the charge cost nothing, else ""."""
+        if not self.nothing_charged:
+            return ""
+        return (
+            "Nothing was charged to your card: the operator's price was "
+            f"{self.operator_total or self.charged}, so there is no Plugway fee either, and "
+            "the hold on your card was released in full."
+        )
 
     @property
     def duration(self) -> str:
         if self.started_at is None or self.ended_at is None:
             return ""
-        minutes = int((self.ended_at - self.started_at).total_seconds() // 60)
-        return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+        seconds = int((self.ended_at - self.started_at).total_seconds())
+        minutes = seconds // 60
+        if minutes >= 60:
+            return f"{minutes // 60} h {minutes % 60:02d} min"
+        return f"{minutes} min" if minutes else (f"{seconds} s" if seconds > 0 else "")
 
 
 def receipt_session(*, user: User, public_id: UUID) -> ChargingSession | None:
@@ -82,9 +97,9 @@ def _breakdown(cdr: ChargeDetailRecord, currency: str) -> list[ReceiptLine]:
     except PartnerError:
         return []
     parts = (
-        ("Energy", record.energy_cost),
-        ("Charging time", record.time_cost),
-        ("Parking time", record.parking_cost),
+        ("Price of the energy", record.energy_cost),
+        ("Price of the charging time", record.time_cost),
+        ("Price of the parking time", record.parking_cost),
         ("Fixed price", record.fixed_cost),
     )
     return [
@@ -127,7 +142,14 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         started_at=cdr.started_at if cdr else session.started_at,
         ended_at=cdr.ended_at if cdr else session.ended_at,
         kwh=cdr.total_energy if cdr else session.kwh,
-        tariff=tariff_words(elements=tariff.elements, currency=tariff.currency) if tariff else "",
+        tariff=tariff_words(
+            elements=tariff.elements,
+            currency=tariff.currency,
+            min_price=tariff.min_price,
+            max_price=tariff.max_price,
+        )
+        if tariff
+        else "",
         breakdown=_breakdown(cdr, currency) if cdr else [],
         operator_total=money(cdr.total_cost) if cdr else "",
         vat=money(cdr.total_cost - cdr.total_cost_excl_vat) if cdr else "",
@@ -136,6 +158,7 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         refunded=money(refunded) if refunded else "",
         card=receipt.card_label,
         cdr_id=cdr.cdr_id if cdr else "",
+        nothing_charged=receipt.amount == 0,
     )
 
 
@@ -184,6 +207,9 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
     if facts.refunded:
         row("Refunded", facts.refunded)
     row("Card", facts.card)
+    if facts.settlement:
+        pdf.set_font("helvetica", "", 11)
+        pdf.multi_cell(0, 7, text(facts.settlement), new_x="LMARGIN", new_y="NEXT")
     if facts.cdr_id:
         row("Operator's reference", facts.cdr_id)
     return bytes(pdf.output())

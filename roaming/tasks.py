@@ -14,7 +14,7 @@ from roaming.models import ChargeDetailRecord, ChargingSession, Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
 from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find
-from roaming.services.sessions import commands_expire, session_hold_ensure
+from roaming.services.sessions import commands_expire, session_hold_ensure, session_late_stop
 from roaming.services.tokens import driver_token_push, driver_tokens_reconcile
 
 
@@ -97,6 +97,16 @@ def session_hold_ensure_task(self: Task[..., None], session_id: int) -> None:
     except PaymentError as error:
         countdown = min(600, 10 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(bind=True, max_retries=8)
+def session_late_stop_task(self: Task[..., None], session_id: int) -> None:
+    """Stop a charge that began after we gave up on its start. The partner unreachable: retry
+    with backoff (the driver is told it still charges and may press Stop)."""
+    try:
+        session_late_stop(session_id=session_id)
+    except PartnerError as error:
+        retry_unless_permanent(self, error)
 
 
 @shared_task(bind=True, max_retries=8)

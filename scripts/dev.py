@@ -7,8 +7,9 @@
 
 The virtual environment in .venv is (re)installed from requirements-dev.lock whenever the lock
 file changes, and the browser libraries from package-lock.json likewise, so a second run starts
-at once. `run` also starts localstripe (a fake Stripe) and a sandbox OCPI CPO, registers with
-the sandbox through the real handshake and pulls its stations.
+at once. `run` also starts localstripe (a fake Stripe), a sandbox OCPI CPO (it registers with
+it through the real handshake and pulls its stations) and Celery beat with a worker, so the jobs
+production schedules (command timeouts, the look for missing CDRs, token reconciliation) run.
 """
 
 import base64
@@ -178,6 +179,27 @@ def sandbox_start() -> "subprocess.Popen[bytes] | None":
     )
 
 
+def scheduler_command(schedule: Path) -> list[str]:
+    """Celery beat inside a worker, with production's schedule (CELERY_BEAT_SCHEDULE). On the
+    embedded default (no REDIS_URL: tasks run eagerly, no broker between processes) beat runs
+    each job itself when it is due and the worker has nothing to take; with Redis the worker
+    takes them. `schedule`: the file where beat remembers when each job last ran."""
+    schedule.parent.mkdir(exist_ok=True)
+    return [
+        str(BIN / "celery"),
+        "--app",
+        "config",
+        "worker",
+        "--beat",
+        "--schedule",
+        str(schedule),
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "WARNING",
+    ]
+
+
 def sandbox_connect(app_url: str) -> None:
     """Once the app answers, register with the sandbox and pull its stations (in the
     background, so the server's output is not held up)."""
@@ -218,7 +240,9 @@ def run(args: list[str]) -> int:
     # Partners (the sandbox) call us back at the URL we hand out.
     os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
     sandbox = sandbox_start()
-    children = [child for child in (sandbox, localstripe_start(port)) if child]
+    say("starting Celery beat and a worker: scheduled jobs run as in production")
+    scheduler = subprocess.Popen(scheduler_command(ROOT / "var" / "celerybeat-schedule"), cwd=ROOT)
+    children = [child for child in (sandbox, localstripe_start(port), scheduler) if child]
     if sandbox:
         threading.Thread(
             target=sandbox_connect, args=(f"http://{host}:{port}",), daemon=True

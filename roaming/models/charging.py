@@ -55,7 +55,7 @@ class SessionState(models.TextChoices):
 
 
 # Where each state may go next. A session the partner reports after a timeout (or a rejection
-# the charger overruled) is still followed and billed, hence the ways back from those ends.
+# the charger overruled) is followed to stop it and bill it, hence the ways back from those ends.
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     SessionState.REQUESTED: frozenset(
         {

@@ -56,6 +56,17 @@ class CdrRefusedError(PartnerError):
     like an unknown object, 404."""
 
 
+def cdr_fee(*, total: int, credit: bool) -> int:
+    """Our fee on a CDR: `CHARGING_FEE` on a charge that costs something, none on a credit or
+    a free charge.
+
+    A CDR of 0.00 (a free charger, or a car that took no energy) is settled without a capture:
+    the hold is released whole and the driver gets a receipt for 0.00. A fee alone would be
+    a charge for nothing the driver got, below the card networks' minimum charge (EUR 0.50).
+    """
+    return settings.CHARGING_FEE if total > 0 and not credit else 0
+
+
 def to_minor(amount: Decimal, currency: str) -> int:
     """Major units (as OCPI gives money) to minor units, half up, in the currency's exponent."""
     return int((amount * minor_per_major(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -212,7 +223,7 @@ def cdr_receive(*, partner: Partner, record: ChargeRecord) -> tuple[ChargeDetail
             session = credited.session if credited else None
         else:
             session = cdr_session_match(partner=partner, record=record)
-        fee = settings.CHARGING_FEE if total > 0 and not record.credit else 0
+        fee = cdr_fee(total=total, credit=record.credit)
         try:
             with transaction.atomic():
                 cdr = ChargeDetailRecord.objects.create(
@@ -241,8 +252,8 @@ def cdr_receive(*, partner: Partner, record: ChargeRecord) -> tuple[ChargeDetail
         if session is not None:
             session_note(
                 session=session,
-                cause=f"{'Credit CDR' if record.credit else 'CDR'} {record.id} received: "
-                f"{format_money(total, currency.lower())} incl. VAT",
+                cause=f"The operator's {'credit note' if record.credit else 'bill'} {record.id} "
+                f"arrived: {format_money(total, currency.lower())} incl. VAT",
             )
         transaction.on_commit(lambda: cdr_bill_task.delay(cdr.pk), robust=True)
     return cdr, True
@@ -265,7 +276,7 @@ def _session_complete(session: ChargingSession, cdr: ChargeDetailRecord) -> None
     """A CDR means the charge is over, even if the partner's last Session PATCH is late."""
     if not session.is_live:
         return
-    cause = f"CDR {cdr.cdr_id} arrived before the operator reported the end"
+    cause = f"The operator's bill {cdr.cdr_id} arrived before the operator reported the end"
     if session.state == SessionState.REQUESTED:
         session_transition(session=session, to=SessionState.ACTIVE, cause=cause)
     if session_transition(session=session, to=SessionState.COMPLETED, cause=cause):
@@ -356,9 +367,12 @@ def cdr_bill(*, cdr: ChargeDetailRecord, approved_by: User | None = None) -> Cha
                 session_note(session=session, cause=owed)
             session_note(
                 session=session,
-                cause=f"Charged {format_money(amount, payment.currency)} (CDR "
-                f"{format_money(cdr.total_cost, payment.currency)} + fee "
-                f"{format_money(cdr.fee, payment.currency)}); receipt {receipt.number}",
+                cause=f"Charged {format_money(amount, payment.currency)} (operator "
+                f"{format_money(cdr.total_cost, payment.currency)} + Plugway fee "
+                f"{format_money(cdr.fee, payment.currency)}); receipt {receipt.number}"
+                if amount
+                else f"Nothing to charge (operator {format_money(0, payment.currency)}, no fee):"
+                f" hold released; receipt {receipt.number}",
             )
             receipt_email(session=session, receipt=receipt)
     if owed:

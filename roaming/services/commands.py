@@ -33,6 +33,12 @@ from roaming.services.session_states import (
 )
 
 State = SessionState
+# What each command is, in the words of the session's timeline (the driver reads it).
+COMMAND_WORDS: dict[str, str] = {
+    CommandType.START_SESSION: "the start",
+    CommandType.STOP_SESSION: "the stop",
+    CommandType.UNLOCK_CONNECTOR: "the unlock of the connector",
+}
 Status = Command.Status
 # A start left waiting for the driver's bank (3-D Secure) is given up after this long.
 AUTHENTICATION_WAIT = timedelta(minutes=15)
@@ -72,7 +78,7 @@ def command_send_failed(*, command: Command, error: PartnerError) -> None:
     if command.session is not None:
         session_note(
             session=command.session,
-            cause=f"{command.get_type_display()} could not be sent: {error.message}",
+            cause=f"{COMMAND_WORDS[command.type].capitalize()} could not be sent: {error.message}",
         )
 
 
@@ -93,11 +99,15 @@ def command_response_apply(*, command: Command, reply: CommandReply) -> bool:
         result_due_at=now + (reply.timeout or timedelta()) + settings.CHARGING_COMMAND_GRACE,
         answered_at=None if accepted else now,
     )
-    if command.session is not None:
-        said = f": {reply.message}" if reply.message else ""
+    session = command.session
+    if session is not None:
+        operator = session.operator_name or command.partner.name
+        what = COMMAND_WORDS[command.type]
         session_note(
-            session=command.session,
-            cause=f"{command.get_type_display()} answered {reply.word}{said}",
+            session=session,
+            cause=f"{operator} accepted {what}"
+            if accepted
+            else f"{operator} refused {what}: {reply_words(reply)}",
         )
     return accepted
 
@@ -125,17 +135,16 @@ def command_result_apply(*, command: Command, reply: CommandReply) -> None:
         answered_at=now,
     )
     session = command.session
-    said = f": {reply.message}" if reply.message else ""
+    what = COMMAND_WORDS[command.type]
     if session is None:
         return
     if not first:
         Command.objects.filter(pk=command.pk, result="").update(result=reply.word)
         session_note(
             session=session,
-            cause=f"Late {command.get_type_display()} result {reply.word}{said} (ignored)",
+            cause=f"The charger answered {what} too late ({reply_words(reply)}): nothing changed",
         )
         return
-    session_note(session=session, cause=f"{command.get_type_display()} result {reply.word}{said}")
     session.refresh_from_db()
     if command.type == CommandType.START_SESSION:
         start_result_follow(session=session, reply=reply)
@@ -143,19 +152,32 @@ def command_result_apply(*, command: Command, reply: CommandReply) -> None:
         session_transition(
             session=session,
             to=State.ACTIVE,
-            cause=f"STOP_SESSION result {reply.word}",
+            cause=f"The charger did not stop: {reply_words(reply)}",
             message=f"The charger did not stop ({reply_words(reply)}). "
             "Try again, or unplug your car.",
+        )
+    else:
+        session_note(
+            session=session,
+            cause=f"The charger carried out {what}"
+            if accepted
+            else f"The charger did not carry out {what}: {reply_words(reply)}",
         )
 
 
 def start_result_follow(*, session: ChargingSession, reply: CommandReply) -> None:
     if session.state not in (State.REQUESTED, State.ACCEPTED):
-        return  # the Session itself got here first
-    if reply.outcome == CommandOutcome.ACCEPTED:
-        session_transition(
-            session=session, to=State.ACCEPTED, cause="The charger accepted the start"
+        session_note(  # the Session itself got here first
+            session=session,
+            cause="The charger confirmed the start"
+            if reply.outcome == CommandOutcome.ACCEPTED
+            else f"The charger answered the start: {reply_words(reply)}",
         )
+        return
+    if reply.outcome == CommandOutcome.ACCEPTED:
+        accepted = "The charger accepted the start"
+        if not session_transition(session=session, to=State.ACCEPTED, cause=accepted):
+            session_note(session=session, cause=accepted)  # accepted by the operator already
         return
     template = START_FAILURES.get(
         reply.outcome, f"The charger did not start ({reply_words(reply)}). {{nothing}}"
@@ -163,7 +185,7 @@ def start_result_follow(*, session: ChargingSession, reply: CommandReply) -> Non
     session_end(
         session=session,
         to=State.FAILED,
-        cause=f"START_SESSION result {reply.word}",
+        cause=f"The charger did not start: {reply_words(reply)}",
         message=template.format(nothing=NOTHING_CHARGED),
     )
 
@@ -210,7 +232,8 @@ def commands_expire(*, now: datetime | None = None) -> int:
             )
         else:
             session_note(
-                session=session, cause=f"No result to {command.get_type_display()} in time"
+                session=session,
+                cause=f"No answer from the charger to {COMMAND_WORDS[command.type]} in time",
             )
     for session in ChargingSession.objects.filter(
         state=State.REQUESTED, created_at__lt=now - AUTHENTICATION_WAIT, commands__isnull=True

@@ -5,9 +5,10 @@ by our driver's token at the same EVSE. A Session the driver started at the char
 token (no command) becomes a session of ours there and then; its hold is placed after the
 push has been answered. When no hold can be placed, the charge goes on (it is under way at the
 charger and the operator bills us for it) and the session is flagged for an admin to bill by
-hand. A session reported after it ended here (a start that timed out, say) is revived and
-billed the same way, with a new hold (reference `session-<public_id>-late`, since the first
-was released).
+hand. A session reported charging after it ended here (a start that timed out, say, so the
+driver was told nothing was charged) is stopped at once (`late_start_follow`): the driver may
+have left, and pays only for what it drew until the stop. It is billed like any other, with a
+new hold (reference `session-<public_id>-late`, since the first was released).
 """
 
 import uuid
@@ -48,6 +49,14 @@ State = SessionState
 # A Session reported by token (no authorization_reference) belongs to a start of ours at the
 # same EVSE made within this long.
 TOKEN_MATCH_WINDOW = timedelta(hours=2)
+LATE_START = (
+    "The charger started charging after all, after we had told you it did not. We are "
+    "stopping it: you pay only for the energy it delivered until then, and get a receipt."
+)
+LATE_CHARGE = (
+    "The charger charged after all, after we had told you it did not start. You pay only for "
+    "the energy it delivered: see the receipt."
+)
 
 
 # --- the partner's Session -----------------------------------------------------------------
@@ -194,35 +203,53 @@ def session_follow(*, session: ChargingSession, status: SessionStatus | None) ->
     """Move the session as the partner's Session status says; True when the hold must be
     released (the session never became valid)."""
     state = session.state
-    if status == SessionStatus.ACTIVE and (
-        state in (State.REQUESTED, State.ACCEPTED) or state in ENDED_WITHOUT_CHARGE
-    ):
-        cause = (
-            "The charger started charging"
-            if state in (State.REQUESTED, State.ACCEPTED)
-            else f"The charger reported the session after it ended here ({state}): "
-            "followed and billed"
+    if status == SessionStatus.ACTIVE and state in (State.REQUESTED, State.ACCEPTED):
+        session_transition(
+            session=session, to=State.ACTIVE, cause="The charger started charging", message=""
         )
-        session_transition(session=session, to=State.ACTIVE, cause=cause, message="")
+    elif status == SessionStatus.ACTIVE and state in ENDED_WITHOUT_CHARGE:
+        late_start_follow(session=session)
     elif status == SessionStatus.COMPLETED and state != State.COMPLETED:
         if State.COMPLETED not in SESSION_TRANSITIONS[state]:
             session_transition(
                 session=session, to=State.ACTIVE, cause="The charger started charging"
             )
+        late = state in ENDED_WITHOUT_CHARGE or session.state_message == LATE_START
         session_transition(
-            session=session, to=State.COMPLETED, cause="The charger ended the session", message=""
+            session=session,
+            to=State.COMPLETED,
+            cause="The charger ended the session"
+            + (", which started after we had given up on the start" if late else ""),
+            message=LATE_CHARGE if late else "",
         )
     elif status == SessionStatus.INVALID and state in (State.REQUESTED, State.ACCEPTED):
         session_transition(
             session=session,
             to=State.FAILED,
-            cause="The partner reported the session INVALID",
+            cause="The operator reported that the session is not valid",
             message=f"The charger could not start the charge. {NOTHING_CHARGED}",
         )
         return True
     elif status in (SessionStatus.PENDING, SessionStatus.RESERVATION) and state == State.REQUESTED:
         session_transition(session=session, to=State.ACCEPTED, cause="The charger is getting ready")
     return False
+
+
+def late_start_follow(*, session: ChargingSession) -> None:
+    """The charger reports charging on a start we gave up on (timed out, failed...) and told the
+    driver nothing was charged: follow it to bill it, and stop it after the commit, so the
+    driver, who may have left, pays only for the minutes until the stop."""
+    from roaming.tasks import session_late_stop_task  # tasks import the services
+
+    ended = session.get_state_display().lower()
+    session_transition(
+        session=session,
+        to=State.ACTIVE,
+        cause=f"The charger started after we had given up on the start ({ended}): "
+        "we are stopping it",
+        message=LATE_START,
+    )
+    transaction.on_commit(lambda: session_late_stop_task.delay(session.pk), robust=True)
 
 
 def session_progress_write(

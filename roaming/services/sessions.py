@@ -67,6 +67,7 @@ __all__ = [
     "connector_unlock",
     "session_change_apply",
     "session_hold_ensure",
+    "session_late_stop",
     "session_note",
     "session_report_apply",
     "session_start",
@@ -267,7 +268,7 @@ def start_command_send(*, session: ChargingSession, evse: Evse) -> None:
         session_end(
             session=session,
             to=State.FAILED,
-            cause=f"The partner could not be reached: {error.message}",
+            cause=f"{session.operator_name} could not be reached: {error.message}",
             message=message,
         )
         raise SessionError(message, code="partner_unavailable", http_status=503) from error
@@ -275,14 +276,14 @@ def start_command_send(*, session: ChargingSession, evse: Evse) -> None:
         session_transition(
             session=session,
             to=State.ACCEPTED,
-            cause="The operator accepted the start; waiting for the charger",
+            cause="Waiting for the charger",
         )
         return
     said = reply_words(reply)
     session_end(
         session=session,
         to=State.REJECTED,
-        cause=f"START_SESSION {reply.word}",
+        cause="The start was refused",
         message=f"{session.operator_name} refused the start: {said}. {NOTHING_CHARGED}",
     )
 
@@ -297,6 +298,12 @@ def session_stop(*, user: User, session: ChargingSession) -> ChargingSession:
     session goes on charging; the driver may try again)."""
     if session.user_id != user.pk:
         raise SessionError("No such charging session.", code="not_found", http_status=404)
+    return stop_send(session=session, cause="Stop requested by the driver")
+
+
+def stop_send(*, session: ChargingSession, cause: str) -> ChargingSession:
+    """Send STOP_SESSION for a charging session (`cause` goes on the timeline); see
+    `session_stop` for what it raises and what the driver is told."""
     if session.state == State.STOPPING:
         return session
     if session.state != State.ACTIVE or not session.ocpi_session_id:
@@ -308,9 +315,7 @@ def session_stop(*, user: User, session: ChargingSession) -> ChargingSession:
     command = command_create(
         partner=session.partner, type=CommandType.STOP_SESSION, session=session
     )
-    if not session_transition(
-        session=session, to=State.STOPPING, cause="Stop requested by the driver"
-    ):
+    if not session_transition(session=session, to=State.STOPPING, cause=cause):
         Command.objects.filter(pk=command.pk).update(status=Status.FAILED, message="not sent")
         raise SessionError(
             "This session is not charging any more.", code="not_stoppable", http_status=409
@@ -335,11 +340,29 @@ def session_stop(*, user: User, session: ChargingSession) -> ChargingSession:
             f"{session.operator_name} did not stop the charge: {said}. Unplug your car to end it."
         )
         session_transition(
-            session=session, to=State.ACTIVE, cause=f"STOP_SESSION {reply.word}", message=message
+            session=session, to=State.ACTIVE, cause="The stop was refused", message=message
         )
         raise SessionError(message, code="not_stoppable", http_status=409)
     session.refresh_from_db()
     return session
+
+
+def session_late_stop(*, session_id: int) -> None:
+    """Stop a charge the charger began after we had given up on its start (the driver was told
+    nothing was charged; `session_reports.late_start_follow`), so that it costs the driver only
+    what it drew until the stop. Raises PartnerError when the partner cannot be reached (the
+    caller retries; the driver may press Stop meanwhile); a refusal is flagged for an admin."""
+    session = ChargingSession.objects.filter(pk=session_id).first()
+    if session is None or session.state != State.ACTIVE:
+        return  # stopped, by the driver or the charger, meanwhile
+    try:
+        stop_send(session=session, cause="Stopping the charge that started after we gave up")
+    except SessionError as error:
+        if isinstance(error.__cause__, PartnerError) and not error.__cause__.permanent:
+            raise error.__cause__ from error
+        flag = f"A late start could not be stopped: {error.message}"
+        ChargingSession.objects.filter(pk=session.pk).update(needs_attention=flag[:200])
+        session_note(session=session, cause=flag)
 
 
 def connector_unlock(*, admin: User, session: ChargingSession) -> Command:

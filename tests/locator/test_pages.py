@@ -2,15 +2,16 @@
 
 import dataclasses
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from locator.catalogue import EvseRecord
+from locator.catalogue import EvseRecord, catalogue_tariffs_upsert
 from locator.models import Evse, Location
-from tests.locator.conftest import evse, location
+from tests.locator.conftest import SOURCE, T0, TARIFFS, evse, location
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import LocalStripe, card_add
 
@@ -35,6 +36,16 @@ def test_the_tile_server_is_configurable_and_allowed_by_the_policy(
     settings.LOCATOR_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
     response = client.get("/")
     assert "https://tiles.example.org/{z}/{x}/{y}.png" in response.content.decode()
+
+
+def test_the_station_page_states_a_minimum_price(client: Client, put, tariffs) -> None:
+    newer = dataclasses.replace(
+        TARIFFS[0], last_updated=T0 + timedelta(hours=1), min_price={"excl_vat": 1.50}
+    )
+    catalogue_tariffs_upsert(source=SOURCE, records=[newer])
+    station = put(location("P1", evses=(evse("P1-1", "AVAILABLE"),)))
+    page = client.get(f"/stations/{station.id}/").content.decode()
+    assert "€0.30/kWh, at least €1.50 a charge" in page
 
 
 def test_the_station_page_reads_like_a_driver_expects(client: Client, put, tariffs) -> None:

@@ -54,3 +54,17 @@ def test_time_of_day_bands_are_flagged() -> None:
         }
     ]
     assert describe(elements, "GBP") == "£0.30/kWh at some times"
+
+
+def test_min_and_max_price_are_in_the_plain_words() -> None:
+    """The sandbox's DC-MIN-MAX: EUR 0.79/kWh + 21 % VAT, at least 2.00, at most 40.00."""
+    elements = [{"price_components": [{"type": "ENERGY", "price": 0.79, "vat": 21.0}]}]
+    lowest, highest = {"excl_vat": 2.00, "incl_vat": 2.42}, {"excl_vat": 40.00, "incl_vat": 48.40}
+    assert describe(elements, "EUR", min_price=lowest, max_price=highest) == (
+        "€0.96/kWh, at least €2.42 and at most €48.40 a charge"
+    )
+    # Without incl_vat, the components' VAT is added, as a driver pays it.
+    assert describe(elements, "EUR", min_price={"excl_vat": 2.00}) == (
+        "€0.96/kWh, at least €2.42 a charge"
+    )
+    assert describe([], "EUR", min_price={"excl_vat": 1.00}) == "€1.00 a charge"

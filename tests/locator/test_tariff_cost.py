@@ -107,6 +107,8 @@ def charges() -> list[tuple[str, list[MeterSegment]]]:
         ("over midnight", charge(datetime(2026, 1, 15, 22, 30, tzinfo=UTC), (150, 7.4))),
         ("fast with taper", charge(THURSDAY, (25, 150), (10, 60), (5, 20))),
         ("weekend", charge(datetime(2026, 1, 17, 9, 0, tzinfo=UTC), (45, 50))),
+        # 0.0103 h and 1.5417 kWh: 149.68 kW by the rounded figures, on the 150 kW bound.
+        ("37 seconds at 150 kW", charge(THURSDAY, (37 / 60, 150))),
     ]
 
 
@@ -133,3 +135,23 @@ def test_reckoning_from_a_cdrs_periods_matches_the_cpos_price(tariff: dict) -> N
         )
         theirs = priced.total.incl_vat
         assert abs(ours.total.incl_vat - theirs) < CENT, (name, ours.total, theirs)
+
+
+def test_power_read_under_a_bound_by_rounding_counts_as_on_the_bound() -> None:
+    """20 s at 150 kW, as an operator rounds it: 0.8333 kWh in 0.0056 h reads 148.8 kW."""
+    elements = [
+        {"price_components": [component("ENERGY", 0.55)], "restrictions": {"max_power": 150.0}},
+        {"price_components": [component("ENERGY", 0.69)]},
+    ]
+    cost = periods_price(
+        elements=elements,
+        periods=[Period(THURSDAY, Decimal("0.8333"), Decimal("0.0056"))],
+        time_zone="UTC",
+    )
+    assert cost.total.incl_vat.quantize(CENT) == Decimal("0.70")  # 0.8333 kWh at €0.69 + VAT
+    slower = periods_price(
+        elements=elements,
+        periods=[Period(THURSDAY, Decimal("0.6111"), Decimal("0.0056"))],  # 110 kW
+        time_zone="UTC",
+    )
+    assert slower.total.incl_vat.quantize(CENT) == Decimal("0.41")  # at €0.55 + VAT

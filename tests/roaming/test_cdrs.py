@@ -83,7 +83,7 @@ def test_cdr_captures_its_cost_plus_fee_and_releases_the_rest(
     assert "€5.07" in email.body
     assert f"/receipts/{session.public_id}/" in email.body
     timeline = [event.cause for event in session.events.all()]
-    assert any(cause.startswith("CDR CDR-") for cause in timeline)
+    assert any(cause.startswith("The operator's bill CDR-") for cause in timeline)
     assert any(cause.startswith("Charged €5.07") for cause in timeline)
 
 
@@ -444,3 +444,37 @@ def test_cdr_for_a_hold_already_released_is_held_and_the_payment_states_the_debt
     )
     assert payment.log.filter(action="capture_owed").exists()
     assert ChargingSession.objects.get(pk=session.pk).needs_attention.startswith("The capture")
+
+
+def test_free_charge_is_settled_with_no_fee_the_hold_released_and_a_receipt_for_nothing(
+    client: Client, ocpi: Ocpi, cpo: Partner, driver: Any, localstripe: LocalStripe
+) -> None:
+    """A CDR of €0.00 (here a car that took no energy): no capture and no fee, the whole hold
+    released, and a €0.00 receipt that says so, like any other charge."""
+    session = session_make(user=driver, partner=cpo, hold=2000, state=SessionState.COMPLETED)
+    response = ocpi.post_cdr(cdr_payload(session, kwh="0"))
+
+    assert response.status_code == 201, response.content
+    cdr = ChargeDetailRecord.objects.get()
+    assert (cdr.billing, cdr.total_cost, cdr.fee, cdr.amount) == (Billing.BILLED, 0, 0, 0)
+    payment = Payment.objects.get(pk=session.payment_id)
+    assert (payment.status, payment.amount_captured) == (Payment.Status.CANCELED, 0)
+    assert localstripe.payment_intent(payment.stripe_payment_intent_id or "")["status"] == (
+        "canceled"
+    )
+    assert localstripe.writes("/capture") == []
+    receipt = Receipt.objects.get(payment=payment)
+    assert receipt.amount == 0
+    said = "the hold on your card was released in full"
+    [email] = mail.outbox
+    assert receipt.number in email.subject
+    assert "Charged to Visa •••• 4242: €0.00" in email.body
+    assert said in email.body
+    client.force_login(driver)
+    page = client.get(f"/receipts/{session.public_id}/").content.decode()
+    assert "€0.00" in page
+    assert "Nothing was charged to your card" in page
+    assert said in page
+    timeline = [event.cause for event in session.events.all()]
+    said = f"Nothing to charge (operator €0.00, no fee): hold released; receipt {receipt.number}"
+    assert said in timeline

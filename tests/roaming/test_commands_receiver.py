@@ -76,7 +76,7 @@ def test_result_moves_the_session_and_a_repeat_changes_nothing(
     assert (start.status, start.result) == ("succeeded", "ACCEPTED")
     assert start.session is not None
     assert start.session.state == "accepted"
-    assert "Late Start result EVSE_OCCUPIED: x (ignored)" in [
+    assert "The charger answered the start too late (x): nothing changed" in [
         e.cause for e in start.session.events.all()
     ]
 

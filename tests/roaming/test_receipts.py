@@ -3,12 +3,15 @@ why; nobody but the driver sees them."""
 
 import re
 import zlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
+from locator.models import Tariff
 from payments.models import Receipt
 from roaming.models import ChargingSession, Partner, SessionState
 from tests.roaming.billing import (
@@ -124,3 +127,38 @@ def test_names_from_the_operator_are_escaped(client: Client, billed: ChargingSes
     page = client.get(f"/receipts/{billed.public_id}/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_short_charge_at_a_minimum_price_reads_plainly_on_the_receipt(
+    client: Client, localstripe: LocalStripe, django_capture_on_commit_callbacks: Any
+) -> None:
+    """40 seconds, 0.1 kWh, on a tariff with a minimum price: the receipt gives the duration in
+    seconds (not "0 min"), names the energy once, and states the minimum in the tariff."""
+    partner: Partner = cpo_partner()
+    Tariff.objects.filter(ocpi_id="AC-ENERGY").update(
+        min_price={"excl_vat": 2.00, "incl_vat": 2.42}
+    )
+    driver = driver_make(localstripe)
+    started = timezone.now() - timedelta(minutes=5)
+    session = session_make(
+        user=driver,
+        partner=partner,
+        state=SessionState.COMPLETED,
+        started_at=started,
+        ended_at=started + timedelta(seconds=40),
+    )
+    cdr = cdr_payload(session, kwh="0.1")
+    cdr["total_cost"] = {"excl_vat": 2.00, "incl_vat": 2.42}  # the minimum, as the CPO bills it
+    Ocpi(client, django_capture_on_commit_callbacks).post_cdr(cdr)
+    client.force_login(driver)
+
+    page = client.get(f"/receipts/{session.public_id}/").content.decode()
+    assert "€0.47/kWh, at least €2.42 a charge" in page
+    assert "(40 s)" in page
+    assert "0 min" not in page
+    assert page.count('<th scope="row">Energy</th>') == 1
+    assert '<th scope="row">Price of the energy</th>' in page
+    assert "€2.77" in page  # €2.42 + our €0.35
+    pdf = pdf_text(client.get(f"/receipts/{session.public_id}.pdf").content)
+    assert "at least €2.42 a charge" in pdf
+    assert "40 s" in pdf

@@ -66,6 +66,18 @@ def test_driver_starts_sees_it_charge_and_stops_it(charging_net: Net) -> None:
     texts = [event["text"] for event in done["timeline"]]
     assert "Stop requested by the driver" in texts
     assert "The charger ended the session" in texts
+    # The timeline speaks the driver's words, not OCPI's.
+    operator = ChargingSession.objects.get(public_id=public_id).operator_name
+    assert f"{operator} accepted the start" in texts
+    assert f"{operator} accepted the stop" in texts
+    # The CommandResult may come before or after the charger reports the session charging.
+    said = {"The charger accepted the start", "The charger confirmed the start"} & set(texts)
+    assert said, texts
+    page = client.get(f"/sessions/{public_id}/").content.decode()
+    assert f"{operator} accepted the start" in page
+    for ocpi_word in ("ACCEPTED", "START_SESSION", "STOP_SESSION", "answered", " result "):
+        assert not [text for text in texts if ocpi_word in text], (ocpi_word, texts)
+        assert ocpi_word not in page, ocpi_word
     # The hold waits for the CDR (billing's part): nothing released, nothing captured yet.
     session.refresh_from_db()
     assert hold_status(net.localstripe, session) == "requires_capture"
