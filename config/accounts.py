@@ -1,14 +1,13 @@
-"""django-allauth glue: account email leaves through the Celery worker, after the commit, and
+"""django-allauth glue: account email leaves through the Celery worker (queued in the outbox), and
 allauth's limits key on our one client identity (`config.clients.client_ip`)."""
 
-from functools import partial
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.db import transaction
 from django.http import HttpRequest
 
 from config.clients import client_ip
+from config.outbox import task_enqueue
 from config.tasks import email_send
 
 
@@ -26,12 +25,10 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ha
             ),
             None,
         )
-        transaction.on_commit(
-            partial(
-                email_send.delay,
-                subject=message.subject,
-                body=message.body,
-                html_body=html_body,
-                to=list(message.to),
-            )
+        task_enqueue(
+            email_send,
+            subject=message.subject,
+            body=message.body,
+            html_body=html_body,
+            to=list(message.to),
         )

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "locator",
     "payments",
     "roaming",
+    # The project's own app, last: rows every app shares (the outbox, config.outbox).
+    "config",
 ]
 if not PRODUCTION:
     # The simulated partner network (sandbox CPO) and its tooling: development and tests only.
@@ -171,6 +173,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "clear-expired-sessions": {
         "task": "config.tasks.expired_sessions_clear",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Work stored while the broker was down (config.outbox) leaves within seconds of its return.
+    "outbox-relay": {
+        "task": "config.tasks.pending_tasks_relay",
+        "schedule": timedelta(seconds=5),
     },
 }
 
@@ -398,12 +405,6 @@ CELERY_BEAT_SCHEDULE.update(
         "payments-reconcile": {
             "task": "payments.tasks.payments_reconcile",
             "schedule": crontab(minute="*/30"),
-        },
-        # Stripe events stored while the broker was down are processed within about a minute
-        # of its return, not at the next reconciliation.
-        "payments-webhook-relay": {
-            "task": "payments.tasks.webhook_events_relay",
-            "schedule": timedelta(seconds=30),
         },
     }
 )

@@ -8,6 +8,7 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from payments.gateway import PaymentError
 from roaming.errors import PartnerError
 from roaming.models import ChargeDetailRecord, ChargingSession, Partner
@@ -50,7 +51,7 @@ def partners_sync_due() -> int:
         full_every=settings.ROAMING_FULL_SYNC_INTERVAL,
     )
     for partner_id, full in due:
-        partner_sync_task.delay(partner_id, full)
+        task_enqueue(partner_sync_task, partner_id, full)
     return len(due)
 
 

@@ -7,6 +7,7 @@ OCPI authentication remembers, or the EVSEs the status fast path remembers.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -144,9 +145,15 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
         # Close what talking to the worker left open in this process (a reply consumer may be
         # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
         # these inherited sockets and would wait for ever on a reply that is not its own.
-        kombu_pools.reset()  # closes every pooled connection and forgets the pools
-        celery_app._pool = None  # so the app builds fresh ones on its next use
-        celery_app.amqp._producer_pool = None
+        broker_pools_reset()
+
+
+def broker_pools_reset() -> None:
+    """Close every pooled broker connection of this process and forget the pools, so the app
+    builds fresh ones (on the broker URL it has now) on its next use."""
+    kombu_pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -168,3 +175,72 @@ def default_queue(celery_worker: CeleryWorker) -> Iterator[None]:
     celery_app.conf.task_default_queue = celery_worker.queue
     yield
     celery_app.conf.task_default_queue = previous
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def broker_unreachable(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Celery as in production (not eager), with its broker on a loopback port where nothing
+    listens: Redis is down. Yields that broker URL."""
+    from config import outbox
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    previous = celery_app.conf.broker_url
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = url
+    broker_pools_reset()
+    yield url
+    celery_app.conf.broker_url = previous
+    broker_pools_reset()
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to stop and start again."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not start on port {self.port}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        skip_or_fail("redis-server is not installed")
+    server = RedisServer(port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

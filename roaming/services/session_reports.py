@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from locator.models import Location
 from payments.gateway import PaymentError
 from payments.models import Payment
@@ -268,7 +269,7 @@ def session_moved(
 
         payment = Payment.objects.filter(charging_session=session).first()
         if payment is None or payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
-            transaction.on_commit(lambda: session_hold_ensure_task.delay(session.pk), robust=True)
+            task_enqueue(session_hold_ensure_task, session.pk)
     return release
 
 
