@@ -135,7 +135,9 @@ def pending_tasks_relay() -> int:
                 except BrokerUnavailableError:
                     return sent
                 except Exception:
-                    # Eager only: one failing task must not cost the rest of the relay.
+                    # Eager only: the row was sent and its task failed here; one failing task
+                    # must not cost the rest of the relay.
+                    sent += 1
                     logger.exception("pending task %s failed", pk)
             if len(ids) < RELAY_BATCH:
                 return sent

@@ -244,3 +244,19 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def own_broker(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
+    """Celery's broker is `redis_server`, here and in a worker started after this fixture, so a
+    test can stop and start the broker under a real worker."""
+    from config import outbox
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    previous = celery_app.conf.broker_url, celery_app.conf.result_backend
+    celery_app.conf.broker_url = celery_app.conf.result_backend = redis_server.url
+    broker_pools_reset()
+    yield redis_server
+    celery_app.conf.broker_url, celery_app.conf.result_backend = previous
+    broker_pools_reset()
