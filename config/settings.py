@@ -399,6 +399,11 @@ PAYMENTS_HOLD_SWEEP_MARGIN = timedelta(
 # A driver who never completes a bank's authentication request: the attempt is cancelled after.
 PAYMENTS_AUTHENTICATION_TIMEOUT = timedelta(
     minutes=env.float("PAYMENTS_AUTHENTICATION_TIMEOUT_MINUTES", default=60)
+# How long a worker's claim on a payment lasts while it calls Stripe; a claim whose worker died
+# is taken over after it (the PaymentIntent says what happened). Keep it above STRIPE_TIMEOUT.
+PAYMENTS_CLAIM_LEASE = timedelta(seconds=env.int("PAYMENTS_CLAIM_LEASE_SECONDS", default=120))
+if PAYMENTS_CLAIM_LEASE.total_seconds() <= STRIPE_TIMEOUT:
+    raise ImproperlyConfigured("PAYMENTS_CLAIM_LEASE_SECONDS must be above STRIPE_TIMEOUT.")
 )
 CELERY_BEAT_SCHEDULE.update(
     {

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,57 +96,82 @@ class CeleryWorker:
     mail_dir: Path
 
 
+@contextmanager
+def celery_workers(
+    queue: str,
+    mail_dir: Path,
+    *,
+    app: str = "config",
+    count: int = 1,
+    pool: str = "solo",
+    concurrency: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` real `celery worker` processes on Redis, consuming `queue`, mailing to files in
+    `mail_dir`; stopped on exit."""
+    reason = redis_unreachable_reason()
+    if reason:
+        skip_or_fail(reason)
+    worker_env = os.environ | {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        **(env or {}),
+    }
+    names = [f"{queue}-{n}" for n in range(count)]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                app,
+                "worker",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
+                "-Q",
+                queue,
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env=worker_env,
+        )
+        for name in names
+    ]
+    celery_app.conf.task_always_eager = False
+    try:
+        deadline = time.monotonic() + 60
+        for name, process in zip(names, processes, strict=True):
+            while not celery_app.control.ping(
+                destination=[f"{name}@{socket.gethostname()}"], timeout=0.5
+            ):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("a Celery worker did not start; its output is above")
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        # Close what talking to the workers left open in this process (a reply consumer may be
+        # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
+        # these inherited sockets and would wait for ever on a reply that is not its own.
+        broker_pools_reset()
+
+
 @pytest.fixture
 def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     """A real `celery worker` process on Redis, consuming a queue of its own.
 
     It sends mail to files in `mail_dir`, so a test can read what the worker delivered.
     """
-    reason = redis_unreachable_reason()
-    if reason:
-        skip_or_fail(reason)
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    worker = CeleryWorker(queue=queue, mail_dir=tmp_path / "mail")
-    env = os.environ | {
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(worker.mail_dir),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    celery_app.conf.task_always_eager = False
-    try:
-        deadline = time.monotonic() + 30
-        while not celery_app.control.ping(
-            destination=[f"{queue}@{socket.gethostname()}"], timeout=0.5
-        ):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the Celery worker did not start; its output is above")
+    worker = CeleryWorker(queue=f"test-{uuid.uuid4().hex[:12]}", mail_dir=tmp_path / "mail")
+    with celery_workers(worker.queue, worker.mail_dir):
         yield worker
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        # Close what talking to the worker left open in this process (a reply consumer may be
-        # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
-        # these inherited sockets and would wait for ever on a reply that is not its own.
-        broker_pools_reset()
 
 
 def broker_pools_reset() -> None:
