@@ -226,5 +226,6 @@ class OutboundCallAdmin(admin.ModelAdmin[OutboundCall]):
         return False
 
 
-# Charging (sessions, CDRs) has its own module; importing it registers its pages.
-from roaming import admin_charging  # noqa: E402, F401
+# Charging (sessions, CDRs) and the billing reconciliation have modules of their own; importing
+# them registers their pages.
+from roaming import admin_charging, admin_reconcile  # noqa: E402, F401
