@@ -17,6 +17,9 @@ class PendingTask(models.Model):
     args = models.JSONField(default=list, blank=True)
     kwargs = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="The task runs no earlier (a countdown)."
+    )
     claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -20,7 +20,8 @@ The model lives in `config` (the project's own app) because locator, payments an
 queue work through it, and none of them may import another to do so.
 
 Embedded default (eager Celery): the kick runs the task in this process after the commit, as
-`transaction.on_commit(task.delay)` did; a task that raises is logged, not retried here.
+`transaction.on_commit(task.delay)` did (a countdown is ignored, as eager Celery ignores it); a
+task that raises is logged, not retried here.
 """
 
 import contextlib
@@ -47,6 +48,8 @@ BROKER_BACKOFF = 10.0
 # Sent rows are kept this long (the admin shows what was sent when), then pruned.
 SENT_KEPT = timedelta(days=1)
 RELAY_BATCH = 500
+# The relay sends a task due this soon (with its eta), rather than at its next round.
+RELAY_AHEAD = timedelta(seconds=10)
 
 _broker_down_until = 0.0
 
@@ -55,11 +58,17 @@ class BrokerUnavailableError(Exception):
     """The broker did not take a message; the row stays unsent for the relay."""
 
 
-def task_enqueue(task: Task[..., Any] | str, *args: Any, **kwargs: Any) -> PendingTask:
+def task_enqueue(
+    task: Task[..., Any] | str, *args: Any, countdown: float = 0, **kwargs: Any
+) -> PendingTask:
     """Queue `task(*args, **kwargs)`: stored now, in the caller's transaction, and sent to
-    Celery after the commit (by the kick, else by the relay). Arguments must be JSON."""
+    Celery after the commit (by the kick, else by the relay), to run no earlier than
+    `countdown` seconds from now. Arguments must be JSON."""
     name = task if isinstance(task, str) else task.name
-    row = PendingTask.objects.create(task=name, args=list(args), kwargs=kwargs)
+    not_before = timezone.now() + timedelta(seconds=countdown) if countdown else None
+    row = PendingTask.objects.create(
+        task=name, args=list(args), kwargs=kwargs, not_before=not_before
+    )
     # A function, not a partial: Django names the callback when it logs a robust one's error.
     transaction.on_commit(lambda: _kick(row.pk), robust=True)
     return row
@@ -103,7 +112,12 @@ def _send(pk: int, connection: Connection) -> bool:
         return True
     try:
         celery_app.send_task(
-            row.task, args=row.args, kwargs=row.kwargs, connection=connection, retry=False
+            row.task,
+            args=row.args,
+            kwargs=row.kwargs,
+            eta=row.not_before,
+            connection=connection,
+            retry=False,
         )
     except Exception as exc:  # whatever the broker raised, the row waits for the relay
         _broker_down_until = time.monotonic() + BROKER_BACKOFF
@@ -126,6 +140,7 @@ def pending_tasks_relay() -> int:
             ids = list(
                 PendingTask.objects.filter(sent_at=None)
                 .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
+                .filter(Q(not_before=None) | Q(not_before__lte=now + RELAY_AHEAD))
                 .order_by("id")
                 .values_list("id", flat=True)[:RELAY_BATCH]
             )

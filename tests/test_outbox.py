@@ -128,3 +128,18 @@ def test_a_row_whose_sender_died_is_sent_again_after_its_lease(
     assert outbox.pending_tasks_relay() == 1
     row.refresh_from_db()
     assert (row.sent_at is not None, row.attempts) == (True, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_with_a_countdown_is_sent_when_due(broker_unreachable: str) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    row = outbox.task_enqueue(email_send, countdown=60, **receipt_mail("d@example.com"))
+    celery_app.conf.task_always_eager = True
+
+    assert outbox.pending_tasks_relay() == 0  # not due
+    PendingTask.objects.filter(pk=row.pk).update(not_before=timezone.now() + timedelta(seconds=5))
+    assert outbox.pending_tasks_relay() == 1  # due within RELAY_AHEAD: sent with its eta
+    assert [m.to for m in mail.outbox] == [["d@example.com"]]
