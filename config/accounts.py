@@ -1,21 +1,20 @@
-"""django-allauth glue: account email leaves through the Celery worker, after the commit,
+"""django-allauth glue: account email leaves through the Celery worker (queued in the outbox),
 allauth's limits key on our one client identity (`config.clients.client_ip`), and staff reach
 the admin only with two-factor authentication."""
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from config.clients import client_ip
+from config.outbox import task_enqueue
 from config.tasks import email_send
 
 
@@ -33,14 +32,12 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ha
             ),
             None,
         )
-        transaction.on_commit(
-            partial(
-                email_send.delay,
-                subject=message.subject,
-                body=message.body,
-                html_body=html_body,
-                to=list(message.to),
-            )
+        task_enqueue(
+            email_send,
+            subject=message.subject,
+            body=message.body,
+            html_body=html_body,
+            to=list(message.to),
         )
 
 

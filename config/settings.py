@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "locator",
     "payments",
     "roaming",
+    # The project's own app, last: rows every app shares (the outbox, config.outbox).
+    "config",
 ]
 if not PRODUCTION:
     # The simulated partner network (sandbox CPO) and its tooling: development and tests only.
@@ -177,6 +179,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "config.tasks.expired_sessions_clear",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Work stored while the broker was down (config.outbox) leaves within seconds of its return.
+    "outbox-relay": {
+        "task": "config.tasks.pending_tasks_relay",
+        "schedule": timedelta(seconds=5),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -229,6 +236,8 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Plugway <no-reply@plugway.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who hears of what needs a person (billing differences, besides staff users), comma-separated.
+ADMINS = [(address, address) for address in env.list("ADMIN_EMAILS", default=[])]
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -377,6 +386,13 @@ CELERY_BEAT_SCHEDULE["roaming-cdrs-missing"] = {
     "task": "roaming.tasks.cdrs_missing_find_task",
     "schedule": timedelta(minutes=10),
 }
+# Each night the partners' CDRs, ours and Stripe's captures of this many last days are compared
+# and each difference reported to staff and ADMINS (roaming.services.billing_reconcile).
+BILLING_RECONCILE_WINDOW = timedelta(days=env.int("BILLING_RECONCILE_DAYS", default=3))
+CELERY_BEAT_SCHEDULE["roaming-billing-reconcile"] = {
+    "task": "roaming.tasks.billing_reconcile_task",
+    "schedule": crontab(hour=4, minute=40),
+}
 CELERY_BEAT_SCHEDULE["roaming-commands-expire"] = {
     "task": "roaming.tasks.commands_expire_task",
     "schedule": timedelta(seconds=15),
@@ -396,6 +412,11 @@ if PRODUCTION and STRIPE_API_BASE:
     raise ImproperlyConfigured("STRIPE_API_BASE is for localstripe; leave it unset in production.")
 # Seconds before one Stripe call is abandoned (the SDK default is 80).
 STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20.0)
+# How long a worker's claim on a payment lasts while it calls Stripe; a claim whose worker died
+# is taken over after it (the PaymentIntent says what happened). Keep it above STRIPE_TIMEOUT.
+PAYMENTS_CLAIM_LEASE = timedelta(seconds=env.int("PAYMENTS_CLAIM_LEASE_SECONDS", default=120))
+if PAYMENTS_CLAIM_LEASE.total_seconds() <= STRIPE_TIMEOUT:
+    raise ImproperlyConfigured("PAYMENTS_CLAIM_LEASE_SECONDS must be above STRIPE_TIMEOUT.")
 # How long an uncaptured hold lives at the card network: Visa's limit for merchant-initiated
 # holds is 4 days 18 hours; the sweeper captures or releases PAYMENTS_HOLD_SWEEP_MARGIN before.
 PAYMENTS_HOLD_LIFETIME = timedelta(hours=env.float("PAYMENTS_HOLD_LIFETIME_HOURS", default=114))
@@ -411,12 +432,6 @@ CELERY_BEAT_SCHEDULE.update(
         "payments-reconcile": {
             "task": "payments.tasks.payments_reconcile",
             "schedule": crontab(minute="*/30"),
-        },
-        # Stripe events stored while the broker was down are processed within about a minute
-        # of its return, not at the next reconciliation.
-        "payments-webhook-relay": {
-            "task": "payments.tasks.webhook_events_relay",
-            "schedule": timedelta(seconds=30),
         },
     }
 )

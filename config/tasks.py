@@ -1,8 +1,10 @@
-"""Project-wide Celery tasks: outgoing email and housekeeping."""
+"""Project-wide Celery tasks: outgoing email, the outbox relay and housekeeping."""
 
 from celery import shared_task
 from django.core import mail
 from django.core.management import call_command
+
+from config import outbox
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -22,3 +24,10 @@ def email_send(*, subject: str, body: str, html_body: str | None, to: list[str])
 def expired_sessions_clear() -> None:
     """Delete expired login sessions (nightly, from beat)."""
     call_command("clearsessions")
+
+
+@shared_task
+def pending_tasks_relay() -> int:
+    """Every few seconds from beat: send the queued work the broker did not take at once
+    (see config.outbox)."""
+    return outbox.pending_tasks_relay()

@@ -9,10 +9,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from config.outbox import task_enqueue
 from payments import services
 from payments.models import (
     BillingAccount,
@@ -246,7 +248,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         from payments.tasks import webhook_event_process
 
-        queryset.update(status=WebhookEvent.Status.RECEIVED)
-        for event in queryset:
-            webhook_event_process.delay(event.pk)
+        with transaction.atomic():
+            queryset.update(status=WebhookEvent.Status.RECEIVED)
+            for event in queryset:
+                task_enqueue(webhook_event_process, event.pk)
         self.message_user(request, f"{queryset.count()} event(s) queued.", messages.SUCCESS)

@@ -116,6 +116,17 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Capture:
+    """Money Stripe took: a captured charge (of a hold, or of a charge above one)."""
+
+    charge_id: str
+    payment_intent_id: str | None
+    amount: int
+    currency: str
+    created: datetime
+
+
+@dataclass(frozen=True)
 class Event:
     id: str
     type: str
@@ -438,6 +449,30 @@ def charge_payment_intent_id(charge_id: str) -> str | None:
     """The PaymentIntent a charge belongs to."""
     charge = _call("read the charge", client().v1.charges.retrieve, charge_id)
     return _id(_value(charge, "payment_intent"))
+
+
+def captures_list(*, since: datetime) -> list[Capture]:
+    """Every captured charge created after `since`, for reconciliation (all pages)."""
+    charges = _call(
+        "list charges",
+        client().v1.charges.list,
+        params={"created": {"gt": int(since.timestamp())}, "limit": 100},
+    )
+    return [
+        Capture(
+            charge_id=str(charge["id"]),
+            payment_intent_id=_id(_value(charge, "payment_intent")),
+            # localstripe has no amount_captured; it records an uncaptured rest as refunded.
+            amount=int(
+                _value(charge, "amount_captured")
+                or int(charge["amount"]) - int(_value(charge, "amount_refunded", 0) or 0)
+            ),
+            currency=str(charge["currency"]).lower(),
+            created=datetime.fromtimestamp(int(charge["created"]), tz=UTC),
+        )
+        for charge in charges.auto_paging_iter()
+        if _value(charge, "captured")
+    ]
 
 
 def webhook_event_construct(*, payload: bytes, signature: str) -> Event:

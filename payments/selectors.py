@@ -1,12 +1,13 @@
 """Payments reads."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import CombinedExpression
 
+from payments import gateway
 from payments.models import BillingAccount, Payment, PaymentMethod
 
 
@@ -85,3 +86,9 @@ def unpaid_user_ids() -> QuerySet[Payment, int]:
 def unpaid_exists(*, user: Any) -> Exists:
     """Whether the user owes money from a failed payment (see `unpaid_payments`)."""
     return Exists(unpaid_payments().filter(account__user=user))
+
+
+def stripe_captures(*, since: datetime) -> list[gateway.Capture]:
+    """What Stripe captured since `since`, as Stripe has it (for reconciliation; raises
+    PaymentError when Stripe is unreachable)."""
+    return gateway.captures_list(since=since)

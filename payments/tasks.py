@@ -23,12 +23,6 @@ def webhook_event_process(event_pk: int) -> str:
 
 
 @shared_task
-def webhook_events_relay() -> list[int]:
-    """Beat: process stored Stripe events whose queued processing never ran."""
-    return services.webhook_events_relay()
-
-
-@shared_task
 def payments_reconcile() -> dict[str, Any]:
     """Beat: capture or release holds near their deadline, resume interrupted calls, report
     payments whose state differs from Stripe's."""

@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.outbox import task_enqueue
 from roaming.errors import PartnerError
 from roaming.models import OutboundCall, Partner, PartnerRole, PartnerState, SyncRun
 from roaming.push_counts import push_counts
@@ -158,7 +159,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
 
     def queue_pulls(self, request: HttpRequest, queryset: QuerySet[Partner], *, full: bool) -> None:
         for partner in queryset:
-            partner_sync_task.delay(partner.pk, full)
+            task_enqueue(partner_sync_task, partner.pk, full)
         self.message_user(
             request,
             f"Queued a {'full' if full else 'delta'} pull of {queryset.count()} partner(s).",
@@ -225,5 +226,6 @@ class OutboundCallAdmin(admin.ModelAdmin[OutboundCall]):
         return False
 
 
-# Charging (sessions, CDRs) has its own module; importing it registers its pages.
-from roaming import admin_charging  # noqa: E402, F401
+# Charging (sessions, CDRs) and the billing reconciliation have modules of their own; importing
+# them registers their pages.
+from roaming import admin_charging, admin_reconcile  # noqa: E402, F401

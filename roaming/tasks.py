@@ -1,5 +1,6 @@
 """Roaming background work: scheduled pulls, command timeouts, holds for sessions that charge
-without one, billing CDRs, driver token pushes and their reconciliation. Safe to run twice."""
+without one, billing CDRs and the nightly billing reconciliation, driver token pushes and their
+reconciliation. Safe to run twice."""
 
 import random
 from typing import Any
@@ -8,11 +9,13 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from payments.gateway import PaymentError
 from roaming.errors import PartnerError
 from roaming.models import ChargeDetailRecord, ChargingSession, Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
+from roaming.services.billing_reconcile import billing_reconcile
 from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find
 from roaming.services.sessions import commands_expire, session_hold_ensure, session_late_stop
 from roaming.services.tokens import driver_token_push, driver_tokens_reconcile
@@ -50,7 +53,7 @@ def partners_sync_due() -> int:
         full_every=settings.ROAMING_FULL_SYNC_INTERVAL,
     )
     for partner_id, full in due:
-        partner_sync_task.delay(partner_id, full)
+        task_enqueue(partner_sync_task, partner_id, full)
     return len(due)
 
 
@@ -124,3 +127,14 @@ def driver_tokens_reconcile_task() -> tuple[int, int]:
     """Every minute from beat: issue the tokens of drivers who saved a first card, and store and
     push every token whose standing changed (see roaming.services.tokens)."""
     return driver_tokens_reconcile()
+
+
+@shared_task(bind=True, max_retries=5)
+def billing_reconcile_task(self: Task[..., int]) -> int:
+    """Nightly from beat: compare the partners' CDRs, ours and Stripe's captures, and report
+    each new difference to admins. Stripe unreachable: retry with backoff."""
+    try:
+        return len(billing_reconcile())
+    except PaymentError as error:
+        countdown = min(3600, 60 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+        raise self.retry(exc=error, countdown=countdown) from error

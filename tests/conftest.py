@@ -7,12 +7,14 @@ OCPI authentication remembers, or the EVSEs the status fast path remembers.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,59 +111,90 @@ class CeleryWorker:
     mail_dir: Path
 
 
+@contextmanager
+def celery_workers(
+    queue: str,
+    mail_dir: Path,
+    *,
+    app: str = "config",
+    count: int = 1,
+    pool: str = "solo",
+    concurrency: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` real `celery worker` processes on Redis, consuming `queue`, mailing to files in
+    `mail_dir`; stopped on exit."""
+    reason = redis_unreachable_reason()
+    if reason:
+        skip_or_fail(reason)
+    worker_env = os.environ | {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        **(env or {}),
+    }
+    names = [f"{queue}-{n}" for n in range(count)]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                app,
+                "worker",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
+                "-Q",
+                queue,
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env=worker_env,
+        )
+        for name in names
+    ]
+    celery_app.conf.task_always_eager = False
+    try:
+        deadline = time.monotonic() + 60
+        for name, process in zip(names, processes, strict=True):
+            while not celery_app.control.ping(
+                destination=[f"{name}@{socket.gethostname()}"], timeout=0.5
+            ):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("a Celery worker did not start; its output is above")
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        # Close what talking to the workers left open in this process (a reply consumer may be
+        # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
+        # these inherited sockets and would wait for ever on a reply that is not its own.
+        broker_pools_reset()
+
+
 @pytest.fixture
 def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     """A real `celery worker` process on Redis, consuming a queue of its own.
 
     It sends mail to files in `mail_dir`, so a test can read what the worker delivered.
     """
-    reason = redis_unreachable_reason()
-    if reason:
-        skip_or_fail(reason)
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    worker = CeleryWorker(queue=queue, mail_dir=tmp_path / "mail")
-    env = os.environ | {
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(worker.mail_dir),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    celery_app.conf.task_always_eager = False
-    try:
-        deadline = time.monotonic() + 30
-        while not celery_app.control.ping(
-            destination=[f"{queue}@{socket.gethostname()}"], timeout=0.5
-        ):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the Celery worker did not start; its output is above")
+    worker = CeleryWorker(queue=f"test-{uuid.uuid4().hex[:12]}", mail_dir=tmp_path / "mail")
+    with celery_workers(worker.queue, worker.mail_dir):
         yield worker
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        # Close what talking to the worker left open in this process (a reply consumer may be
-        # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
-        # these inherited sockets and would wait for ever on a reply that is not its own.
-        kombu_pools.reset()  # closes every pooled connection and forgets the pools
-        celery_app._pool = None  # so the app builds fresh ones on its next use
-        celery_app.amqp._producer_pool = None
+
+
+def broker_pools_reset() -> None:
+    """Close every pooled broker connection of this process and forget the pools, so the app
+    builds fresh ones (on the broker URL it has now) on its next use."""
+    kombu_pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -183,3 +216,88 @@ def default_queue(celery_worker: CeleryWorker) -> Iterator[None]:
     celery_app.conf.task_default_queue = celery_worker.queue
     yield
     celery_app.conf.task_default_queue = previous
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def broker_unreachable(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Celery as in production (not eager), with its broker on a loopback port where nothing
+    listens: Redis is down. Yields that broker URL."""
+    from config import outbox
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    previous = celery_app.conf.broker_url
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = url
+    broker_pools_reset()
+    yield url
+    celery_app.conf.broker_url = previous
+    broker_pools_reset()
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to stop and start again."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"redis-server did not start on port {self.port}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        skip_or_fail("redis-server is not installed")
+    server = RedisServer(port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_broker(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
+    """Celery's broker is `redis_server`, here and in a worker started after this fixture, so a
+    test can stop and start the broker under a real worker."""
+    from config import outbox
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    previous = celery_app.conf.broker_url, celery_app.conf.result_backend
+    celery_app.conf.broker_url = celery_app.conf.result_backend = redis_server.url
+    broker_pools_reset()
+    yield redis_server
+    celery_app.conf.broker_url, celery_app.conf.result_backend = previous
+    broker_pools_reset()

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from config.celery import app as celery_app
+from config.outbox import task_enqueue
 from locator.catalogue import bulk
 from locator.catalogue.records import CONNECTOR_STANDARDS, OTHER_STANDARD_BIT
 from locator.grid import CLUSTER_TOTALS, FINE_ZOOM, MIN_ZOOM, key_xy
@@ -54,12 +55,15 @@ def grid_refresh_on_commit(cells: set[int]) -> None:
 
     def refresh_soon() -> None:
         # One refresh a second at most, however many pages or pushes commit meanwhile: each
-        # refresh takes every cell marked until it starts.
+        # refresh takes every cell marked until it starts. So it is queued (config.outbox)
+        # after the commit, once per refresh rather than once per write; the cells themselves
+        # are marked in the transaction, and the next write queues them if this one cannot
+        # (robust: a cache that does not answer costs the map a delay, not the write).
         delay = grid_refresh_delay()
         if cache.add(GRID_REFRESH_SCHEDULED, 1, delay):
-            tasks.catalogue_grid_refresh.apply_async(countdown=delay)
+            task_enqueue(tasks.catalogue_grid_refresh, countdown=delay)
 
-    transaction.on_commit(refresh_soon)
+    transaction.on_commit(refresh_soon, robust=True)
 
 
 def grid_refresh_delay() -> float:

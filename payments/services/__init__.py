@@ -26,7 +26,6 @@ from payments.services.sync import (
     payments_reconcile,
     webhook_event_process,
     webhook_event_record,
-    webhook_events_relay,
 )
 
 __all__ = [
@@ -50,5 +49,4 @@ __all__ = [
     "refunds_sync",
     "webhook_event_process",
     "webhook_event_record",
-    "webhook_events_relay",
 ]

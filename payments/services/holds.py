@@ -30,7 +30,6 @@ reconciliation task) re-reads Stripe's PaymentIntent to find out what happened.
 
 import logging
 import re
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -46,7 +45,7 @@ from payments.money import MINIMUM_CHARGE, format_money
 logger = logging.getLogger(__name__)
 
 # Longer than one Stripe call may take (STRIPE_TIMEOUT), so a live worker never loses its claim.
-LEASE = timedelta(minutes=2)
+LEASE = settings.PAYMENTS_CLAIM_LEASE
 Status = Payment.Status
 
 

@@ -5,8 +5,7 @@ re-reads the Stripe object and applies its current state (`payment_sync`).
 """
 
 import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from payments import gateway
 from payments.gateway import PaymentError
 from payments.models import BillingAccount, Payment, PaymentLogEntry, WebhookEvent
@@ -30,8 +30,6 @@ from payments.services.refunds import refunds_sync
 
 logger = logging.getLogger(__name__)
 Status = Payment.Status
-# Left to the task queued on receipt first; after this, the relay processes the event itself.
-WEBHOOK_GRACE = timedelta(seconds=30)
 
 
 def payment_sync(*, payment: Payment, source: str) -> Payment:
@@ -69,7 +67,8 @@ def _mismatch_log(payment: Payment, target: str, source: str) -> None:
 def webhook_event_record(*, event: gateway.Event) -> tuple[WebhookEvent, bool]:
     """Store a verified event once; the second delivery of an id returns (row, False).
 
-    Processing is queued after the commit, so the endpoint answers at once.
+    Its processing is queued in the outbox in the same transaction, so the endpoint answers
+    at once, with the broker down too, and the event is processed once the broker takes it.
     """
     from payments.tasks import webhook_event_process  # the task module imports services
 
@@ -86,9 +85,7 @@ def webhook_event_record(*, event: gateway.Event) -> tuple[WebhookEvent, bool]:
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_event_id=event.id), False
     if created:
-        # robust: with the broker down the endpoint still answers 200 (the event is stored);
-        # the sweeper processes events left unqueued (the table is our outbox).
-        transaction.on_commit(lambda: webhook_event_process.delay(row.pk), robust=True)
+        task_enqueue(webhook_event_process, row.pk)
     return row, created
 
 
@@ -190,14 +187,12 @@ class ReconcileReport:
     released: list[int]
     resynced: list[int]
     differences: list[Difference]
-    events: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "captured": self.captured,
             "released": self.released,
             "resynced": self.resynced,
-            "events": self.events,
             "differences": [d.__dict__ for d in self.differences],
         }
 
@@ -212,8 +207,7 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
        cancelled.
     3. Payments left mid-call by a dead worker are re-read from Stripe; a charge above a
        captured hold that never reached Stripe is made.
-    4. Webhook events stored but never processed (the broker was down) are processed.
-    5. Every payment of the last days is compared with Stripe; differences are returned.
+    4. Every payment of the last days is compared with Stripe; differences are returned.
     """
     now = now or timezone.now()
     report = ReconcileReport(captured=[], released=[], resynced=[], differences=[])
@@ -267,7 +261,6 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
             report.resynced.append(payment.pk)
         except PaymentError as exc:
             logger.warning("resuming payment %s failed: %s", payment.pk, exc.detail or exc)
-    report.events = webhook_events_relay(now=now)
     recent = Payment.objects.filter(
         updated_at__gte=now - settings.PAYMENTS_HOLD_LIFETIME - settings.PAYMENTS_HOLD_SWEEP_MARGIN
     ).exclude(stripe_payment_intent_id=None)
@@ -284,28 +277,6 @@ def payments_reconcile(*, now: Any = None) -> ReconcileReport:
             )
             _mismatch_log(payment, theirs, "reconciliation")
     return report
-
-
-def webhook_events_relay(*, now: Any = None) -> list[int]:
-    """Process the stored events whose queued processing never ran (the broker was down when
-    they arrived, or the task was lost): the table is the outbox, this is its relay. Beat runs
-    it every WEBHOOK_RELAY_INTERVAL, so an event waits at most about that plus WEBHOOK_GRACE
-    once the broker is back. Returns the ids of the events processed."""
-    now = now or timezone.now()
-    unprocessed = WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.RECEIVED, received_at__lt=now - WEBHOOK_GRACE
-    ).order_by("received_at", "id")
-    processed = []
-    for event in unprocessed:
-        try:
-            webhook_event_process(event_pk=event.pk)
-            processed.append(event.pk)
-        except PaymentError as exc:
-            logger.warning("processing Stripe event %s failed: %s", event.pk, exc.detail)
-        except Exception:
-            # One unreadable event must not cost the rest of the relay.
-            logger.exception("processing Stripe event %s failed", event.pk)
-    return processed
 
 
 def _sweep_log(payment: Payment, message: str) -> None:

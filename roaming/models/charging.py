@@ -332,3 +332,35 @@ class ChargeDetailRecord(models.Model):
 
     def __str__(self) -> str:
         return f"CDR {self.country_code}*{self.party_id} {self.cdr_id}"
+
+
+class BillingDifference(models.Model):
+    """A difference the nightly billing reconciliation found between the partner's CDRs, ours
+    and Stripe's captures (roaming.services.billing_reconcile), kept once per kind and subject
+    until an admin marks it resolved."""
+
+    class Kind(models.TextChoices):
+        CDR_MISSING = "cdr_missing", "The partner lists a CDR we never received"
+        UNBILLED = "unbilled", "A CDR of ours was never billed"
+        NOT_CAPTURED = "not_captured", "Billed, but Stripe has no capture"
+        AMOUNT_DIFFERS = "amount_differs", "Stripe captured another amount than we billed"
+        CAPTURE_WITHOUT_CDR = "capture_without_cdr", "Stripe captured money no billed CDR explains"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subject = models.CharField(
+        max_length=200, help_text="What differs: a partner CDR id, our CDR, a Stripe charge."
+    )
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL)
+    cdr = models.ForeignKey(ChargeDetailRecord, null=True, blank=True, on_delete=models.SET_NULL)
+    detail = models.CharField(max_length=500)
+    found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject"], name="unique_billing_difference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -2,8 +2,8 @@
 turn a credit CDR into a refund, and look for the CDRs that never came.
 
 The flow (DESIGN.md, data flow 4): `cdr_receive` stores a partner's CDR once per
-(country_code, party_id, id), matches it to our session and works out what to charge, then
-queues `cdr_bill` after the commit. `cdr_bill` captures the session's hold for the CDR's cost
+(country_code, party_id, id), matches it to our session and works out what to charge, and
+queues `cdr_bill` in that transaction. `cdr_bill` captures the session's hold for the CDR's cost
 incl. VAT plus our fee (payments charges any excess over the hold separately), writes the
 receipt and emails it, unless the CDR's cost differs from our own reckoning (tariff and the
 CDR's periods) by more than `CHARGING_CDR_TOLERANCE`: then it is held for an admin (`review`)
@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from locator.selectors_charging import location_find, periods_price, tariff_find
 from payments.models import Payment, Receipt
 from payments.money import format_money, minor_per_major
@@ -255,7 +256,8 @@ def cdr_receive(*, partner: Partner, record: ChargeRecord) -> tuple[ChargeDetail
                 cause=f"The operator's {'credit note' if record.credit else 'bill'} {record.id} "
                 f"arrived: {format_money(total, currency.lower())} incl. VAT",
             )
-        transaction.on_commit(lambda: cdr_bill_task.delay(cdr.pk), robust=True)
+        # In this transaction: the CDR is never stored without the work to bill it.
+        task_enqueue(cdr_bill_task, cdr.pk)
     return cdr, True
 
 
@@ -436,7 +438,7 @@ def cdrs_resolve(*, session: ChargingSession, by: User, note: str = "") -> int:
 
 
 def receipt_email(*, session: ChargingSession, receipt: Receipt) -> None:
-    """Email the driver their receipt, after the commit (through the mail task)."""
+    """Email the driver their receipt: the mail task is queued in the caller's transaction."""
     from config.tasks import email_send
     from roaming.receipts import receipt_facts  # it reads tariffs through this module
 
@@ -452,10 +454,7 @@ def receipt_email(*, session: ChargingSession, receipt: Receipt) -> None:
     subject = f"Your Plugway receipt {receipt.number}"
     body = render_to_string("receipts/email.txt", context)
     html_body = render_to_string("receipts/email.html", context)
-    transaction.on_commit(
-        lambda: email_send.delay(subject=subject, body=body, html_body=html_body, to=[user.email]),
-        robust=True,
-    )
+    task_enqueue(email_send, subject=subject, body=body, html_body=html_body, to=[user.email])
 
 
 def cdrs_missing_find(*, now: datetime | None = None) -> int:

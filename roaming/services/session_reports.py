@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from locator.selectors_charging import location_find
 from payments.gateway import PaymentError
 from payments.models import Payment
@@ -249,7 +250,7 @@ def late_start_follow(*, session: ChargingSession) -> None:
         "we are stopping it",
         message=LATE_START,
     )
-    transaction.on_commit(lambda: session_late_stop_task.delay(session.pk), robust=True)
+    task_enqueue(session_late_stop_task, session.pk)
 
 
 def session_progress_write(
@@ -295,7 +296,7 @@ def session_moved(
 
         payment = Payment.objects.filter(charging_session=session).first()
         if payment is None or payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
-            transaction.on_commit(lambda: session_hold_ensure_task.delay(session.pk), robust=True)
+            task_enqueue(session_hold_ensure_task, session.pk)
     return release
 
 

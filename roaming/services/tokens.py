@@ -40,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from payments.selectors import (
     card_expiry_usable,
     card_usable_user_ids,
@@ -288,16 +289,11 @@ def token_push_partners() -> list[Partner]:
 
 
 def driver_token_pushes_queue(*, token: DriverToken) -> None:
-    """After the commit, one push task per partner with a tokens receiver."""
+    """Queue one push task per partner with a tokens receiver, in the caller's transaction."""
     from roaming.tasks import driver_token_push_task  # the task module imports services
 
-    token_id = token.pk
-
-    def queue() -> None:
-        for partner in token_push_partners():
-            driver_token_push_task.delay(token_id, partner.pk)
-
-    transaction.on_commit(queue, robust=True)
+    for partner in token_push_partners():
+        task_enqueue(driver_token_push_task, token.pk, partner.pk)
 
 
 def driver_token_push(*, token_id: int, partner_id: int) -> None:
@@ -331,4 +327,4 @@ def driver_token_push(*, token_id: int, partner_id: int) -> None:
             return
     from roaming.tasks import driver_token_push_task  # the task module imports services
 
-    driver_token_push_task.delay(token_id, partner_id)
+    task_enqueue(driver_token_push_task, token_id, partner_id)

@@ -66,7 +66,6 @@ def test_a_hold_with_time_left_is_left_alone(
         "captured": [],
         "released": [],
         "resynced": [],
-        "events": [],
         "differences": [],
     }
 

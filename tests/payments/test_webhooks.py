@@ -275,73 +275,49 @@ def test_a_refund_event_for_our_own_refund_adds_nothing(
     assert [(r.amount, r.reason) for r in Refund.objects.all()] == [(200, "slow charger")]
 
 
-@pytest.fixture
-def broker_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Queueing the processing of a received event fails, as with Redis down."""
-    from payments import tasks
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(tasks.webhook_event_process, "delay", refuse)
-
-
-@pytest.mark.usefixtures("broker_down")
-def test_an_event_that_could_not_be_queued_is_processed_by_the_sweeper(
+@pytest.mark.usefixtures("broker_unreachable")
+def test_an_event_received_while_the_broker_is_down_is_processed_once_it_is_back(
     localstripe: LocalStripe,
     driver_with_card: Any,
     client: Client,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
+    """Stored with its processing in one transaction, answered 200 at once, and processed
+    by the outbox relay, which beat runs every 5 s (not at the next reconciliation)."""
     from datetime import timedelta
 
-    from django.utils import timezone
+    from django.conf import settings
 
-    from payments.services import payments_reconcile
+    from config.celery import app as celery_app
+    from config.models import PendingTask
+    from config.tasks import pending_tasks_relay
 
     hold = _hold(localstripe, driver_with_card, "session-w7")
     localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel", {})
     payload = event("evt_q", "payment_intent.canceled", {"id": hold.stripe_payment_intent_id})
 
+    started = time.monotonic()
     response = post(client, payload, django_capture_on_commit_callbacks)
 
     assert response.status_code == 200  # stored; Stripe need not retry
+    assert time.monotonic() - started < 2
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
-    report = payments_reconcile(now=timezone.now() + timedelta(minutes=6))
-    assert report.events == [WebhookEvent.objects.get().pk]
+    queued = PendingTask.objects.get()
+    assert (queued.task, queued.args, queued.sent_at) == (
+        "payments.tasks.webhook_event_process",
+        [WebhookEvent.objects.get().pk],
+        None,
+    )
+    assert "Connection refused" in queued.last_error
+
+    celery_app.conf.task_always_eager = True  # the broker is back (in-process here)
+    relay = settings.CELERY_BEAT_SCHEDULE["outbox-relay"]
+    assert relay["task"] == pending_tasks_relay.name
+    assert relay["schedule"] <= timedelta(seconds=5)
+    assert pending_tasks_relay() == 1
     hold.refresh_from_db()
     assert hold.status == Payment.Status.CANCELED
-
-
-@pytest.mark.usefixtures("broker_down")
-def test_an_event_stored_while_the_broker_was_down_is_relayed_within_a_minute(
-    localstripe: LocalStripe,
-    driver_with_card: Any,
-    client: Client,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    """Not at the next half-hourly reconciliation: the relay beat runs every 30 s and takes
-    events the queued task has not processed 30 s after they arrived."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from payments import tasks
-
-    hold = _hold(localstripe, driver_with_card, "session-w10")
-    localstripe.request("POST", f"/v1/payment_intents/{hold.stripe_payment_intent_id}/cancel", {})
-    payload = event("evt_r", "payment_intent.canceled", {"id": hold.stripe_payment_intent_id})
-    assert post(client, payload, django_capture_on_commit_callbacks).status_code == 200
-
-    relay = settings.CELERY_BEAT_SCHEDULE["payments-webhook-relay"]
-    assert relay["schedule"] <= timedelta(seconds=30)
-    assert tasks.webhook_events_relay() == []  # the queued task still has its chance
-    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(seconds=31))
-    relayed = getattr(tasks, relay["task"].rsplit(".", 1)[1])()
-    assert relayed == [WebhookEvent.objects.get().pk]
-    hold.refresh_from_db()
-    assert hold.status == Payment.Status.CANCELED
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
 
 
 def _crashing_handler(event: WebhookEvent) -> str:
@@ -371,44 +347,40 @@ def test_an_event_whose_handling_crashes_is_recorded_as_failed_with_the_error(
     assert any(r.exc_info and "evt_bug" in r.getMessage() for r in caplog.records)
 
 
-def test_an_event_whose_handling_crashes_does_not_stop_the_sweeper(
-    localstripe: LocalStripe, driver_with_card: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.usefixtures("broker_unreachable")
+def test_an_event_whose_handling_crashes_does_not_stop_the_relay(
+    localstripe: LocalStripe,
+    driver_with_card: Any,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from payments.services import payments_reconcile, sync
+    from config.celery import app as celery_app
+    from config.tasks import pending_tasks_relay
+    from payments.services import sync
 
     monkeypatch.setitem(sync.HANDLERS, "payment_intent.succeeded", _crashing_handler)
     canceled = _hold(localstripe, driver_with_card, "session-w8")
     localstripe.request(
         "POST", f"/v1/payment_intents/{canceled.stripe_payment_intent_id}/cancel", {}
     )
-    differs = _hold(localstripe, driver_with_card, "session-w9")
-    Payment.objects.filter(pk=differs.pk).update(status=Payment.Status.CANCELED)
-    # Two events stored while the broker was down; the crashing one is swept first.
-    for event_id, type_, pi_id, age in [
-        ("evt_ok", "payment_intent.canceled", canceled.stripe_payment_intent_id, 20),
-        ("evt_bad", "payment_intent.succeeded", "pi_whatever", 10),
+    # Two events received while the broker was down; the crashing one is relayed first.
+    for event_id, type_, pi_id in [
+        ("evt_bad", "payment_intent.succeeded", "pi_whatever"),
+        ("evt_ok", "payment_intent.canceled", canceled.stripe_payment_intent_id),
     ]:
-        row = WebhookEvent.objects.create(
-            stripe_event_id=event_id,
-            type=type_,
-            object_id=pi_id,
-            payload=event(event_id, type_, {"id": pi_id}),
+        response = post(
+            client, event(event_id, type_, {"id": pi_id}), django_capture_on_commit_callbacks
         )
-        WebhookEvent.objects.filter(pk=row.pk).update(
-            received_at=timezone.now() - timedelta(minutes=age)
-        )
+        assert response.status_code == 200
 
-    report = payments_reconcile()
+    celery_app.conf.task_always_eager = True
+    assert pending_tasks_relay() == 2
 
     assert WebhookEvent.objects.get(stripe_event_id="evt_bad").status == WebhookEvent.Status.FAILED
     assert WebhookEvent.objects.get(stripe_event_id="evt_ok").status == "processed"
     canceled.refresh_from_db()
     assert canceled.status == Payment.Status.CANCELED
-    assert [d.payment_id for d in report.differences] == [differs.pk]
 
 
 def test_a_card_setup_without_a_customer_is_given_to_nobody(

@@ -105,13 +105,16 @@ def test_tokens_never_appear_in_the_admin(admin_client: Client, partners) -> Non
     assert token_hash("t1") not in page
 
 
-def test_sync_now_action_pulls_the_partner(admin_client: Client, partners) -> None:  # type: ignore[no-untyped-def]
+def test_sync_now_action_pulls_the_partner(  # type: ignore[no-untyped-def]
+    admin_client: Client, partners, django_capture_on_commit_callbacks
+) -> None:
     healthy, _ = partners
-    response = admin_client.post(
-        "/admin/roaming/partner/",
-        {"action": "sync_now", "_selected_action": [healthy.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the pull is queued in the outbox
+        response = admin_client.post(
+            "/admin/roaming/partner/",
+            {"action": "sync_now", "_selected_action": [healthy.pk]},
+            follow=True,
+        )
     # Eager in tests: the pull ran and failed cleanly (this partner has no locations endpoint).
     assert "Queued a delta pull of 1 partner(s)." in response.content.decode()
     assert healthy.sync_runs.filter(state=SyncState.FAILED).exists()
