@@ -26,7 +26,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import hours
+from locator import hours, pricing
 from locator.catalogue import standard_bit, standard_label
 from locator.models import Comment, Connector, Evse, Location, Tariff
 
@@ -405,7 +405,7 @@ def station_detail(*, station_id: int) -> StationDetail | None:
         rating=round(stats["avg"], 1) if stats["avg"] is not None else None,
         rating_count=stats["rated"],
         comment_count=stats["total"],
-        price=tariffs[location.tariff_id].summary if location.tariff_id in tariffs else "",
+        price=pricing.headline(list(tariffs.values())),
     )
 
 

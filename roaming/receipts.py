@@ -16,7 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from fpdf import FPDF
 
-from locator.pricing import describe
+from locator.pricing import tariff_describe
 from payments.models import Payment, Receipt, Refund
 from payments.money import format_money
 from roaming.adapters import adapter_for
@@ -127,7 +127,7 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         started_at=cdr.started_at if cdr else session.started_at,
         ended_at=cdr.ended_at if cdr else session.ended_at,
         kwh=cdr.total_energy if cdr else session.kwh,
-        tariff=describe(tariff.elements, tariff.currency) if tariff else "",
+        tariff=tariff_describe(tariff) if tariff else "",
         breakdown=_breakdown(cdr, currency) if cdr else [],
         operator_total=money(cdr.total_cost) if cdr else "",
         vat=money(cdr.total_cost - cdr.total_cost_excl_vat) if cdr else "",

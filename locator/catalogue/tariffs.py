@@ -44,7 +44,12 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
             "max_price": record.max_price,
             "start_date_time": record.start_date_time,
             "end_date_time": record.end_date_time,
-            "summary": pricing.describe(list(record.elements), record.currency.upper())[:255],
+            "summary": pricing.describe(
+                list(record.elements),
+                record.currency,
+                min_price=record.min_price,
+                max_price=record.max_price,
+            )[:255],
             "last_updated": record.last_updated,
         }
     written = bulk.upsert(

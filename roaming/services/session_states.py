@@ -104,8 +104,9 @@ def start_estimate(*, location: Location, evse: Evse | None) -> tuple[int, str, 
     if tariff is None:
         return settings.CHARGING_HOLD_FLOOR, FALLBACK_CURRENCY, ""
     power_kw = max((c.power_kw for c in connectors), default=0) or 11.0
-    minutes = pricing.TYPICAL_KWH / power_kw * 60
-    cost = pricing.estimate(tariff.elements, kwh=pricing.TYPICAL_KWH, minutes=minutes)
+    cost = pricing.estimate(
+        tariff, kwh=pricing.TYPICAL_KWH, power_kw=power_kw, time_zone=location.time_zone
+    )
     amount = math.ceil(cost * minor_per_major(tariff.currency))
     amount = min(max(amount, settings.CHARGING_HOLD_FLOOR), settings.CHARGING_HOLD_CAP)
     return amount, tariff.currency.upper(), tariff.ocpi_id

@@ -89,7 +89,7 @@ def test_a_result_carries_counts_power_operator_price_and_status_age(
     assert first["connectors"]["IEC_62196_T2_COMBO"] == {"total": 2, "available": 1, "label": "CCS"}
     assert first["max_power_kw"] == 150.0
     assert first["operator"] == "Voltway"
-    assert first["price"] == "€0.49/kWh + €0.10/min after 60 min"
+    assert first["price"] == "€0.49/kWh; after 1 h also €0.10/min (no VAT)"
     assert first["status_age_s"] > 0
     assert first["url"] == f"/stations/{amsterdam['near_ccs'].id}/"
 
@@ -218,7 +218,7 @@ def test_station_detail_has_evses_connectors_tariffs_and_hours(client: Client, a
     body = client.get(f"/api/v1/stations/{amsterdam['near_ccs'].id}/").json()
     assert [e["status"] for e in body["evses"]] == ["AVAILABLE", "CHARGING"]
     assert body["evses"][0]["connectors"][0]["label"] == "CCS"
-    assert body["tariffs"]["DC"]["summary"] == "€0.49/kWh + €0.10/min after 60 min"
+    assert body["tariffs"]["DC"]["summary"] == "€0.49/kWh; after 1 h also €0.10/min (no VAT)"
     assert body["hours"] == ["Open 24/7"]
     assert body["open_now"] is True
 
