@@ -422,6 +422,8 @@ LOCATOR_TILE_ATTRIBUTION = env.str(
 )
 # Any Nominatim-compatible search service; empty = search our own station list only.
 LOCATOR_GEOCODER_URL = env.str("LOCATOR_GEOCODER_URL", default="")
+# Which API that URL speaks: "nominatim" (/search) or "photon" (/api).
+LOCATOR_GEOCODER_KIND = env.str("LOCATOR_GEOCODER_KIND", default="nominatim")
 LOCATOR_GEOCODER_USER_AGENT = env.str(
     "LOCATOR_GEOCODER_USER_AGENT", default="plugway/0.1 (ops@plugway.localhost)"
 )

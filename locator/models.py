@@ -73,6 +73,8 @@ class Location(models.Model):
     tariff_id = models.CharField(max_length=36, blank=True)
     # The cluster-grid cell (finest precomputed zoom) the station falls in; see locator.grid.
     cell = models.BigIntegerField(default=0)
+    # Its words as the place search matches them (locator.places.search_key).
+    search_key = models.TextField(blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

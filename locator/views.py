@@ -34,6 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
         "geocodeApi": reverse("api-geocode"),
+        "placesApi": reverse("api-places"),
     }
     return render(
         request,

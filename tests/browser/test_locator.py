@@ -53,7 +53,7 @@ def test_driver_searches_a_city_filters_and_reads_a_station(page, catalogue) -> 
     expect(page.locator("#map .leaflet-tile-pane")).to_be_attached()
     page.fill("#place", "Utrecht")
     page.click("#place-form button[type=submit]")
-    expect(page.locator("#place-message")).to_contain_text("our station list")
+    expect(page.locator("#place-message")).to_have_text("Showing Utrecht")
     expect(page.locator("#results .result")).to_have_count(3)
     screenshot(page, "locator-map-desktop")
 
