@@ -15,6 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.services import display_name_of
+
 
 class BitmaskField(models.BigIntegerField[int, int]):
     """An integer of flag bits (one per connector standard, see locator.catalogue)."""
@@ -256,8 +258,5 @@ class Comment(models.Model):
 
     @property
     def author_name(self) -> str:
-        """What other drivers see: a first name, else the e-mail's local part, never the
-        whole address."""
-        user: Any = self.author
-        name: str = user.get_short_name() or user.get_username().split("@")[0]
-        return name[:24]
+        """What other drivers see: the author's display name, never anything of the email."""
+        return display_name_of(self.author)

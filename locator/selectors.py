@@ -433,7 +433,7 @@ def station_comments(*, location: Location) -> QuerySet[Comment]:
     """A station's visible comments, newest first."""
     return (
         Comment.objects.filter(location=location, hidden=False)
-        .select_related("author")
+        .select_related("author__driver_profile")
         .order_by("-created_at", "-id")
     )
 
