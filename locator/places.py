@@ -16,8 +16,9 @@ nearest to the map's view first.
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Avg, Count, Max, Min, QuerySet
@@ -83,10 +84,13 @@ def canonical_city(city: str) -> str:
     return min((folded, *CITY_ALIASES.get(folded, ())))
 
 
-def city_words(city: str) -> set[str]:
-    """The words of a city's name and of its other names."""
+@lru_cache(maxsize=4096)
+def city_words(city: str) -> frozenset[str]:
+    """The words of a city's name and of its other names (a search asks once per station)."""
     folded = fold(city)
-    return {word for name in (folded, *CITY_ALIASES.get(folded, ())) for word in name.split()}
+    return frozenset(
+        word for name in (folded, *CITY_ALIASES.get(folded, ())) for word in name.split()
+    )
 
 
 def search_key(*, name: str, address: str, postal_code: str, city: str) -> str:
@@ -140,7 +144,7 @@ def _matching(words: list[str]) -> QuerySet[Location]:
     return rows
 
 
-def _explained(words: list[str], vocabulary: set[str]) -> bool:
+def _explained(words: list[str], vocabulary: Set[str]) -> bool:
     return all(any(v.startswith(w) for v in vocabulary) for w in words)
 
 
