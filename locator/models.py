@@ -73,6 +73,8 @@ class Location(models.Model):
     connector_counts = models.JSONField(default=dict, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
     tariff_id = models.CharField(max_length=36, blank=True)
+    # Each connector's first tariff, so a list can say "From €0.30/kWh" where they differ.
+    tariff_ids = models.JSONField(default=list, blank=True)
     # The cluster-grid cell (finest precomputed zoom) the station falls in; see locator.grid.
     cell = models.BigIntegerField(default=0)
     # Its words as the place search matches them (locator.places.search_key).

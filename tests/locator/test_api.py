@@ -94,6 +94,26 @@ def test_a_result_carries_counts_power_operator_price_and_status_age(
     assert first["url"] == f"/stations/{amsterdam['near_ccs'].id}/"
 
 
+def test_a_station_whose_charge_points_differ_in_price_lists_from_the_lowest(
+    client: Client, put, tariffs
+) -> None:
+    put(
+        location(
+            "MIX",
+            lat=50.0,
+            lon=8.0,
+            evses=(
+                evse("MIX-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
+                evse("MIX-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
+            ),
+        )
+    )
+    [listed] = search(client, lat=50.0, lon=8.0, radius_km=1).json()
+    assert listed["price"] == "From €0.30/kWh"
+    detail = client.get(listed["url"].replace("/stations/", "/api/v1/stations/")).json()
+    assert detail["price"] == "From €0.30/kWh"
+
+
 def test_radius_leaves_out_farther_stations(client: Client, amsterdam) -> None:
     assert ids(search(client, lat=AMSTERDAM[0], lon=AMSTERDAM[1], radius_km=3)) == [
         amsterdam["near_ccs"].id,
