@@ -1,13 +1,17 @@
 """django-allauth glue: account email leaves through the Celery worker (queued in the outbox),
+names the site from settings (SITE_NAME, SITE_URL's host; we run without django.contrib.sites),
 allauth's limits key on our one client identity (`config.clients.client_ip`), and staff reach
 the admin only with two-factor authentication."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -18,12 +22,26 @@ from config.outbox import task_enqueue
 from config.tasks import email_send
 
 
+@dataclass(frozen=True, slots=True)
+class PublicSite:
+    """What allauth's emails read as `current_site`."""
+
+    name: str
+    domain: str
+
+
+def public_site() -> PublicSite:
+    return PublicSite(settings.SITE_NAME, urlsplit(settings.SITE_URL).netloc)
+
+
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth has no types
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request)
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        message = self.render_mail(template_prefix, email, context)
+        message = self.render_mail(
+            template_prefix, email, {"email": email, "current_site": public_site(), **context}
+        )
         html_body = next(
             (
                 content

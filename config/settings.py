@@ -57,6 +57,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public https origin partners and browsers reach us at; used for absolute URLs we hand out
 # (OCPI versions URL, Stripe return URLs, links in emails).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# What emails and pages call us ("Hello from Plugway!").
+SITE_NAME = env.str("SITE_NAME", default="Plugway")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,6 +77,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "accounts",
     "locator",
     "payments",
     "roaming",
@@ -204,13 +207,16 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Sign-up also asks for the public display name (accounts.forms).
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupFields"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+# Confirming the address (in the browser that signed up) signs the driver in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Plugway] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's default limits (login failures per IP and per account, sign-ups, resets) stay on;
 # they need a shared cache, which production has through Redis.
@@ -450,6 +456,8 @@ LOCATOR_TILE_ATTRIBUTION = env.str(
 )
 # Any Nominatim-compatible search service; empty = search our own station list only.
 LOCATOR_GEOCODER_URL = env.str("LOCATOR_GEOCODER_URL", default="")
+# Which API that URL speaks: "nominatim" (/search) or "photon" (/api).
+LOCATOR_GEOCODER_KIND = env.str("LOCATOR_GEOCODER_KIND", default="nominatim")
 LOCATOR_GEOCODER_USER_AGENT = env.str(
     "LOCATOR_GEOCODER_USER_AGENT", default="plugway/0.1 (ops@plugway.localhost)"
 )

@@ -158,6 +158,8 @@ class CommentOutput(serializers.Serializer[Any]):
 
 
 class PlaceOutput(serializers.Serializer[Any]):
+    kind = serializers.CharField(help_text="city, postcode, street, station or a geocoder's kind")
+    detail = serializers.CharField(allow_blank=True, help_text="what tells it apart")
     lat = serializers.FloatField()
     lon = serializers.FloatField()
     label = serializers.CharField()  # type: ignore[assignment]  # Field.label
@@ -173,4 +175,9 @@ class PlaceOutput(serializers.Serializer[Any]):
 
 class GeocodeOutput(serializers.Serializer[Any]):
     place = PlaceOutput(allow_null=True)
+    choices = PlaceOutput(many=True, help_text="no place and some choices: the driver picks one")
     message = serializers.CharField(allow_blank=True)
+
+
+class PlaceSuggestionsOutput(serializers.Serializer[Any]):
+    places = PlaceOutput(many=True)

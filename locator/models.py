@@ -15,6 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.services import display_name_of
+
 
 class BitmaskField(models.BigIntegerField[int, int]):
     """An integer of flag bits (one per connector standard, see locator.catalogue)."""
@@ -71,8 +73,12 @@ class Location(models.Model):
     connector_counts = models.JSONField(default=dict, blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
     tariff_id = models.CharField(max_length=36, blank=True)
+    # Each connector's first tariff, so a list can say "From €0.30/kWh" where they differ.
+    tariff_ids = models.JSONField(default=list, blank=True)
     # The cluster-grid cell (finest precomputed zoom) the station falls in; see locator.grid.
     cell = models.BigIntegerField(default=0)
+    # Its words as the place search matches them (locator.places.search_key).
+    search_key = models.TextField(blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -254,8 +260,5 @@ class Comment(models.Model):
 
     @property
     def author_name(self) -> str:
-        """What other drivers see: a first name, else the e-mail's local part, never the
-        whole address."""
-        user: Any = self.author
-        name: str = user.get_short_name() or user.get_username().split("@")[0]
-        return name[:24]
+        """What other drivers see: the author's display name, never anything of the email."""
+        return display_name_of(self.author)

@@ -28,7 +28,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import hours
+from locator import hours, pricing
 from locator.catalogue import standard_bit, standard_label
 from locator.models import Comment, Connector, Evse, Location, Tariff
 
@@ -53,6 +53,7 @@ LIST_FIELDS = (
     "status_at",
     "remote_start",
     "tariff_id",
+    "tariff_ids",
     "opening_times",
     "time_zone",
     "twentyfourseven",
@@ -246,8 +247,9 @@ def _window_rows(
     # A raw cursor skips Django's converters: JSON arrives as text (Django registers jsonb as
     # text), and SQLite's datetimes without a zone.
     for row in rows:
-        if isinstance(row["connector_counts"], str):
-            row["connector_counts"] = json.loads(row["connector_counts"])
+        for name in ("connector_counts", "tariff_ids"):
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
         status_at = row["status_at"]
         if isinstance(status_at, str):
             status_at = parse_datetime(status_at)
@@ -310,23 +312,29 @@ def station_search(
     return SearchPage(results=results, has_more=has_more)
 
 
-def _price_hints(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], str]:
-    wanted = {
-        (r["source"], r["country_code"], r["party_id"], r["tariff_id"])
-        for r in rows
-        if r["tariff_id"]
-    }
+def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    ids = row["tariff_ids"] or ([row["tariff_id"]] if row["tariff_id"] else [])
+    return [(row["source"], row["country_code"], row["party_id"], t) for t in ids]
+
+
+def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Each station's price in one line (pricing.headline over its connectors' tariffs)."""
+    wanted = {key for row in rows for key in _row_tariffs(row)}
     if not wanted:
         return {}
-    found = Tariff.objects.filter(
-        source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
-    ).values_list("source", "country_code", "party_id", "ocpi_id", "summary")
-    return {tuple(row[:4]): row[4] for row in found if tuple(row[:4]) in wanted}  # type: ignore[misc]
+    found = {
+        (t.source, t.country_code, t.party_id, t.ocpi_id): t
+        for t in Tariff.objects.filter(
+            source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
+        ).only("source", "country_code", "party_id", "ocpi_id", "summary", "elements", "currency")
+    }
+    return {
+        row["id"]: pricing.headline([found[k] for k in _row_tariffs(row) if k in found])
+        for row in rows
+    }
 
 
-def _station_summary(
-    row: dict[str, Any], now: datetime, prices: dict[tuple[str, str, str, str], str]
-) -> dict[str, Any]:
+def _station_summary(row: dict[str, Any], now: datetime, prices: dict[int, str]) -> dict[str, Any]:
     status_at: datetime | None = row["status_at"]
     return {
         "id": row["id"],
@@ -345,9 +353,7 @@ def _station_summary(
         "evses": row["evse_count"],
         "available": row["available_count"],
         "remote_start": row["remote_start"],
-        "price": prices.get(
-            (row["source"], row["country_code"], row["party_id"], row["tariff_id"]), ""
-        ),
+        "price": prices.get(row["id"], ""),
         "status_at": status_at.isoformat() if status_at else None,
         "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
         "url": f"/stations/{row['id']}/",
@@ -407,7 +413,7 @@ def station_detail(*, station_id: int) -> StationDetail | None:
         rating=round(stats["avg"], 1) if stats["avg"] is not None else None,
         rating_count=stats["rated"],
         comment_count=stats["total"],
-        price=tariffs[location.tariff_id].summary if location.tariff_id in tariffs else "",
+        price=pricing.headline(list(tariffs.values())),
     )
 
 
@@ -435,7 +441,7 @@ def station_comments(*, location: Location) -> QuerySet[Comment]:
     """A station's visible comments, newest first."""
     return (
         Comment.objects.filter(location=location, hidden=False)
-        .select_related("author")
+        .select_related("author__driver_profile")
         .order_by("-created_at", "-id")
     )
 

@@ -8,7 +8,6 @@ charge, a tariff in words, and a CDR's periods priced. Reads only; catalogue wri
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from locator import pricing
 from locator.models import Evse as Evse
@@ -65,17 +64,12 @@ def typical_charge(*, location: Location, evse: Evse | None) -> TypicalCharge | 
     if tariff is None:
         return None
     power_kw = max((c.power_kw for c in connectors), default=0) or FALLBACK_POWER_KW
-    minutes = pricing.TYPICAL_KWH / power_kw * 60
-    cost = pricing.estimate(tariff.elements, kwh=pricing.TYPICAL_KWH, minutes=minutes)
+    cost = pricing.estimate(
+        tariff, kwh=pricing.TYPICAL_KWH, power_kw=power_kw, time_zone=location.time_zone
+    )
     return TypicalCharge(cost=cost, currency=tariff.currency, tariff_id=tariff.ocpi_id)
 
 
-def tariff_words(
-    *,
-    elements: list[dict[str, Any]],
-    currency: str,
-    min_price: dict[str, Any] | None = None,
-    max_price: dict[str, Any] | None = None,
-) -> str:
-    """A tariff as a driver reads it ('€0.49/kWh + €0.10/min after 60 min')."""
-    return pricing.describe(elements, currency, min_price=min_price, max_price=max_price)
+def tariff_words(tariff: pricing.PricedTariff) -> str:
+    """A tariff as a driver reads it ('€0.30/kWh; after 3 h also €0.06/min')."""
+    return pricing.tariff_describe(tariff)

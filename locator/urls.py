@@ -30,4 +30,5 @@ urlpatterns = [
     ),
     path("api/v1/map/", api.MapApi.as_view(), name="api-map"),
     path("api/v1/geocode/", api.GeocodeApi.as_view(), name="api-geocode"),
+    path("api/v1/places/", api.PlaceSuggestionsApi.as_view(), name="api-places"),
 ]

@@ -1,7 +1,6 @@
 """Pages: the map (home) and a station's page with its comments."""
 
 import json
-from decimal import Decimal
 from urllib.parse import quote
 
 from django.conf import settings
@@ -35,6 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
         "geocodeApi": reverse("api-geocode"),
+        "placesApi": reverse("api-places"),
     }
     return render(
         request,
@@ -57,20 +57,32 @@ def _directions(location: Location) -> list[tuple[str, str]]:
     ]
 
 
+def _charge_kwh(typed: str | None) -> tuple[float, str]:
+    """The charge size a driver asked to price (kWh), or the default and why."""
+    if typed is None or not typed.strip():
+        return float(pricing.DEFAULT_CHARGE_KWH), ""
+    try:
+        kwh = float(typed.replace(",", "."))
+    except ValueError:
+        kwh = -1
+    if not 1 <= kwh <= pricing.MAX_CHARGE_KWH:
+        return (
+            float(pricing.DEFAULT_CHARGE_KWH),
+            f"Enter an amount from 1 to {pricing.MAX_CHARGE_KWH} kWh; "
+            f"showing {pricing.DEFAULT_CHARGE_KWH} kWh.",
+        )
+    return kwh, ""
+
+
 def station(request: HttpRequest, station_id: int, form: CommentForm | None = None) -> HttpResponse:
     detail = selectors.station_detail(station_id=station_id)
     if detail is None:
         raise Http404("No such station (it may have been removed).")
     location = detail.location
-    estimate = ""
-    if location.tariff_id in detail.tariffs:
-        tariff = detail.tariffs[location.tariff_id]
-        amount = pricing.estimate(tariff.elements)
-        if amount > Decimal(0):
-            estimate = (
-                f"About {pricing.money(amount, tariff.currency)} for {pricing.TYPICAL_KWH} kWh "
-                f"in {pricing.TYPICAL_MINUTES} min"
-            )
+    kwh, kwh_error = _charge_kwh(request.GET.get("kwh"))
+    estimates = pricing.charge_estimates(
+        evses=detail.evses, tariffs=detail.tariffs, kwh=kwh, time_zone=location.time_zone
+    )
     evses = [
         {
             "evse": evse,
@@ -101,7 +113,10 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
             "detail": detail,
             "location": location,
             "evses": evses,
-            "estimate": estimate,
+            "estimates": estimates,
+            "kwh": f"{kwh:g}",
+            "kwh_error": kwh_error,
+            "max_kwh": pricing.MAX_CHARGE_KWH,
             "directions": _directions(location),
             "facilities": [f.replace("_", " ").capitalize() for f in location.facilities],
             "comments": comments,

@@ -142,14 +142,7 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         started_at=cdr.started_at if cdr else session.started_at,
         ended_at=cdr.ended_at if cdr else session.ended_at,
         kwh=cdr.total_energy if cdr else session.kwh,
-        tariff=tariff_words(
-            elements=tariff.elements,
-            currency=tariff.currency,
-            min_price=tariff.min_price,
-            max_price=tariff.max_price,
-        )
-        if tariff
-        else "",
+        tariff=tariff_words(tariff) if tariff else "",
         breakdown=_breakdown(cdr, currency) if cdr else [],
         operator_total=money(cdr.total_cost) if cdr else "",
         vat=money(cdr.total_cost - cdr.total_cost_excl_vat) if cdr else "",

@@ -9,6 +9,8 @@ every write (slow, and shared between parallel servers). This wrapper binds 127.
 keeps the store in memory, and adds two test conveniences:
 
 - it prints `localstripe listening on http://127.0.0.1:<port>` once it accepts connections;
+- its Stripe.js stand-in gets our card form (`scripts/localstripe_card.js`: labelled fields,
+  an error under the field that is wrong, four-digit years) instead of localstripe's bare one;
 - `GET /_config/requests` lists the API writes it received (method and path, oldest first), so
   a test can assert how often we really called Stripe; `DELETE /_config/data` (localstripe's own
   flush) also forgets that log and the registered webhooks.
@@ -22,18 +24,30 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import localstripe
 from aiohttp import web
 from localstripe import resources, server, webhooks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_LOG: list[dict[str, str]] = []
+# localstripe's Stripe.js stand-in, then our card form over its Card Element.
+STRIPE_JS = "\n".join(
+    path.read_text()
+    for path in (
+        Path(localstripe.__file__).parent / "localstripe-v3.js",
+        Path(__file__).parent / "localstripe_card.js",
+    )
+)
 
 
 @web.middleware
 async def request_log(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path == "/_config/requests":
         return web.json_response(REQUEST_LOG)
+    if request.path == "/js.stripe.com/v3/":
+        return web.Response(text=STRIPE_JS, content_type="application/javascript")
     if request.method == "DELETE" and request.path == "/_config/data":
         REQUEST_LOG.clear()
         webhooks._webhooks.clear()

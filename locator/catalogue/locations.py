@@ -108,7 +108,7 @@ def locations_write(*, source: str, rows: LocationRows) -> UpsertResult:
         Location,
         {**rows.locations, "created_at": [now] * len(kept), "updated_at": [now] * len(kept)},
         unique=("source", "country_code", "party_id", "ocpi_id"),
-        update=(*LOCATION_FIELDS, *AGGREGATE_FIELDS, "hidden", "cell", "updated_at"),
+        update=(*LOCATION_FIELDS, *AGGREGATE_FIELDS, "hidden", "cell", "search_key", "updated_at"),
         newer_only="last_updated",
     )
     pk_of = {(cc, party, ocpi_id): pk for pk, _source, cc, party, ocpi_id, _ in written}

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from locator import grid
+from locator import grid, places
 from locator.catalogue import bulk
 from locator.catalogue.errors import CatalogueError, UnknownObjectError
 from locator.catalogue.grid_refresh import grid_refresh_on_commit
@@ -89,6 +89,12 @@ def catalogue_location_patch(
         hours = values["opening_times"]
         location.twentyfourseven = not hours or bool(hours.get("twentyfourseven"))
     location.cell = grid.cell_key(location.lat, location.lon)
+    location.search_key = places.search_key(
+        name=location.name,
+        address=location.address,
+        postal_code=location.postal_code,
+        city=location.city,
+    )
     location.last_updated = patch.last_updated
     location.save()
     cells = recompute([location.id]) | {old_cell, location.cell}

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from locator import grid
+from locator import grid, places
 from locator.catalogue.errors import CatalogueError
 from locator.catalogue.records import ConnectorRecord, EvseRecord, LocationRecord
 from locator.catalogue.rules import (
@@ -29,6 +29,7 @@ LOCATION_COLUMNS = (
     *LOCATION_FIELDS,
     "hidden",
     "cell",
+    "search_key",
     *AGGREGATE_FIELDS,
 )
 EVSE_COLUMNS = ("location_id", "uid", *EVSE_FIELDS)
@@ -115,6 +116,12 @@ def _location_row(source: str, record: LocationRecord) -> tuple[Any, ...]:
         record.last_updated,
         False,
         grid.cell_key(float(record.latitude), float(record.longitude)),
+        places.search_key(
+            name=record.name,
+            address=record.address,
+            postal_code=record.postal_code,
+            city=record.city,
+        ),
         *(values[name] for name in AGGREGATE_FIELDS),
     )
 

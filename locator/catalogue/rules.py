@@ -55,6 +55,7 @@ AGGREGATE_FIELDS = (
     "connector_counts",
     "status_at",
     "tariff_id",
+    "tariff_ids",
 )
 EVSE_FIELDS = (
     "evse_id",
@@ -123,6 +124,7 @@ def aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> d
     mask = available_mask = 0
     status_at: datetime | None = None
     tariff_id = ""
+    tariff_ids: set[str] = set()
     for evse in evses:
         if evse.status == "REMOVED":
             continue
@@ -138,6 +140,7 @@ def aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> d
             if is_available:
                 available_mask |= standard_bit(standard)
         for connector in evse.connectors:
+            tariff_ids.update(connector.tariff_ids[:1])
             # The price hint is the fastest connector's first tariff.
             kw = connector.power_kw
             if kw > max_kw or (kw == max_kw and not tariff_id):
@@ -153,6 +156,7 @@ def aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> d
         "connector_counts": counts,
         "status_at": status_at,
         "tariff_id": tariff_id,
+        "tariff_ids": sorted(tariff_ids),
     }
 
 

@@ -46,7 +46,7 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
             "end_date_time": record.end_date_time,
             "summary": pricing.describe(
                 list(record.elements),
-                record.currency.upper(),
+                record.currency,
                 min_price=record.min_price,
                 max_price=record.max_price,
             )[:255],

@@ -199,25 +199,16 @@
   map.on("moveend", function () { schedule(false); });
   filtersForm.addEventListener("change", function () { schedule(true); });
 
-  document.getElementById("place-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var q = document.getElementById("place").value.trim();
-    if (!q) { message.textContent = "Type a place, an address or a station name."; return; }
-    message.textContent = "Searching…";
-    fetch(config.geocodeApi + "?" + new URLSearchParams({ q: q }).toString(), { headers: { Accept: "application/json" } })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        if (!data.place) { message.textContent = data.message || "Nothing found."; return; }
-        message.textContent = data.message || ("Showing " + data.place.label);
-        var b = data.place.bbox;
-        if (b && b[2] - b[0] > 0.01) {
-          map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: 14 });
-        } else {
-          map.setView([data.place.lat, data.place.lon], 14);
-        }
-        writeUrl(true);
-      })
-      .catch(function () { message.textContent = "Search is not reachable right now; try again."; });
+  // A place chosen in the search box (place-search.js): show its stations.
+  document.addEventListener("plugway:place", function (event) {
+    var place = event.detail;
+    var b = place.bbox;
+    if (b && b[2] - b[0] > 0.01) {
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: 14 });
+    } else {
+      map.setView([place.lat, place.lon], 15);
+    }
+    writeUrl(true);
   });
 
   document.getElementById("near-me").addEventListener("click", function () {

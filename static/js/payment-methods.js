@@ -15,9 +15,20 @@
   const card = stripe.elements().create("card", { hidePostalCode: true });
   card.mount("#card-element");
   const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  // Stripe's Card Element says after each change whether the card is complete and, if not,
+  // what is wrong: an incomplete card is refused here, before anything is asked of Stripe.
+  let cardState = { complete: false, error: null };
+  card.on("change", function (event) {
+    cardState = { complete: Boolean(event.complete), error: event.error || null };
+    errors.textContent = event.error ? event.error.message : "";
+  });
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
+    if (!cardState.complete) {
+      errors.textContent = cardState.error ? cardState.error.message : "Enter your card details.";
+      return;
+    }
     button.disabled = true;
     errors.textContent = "";
     try {

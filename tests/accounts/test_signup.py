@@ -13,9 +13,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery-staple"
 
 
-def sign_up(client: Client, email: str = "driver@example.com") -> None:
+def sign_up(
+    client: Client, email: str = "driver@example.com", display_name: str = "Volt Rider"
+) -> None:
     response = client.post(
-        "/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+        "/accounts/signup/",
+        {
+            "email": email,
+            "display_name": display_name,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
     )
     assert response.status_code == 302, response.content
 

@@ -53,7 +53,7 @@ def test_driver_searches_a_city_filters_and_reads_a_station(page, catalogue) -> 
     expect(page.locator("#map .leaflet-tile-pane")).to_be_attached()
     page.fill("#place", "Utrecht")
     page.click("#place-form button[type=submit]")
-    expect(page.locator("#place-message")).to_contain_text("our station list")
+    expect(page.locator("#place-message")).to_have_text("Showing Utrecht")
     expect(page.locator("#results .result")).to_have_count(3)
     screenshot(page, "locator-map-desktop")
 
@@ -75,7 +75,7 @@ def test_driver_searches_a_city_filters_and_reads_a_station(page, catalogue) -> 
     expect(evses.first).to_contain_text("Available")
     expect(evses.first).to_contain_text("CCS")
     expect(evses.nth(1)).to_contain_text("In use")
-    expect(page.locator(".price")).to_have_text("€0.49/kWh + €0.10/min after 60 min")
+    expect(page.locator(".price")).to_have_text("€0.49/kWh; after 1 h also €0.10/min (no VAT)")
     screenshot(page, "locator-station-desktop")
     page.set_viewport_size(PHONE)
     screenshot(page, "locator-station-phone")

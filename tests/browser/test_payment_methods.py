@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from payments.models import PaymentMethod
 from tests.browser.conftest import PHONE, screenshot, sign_in
@@ -26,13 +27,13 @@ def signed_in_page(page: Any, localstripe: LocalStripe, live_server: Any) -> Any
     return page
 
 
-def fill_card(page: Any, number: str) -> None:
+def fill_card(page: Any, number: str, year: str = "2034") -> None:
     element = page.locator("#card-element")
-    element.locator("input[placeholder=number]").fill(number)
-    element.locator("input[placeholder=exp_month]").fill("12")
-    element.locator("input[placeholder=exp_year]").fill("34")
-    element.locator("input[placeholder=cvc]").fill("123")
-    element.locator("input[placeholder=postal_code]").fill("10115")
+    element.get_by_label("Card number").fill(number)
+    element.get_by_label("Expiry month").fill("12")
+    element.get_by_label("Expiry year").fill(year)
+    element.get_by_label("Security code (CVC)").fill("123")
+    element.get_by_label("Postcode").fill("10115")
 
 
 def test_a_driver_adds_a_card_in_the_browser(signed_in_page: Any, localstripe: LocalStripe) -> None:
@@ -66,7 +67,7 @@ def test_a_declined_card_shows_the_reason_and_saves_nothing(
     page = signed_in_page
     page.set_viewport_size(PHONE)
     page.goto("/account/payment-methods/")
-    fill_card(page, "4000000000000002")
+    fill_card(page, "4000000000000002", year="34")  # a two-digit year is fine too
     page.get_by_role("button", name="Save card").click()
 
     alert = page.locator("#card-errors")
@@ -131,3 +132,49 @@ def test_an_authentication_error_stays_on_the_page_for_the_driver_to_read(
     assert page.get_by_role("button", name="Confirm with my bank").is_enabled()
     screenshot(page, "payment-authenticate-error-phone")
     assert not [url for url in posts if "/authenticate/" in url]  # the page did not post back
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_wrong_card_field_says_what_is_wrong_under_it_and_asks_stripe_nothing(
+    signed_in_page: Any, localstripe: LocalStripe, size: str
+) -> None:
+    page = signed_in_page
+    page.set_viewport_size(PHONE if size == "phone" else {"width": 1280, "height": 800})
+    page.goto("/account/payment-methods/")
+    element = page.locator("#card-element")
+    page.get_by_role("button", name="Save card").click()  # nothing typed yet
+    expect(element.locator(".standin-error")).to_have_text(
+        [
+            "Enter your card number.",
+            "Enter the expiry month.",
+            "Enter the expiry year.",
+            "Enter the security code from the back of the card.",
+            "Enter the postcode of your billing address.",
+        ]
+    )
+    expect(element.get_by_label("Card number")).to_be_focused()
+    element.get_by_label("Card number").fill("4242 4242 4242 4241")
+    element.get_by_label("Expiry month").fill("13")
+    element.get_by_label("Expiry year").fill("2020")
+    element.get_by_label("Security code (CVC)").fill("12")
+    element.get_by_label("Postcode").fill("10115")
+    page.get_by_role("button", name="Save card").click()
+    expect(element.locator(".standin-error:not(:empty)")).to_have_text(
+        [
+            "This card number is not valid; check it.",
+            "Enter the month as a number from 1 to 12.",
+            "This card has expired.",
+            "The security code is 3 or 4 digits.",
+        ]
+    )
+    expect(element.get_by_label("Expiry month")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#card-errors")).to_have_text("This card number is not valid; check it.")
+    screenshot(page, f"card-form-errors-{size}")
+    assert localstripe.writes() == []
+    assert not PaymentMethod.objects.exists()
+
+    fill_card(page, "4242424242424242", year="2030")  # four digits, as printed on many cards
+    expect(element.locator(".standin-error:not(:empty)")).to_have_count(0)
+    page.get_by_role("button", name="Save card").click()
+    page.get_by_text("Visa •••• 4242 is saved.").wait_for()
+    assert PaymentMethod.objects.get().exp_year == 2030

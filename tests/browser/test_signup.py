@@ -10,10 +10,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery-staple"
 
 
-def test_driver_signs_up_verifies_email_and_logs_in(page) -> None:  # type: ignore[no-untyped-def]
+def test_driver_signs_up_and_confirming_the_email_signs_in(page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/accounts/signup/")
     screenshot(page, "signup-desktop")
     page.get_by_label("Email").fill("driver@example.com")
+    page.get_by_label("Display name").fill("Volt Rider")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
@@ -25,9 +26,7 @@ def test_driver_signs_up_verifies_email_and_logs_in(page) -> None:  # type: igno
     page.goto(confirm_path.group(1))
     page.get_by_role("button", name="Confirm").click()
 
-    page.get_by_label("Email").fill("driver@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    # Confirming signs the driver in (issue 14: it used to land on the login form).
     page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # signed in, back on the map
     page.get_by_role("link", name="Account").click()
     page.get_by_text("driver@example.com").first.wait_for()

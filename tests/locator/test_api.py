@@ -89,9 +89,29 @@ def test_a_result_carries_counts_power_operator_price_and_status_age(
     assert first["connectors"]["IEC_62196_T2_COMBO"] == {"total": 2, "available": 1, "label": "CCS"}
     assert first["max_power_kw"] == 150.0
     assert first["operator"] == "Voltway"
-    assert first["price"] == "€0.49/kWh + €0.10/min after 60 min"
+    assert first["price"] == "€0.49/kWh; after 1 h also €0.10/min (no VAT)"
     assert first["status_age_s"] > 0
     assert first["url"] == f"/stations/{amsterdam['near_ccs'].id}/"
+
+
+def test_a_station_whose_charge_points_differ_in_price_lists_from_the_lowest(
+    client: Client, put, tariffs
+) -> None:
+    put(
+        location(
+            "MIX",
+            lat=50.0,
+            lon=8.0,
+            evses=(
+                evse("MIX-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
+                evse("MIX-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
+            ),
+        )
+    )
+    [listed] = search(client, lat=50.0, lon=8.0, radius_km=1).json()
+    assert listed["price"] == "From €0.30/kWh"
+    detail = client.get(listed["url"].replace("/stations/", "/api/v1/stations/")).json()
+    assert detail["price"] == "From €0.30/kWh"
 
 
 def test_radius_leaves_out_farther_stations(client: Client, amsterdam) -> None:
@@ -226,7 +246,7 @@ def test_station_detail_has_evses_connectors_tariffs_and_hours(client: Client, a
     body = client.get(f"/api/v1/stations/{amsterdam['near_ccs'].id}/").json()
     assert [e["status"] for e in body["evses"]] == ["AVAILABLE", "CHARGING"]
     assert body["evses"][0]["connectors"][0]["label"] == "CCS"
-    assert body["tariffs"]["DC"]["summary"] == "€0.49/kWh + €0.10/min after 60 min"
+    assert body["tariffs"]["DC"]["summary"] == "€0.49/kWh; after 1 h also €0.10/min (no VAT)"
     assert body["hours"] == ["Open 24/7"]
     assert body["open_now"] is True
 

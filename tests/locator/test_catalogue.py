@@ -282,7 +282,7 @@ def test_tariffs_upsert_keeps_the_newest_and_writes_a_summary() -> None:
         source=SOURCE, records=[TariffRecord("NL", "PLW", "T1", "EUR", at(1), elements=())]
     )
     assert result.skipped_stale == 1
-    assert Tariff.objects.get(ocpi_id="T1").summary == "€0.50/kWh"
+    assert Tariff.objects.get(ocpi_id="T1").summary == "€0.50/kWh (incl. 25% VAT)"
     assert catalogue_tariff_delete(source=SOURCE, country_code="NL", party_id="PLW", tariff_id="T1")
     assert not catalogue_tariff_delete(
         source=SOURCE, country_code="NL", party_id="PLW", tariff_id="T1"

@@ -11,7 +11,7 @@ from django.test import Client
 
 from locator.catalogue import EvseRecord, catalogue_tariffs_upsert
 from locator.models import Evse, Location
-from tests.locator.conftest import SOURCE, T0, TARIFFS, evse, location
+from tests.locator.conftest import SOURCE, T0, TARIFFS, connector, evse, location
 from tests.payments import conftest as payments_fixtures
 from tests.payments.conftest import LocalStripe, card_add
 
@@ -75,8 +75,44 @@ def test_the_station_page_reads_like_a_driver_expects(client: Client, put, tarif
         "This charge point can't be started from Plugway.",
     ):
         assert text in page, text
-    assert "About €9.00 for 30 kWh in 45 min" in page
+    assert "Charging 40 kWh now, leaving when done" in page
+    assert re.search(r"<strong>€12.00</strong> <span class=\"help\">in 1 h 49 min</span>", page)
     assert "https://www.google.com/maps/dir/?api=1&amp;destination=52.370200%2C4.895200" in page
+
+
+def test_a_station_whose_charge_points_differ_in_price_says_from_and_prices_each(
+    client: Client, put, tariffs
+) -> None:
+    station = put(
+        location(
+            "MIX",
+            evses=(
+                evse("MIX-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
+                evse("MIX-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", kw=50, tariffs=("DC",))),
+            ),
+        )
+    )
+    page = client.get(f"/stations/{station.id}/", {"kwh": "20"}).content.decode()
+    assert '<p class="price">From €0.30/kWh</p>' in page
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", page, re.S)
+    assert [(a, b, re.sub(r"<.*?>", "", c)) for a, b, c in rows] == [
+        (
+            "NL*PLW*EMIX-2 · 50 kW",
+            "€0.49/kWh; after 1 h also €0.10/min (no VAT)",
+            "€9.80 in 24 min",
+        ),
+        ("NL*PLW*EMIX-1 · 22 kW", "€0.30/kWh (no VAT)", "€6.00 in 55 min"),
+    ]
+    assert "Charging 20 kWh now" in page
+
+
+def test_a_charge_size_out_of_range_is_explained_not_an_error(client: Client, put, tariffs) -> None:
+    station = put(location("P2"))
+    response = client.get(f"/stations/{station.id}/", {"kwh": "lots"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter an amount from 1 to 200 kWh; showing 40 kWh." in page
+    assert "Charging 40 kWh now" in page
 
 
 def test_a_removed_station_page_is_a_404(client: Client, put) -> None:

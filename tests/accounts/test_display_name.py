@@ -1,0 +1,144 @@
+"""Drivers are known to others by a display name they chose, never by anything of their email;
+account emails name the site; confirming the email signs the driver in."""
+
+import importlib
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+
+from accounts.models import DriverProfile
+from tests.accounts.test_signup import PASSWORD, link_in_last_email, sign_up
+from tests.locator import conftest as locator_fixtures
+from tests.locator.conftest import location
+
+pytestmark = pytest.mark.django_db(transaction=True)
+put = locator_fixtures.put
+
+EMAIL = "jane.doe@example.org"
+# Any of these on a page someone else sees would leak the address.
+EMAIL_PARTS = ("jane", "doe", "example.org", "@example", EMAIL)
+
+
+def test_the_display_name_is_chosen_at_sign_up(client: Client) -> None:
+    sign_up(client, EMAIL, display_name="  Volt   Rider ")
+    user = get_user_model().objects.get(email=EMAIL)
+    assert user.driver_profile.display_name == "Volt Rider"
+
+
+@pytest.mark.parametrize(
+    ("display_name", "error"),
+    [
+        ("", "This field is required."),
+        ("x", "Choose a name of at least 2 characters."),
+        ("jane.doe@example.org", "Choose a name that is not your email address"),
+        ("Jane.Doe", "Choose a name that is not your email address"),
+        ("me@home", "Choose a name that is not your email address"),
+    ],
+)
+def test_a_display_name_from_the_email_is_refused_next_to_the_field(
+    client: Client, display_name: str, error: str
+) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": EMAIL,
+            "display_name": display_name,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'name="display_name"[^>]*aria-invalid="true"', page)
+    assert error in page
+    assert get_user_model().objects.count() == 0
+
+
+def test_the_sign_up_form_asks_email_then_display_name_then_password(client: Client) -> None:
+    page = client.get("/accounts/signup/").content.decode()
+    names = re.findall(r'name="(email|display_name|password1|password2)"', page)
+    assert names == ["email", "display_name", "password1", "password2"]
+
+
+def test_confirming_the_email_signs_the_driver_in(client: Client) -> None:
+    sign_up(client, EMAIL)
+    assert "_auth_user_id" not in client.session
+    response = client.post(link_in_last_email("/accounts/confirm-email/"))
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.session["_auth_user_id"] == str(get_user_model().objects.get(email=EMAIL).pk)
+
+
+def test_every_account_email_names_the_site(client: Client, settings) -> None:
+    settings.SITE_URL = "https://plugway.example.com"
+    sign_up(client, EMAIL)
+    client.post(link_in_last_email("/accounts/confirm-email/"))
+    client.logout()
+    client.post("/accounts/password/reset/", {"email": EMAIL})
+    client.post("/accounts/password/reset/", {"email": "nobody@example.net"})  # no account
+    assert len(mail.outbox) == 3
+    for message in mail.outbox:
+        assert message.subject.startswith("[Plugway] "), message.subject
+        assert "Hello from Plugway!" in message.body, message.body
+        assert "Thank you for using Plugway!\nplugway.example.com" in message.body
+        assert "from !" not in message.body
+
+
+def test_no_comment_or_page_shows_any_part_of_an_email(client: Client, put) -> None:
+    station = put(location("PRIV", name="Quiet Corner"))
+    sign_up(client, EMAIL, display_name="Volt Rider")
+    client.post(link_in_last_email("/accounts/confirm-email/"))  # signed in
+    client.post(f"/stations/{station.id}/comments/", {"text": "Worked first time", "rating": 5})
+    admin_made = get_user_model().objects.create_user(
+        "kim.lee@corp.example", "kim.lee@corp.example"
+    )
+    other = Client()
+    other.force_login(admin_made)
+    other.post(
+        f"/api/v1/stations/{station.id}/comments/",
+        {"text": "Slow today"},
+        content_type="application/json",
+    )
+    pages = {
+        "station page, signed out": Client().get(f"/stations/{station.id}/"),
+        "station page, another driver": other.get(f"/stations/{station.id}/"),
+        "comments API": Client().get(f"/api/v1/stations/{station.id}/comments/"),
+        "station API": Client().get(f"/api/v1/stations/{station.id}/"),
+        "map": Client().get("/"),
+        "search API": Client().get(
+            "/api/v1/stations/", {"lat": 52.37, "lon": 4.89, "radius_km": 5}
+        ),
+    }
+    for what, response in pages.items():
+        assert response.status_code == 200, what
+        text = response.content.decode().lower()
+        for part in (*EMAIL_PARTS, "kim", "corp.example"):
+            assert part not in text, f"{what} shows {part!r}"
+    station_page = pages["station page, signed out"].content.decode()
+    assert "<strong>Volt Rider</strong>" in station_page
+    assert f"<strong>Driver {admin_made.pk}</strong>" in station_page
+    assert [c["author"] for c in pages["comments API"].json()] == [
+        f"Driver {admin_made.pk}",
+        "Volt Rider",
+    ]
+
+
+def test_drivers_from_before_display_names_get_a_neutral_one() -> None:
+    user = get_user_model().objects.create_user("old.timer@example.org", "old.timer@example.org")
+    migration = importlib.import_module("accounts.migrations.0002_existing_drivers_named")
+    migration.drivers_name(apps, None)
+    name = DriverProfile.objects.get(user=user).display_name
+    assert re.fullmatch(r"Driver \d{4}", name)
+
+
+def test_a_driver_changes_the_display_name(client: Client) -> None:
+    user = get_user_model().objects.create_user("sam@example.org", "sam@example.org", PASSWORD)
+    client.force_login(user)
+    assert client.post("/accounts/name/", {"display_name": "sam"}).status_code == 400
+    response = client.post("/accounts/name/", {"display_name": "Sunny Charger"}, follow=True)
+    assert "Other drivers now see you as Sunny Charger." in response.content.decode()
+    assert DriverProfile.objects.get(user=user).display_name == "Sunny Charger"
