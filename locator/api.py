@@ -20,8 +20,8 @@ from locator import clusters, geocoding, places, selectors, services
 from locator.api_schema import (
     CommentOutput,
     GeocodeOutput,
-    PlaceSuggestionsOutput,
     MapOutput,
+    PlaceSuggestionsOutput,
     StationDetailOutput,
     StationSummaryOutput,
     answers,
