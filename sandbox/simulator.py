@@ -137,7 +137,8 @@ class Simulator:
         self._wake.set()
 
     def run(self) -> None:
-        next_churn = time.monotonic()
+        next_churn = next_refresh = time.monotonic()
+        refresh_order = itertools.cycle(list(self.catalogue.evses))
         while not self._stopped.is_set():
             now = time.monotonic()
             due: list[Callable[[], None]] = []
@@ -150,11 +151,17 @@ class Simulator:
                     action()
                 except Exception:  # one bad step must not stop the simulation
                     logger.exception("simulation step failed")
-            if self.config.status_churn > 0 and now >= next_churn:
-                self._churn_one()
-                next_churn = now + 1 / self.config.status_churn
             if self.config.status_churn > 0:
+                if now >= next_churn:
+                    self._churn_one()
+                    next_churn = now + 1 / self.config.status_churn
                 wait = min(wait, max(0.0, next_churn - time.monotonic()))
+            if self.config.status_refresh > 0 and self.catalogue.evses:
+                if now >= next_refresh:
+                    uid = next(refresh_order)
+                    self._evse_status(uid, self.catalogue.evses[uid][1]["status"])
+                    next_refresh = now + self.config.status_refresh / len(self.catalogue.evses)
+                wait = min(wait, max(0.0, next_refresh - time.monotonic()))
             self._wake.wait(timeout=max(0.0, min(wait, 0.5)))
             self._wake.clear()
 

@@ -172,6 +172,8 @@ def sandbox_start() -> "subprocess.Popen[bytes] | None":
             SANDBOX_TOKEN_A,
             "--status-churn",
             "2",
+            "--status-refresh",
+            "3600",
             "--quiet",
         ],
         cwd=ROOT,
