@@ -411,7 +411,8 @@ CELERY_BEAT_SCHEDULE.update(
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- locator: map tiles, geocoder, comments ---
-# Map tiles (Leaflet URL template) and the attribution the tile provider requires.
+# Map tiles (Leaflet URL template) and the attribution the tile provider requires. Where tiles
+# cannot be loaded (no internet) or the URL is empty, the map draws country outlines instead.
 LOCATOR_TILE_URL = env.str(
     "LOCATOR_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -32,6 +33,8 @@ def home(request: HttpRequest) -> HttpResponse:
     config = {
         "tileUrl": settings.LOCATOR_TILE_URL,
         "tileAttribution": settings.LOCATOR_TILE_ATTRIBUTION,
+        "outlinesUrl": static("vendor/world-atlas/countries-50m.json"),
+        "outlinesAttribution": "Outlines: Natural Earth",
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
         "geocodeApi": reverse("api-geocode"),

@@ -10,7 +10,7 @@
   var LIST_MAX_DEGREES = 12;
 
   var map = L.map("map", { zoomControl: true, worldCopyJump: false, minZoom: 2 });
-  L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution }).addTo(map);
+  window.plugwayBasemap(map, config, document.getElementById("map-notice"));
   var layer = L.layerGroup().addTo(map);
   var pending = null;
   var timer = null;
