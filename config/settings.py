@@ -421,6 +421,11 @@ LOCATOR_TILE_ATTRIBUTION = env.str(
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
     " contributors",
 )
+# A status report older than this is shown as "Status unknown", not as fact (OCPI feeds push
+# changes; a live feed also re-confirms now and then, as the sandbox's --status-refresh does).
+LOCATOR_STATUS_MAX_AGE_MINUTES = env.int("LOCATOR_STATUS_MAX_AGE_MINUTES", default=24 * 60)
+# How often open map and station pages ask for fresh statuses (paused in a background tab).
+LOCATOR_STATUS_POLL_SECONDS = env.int("LOCATOR_STATUS_POLL_SECONDS", default=20)
 # Any Nominatim-compatible search service; empty = search our own station list only.
 LOCATOR_GEOCODER_URL = env.str("LOCATOR_GEOCODER_URL", default="")
 LOCATOR_GEOCODER_USER_AGENT = env.str(

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from locator import clusters, geocoding, selectors, services
+from locator import clusters, geocoding, live, selectors, services
 from locator.catalogue import STANDARD_BITS, standard_label
 from locator.models import CheckInOutcome, Comment, Location
 
@@ -263,6 +263,20 @@ class StationDetailApi(APIView):
                 "evses": [_evse_json(evse, location) for evse in detail.evses],
             }
         )
+
+
+class StationStatusApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, station_id: int) -> Response:
+        """A station's EVSE statuses as shown, for pages that refresh themselves: `{available,
+        evses, items: [{id, status, label, age, stale}]}`; a report older than the
+        threshold is `UNKNOWN` with `stale: true`."""
+        state = live.station_live(station_id=station_id)
+        if state is None:
+            return Response({"detail": "No such station (it may have been removed)."}, status=404)
+        response = Response(state)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class CommentInput(serializers.Serializer[None]):

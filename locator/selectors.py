@@ -26,7 +26,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import hours
+from locator import hours, live
 from locator.catalogue import standard_bit, standard_label
 from locator.models import Comment, Connector, Evse, Location, Tariff
 
@@ -348,6 +348,7 @@ def _station_summary(
         ),
         "status_at": status_at.isoformat() if status_at else None,
         "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
+        "status_stale": live.status_stale(status_at, now),
         "url": f"/stations/{row['id']}/",
     }
 

@@ -28,6 +28,11 @@ urlpatterns = [
         api.CommentDetailApi.as_view(),
         name="api-station-comment",
     ),
+    path(
+        "api/v1/stations/<int:station_id>/status/",
+        api.StationStatusApi.as_view(),
+        name="api-station-status",
+    ),
     path("api/v1/map/", api.MapApi.as_view(), name="api-map"),
     path("api/v1/geocode/", api.GeocodeApi.as_view(), name="api-geocode"),
 ]

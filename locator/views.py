@@ -11,10 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from locator import pricing, selectors, services
-from locator.catalogue import CONNECTOR_STANDARDS, STATUS_LABELS, standard_label
+from locator import live, pricing, selectors, services
+from locator.catalogue import CONNECTOR_STANDARDS, standard_label
 from locator.forms import CommentForm
 from locator.models import Comment, Location
 from payments import selectors as payment_selectors
@@ -38,6 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
         "geocodeApi": reverse("api-geocode"),
+        "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
     }
     return render(
         request,
@@ -74,10 +76,11 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
                 f"About {pricing.money(amount, tariff.currency)} for {pricing.TYPICAL_KWH} kWh "
                 f"in {pricing.TYPICAL_MINUTES} min"
             )
+    now = timezone.now()
     evses = [
         {
             "evse": evse,
-            "status_label": STATUS_LABELS.get(evse.status, evse.status.capitalize()),
+            "live": live.evse_live(evse, now),
             "can_start": selectors.evse_can_start(location=location, evse=evse),
             "connectors": [
                 {
@@ -110,7 +113,14 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
             "comments": comments,
             "has_card": has_card,
             "form": form or CommentForm(),
+            "live_available": sum(
+                live.evse_live(evse, now).status == "AVAILABLE" for evse in detail.evses
+            ),
             "station_json": json.dumps({"id": location.id}),
+            "live_config": {
+                "url": reverse("api-station-status", args=[location.id]),
+                "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
+            },
         },
         status=400 if form is not None and form.errors else 200,
     )

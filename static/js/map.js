@@ -15,6 +15,7 @@
   var pending = null;
   var timer = null;
   var restoring = false;
+  var pollTimer = null;
 
   function readUrl() {
     var params = new URLSearchParams(window.location.search);
@@ -133,8 +134,9 @@
     }).join(" · ");
   }
 
-  function age(seconds) {
+  function age(seconds, stale) {
     if (seconds === null || seconds === undefined) { return "status unknown"; }
+    if (stale) { return "status unknown (last report " + age(seconds).replace("status ", "") + ")"; }
     if (seconds < 120) { return "status just now"; }
     if (seconds < 7200) { return "status " + Math.round(seconds / 60) + " min ago"; }
     if (seconds < 172800) { return "status " + Math.round(seconds / 3600) + " h ago"; }
@@ -156,14 +158,25 @@
       li.appendChild(link);
       li.appendChild(el("p", "result-meta", (s.operator ? s.operator + " · " : "") + s.address + ", " + s.city));
       li.appendChild(el("p", "result-plugs", describeConnectors(s.connectors) + " · up to " + s.max_power_kw + " kW"));
-      var status = el("p", "result-status", s.available + " of " + s.evses + " free · " + age(s.status_age_s));
+      var status = el("p", "result-status", s.status_stale ? age(s.status_age_s, true) : s.available + " of " + s.evses + " free · " + age(s.status_age_s));
       li.appendChild(status);
       if (s.price) { li.appendChild(el("p", "result-price", s.price)); }
       results.appendChild(li);
     });
   }
 
+  // Statuses refresh by themselves while the tab is shown; a hidden tab asks for nothing.
+  function pollLater() {
+    clearTimeout(pollTimer);
+    if (!document.hidden) { pollTimer = setTimeout(refresh, config.pollSeconds * 1000); }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { clearTimeout(pollTimer); } else { refresh(); }
+  });
+
   function refresh() {
+    pollLater();
     if (pending) { pending.abort(); }
     pending = new AbortController();
     var signal = pending.signal;

@@ -17,6 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def catalogue(settings) -> None:
     # No tile server here: a blank tile keeps the page quiet instead of waiting on the network.
     settings.LOCATOR_TILE_URL = "/static/vendor/leaflet/images/layers.png?{z}/{x}/{y}"
+    # These records are dated T0, a fixed past day: count their statuses as fresh.
+    settings.LOCATOR_STATUS_MAX_AGE_MINUTES = 10**7
     catalogue_tariffs_upsert(source="partner:1", records=TARIFFS)
     records = [
         location(

@@ -11,8 +11,12 @@ from sandbox.cities import cities_near
 from sandbox.demo import demo_locations, demo_tariffs
 from sandbox.stations import locations_generate
 from tests.browser.conftest import screenshot
+from tests.payments.conftest import localstripe, localstripe_server
+from tests.roaming.charging import Net, charging_net, charging_net_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The sandbox registered with the live server, as the roaming tests have it.
+__all__ = ["charging_net", "charging_net_factory", "localstripe", "localstripe_server"]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -60,3 +64,24 @@ def test_without_tiles_the_map_draws_country_outlines_and_says_so(page, netherla
     )
     assert land > 0.2, f"only {land:.0%} of the map is land around Utrecht"
     screenshot(page, f"map-outlines-{size}")
+
+
+@SIZES
+def test_a_station_page_shows_a_pushed_status_without_a_reload(
+    page, settings, charging_net: Net, size
+) -> None:
+    settings.LOCATOR_STATUS_POLL_SECONDS = 1
+    evse = charging_net.evse(status="AVAILABLE")
+    page.set_viewport_size(VIEWPORTS[size])
+    page.goto(f"/stations/{evse.location_id}/")
+    row = page.locator(f'.evse[data-evse-id="{evse.id}"]')
+    expect(row.locator("[data-live-status]")).to_have_text("Available")
+    expect(row.locator("[data-live-age]")).to_contain_text("reported just now")
+    page.evaluate("window.notReloaded = true")
+
+    charging_net.sandbox.cpo.simulator.evse_status_push(evse.uid, "OUTOFORDER")
+
+    expect(row.locator("[data-live-status]")).to_have_text("Out of order")
+    expect(row.locator("[data-live-status]")).to_have_class("status status-outoforder")
+    assert page.evaluate("window.notReloaded") is True
+    screenshot(page, f"station-live-{size}")
