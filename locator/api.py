@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -277,6 +277,42 @@ class StationStatusApi(APIView):
         response = Response(state)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class FavouritesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        """Your starred stations, most recent first, as station list rows (live status)."""
+        response = Response(selectors.favourite_stations(user=request.user))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class FavouriteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: dict, 201: dict})
+    def put(self, request: Request, station_id: int) -> Response:
+        """Star a station (201; 200 when it was starred already)."""
+        location = _visible_station(station_id)
+        try:
+            created = services.favourite_add(user=request.user, location=location)  # type: ignore[arg-type]
+        except services.FavouriteError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(
+            {"station": location.id, "favourite": True},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, station_id: int) -> Response:
+        """Unstar a station; 404 when it is not among your favourites."""
+        location = get_object_or_404(Location, id=station_id)
+        if not services.favourite_remove(user=request.user, location=location):  # type: ignore[arg-type]
+            return Response({"detail": "This station is not among your favourites."}, status=404)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CommentInput(serializers.Serializer[None]):

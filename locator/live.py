@@ -39,6 +39,18 @@ def age_words(seconds: float) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
+def station_status_text(
+    *, available: int, evses: int, reported_at: datetime | None, now: datetime
+) -> str:
+    """A station's status line in lists: '2 of 4 free · reported 3 min ago', or unknown."""
+    if reported_at is None:
+        return "Status unknown"
+    ago = age_words(max(0.0, (now - reported_at).total_seconds()))
+    if status_stale(reported_at, now):
+        return f"Status unknown (last report {ago})"
+    return f"{available} of {evses} free · reported {ago}"
+
+
 @dataclass(frozen=True, slots=True)
 class EvseLive:
     """One EVSE's status as shown: `status` is UNKNOWN when the report is too old."""

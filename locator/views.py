@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from locator import live, pricing, selectors, services
@@ -112,6 +113,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
             "facilities": [f.replace("_", " ").capitalize() for f in location.facilities],
             "comments": comments,
             "has_card": has_card,
+            "is_favourite": location.id in selectors.favourite_ids(user=user),
             "form": form or CommentForm(),
             "live_available": sum(
                 live.evse_live(evse, now).status == "AVAILABLE" for evse in detail.evses
@@ -185,3 +187,41 @@ def comment_remove(request: HttpRequest, station_id: int, comment_id: int) -> Ht
     else:
         messages.success(request, "Your comment is deleted.")
     return redirect(reverse("station", args=[station_id]) + "#comments")
+
+
+@login_required
+@require_POST
+def favourite_set(request: HttpRequest, station_id: int) -> HttpResponse:
+    """The star's form on a station page or the favourites list (works without JavaScript)."""
+    location = get_object_or_404(Location, id=station_id, visible=True)
+    user = request.user
+    if request.POST.get("favourite") == "remove":
+        services.favourite_remove(user=user, location=location)  # type: ignore[arg-type]
+        messages.success(request, "Removed from your favourites.")
+    else:
+        try:
+            services.favourite_add(user=user, location=location)  # type: ignore[arg-type]
+        except services.FavouriteError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Saved to your favourites.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("station", args=[station_id])
+    return redirect(back)
+
+
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    """A driver's starred stations with their live status (refreshed by the page)."""
+    return render(
+        request,
+        "locator/favourites.html",
+        {
+            "stations": selectors.favourite_stations(user=request.user),
+            "live_config": {
+                "url": reverse("api-favourites"),
+                "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
+            },
+        },
+    )
