@@ -24,6 +24,7 @@ MAX_BBOX_DEGREES = 12.0  # a station list covers at most a region; the map API t
 MAX_RADIUS_KM = 100.0
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
+MAX_COUNT = 10_000  # a list counts its stations up to this, then says "10,000+"
 _STANDARDS_BY_UPPER = {code.upper(): code for code in STANDARD_BITS}
 FILTER_PARAMETERS = [
     OpenApiParameter(
@@ -139,13 +140,17 @@ class StationListApi(APIView):
             OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
+            OpenApiParameter(
+                "count", bool, description=f"with bbox: X-Total-Count, at most {MAX_COUNT + 1}"
+            ),
             *FILTER_PARAMETERS,
         ],
         responses={200: dict},
     )
     def get(self, request: Request) -> Response:
         """Stations near a point (nearest first, with `distance_km`) or in a viewport.
-        Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more."""
+        Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more;
+        `count=true` with a bbox adds `X-Total-Count` (a value above MAX_COUNT means "more")."""
         params = request.query_params
         filters = parse_filters(params)
         limit = _int(params, "limit", 1, MAX_LIMIT, 50)
@@ -167,6 +172,9 @@ class StationListApi(APIView):
                 filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
             )
         response = Response(page.results)
+        if bbox is not None and _flag(params, "count"):
+            total = selectors.station_count(filters=filters, bbox=bbox, cap=MAX_COUNT)
+            response["X-Total-Count"] = str(total)
         if page.has_more:
             query = params.copy()
             query["offset"] = str(offset + limit)

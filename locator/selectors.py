@@ -308,6 +308,15 @@ def station_search(
     return SearchPage(results=results, has_more=has_more)
 
 
+def station_count(*, filters: StationFilters, bbox: BBox, cap: int) -> int:
+    """How many stations in `bbox` match, counted up to `cap + 1` (a list says "cap+")."""
+    qs = stations_filtered(bbox, filters)
+    if filters.open_now:
+        rows = qs.values("opening_times", "time_zone", "twentyfourseven")[: cap * 4]
+        return min(cap + 1, sum(1 for _ in open_now_rows(rows.iterator(), timezone.now())))
+    return qs[: cap + 1].count()
+
+
 def _price_hints(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], str]:
     wanted = {
         (r["source"], r["country_code"], r["party_id"], r["tariff_id"])

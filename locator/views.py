@@ -41,6 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "stationsApi": reverse("api-stations"),
         "geocodeApi": reverse("api-geocode"),
         "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
+        # Stars for signed-in drivers only: the API's URL prefix and what they starred.
+        "favouritesApi": reverse("api-favourites") if request.user.is_authenticated else "",
+        "favourites": selectors.favourite_ids(user=request.user),
     }
     return render(
         request,

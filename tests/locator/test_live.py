@@ -78,3 +78,12 @@ def test_an_unknown_station_has_no_status(client: Client) -> None:
     reply = client.get("/api/v1/stations/999999/status/")
     assert reply.status_code == 404
     assert "No such station" in reply.json()["detail"]
+
+
+def test_the_station_list_counts_what_the_viewport_holds(client: Client, put) -> None:  # type: ignore[no-untyped-def]
+    for n in range(7):
+        put(location(f"C{n}", lat=52.0 + n / 1000, lon=5.0))
+    reply = client.get("/api/v1/stations/?bbox=4.9,51.9,5.1,52.1&limit=3&count=true")
+    assert reply["X-Total-Count"] == "7"
+    assert len(reply.json()) == 3
+    assert "X-Total-Count" not in client.get("/api/v1/stations/?bbox=4.9,51.9,5.1,52.1")
