@@ -277,11 +277,14 @@ class StationStatusApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, station_id: int) -> Response:
         """A station's EVSE statuses as shown, for pages that refresh themselves: `{available,
-        evses, items: [{id, status, label, age, stale}]}`; a report older than the
+        evses, items: [{id, status, label, age, stale, startable}]}`; a report older than the
         threshold is `UNKNOWN` with `stale: true`."""
         state = live.station_live(station_id=station_id)
         if state is None:
             return Response({"detail": "No such station (it may have been removed)."}, status=404)
+        for item in state["items"]:
+            # A charge point that turned busy or broken meanwhile greys out its Start button.
+            item["startable"] = item["status"] not in selectors.EVSE_UNAVAILABLE
         response = Response(state)
         response["Cache-Control"] = "no-store"
         return response

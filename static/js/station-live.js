@@ -10,6 +10,8 @@
       status.textContent = item.label;
       status.className = "status status-" + item.status.toLowerCase();
       row.querySelector("[data-live-age]").textContent = item.age;
+      var start = row.querySelector("[data-start-evse]");
+      if (start) { start.disabled = !item.startable; }
     });
     badge.textContent = state.available + " of " + state.evses + " available";
     badge.className = "badge " + (state.available ? "badge-ok" : "badge-busy");

@@ -286,3 +286,32 @@ def test_a_driver_stars_stations_and_finds_them_with_live_status(
     row.get_by_role("button", name=re.compile("Remove")).click()
     expect(page.locator(".message")).to_have_text("Removed from your favourites.")
     expect(page.locator("#favourites .result")).to_have_count(0)
+
+
+HIDE_TAB = """hidden => {
+  Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+@pytest.mark.parametrize("path", ["/stations/{id}/", "/?lat=52.37&lon=4.90&z=13"])
+def test_a_background_tab_asks_for_no_statuses_until_it_is_shown(
+    page, netherlands, settings, path
+) -> None:
+    from locator.models import Location
+
+    settings.LOCATOR_STATUS_POLL_SECONDS = 1
+    station = Location.objects.filter(visible=True).order_by("id").first()
+    assert station
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
+    page.goto(path.format(id=station.id))
+    page.wait_for_timeout(2500)
+    assert asked, "the page did not refresh its statuses by itself"
+    page.evaluate(HIDE_TAB, True)
+    page.wait_for_timeout(300)  # a request already under way may finish
+    asked.clear()
+    page.wait_for_timeout(3000)
+    assert asked == []
+    with page.expect_request(lambda r: "/api/v1/" in r.url):
+        page.evaluate(HIDE_TAB, False)  # shown again: it catches up at once

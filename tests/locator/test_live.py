@@ -41,6 +41,7 @@ def test_a_status_older_than_the_threshold_is_shown_as_unknown(client: Client, s
     assert old["age"] == "last report 2 days ago (said Available)"
     assert (new["label"], new["age"], new["stale"]) == ("Available", "reported 5 min ago", False)
     assert (busy["label"], busy["age"]) == ("In use", "reported 5 min ago")
+    assert (new["startable"], busy["startable"]) == (True, False)
     # Only a fresh "Available" counts as free.
     assert (state["available"], state["evses"]) == (1, 3)
 
