@@ -51,11 +51,11 @@
       if (tileLoaded) { return; }
       // The tile server is not reachable: stop asking it, draw the outlines instead.
       map.removeLayer(tiles);
-      showOutlines("Map tiles could not be loaded; showing country outlines only.");
+      showOutlines("No map tiles here: country outlines only.");
     });
     tiles.addTo(map);
     setTimeout(function () {
-      if (!tileLoaded) { showOutlines("Map tiles are slow to load; showing country outlines meanwhile."); }
+      if (!tileLoaded) { showOutlines("Map tiles are slow: country outlines meanwhile."); }
     }, TILE_WAIT_MS);
   };
 }());

@@ -101,7 +101,7 @@ def test_without_tiles_the_map_draws_country_outlines_and_says_so(page, netherla
     page.set_viewport_size(VIEWPORTS[size])
     page.goto("/?lat=52.2&lon=5.0&z=8")
     notice = page.locator("#map-notice")
-    expect(notice).to_have_text("Map tiles could not be loaded; showing country outlines only.")
+    expect(notice).to_have_text("No map tiles here: country outlines only.")
     expect(page.locator("#map .leaflet-outlines-pane canvas")).to_be_attached()
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("Natural Earth")
     # The outlines are painted: the canvas holds land-coloured pixels, not only the sea.
