@@ -445,7 +445,8 @@ CELERY_BEAT_SCHEDULE.update(
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- locator: map tiles, geocoder, comments ---
-# Map tiles (Leaflet URL template) and the attribution the tile provider requires.
+# Map tiles (Leaflet URL template) and the attribution the tile provider requires. Where tiles
+# cannot be loaded (no internet) or the URL is empty, the map draws country outlines instead.
 LOCATOR_TILE_URL = env.str(
     "LOCATOR_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )
@@ -454,6 +455,11 @@ LOCATOR_TILE_ATTRIBUTION = env.str(
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
     " contributors",
 )
+# A status report older than this is shown as "Status unknown", not as fact (OCPI feeds push
+# changes; a live feed also re-confirms now and then, as the sandbox's --status-refresh does).
+LOCATOR_STATUS_MAX_AGE_MINUTES = env.int("LOCATOR_STATUS_MAX_AGE_MINUTES", default=24 * 60)
+# How often open map and station pages ask for fresh statuses (paused in a background tab).
+LOCATOR_STATUS_POLL_SECONDS = env.int("LOCATOR_STATUS_POLL_SECONDS", default=20)
 # Any Nominatim-compatible search service; empty = search our own station list only.
 LOCATOR_GEOCODER_URL = env.str("LOCATOR_GEOCODER_URL", default="")
 # Which API that URL speaks: "nominatim" (/search) or "photon" (/api).

@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from locator import clusters, geocoding, places, selectors, services
+from locator import clusters, geocoding, live, places, selectors, services
 from locator.api_schema import (
     CommentOutput,
     GeocodeOutput,
@@ -35,6 +35,7 @@ MAX_BBOX_DEGREES = 12.0  # a station list covers at most a region; the map API t
 MAX_RADIUS_KM = 100.0
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
+MAX_COUNT = 10_000  # a list counts its stations up to this, then says "10,000+"
 _STANDARDS_BY_UPPER = {code.upper(): code for code in STANDARD_BITS}
 FILTER_PARAMETERS = [
     OpenApiParameter(
@@ -155,13 +156,17 @@ class StationListApi(APIView):
             ),
             integer_parameter("limit", 1, MAX_LIMIT, description="default 50"),
             integer_parameter("offset", 0, MAX_OFFSET),
+            OpenApiParameter(
+                "count", bool, description=f"with bbox: X-Total-Count, at most {MAX_COUNT + 1}"
+            ),
             *FILTER_PARAMETERS,
         ],
         responses=answers({200: StationSummaryOutput(many=True)}, 400),
     )
     def get(self, request: Request) -> Response:
         """Stations near a point (nearest first, with `distance_km`) or in a viewport.
-        Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more."""
+        Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more;
+        `count=true` with a bbox adds `X-Total-Count` (a value above MAX_COUNT means "more")."""
         params = request.query_params
         filters = parse_filters(params)
         limit = _int(params, "limit", 1, MAX_LIMIT, 50)
@@ -183,6 +188,9 @@ class StationListApi(APIView):
                 filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
             )
         response = Response(page.results)
+        if bbox is not None and _flag(params, "count"):
+            total = selectors.station_count(filters=filters, bbox=bbox, cap=MAX_COUNT)
+            response["X-Total-Count"] = str(total)
         if page.has_more:
             query = params.copy()
             query["offset"] = str(offset + limit)
@@ -281,6 +289,59 @@ class StationDetailApi(APIView):
                 "evses": [_evse_json(evse, location) for evse in detail.evses],
             }
         )
+
+
+class StationStatusApi(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, station_id: int) -> Response:
+        """A station's EVSE statuses as shown, for pages that refresh themselves: `{available,
+        evses, items: [{id, status, label, age, stale, startable}]}`; a report older than the
+        threshold is `UNKNOWN` with `stale: true`."""
+        state = live.station_live(station_id=station_id)
+        if state is None:
+            return Response({"detail": "No such station (it may have been removed)."}, status=404)
+        for item in state["items"]:
+            # A charge point that turned busy or broken meanwhile greys out its Start button.
+            item["startable"] = item["status"] not in selectors.EVSE_UNAVAILABLE
+        response = Response(state)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class FavouritesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        """Your starred stations, most recent first, as station list rows (live status)."""
+        response = Response(selectors.favourite_stations(user=request.user))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class FavouriteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: dict, 201: dict})
+    def put(self, request: Request, station_id: int) -> Response:
+        """Star a station (201; 200 when it was starred already)."""
+        location = _visible_station(station_id)
+        try:
+            created = services.favourite_add(user=request.user, location=location)  # type: ignore[arg-type]
+        except services.FavouriteError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(
+            {"station": location.id, "favourite": True},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, station_id: int) -> Response:
+        """Unstar a station; 404 when it is not among your favourites."""
+        location = get_object_or_404(Location, id=station_id)
+        if not services.favourite_remove(user=request.user, location=location):  # type: ignore[arg-type]
+            return Response({"detail": "This station is not among your favourites."}, status=404)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CommentInput(serializers.Serializer[None]):

@@ -1,5 +1,5 @@
 """The station catalogue: Location (a station) > EVSE > Connector, Tariffs, the cluster grid,
-and drivers' comments.
+and drivers' comments and favourites.
 
 Rows are keyed by the OCPI identity (country_code, party_id, id) plus `source`, the feed or
 partner that supplies them ("partner:12", "demo"); locator never points at roaming's tables.
@@ -262,3 +262,21 @@ class Comment(models.Model):
     def author_name(self) -> str:
         """What other drivers see: the author's display name, never anything of the email."""
         return display_name_of(self.author)
+
+
+class Favourite(models.Model):
+    """A station a driver starred, to find it again with its live status."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_stations"
+    )
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "location"], name="favourite_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.location}"

@@ -28,9 +28,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import hours, pricing
+from locator import hours, live, pricing
 from locator.catalogue import standard_bit, standard_label
-from locator.models import Comment, Connector, Evse, Location, Tariff
+from locator.models import Comment, Connector, Evse, Favourite, Location, Tariff
 
 KM_PER_DEGREE = 111.195
 MAX_ITEMS = 300  # never more than this many clusters or stations in one map answer
@@ -312,6 +312,15 @@ def station_search(
     return SearchPage(results=results, has_more=has_more)
 
 
+def station_count(*, filters: StationFilters, bbox: BBox, cap: int) -> int:
+    """How many stations in `bbox` match, counted up to `cap + 1` (a list says "cap+")."""
+    qs = stations_filtered(bbox, filters)
+    if filters.open_now:
+        rows = qs.values("opening_times", "time_zone", "twentyfourseven")[: cap * 4]
+        return min(cap + 1, sum(1 for _ in open_now_rows(rows.iterator(), timezone.now())))
+    return qs[: cap + 1].count()
+
+
 def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ids = row["tariff_ids"] or ([row["tariff_id"]] if row["tariff_id"] else [])
     return [(row["source"], row["country_code"], row["party_id"], t) for t in ids]
@@ -356,6 +365,13 @@ def _station_summary(row: dict[str, Any], now: datetime, prices: dict[int, str])
         "price": prices.get(row["id"], ""),
         "status_at": status_at.isoformat() if status_at else None,
         "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
+        "status_stale": live.status_stale(status_at, now),
+        "status_text": live.station_status_text(
+            available=row["available_count"],
+            evses=row["evse_count"],
+            reported_at=status_at,
+            now=now,
+        ),
         "url": f"/stations/{row['id']}/",
     }
 
@@ -464,3 +480,28 @@ def operators_list() -> list[str]:
         .distinct()
         .order_by("operator_name")[:200]
     )
+
+
+def favourite_ids(*, user: Any) -> list[int]:
+    """The ids of the stations this driver starred (none when signed out)."""
+    if not user.is_authenticated:
+        return []
+    return list(Favourite.objects.filter(user=user).values_list("location_id", flat=True))
+
+
+def favourite_stations(*, user: Any) -> list[dict[str, Any]]:
+    """This driver's starred visible stations as list rows (live status and price), most
+    recently starred first."""
+    order = {
+        location_id: rank
+        for rank, location_id in enumerate(
+            Favourite.objects.filter(user=user)
+            .order_by("-created_at", "-id")
+            .values_list("location_id", flat=True)
+        )
+    }
+    rows = list(Location.objects.filter(id__in=list(order), visible=True).values(*LIST_FIELDS))
+    rows.sort(key=lambda row: order[row["id"]])
+    now = timezone.now()
+    prices = _price_hints(rows)
+    return [_station_summary(row, now, prices) for row in rows]

@@ -1,5 +1,6 @@
 """Locator's writes other than the catalogue's (those are all in locator.catalogue): drivers'
-comments on stations, and their moderation. Called by locator's API, pages and admin.
+comments on stations and their moderation, and drivers' favourite stations. Called by
+locator's API, pages and admin.
 """
 
 from collections.abc import Iterable, Mapping
@@ -11,7 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from locator.models import CheckInOutcome, Comment, Location
+from locator.models import CheckInOutcome, Comment, Favourite, Location
 
 
 class CommentError(Exception):
@@ -104,3 +105,30 @@ def comments_hide(*, comment_ids: Iterable[int], hidden: bool = True) -> int:
         .exclude(hidden=hidden)
         .update(hidden=hidden)
     )
+
+
+FAVOURITES_MAX = 500  # per driver: a list to glance at, not a catalogue copy
+
+
+class FavouriteError(Exception):
+    """A favourite a driver cannot add, with the reason to show them."""
+
+
+@transaction.atomic
+def favourite_add(*, user: User, location: Location) -> bool:
+    """Star a station for this driver; False when it was starred already (adding twice is
+    harmless: a double click, a second tab)."""
+    if Favourite.objects.filter(user=user, location=location).exists():
+        return False
+    if Favourite.objects.filter(user=user).count() >= FAVOURITES_MAX:
+        raise FavouriteError(
+            f"You have {FAVOURITES_MAX} favourites already; remove one to add another."
+        )
+    _, created = Favourite.objects.get_or_create(user=user, location=location)
+    return created
+
+
+def favourite_remove(*, user: User, location: Location) -> bool:
+    """Unstar a station for this driver; False when it was not starred."""
+    deleted, _ = Favourite.objects.filter(user=user, location=location).delete()
+    return deleted > 0

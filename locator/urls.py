@@ -6,6 +6,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("stations/<int:station_id>/", views.station, name="station"),
     path("stations/<int:station_id>/comments/", views.comment_post, name="station-comment"),
+    path("stations/<int:station_id>/favourite/", views.favourite_set, name="station-favourite"),
+    path("favourites/", views.favourites, name="favourites"),
     path(
         "stations/<int:station_id>/comments/<int:comment_id>/edit/",
         views.comment_edit,
@@ -28,7 +30,18 @@ urlpatterns = [
         api.CommentDetailApi.as_view(),
         name="api-station-comment",
     ),
+    path(
+        "api/v1/stations/<int:station_id>/status/",
+        api.StationStatusApi.as_view(),
+        name="api-station-status",
+    ),
     path("api/v1/map/", api.MapApi.as_view(), name="api-map"),
+    path("api/v1/favourites/", api.FavouritesApi.as_view(), name="api-favourites"),
+    path(
+        "api/v1/favourites/<int:station_id>/",
+        api.FavouriteApi.as_view(),
+        name="api-favourite",
+    ),
     path("api/v1/geocode/", api.GeocodeApi.as_view(), name="api-geocode"),
     path("api/v1/places/", api.PlaceSuggestionsApi.as_view(), name="api-places"),
 ]

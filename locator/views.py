@@ -8,11 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from locator import pricing, selectors, services
-from locator.catalogue import CONNECTOR_STANDARDS, STATUS_LABELS, standard_label
+from locator import live, pricing, selectors, services
+from locator.catalogue import CONNECTOR_STANDARDS, standard_label
 from locator.forms import CommentForm
 from locator.models import Location
 from payments import selectors as payment_selectors
@@ -31,10 +34,16 @@ def home(request: HttpRequest) -> HttpResponse:
     config = {
         "tileUrl": settings.LOCATOR_TILE_URL,
         "tileAttribution": settings.LOCATOR_TILE_ATTRIBUTION,
+        "outlinesUrl": static("vendor/world-atlas/countries-50m.json"),
+        "outlinesAttribution": "Outlines: Natural Earth",
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
         "geocodeApi": reverse("api-geocode"),
         "placesApi": reverse("api-places"),
+        "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
+        # Stars for signed-in drivers only: the API's URL prefix and what they starred.
+        "favouritesApi": reverse("api-favourites") if request.user.is_authenticated else "",
+        "favourites": selectors.favourite_ids(user=request.user),
     }
     return render(
         request,
@@ -83,10 +92,11 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
     estimates = pricing.charge_estimates(
         evses=detail.evses, tariffs=detail.tariffs, kwh=kwh, time_zone=location.time_zone
     )
+    now = timezone.now()
     evses = [
         {
             "evse": evse,
-            "status_label": STATUS_LABELS.get(evse.status, evse.status.capitalize()),
+            "live": live.evse_live(evse, now),
             "can_start": selectors.evse_can_start(location=location, evse=evse),
             "connectors": [
                 {
@@ -121,8 +131,16 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
             "facilities": [f.replace("_", " ").capitalize() for f in location.facilities],
             "comments": comments,
             "has_card": has_card,
+            "is_favourite": location.id in selectors.favourite_ids(user=user),
             "form": form or CommentForm(),
+            "live_available": sum(
+                live.evse_live(evse, now).status == "AVAILABLE" for evse in detail.evses
+            ),
             "station_json": json.dumps({"id": location.id}),
+            "live_config": {
+                "url": reverse("api-station-status", args=[location.id]),
+                "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
+            },
         },
         status=400 if form is not None and form.errors else 200,
     )
@@ -182,3 +200,41 @@ def comment_remove(request: HttpRequest, station_id: int, comment_id: int) -> Ht
     services.comment_delete(comment=comment, user=request.user)  # type: ignore[arg-type]
     messages.success(request, "Your comment is deleted.")
     return redirect(reverse("station", args=[station_id]) + "#comments")
+
+
+@login_required
+@require_POST
+def favourite_set(request: HttpRequest, station_id: int) -> HttpResponse:
+    """The star's form on a station page or the favourites list (works without JavaScript)."""
+    location = get_object_or_404(Location, id=station_id, visible=True)
+    user = request.user
+    if request.POST.get("favourite") == "remove":
+        services.favourite_remove(user=user, location=location)  # type: ignore[arg-type]
+        messages.success(request, "Removed from your favourites.")
+    else:
+        try:
+            services.favourite_add(user=user, location=location)  # type: ignore[arg-type]
+        except services.FavouriteError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Saved to your favourites.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("station", args=[station_id])
+    return redirect(back)
+
+
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    """A driver's starred stations with their live status (refreshed by the page)."""
+    return render(
+        request,
+        "locator/favourites.html",
+        {
+            "stations": selectors.favourite_stations(user=request.user),
+            "live_config": {
+                "url": reverse("api-favourites"),
+                "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
+            },
+        },
+    )

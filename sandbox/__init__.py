@@ -31,6 +31,8 @@ every option. What a partner sees:
 - Faults: `--latency-ms`, `--fail-rate` (module requests only: 500, malformed JSON, or held
   for `--fault-delay` and dropped), `--invalid-locations` (served broken in list pages only),
   and `--status-churn` EVSE status changes a second.
+- Liveness: statuses are dated from the run's start (never older than the run), and
+  `--status-refresh S` re-confirms every EVSE's status within S seconds.
 
 Modules:
 

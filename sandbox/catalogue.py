@@ -10,7 +10,7 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -40,6 +40,7 @@ class Catalogue:
 
     def __init__(self, config: SandboxConfig) -> None:
         cities = cities_near(*config.region) if config.region else CITIES
+        self.started_at = datetime.now(UTC).replace(microsecond=0)
         with _gc_paused():
             locations = list(
                 locations_generate(
@@ -48,6 +49,7 @@ class Catalogue:
                     country_code=config.country_code,
                     party_id=config.party_id,
                     cities=cities,
+                    now=self.started_at,
                 )
             )
             self.evses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {

@@ -18,6 +18,9 @@ class SandboxConfig:
     party_id: str = "SBX"
     region: tuple[float, float] | None = None  # (lat, lon): only the cities nearest to it
     status_churn: float = 0.0  # EVSE status changes a second
+    # Every EVSE's status is re-confirmed (PATCHed, same status, new last_updated) within this
+    # many seconds, as live CPOs do, so an eMSP can tell a quiet EVSE from a silent feed; 0: never.
+    status_refresh: float = 0.0
     latency_ms: int = 0  # added to every request
     fail_rate: float = 0.0  # share of module requests answered 500 / malformed / too late
     fault_delay: float = 30.0  # how long a "timing out" request is held before it is dropped

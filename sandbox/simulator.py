@@ -137,7 +137,8 @@ class Simulator:
         self._wake.set()
 
     def run(self) -> None:
-        next_churn = time.monotonic()
+        next_churn = next_refresh = time.monotonic()
+        refresh_order = itertools.cycle(list(self.catalogue.evses))
         while not self._stopped.is_set():
             now = time.monotonic()
             due: list[Callable[[], None]] = []
@@ -150,11 +151,17 @@ class Simulator:
                     action()
                 except Exception:  # one bad step must not stop the simulation
                     logger.exception("simulation step failed")
-            if self.config.status_churn > 0 and now >= next_churn:
-                self._churn_one()
-                next_churn = now + 1 / self.config.status_churn
             if self.config.status_churn > 0:
+                if now >= next_churn:
+                    self._churn_one()
+                    next_churn = now + 1 / self.config.status_churn
                 wait = min(wait, max(0.0, next_churn - time.monotonic()))
+            if self.config.status_refresh > 0 and self.catalogue.evses:
+                if now >= next_refresh:
+                    uid = next(refresh_order)
+                    self.evse_status_push(uid, self.catalogue.evses[uid][1]["status"])
+                    next_refresh = now + self.config.status_refresh / len(self.catalogue.evses)
+                wait = min(wait, max(0.0, next_refresh - time.monotonic()))
             self._wake.wait(timeout=max(0.0, min(wait, 0.5)))
             self._wake.clear()
 
@@ -179,7 +186,9 @@ class Simulator:
             body["message"] = _message(text)
         self.pusher.push("POST", response_url, body, registration.push_headers(self.config))
 
-    def _evse_status(self, evse_uid: str, status: str) -> None:
+    def evse_status_push(self, evse_uid: str, status: str) -> None:
+        """Set an EVSE's status, dated now, and PATCH it to the eMSP (churn, refresh, sessions,
+        reservations; tests call it to play a status change)."""
         location, evse = self.catalogue.evses[evse_uid]
         patch = self.catalogue.evse_status_set(evse_uid, status, now_utc())
         cc, party = location["country_code"], location["party_id"]
@@ -195,7 +204,7 @@ class Simulator:
             return
         status = self.rng.choices(_CHURN_STATUSES, weights=_CHURN_WEIGHTS)[0]
         if status != evse["status"]:
-            self._evse_status(evse["uid"], status)
+            self.evse_status_push(evse["uid"], status)
 
     # --- tokens receiver -----------------------------------------------------------------------
 
@@ -339,7 +348,7 @@ class Simulator:
         self.sessions[session["id"]] = sim
         cc, party = session["country_code"], session["party_id"]
         self._push("sessions", "PUT", f"/{cc}/{party}/{session['id']}", session)
-        self._evse_status(evse["uid"], "CHARGING")
+        self.evse_status_push(evse["uid"], "CHARGING")
         self._schedule_tick(sim)
 
     def _schedule_tick(self, sim: SimSession) -> None:
@@ -432,7 +441,7 @@ class Simulator:
         patch["end_date_time"] = sim.session["end_date_time"]
         cc, party, sid = sim.session["country_code"], sim.session["party_id"], sim.session["id"]
         self._push("sessions", "PATCH", f"/{cc}/{party}/{sid}", patch)
-        self._evse_status(sim.evse["uid"], "AVAILABLE")
+        self.evse_status_push(sim.evse["uid"], "AVAILABLE")
         cdr = self._cdr(sim, priced)
         self.cdrs.append(cdr)
         self._push("cdrs", "POST", "", cdr)
@@ -514,7 +523,7 @@ class Simulator:
                 "token_uid": data["token"]["uid"],
             }
             self._push_result(data["response_url"], "ACCEPTED")
-            self._evse_status(evse["uid"], "RESERVED")
+            self.evse_status_push(evse["uid"], "RESERVED")
             expiry = datetime.fromisoformat(data["expiry_date"].replace("Z", "+00:00"))
             seconds = max(0.0, (expiry - datetime.now(UTC)).total_seconds())
             self.later(seconds, lambda: self._expire(reservation_id))
@@ -525,7 +534,7 @@ class Simulator:
     def _expire(self, reservation_id: str) -> None:
         reservation = self.reservations.pop(reservation_id, None)
         if reservation is not None:
-            self._evse_status(reservation["evse_uid"], "AVAILABLE")
+            self.evse_status_push(reservation["evse_uid"], "AVAILABLE")
 
     def _cancel_reservation(self, data: dict[str, Any]) -> dict[str, Any]:
         def result() -> None:

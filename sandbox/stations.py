@@ -22,9 +22,8 @@ from typing import Any
 from sandbox.cities import CITIES, City
 from sandbox.tariffs import AC_TARIFF_IDS, DC_TARIFF_IDS
 
-# Every generated `last_updated` lies in the year before this moment, so a seed always gives
-# the same payloads whatever the day.
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+# Hardware (connectors) was last changed up to a year before a run; statuses are as of the run.
+HARDWARE_AGE = timedelta(days=365)
 
 OPERATORS = (
     ("Voltway", "https://voltway.example.com"),
@@ -161,8 +160,11 @@ def location_generate(
     country_code: str,
     party_id: str,
     spread_km: float = 4.0,
+    now: datetime,
 ) -> dict[str, Any]:
-    """One Location (with EVSEs and connectors) near `city`; `index` makes its ids."""
+    """One Location (with EVSEs and connectors) near `city`; `index` makes its ids. Its EVSE
+    statuses, and so the Location, are dated `now` (a map must not look a year stale); its
+    connectors some time in the year before."""
     # Distance from the centre: `spread_km` on average, mostly within 5 km for the default, a
     # tail out to 25 km (suburbs, ring roads).
     radius_km = min(spread_km * 6.25, rng.expovariate(1 / spread_km))
@@ -176,7 +178,7 @@ def location_generate(
     operator_name, website = rng.choice(OPERATORS)
     street = rng.choice(city.streets)
     location_id = f"LOC{index:07d}"
-    stamp = EPOCH - timedelta(seconds=rng.randrange(365 * 24 * 3600))
+    stamp = now - timedelta(seconds=rng.randrange(int(HARDWARE_AGE.total_seconds())))
     # About 2.5 EVSEs a site, as in public registers (a sample of the US DOE AFDC station data:
     # mean 2.7, median 2): mostly twin-socket AC posts, fast sites of one to four, hubs of four
     # to eight.
@@ -209,7 +211,7 @@ def location_generate(
                 "connectors": connectors,
                 "physical_reference": f"{number:02d}",
                 "parking_restrictions": ["EV_ONLY"],
-                "last_updated": stamp,
+                "last_updated": now,
             }
         )
     return {
@@ -230,7 +232,7 @@ def location_generate(
         "time_zone": city.time_zone,
         "opening_times": _opening_times(rng, has_hours),
         "charging_when_closed": False,
-        "last_updated": stamp,
+        "last_updated": now,
     }
 
 
@@ -243,9 +245,13 @@ def locations_generate(
     cities: tuple[City, ...] = CITIES,
     spread_km: float = 4.0,
     weighted: bool = True,
+    now: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
     """`count` Locations for `seed`, spread over `cities`: a bigger share to earlier ones (the
-    largest come first), or evenly when not `weighted` (places that are real sites already)."""
+    largest come first), or evenly when not `weighted` (places that are real sites already).
+    Dated relative to `now` (default: this moment), so the same seed and `now` give the same
+    payloads."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     rng = random.Random(seed)  # noqa: S311 - deterministic test data
     # Zipf-like weights: the first cities of the list (the largest) get more stations.
     weights = [1 / (rank + 1) ** 0.6 for rank in range(len(cities))] if weighted else None
@@ -258,4 +264,5 @@ def locations_generate(
             country_code=country_code,
             party_id=party_id,
             spread_km=spread_km,
+            now=now,
         )

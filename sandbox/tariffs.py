@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-# A month before the stations' EPOCH: no tariff changes while a sandbox runs.
+# Fixed and in the past: no tariff changes while a sandbox runs.
 PUBLISHED = datetime(2025, 12, 2, tzinfo=UTC)
 VAT = 21.0  # one VAT rate for the sandbox; real CPOs use the rate of the site's country
 

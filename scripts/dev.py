@@ -37,10 +37,14 @@ INSTALLED_MARK = VENV / ".installed-lock-sha256"
 NPM_LOCK = ROOT / "package-lock.json"
 VENDOR = ROOT / "static" / "vendor"
 VENDOR_MARK = VENDOR / ".installed-lock-sha256"
-# Browser files we serve from each npm package (paths inside its tarball's package/ folder).
+# Browser files we serve from each npm package (paths inside its tarball's package/ folder;
+# they land in static/vendor/<package>/ without a leading dist/).
 VENDORED = {
     "leaflet": ("dist/leaflet.js", "dist/leaflet.css", "dist/images/"),
     "uplot": ("dist/uPlot.iife.min.js", "dist/uPlot.min.css"),
+    # The map's offline basemap: Natural Earth's country outlines as TopoJSON, and its reader.
+    "world-atlas": ("countries-50m.json",),
+    "topojson-client": ("dist/topojson-client.min.js",),
 }
 NPM_REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 SANDBOX_TOKEN_A = "sandbox-a"  # noqa: S105 - the sandbox CPO's fixed, local-only token A
@@ -99,7 +103,7 @@ def vendor_static() -> None:
             for member in archive.getmembers():
                 inside = member.name.removeprefix("package/")
                 if member.isfile() and any(inside == p or inside.startswith(p) for p in paths if p):
-                    destination = target / Path(inside).relative_to("dist")
+                    destination = target / inside.removeprefix("dist/")
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     destination.write_bytes(archive.extractfile(member).read())  # type: ignore[union-attr]
     VENDOR_MARK.write_text(wanted)
@@ -173,6 +177,8 @@ def sandbox_start() -> "subprocess.Popen[bytes] | None":
             SANDBOX_TOKEN_A,
             "--status-churn",
             "2",
+            "--status-refresh",
+            "3600",
             "--quiet",
         ],
         cwd=ROOT,

@@ -1,20 +1,35 @@
-/* Plugway map: Leaflet view, server-side clusters, a result list that follows the viewport,
-   and a URL that keeps the view and the filters (shareable; back and forward work). */
+/* Plugway map: Leaflet view, server-side clusters decluttered on screen, a paged result list
+   that follows the viewport (a bottom sheet on a phone, a sidebar on a desktop), filters in a
+   drawer, "Near me" with distances and a you-are-here marker, stars for favourites, and a URL
+   that keeps the view and the filters (shareable; back and forward work). */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
+  var pins = window.plugwayPins;
   var filtersForm = document.getElementById("filters");
+  var filtersToggle = document.getElementById("filters-toggle");
   var results = document.getElementById("results");
   var resultsTitle = document.getElementById("results-title");
+  var sheet = document.getElementById("sheet");
+  var sheetToggle = document.getElementById("sheet-toggle");
+  var pager = document.getElementById("pager");
   var message = document.getElementById("place-message");
   var LIST_MAX_DEGREES = 12;
+  var PAGE_SIZE = 20;
+  var MAX_COUNT = 10000;
+  var NO_MERGE_ZOOM = 17; // from here on stations are drawn where they are, even close together
 
   var map = L.map("map", { zoomControl: true, worldCopyJump: false, minZoom: 2 });
-  L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution }).addTo(map);
+  window.plugwayBasemap(map, config, document.getElementById("map-notice"));
   var layer = L.layerGroup().addTo(map);
+  var hereLayer = L.layerGroup().addTo(map);
+  var here = null; // the driver's position after "Near me"
+  var favourites = new Set(config.favourites || []);
   var pending = null;
   var timer = null;
+  var pollTimer = null;
   var restoring = false;
+  var listPage = 0;
 
   function readUrl() {
     var params = new URLSearchParams(window.location.search);
@@ -29,24 +44,33 @@
         el.value = params.get(el.name) || "";
       }
     });
+    listPage = Math.max(0, (parseInt(params.get("page"), 10) || 1) - 1);
     if (isFinite(lat) && isFinite(lon) && isFinite(zoom)) {
       map.setView([lat, lon], zoom);
     } else {
       map.setView([50.5, 9], 5);
     }
+    countFilters();
+  }
+
+  function activeFilters() {
+    return Array.prototype.filter.call(filtersForm.elements, function (el) {
+      return (el.type === "checkbox" && el.checked) || (el.tagName === "SELECT" && el.value);
+    });
+  }
+
+  function countFilters() {
+    var n = activeFilters().length;
+    filtersToggle.querySelector("span").textContent = n ? " (" + n + ")" : "";
   }
 
   function filterParams() {
     var params = new URLSearchParams();
-    Array.prototype.forEach.call(filtersForm.elements, function (el) {
-      if (el.type === "checkbox" && el.checked) {
-        if (el.name === "plug") {
-          el.value.split(",").forEach(function (code) { params.append("connector", code); });
-        } else {
-          params.set(el.name, "true");
-        }
-      } else if (el.tagName === "SELECT" && el.value) {
-        params.set(el.name, el.value);
+    activeFilters().forEach(function (el) {
+      if (el.name === "plug") {
+        el.value.split(",").forEach(function (code) { params.append("connector", code); });
+      } else {
+        params.set(el.name, el.type === "checkbox" ? "true" : el.value);
       }
     });
     return params;
@@ -58,13 +82,10 @@
     params.set("lat", centre.lat.toFixed(5));
     params.set("lon", centre.lng.toFixed(5));
     params.set("z", String(map.getZoom()));
-    Array.prototype.forEach.call(filtersForm.elements, function (el) {
-      if (el.type === "checkbox" && el.checked) {
-        params.append(el.name, el.name === "plug" ? el.value : "true");
-      } else if (el.tagName === "SELECT" && el.value) {
-        params.set(el.name, el.value);
-      }
+    activeFilters().forEach(function (el) {
+      params.append(el.name, el.name === "plug" ? el.value : el.type === "checkbox" ? "true" : el.value);
     });
+    if (listPage) { params.set("page", String(listPage + 1)); }
     var url = "?" + params.toString();
     if (url === window.location.search) { return; }
     if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
@@ -84,44 +105,88 @@
     return node;
   }
 
-  function stationLink(station) {
-    return el("a", "", station.name);
+  function distanceKm(lat, lon) {
+    var rad = Math.PI / 180;
+    var dLat = (lat - here.lat) * rad, dLon = (lon - here.lon) * rad;
+    var a = Math.pow(Math.sin(dLat / 2), 2) + Math.cos(here.lat * rad) * Math.cos(lat * rad) * Math.pow(Math.sin(dLon / 2), 2);
+    return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(a)));
   }
 
-  function drawClusters(items) {
-    items.forEach(function (c) {
-      var share = c.count ? c.available / c.count : 0;
-      var tone = c.available === 0 ? "none" : share >= 0.5 ? "many" : "some";
-      var size = c.count >= 1000 ? 52 : c.count >= 100 ? 44 : 36;
-      var icon = L.divIcon({
-        className: "cluster cluster-" + tone,
-        html: "<span>" + (c.count >= 10000 ? Math.round(c.count / 1000) + "k" : String(c.count)) + "</span>",
-        iconSize: [size, size]
-      });
-      L.marker([c.lat, c.lon], {
-        icon: icon,
-        keyboard: true,
-        title: c.count + " stations, " + c.available + " with a free charge point"
-      }).on("click", function () { map.setView([c.lat, c.lon], Math.min(map.getZoom() + 2, 18)); })
-        .addTo(layer);
+  function distanceText(km) {
+    return (km < 1 ? Math.round(km * 1000) + " m" : km.toFixed(km < 10 ? 1 : 0) + " km") + " away";
+  }
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  // A star button for a station, when the driver is signed in (else nothing).
+  function starButton(station) {
+    if (!config.favouritesApi) { return null; }
+    var button = el("button", "star");
+    button.type = "button";
+    function show() {
+      var on = favourites.has(station.id);
+      button.classList.toggle("star-on", on);
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = "";
+      button.appendChild(el("span", "", on ? "★" : "☆")).setAttribute("aria-hidden", "true");
+      button.appendChild(el("span", "visually-hidden", (on ? "Remove " : "Save ") + station.name + (on ? " from" : " to") + " favourites"));
+    }
+    button.addEventListener("click", function () {
+      var on = favourites.has(station.id);
+      fetch(config.favouritesApi + station.id + "/", {
+        method: on ? "DELETE" : "PUT",
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        credentials: "same-origin"
+      }).then(function (r) {
+        if (!r.ok && r.status !== 404) { return Promise.reject(r); }
+        if (on) { favourites.delete(station.id); } else { favourites.add(station.id); }
+        document.querySelectorAll('[data-star="' + station.id + '"]').forEach(function (b) { b.dispatchEvent(new Event("favourite-changed")); });
+      }).catch(function () { message.textContent = "Your favourites could not be changed; try again."; });
     });
+    button.setAttribute("data-star", String(station.id));
+    button.addEventListener("favourite-changed", show);
+    show();
+    return button;
   }
 
-  function drawStations(items) {
-    items.forEach(function (s) {
-      var marker = L.circleMarker([s.lat, s.lon], {
-        radius: 9,
-        weight: 2,
-        color: "#ffffff",
-        fillOpacity: 1,
-        className: "pin " + (s.available > 0 ? "pin-free" : "pin-busy")
-      });
-      var popup = el("div", "popup");
-      var link = stationLink(s);
-      link.href = s.url;
-      popup.appendChild(link);
-      popup.appendChild(el("p", "", s.available + " of " + s.evses + " free · up to " + s.max_power_kw + " kW"));
-      marker.bindPopup(popup);
+  function stationPopup(station) {
+    var popup = el("div", "popup");
+    var link = el("a", "", station.name);
+    link.href = station.url;
+    popup.appendChild(link);
+    popup.appendChild(el("p", "", station.status_text + " · up to " + station.max_power_kw + " kW"));
+    if (here) { popup.appendChild(el("p", "", distanceText(distanceKm(station.lat, station.lon)))); }
+    var star = starButton(station);
+    if (star) { popup.appendChild(star); }
+    return popup;
+  }
+
+  function drawMarkers(items, isStation) {
+    var zoom = map.getZoom();
+    var nodes = isStation && zoom >= NO_MERGE_ZOOM
+      ? items.map(function (s) { return { lat: s.lat, lon: s.lon, count: 1, available: s.available, kw: s.max_power_kw, stale: s.status_stale, name: s.name, station: s }; })
+      : pins.declutter(map, items, isStation);
+    nodes.forEach(function (node) {
+      if (node.count > 1) {
+        L.marker([node.lat, node.lon], {
+          icon: pins.clusterIcon(node),
+          keyboard: true,
+          title: node.count + " stations, " + node.available + " with a free charge point"
+        }).on("click", function () { map.setView([node.lat, node.lon], Math.min(zoom + 2, 18)); })
+          .addTo(layer);
+        return;
+      }
+      node.favourite = node.station && favourites.has(node.station.id);
+      var marker = L.marker([node.lat, node.lon], { icon: pins.pinIcon(node), keyboard: true, title: pins.pinTitle(node) });
+      if (node.station) {
+        marker.bindPopup(function () { return stationPopup(node.station); });
+      } else {
+        // A lone station of a cluster answer: its details come with the stations, nearer in.
+        marker.on("click", function () { map.setView([node.lat, node.lon], Math.max(zoom + 2, 14)); });
+      }
       marker.addTo(layer);
     });
   }
@@ -133,62 +198,97 @@
     }).join(" · ");
   }
 
-  function age(seconds) {
-    if (seconds === null || seconds === undefined) { return "status unknown"; }
-    if (seconds < 120) { return "status just now"; }
-    if (seconds < 7200) { return "status " + Math.round(seconds / 60) + " min ago"; }
-    if (seconds < 172800) { return "status " + Math.round(seconds / 3600) + " h ago"; }
-    return "status " + Math.round(seconds / 86400) + " days ago";
+  function countText(total) {
+    return total > MAX_COUNT ? MAX_COUNT.toLocaleString("en") + "+" : total.toLocaleString("en");
   }
 
-  function drawList(items, tooWide) {
+  function drawPager(total) {
+    pager.hidden = total <= PAGE_SIZE;
+    var first = listPage * PAGE_SIZE + 1;
+    var last = Math.min(total, first + PAGE_SIZE - 1);
+    document.getElementById("page-info").textContent = first + "–" + last + " of " + countText(total);
+    document.getElementById("page-prev").disabled = listPage === 0;
+    document.getElementById("page-next").disabled = last >= Math.min(total, MAX_COUNT);
+  }
+
+  function drawList(items, total) {
     results.textContent = "";
-    if (tooWide) {
+    if (total === null) {
       resultsTitle.textContent = "Zoom in to list stations";
+      sheetToggle.textContent = "Zoom in to list stations";
+      pager.hidden = true;
       return;
     }
-    resultsTitle.textContent = items.length ? "Stations in view (" + items.length + (items.length === 50 ? "+" : "") + ")" : "No stations in view match";
+    var title = total ? countText(total) + " station" + (total === 1 ? "" : "s") + " in view" : "No stations in view match";
+    resultsTitle.textContent = title;
+    sheetToggle.textContent = sheet.classList.contains("sheet-open") ? "Show the map" : "List " + title.replace(" in view", "");
+    drawPager(total);
     items.forEach(function (s) {
-      var li = el("li", "result " + (s.available > 0 ? "result-free" : "result-busy"));
-      var link = stationLink(s);
+      var free = s.available > 0 && !s.status_stale;
+      var li = el("li", "result " + (s.status_stale ? "result-unknown" : free ? "result-free" : "result-busy"));
+      li.setAttribute("data-station", String(s.id));
+      var head = el("div", "result-head");
+      var link = el("a", "result-name", s.name);
       link.href = s.url;
-      link.className = "result-name";
-      li.appendChild(link);
+      head.appendChild(link);
+      var star = starButton(s);
+      if (star) { head.appendChild(star); }
+      li.appendChild(head);
       li.appendChild(el("p", "result-meta", (s.operator ? s.operator + " · " : "") + s.address + ", " + s.city));
       li.appendChild(el("p", "result-plugs", describeConnectors(s.connectors) + " · up to " + s.max_power_kw + " kW"));
-      var status = el("p", "result-status", s.available + " of " + s.evses + " free · " + age(s.status_age_s));
-      li.appendChild(status);
+      li.appendChild(el("p", "result-status", s.status_text));
+      if (here) { li.appendChild(el("p", "result-distance", distanceText(distanceKm(s.lat, s.lon)))); }
       if (s.price) { li.appendChild(el("p", "result-price", s.price)); }
       results.appendChild(li);
     });
   }
 
+  function getJson(url, signal) {
+    return fetch(url, { signal: signal, headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r : Promise.reject(r); });
+  }
+
   function refresh() {
+    pollLater();
     if (pending) { pending.abort(); }
     pending = new AbortController();
     var signal = pending.signal;
-    var bbox = clampedBbox();
+    var bbox = clampedBbox().map(function (v) { return v.toFixed(5); }).join(",");
     var params = filterParams();
     var mapParams = new URLSearchParams(params);
-    mapParams.set("bbox", bbox.map(function (v) { return v.toFixed(5); }).join(","));
+    mapParams.set("bbox", bbox);
     mapParams.set("zoom", String(map.getZoom()));
-    fetch(config.mapApi + "?" + mapParams.toString(), { signal: signal, headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
+    getJson(config.mapApi + "?" + mapParams.toString(), signal)
+      .then(function (r) { return r.json(); })
       .then(function (data) {
         layer.clearLayers();
-        if (data.kind === "clusters") { drawClusters(data.items); } else { drawStations(data.items); }
+        drawMarkers(data.items, data.kind === "stations");
       })
       .catch(function (err) { if (err.name !== "AbortError") { message.textContent = "The map could not load stations; try again."; } });
-    var tooWide = bbox[2] - bbox[0] > LIST_MAX_DEGREES || bbox[3] - bbox[1] > LIST_MAX_DEGREES;
-    if (tooWide) { drawList([], true); return; }
+    var box = clampedBbox();
+    if (box[2] - box[0] > LIST_MAX_DEGREES || box[3] - box[1] > LIST_MAX_DEGREES) { drawList([], null); return; }
     var listParams = new URLSearchParams(params);
-    listParams.set("bbox", bbox.map(function (v) { return v.toFixed(5); }).join(","));
-    listParams.set("limit", "50");
-    fetch(config.stationsApi + "?" + listParams.toString(), { signal: signal, headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
-      .then(function (items) { drawList(items, false); })
+    listParams.set("bbox", bbox);
+    listParams.set("limit", String(PAGE_SIZE));
+    listParams.set("offset", String(listPage * PAGE_SIZE));
+    listParams.set("count", "true");
+    getJson(config.stationsApi + "?" + listParams.toString(), signal)
+      .then(function (r) {
+        var total = parseInt(r.headers.get("X-Total-Count"), 10);
+        return r.json().then(function (items) { drawList(items, isFinite(total) ? total : items.length); });
+      })
       .catch(function (err) { if (err.name !== "AbortError") { resultsTitle.textContent = "The list could not load; try again."; } });
   }
+
+  // Statuses refresh by themselves while the tab is shown; a hidden tab asks for nothing.
+  function pollLater() {
+    clearTimeout(pollTimer);
+    if (!document.hidden) { pollTimer = setTimeout(refresh, config.pollSeconds * 1000); }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { clearTimeout(pollTimer); } else { refresh(); }
+  });
 
   function schedule(push) {
     if (!restoring) { writeUrl(push); }
@@ -196,8 +296,42 @@
     timer = setTimeout(refresh, 150);
   }
 
-  map.on("moveend", function () { schedule(false); });
-  filtersForm.addEventListener("change", function () { schedule(true); });
+  map.on("moveend", function () {
+    if (!restoring) { listPage = 0; }
+    schedule(false);
+  });
+  filtersForm.addEventListener("change", function () {
+    listPage = 0;
+    countFilters();
+    schedule(true);
+  });
+
+  function setDrawer(open) {
+    filtersForm.hidden = !open;
+    filtersToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) { filtersForm.querySelector("input, select").focus(); } else { filtersToggle.focus(); }
+  }
+  filtersToggle.addEventListener("click", function () { setDrawer(filtersForm.hidden); });
+  document.getElementById("filters-done").addEventListener("click", function () { setDrawer(false); });
+  filtersForm.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { setDrawer(false); }
+  });
+
+  sheetToggle.addEventListener("click", function () {
+    var open = !sheet.classList.contains("sheet-open");
+    sheet.classList.toggle("sheet-open", open);
+    sheetToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    sheetToggle.textContent = open ? "Show the map" : "List " + resultsTitle.textContent.replace(" in view", "");
+  });
+
+  function turnPage(step) {
+    listPage = Math.max(0, listPage + step);
+    writeUrl(true);
+    refresh();
+    results.scrollIntoView({ block: "nearest" });
+  }
+  document.getElementById("page-prev").addEventListener("click", function () { turnPage(-1); });
+  document.getElementById("page-next").addEventListener("click", function () { turnPage(1); });
 
   // A place chosen in the search box (place-search.js): show its stations.
   document.addEventListener("plugway:place", function (event) {
@@ -211,12 +345,27 @@
     writeUrl(true);
   });
 
+  function showHere(pos) {
+    here = { lat: pos.coords.latitude, lon: pos.coords.longitude };
+    hereLayer.clearLayers();
+    if (pos.coords.accuracy) {
+      L.circle([here.lat, here.lon], { radius: pos.coords.accuracy, className: "here-accuracy", interactive: false }).addTo(hereLayer);
+    }
+    L.marker([here.lat, here.lon], {
+      icon: L.divIcon({ className: "here", html: "<span></span>", iconSize: [22, 22] }),
+      title: "You are here",
+      keyboard: false,
+      zIndexOffset: 1000
+    }).addTo(hereLayer);
+  }
+
   document.getElementById("near-me").addEventListener("click", function () {
     if (!navigator.geolocation) { message.textContent = "Your browser cannot share your location."; return; }
     message.textContent = "Finding you…";
     navigator.geolocation.getCurrentPosition(function (pos) {
       message.textContent = "Showing stations near you.";
-      map.setView([pos.coords.latitude, pos.coords.longitude], 14);
+      showHere(pos);
+      map.setView([here.lat, here.lon], 14);
       writeUrl(true);
     }, function () {
       message.textContent = "Your location is not available; search for a place instead.";

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -151,8 +151,37 @@ def _generate(**overrides: Any) -> list[dict[str, Any]]:
 
 
 def test_same_seed_same_stations_other_seed_other_stations() -> None:
-    assert _generate(count=300) == _generate(count=300)
-    assert _generate(count=300) != _generate(count=300, seed=8)
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert _generate(count=300, now=now) == _generate(count=300, now=now)
+    assert _generate(count=300, now=now) != _generate(count=300, now=now, seed=8)
+
+
+def test_the_sandboxs_statuses_are_never_older_than_its_run(client) -> None:
+    """A driver must not see "changed 1 year ago" on a sandbox started a minute ago."""
+    http, sandbox = client
+    started = sandbox.cpo.catalogue.started_at
+    served = [loc for reply in _follow(http, "locations?limit=100") for loc in reply.json()["data"]]
+    assert len(served) == 250
+    run_start = f"{started:%Y-%m-%dT%H:%M:%SZ}"
+    for location in served:
+        assert location["last_updated"] >= run_start
+        for evse in location["evses"]:
+            assert evse["last_updated"] >= run_start
+    assert datetime.now(UTC) - started < timedelta(minutes=1)
+
+
+def test_the_sandbox_reconfirms_every_status_within_the_refresh_period(
+    sandbox_cpo_factory, emsp_receiver: EmspReceiver
+) -> None:
+    sandbox = sandbox_cpo_factory(stations=4, status_refresh=1.0)
+    register(sandbox, emsp_receiver)
+    evses = set(sandbox.cpo.catalogue.evses)
+    requests = emsp_receiver.wait_for(
+        lambda rs: {r.path.rsplit("/", 1)[1] for r in rs if r.method == "PATCH"} >= evses
+    )
+    statuses = {uid: evse["status"] for uid, (_, evse) in sandbox.cpo.catalogue.evses.items()}
+    for patch in (r for r in requests if r.method == "PATCH"):
+        assert patch.body["status"] == statuses[patch.path.rsplit("/", 1)[1]]
 
 
 def test_stations_are_realistic_in_proportion() -> None:

@@ -2,6 +2,7 @@
 
     python manage.py sandbox_cpo --port 9100 --stations 2000 --seed 7 --token-a sandbox-a \\
         [--country NL --party SBX] [--region "52.37,4.90"] [--status-churn 2] \\
+        [--status-refresh 3600] \\
         [--latency-ms 0] [--fail-rate 0] [--invalid-locations 0] [--accept-raw-tokens] \\
         [--push-interval 5] [--command-delay 1]
 
@@ -54,6 +55,11 @@ OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, str], ...] = (
     ("token_a", str, "the registration token an eMSP uses once"),
     ("region", _region, '"lat,lon": only the three built-in cities nearest to it'),
     ("status_churn", float, "random EVSE status changes a second, PATCHed to the eMSP"),
+    (
+        "status_refresh",
+        float,
+        "seconds within which every EVSE's unchanged status is PATCHed again (0: never)",
+    ),
     ("latency_ms", int, "added to every request"),
     (
         "fail_rate",

@@ -1,0 +1,110 @@
+"""Live status as a driver should read it: each EVSE's status with how old the report is, and a
+report older than LOCATOR_STATUS_MAX_AGE_MINUTES shown as unknown rather than as fact.
+
+The age is that of the operator's last report (the EVSE's `last_updated`), not of the last
+change: an EVSE free for a day whose feed re-confirmed it a minute ago is fresh. Read by the
+station page, its polling endpoint, the station list and favourites.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from locator.catalogue import STATUS_LABELS
+from locator.models import Evse, Location
+
+UNKNOWN = "UNKNOWN"
+
+
+def status_max_age() -> timedelta:
+    return timedelta(minutes=settings.LOCATOR_STATUS_MAX_AGE_MINUTES)
+
+
+def status_stale(reported_at: datetime | None, now: datetime) -> bool:
+    """Whether a status reported at `reported_at` is too old to show as fact."""
+    return reported_at is None or now - reported_at > status_max_age()
+
+
+def age_words(seconds: float) -> str:
+    """'just now', '5 min ago', '3 h ago', '2 days ago': short enough for a pin's list row."""
+    if seconds < 90:
+        return "just now"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 172800:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def station_status_text(
+    *, available: int, evses: int, reported_at: datetime | None, now: datetime
+) -> str:
+    """A station's status line in lists: '2 of 4 free · reported 3 min ago', or unknown."""
+    if reported_at is None:
+        return "Status unknown"
+    ago = age_words(max(0.0, (now - reported_at).total_seconds()))
+    if status_stale(reported_at, now):
+        return f"Status unknown (last report {ago})"
+    return f"{available} of {evses} free · reported {ago}"
+
+
+@dataclass(frozen=True, slots=True)
+class EvseLive:
+    """One EVSE's status as shown: `status` is UNKNOWN when the report is too old."""
+
+    id: int
+    status: str
+    label: str
+    age: str  # "reported 3 min ago", or "last report 2 days ago (said Available)"
+    stale: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "label": self.label,
+            "age": self.age,
+            "stale": self.stale,
+        }
+
+
+def evse_live(evse: Evse, now: datetime) -> EvseLive:
+    said = STATUS_LABELS.get(evse.status, evse.status.capitalize())
+    seconds = max(0.0, (now - evse.last_updated).total_seconds())
+    if status_stale(evse.last_updated, now):
+        return EvseLive(
+            evse.id,
+            UNKNOWN,
+            "Status unknown",
+            f"last report {age_words(seconds)} (said {said})",
+            True,
+        )
+    age = f"reported {age_words(seconds)}"
+    since = (now - evse.status_changed_at).total_seconds()
+    if since - seconds > 90:
+        age = f"{said.lower()} for {age_words(since).removesuffix(' ago')} · {age}"
+    return EvseLive(evse.id, evse.status, said, age, False)
+
+
+def station_live(*, station_id: int) -> dict[str, Any] | None:
+    """A visible station's EVSE statuses as shown, for pages that refresh themselves:
+    `{"available": n, "evses": m, "items": [EvseLive...]}`, or None when there is no such
+    station. Only fresh AVAILABLE reports count as available."""
+    location = Location.objects.filter(id=station_id, visible=True).only("id").first()
+    if location is None:
+        return None
+    now = timezone.now()
+    items = [
+        evse_live(evse, now)
+        for evse in location.evses.exclude(status="REMOVED")
+        .only("id", "status", "status_changed_at", "last_updated")
+        .order_by("uid")
+    ]
+    return {
+        "available": sum(item.status == "AVAILABLE" for item in items),
+        "evses": len(items),
+        "items": [item.as_json() for item in items],
+    }
