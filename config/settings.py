@@ -55,8 +55,15 @@ if PRODUCTION and not ALLOWED_HOSTS:
     )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public https origin partners and browsers reach us at; used for absolute URLs we hand out
-# (OCPI versions URL, Stripe return URLs, links in emails).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# (OCPI versions URL, Stripe return URLs, links in emails). Unset: the first allowed host over
+# https in production; in development the loopback port the app serves (PORT, as
+# `scripts/dev.py run` reads it), so every process (the server, `partner_invite`) agrees.
+SITE_URL = env.str(
+    "SITE_URL",
+    default=f"https://{ALLOWED_HOSTS[0]}"
+    if PRODUCTION
+    else f"http://127.0.0.1:{env.int('PORT', default=8000)}",
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
