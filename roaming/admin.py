@@ -44,6 +44,7 @@ class SyncRunInline(admin.TabularInline[SyncRun, Partner]):
         "written",
         "hidden",
         "invalid",
+        "warnings",
         "error",
     )
     readonly_fields = fields

@@ -85,7 +85,7 @@ def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> l
         runs = SyncRun.objects.filter(partner=partner).exclude(state=SyncState.RUNNING)
         last_run = runs.first()
         last_success = runs.filter(state=SyncState.SUCCEEDED).first()
-        warnings = []
+        warnings = list(last_run.warnings) if last_run else []
         if partner.state in (PartnerState.INVITED, PartnerState.REGISTERING):
             # An invite nobody answered is not a connection: nothing of it reaches the map.
             verdict = "pending"

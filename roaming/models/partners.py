@@ -197,6 +197,8 @@ class SyncRun(models.Model):
     invalid = models.PositiveIntegerField(default=0)
     # The first invalid objects: [{"object_id": ..., "reason": ...}].
     invalid_objects = models.JSONField(default=list, blank=True)
+    # What went wrong without failing the pull (a partner's Link we did not follow, say).
+    warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -1,17 +1,21 @@
 """Paged GETs of OCPI lists, tolerant of the mistakes real peers make; and the paging of the
 lists we serve ourselves (`page_request_parse`, `page_headers`).
 
-Follows `Link: <...>; rel="next"` (keeping our filters if the peer dropped them); copes with a
-missing or empty Link (computes the next offset while pages keep coming full and
+Follows `Link: <...>; rel="next"` while it stays on the module's own URL with our filters; copes
+with a missing or empty Link (computes the next offset while pages keep coming full and
 `X-Total-Count` says there is more), an `X-Limit` smaller than asked, single objects sent
-without their list, `null` data, and a Link that points back at a page already read.
+without their list, `null` data, and a Link that points back at a page already read. A Link
+that goes elsewhere (another scheme, host or path) or drops or mangles our filters (say
+`date_from=None`) is not followed: the rest of the list is read by offset on the module URL,
+and the page carries a warning for the partner's health page. Following it would lose the
+pull, or hand our token to another address.
 """
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from roaming.errors import PartnerError
 from roaming.http import peer_request
@@ -29,6 +33,36 @@ def url_with_params(url: str, params: dict[str, Any]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class Page(list[Any]):
+    """One page's objects (raw JSON values), and what the pager has to say about how it got
+    there (`warning`: a Link it did not follow), for the partner's health page."""
+
+    warning: str = ""
+
+
+def link_problem(link: str, *, module_url: str, filters: dict[str, Any]) -> str:
+    """Why a next-page Link cannot be trusted, or "" when it can: it must stay on the module's
+    scheme, host and path, carry a whole-number offset, and keep each filter we sent as we sent
+    it (and add none we did not)."""
+    parts, ours = urlsplit(link), urlsplit(module_url)
+    for what, theirs, wanted in (
+        ("scheme", parts.scheme.lower(), ours.scheme.lower()),
+        ("host", parts.netloc.lower(), ours.netloc.lower()),
+        ("path", parts.path.rstrip("/"), ours.path.rstrip("/")),
+    ):
+        if theirs != wanted:
+            return f"its {what} is {theirs or '(none)'!r}, not {wanted!r}"
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if not query.get("offset", "").isdigit():
+        return f"its offset is {query.get('offset', '(none)')!r}"
+    for name, value in filters.items():
+        if value is None and name in query:
+            return f"it adds {name}={query[name]!r}, which we did not ask for"
+        if value is not None and query.get(name) != str(value):
+            return f"it {'drops' if name not in query else 'changes'} {name}"
+    return ""
+
+
 def ocpi_paginate(
     url: str,
     *,
@@ -39,8 +73,9 @@ def ocpi_paginate(
     params: dict[str, Any] | None = None,
     limit: int = 1000,
     extra_headers: dict[str, str] | None = None,
-) -> Iterator[list[Any]]:
-    """Yield each page's objects (raw JSON values) until the list ends.
+) -> Iterator[Page]:
+    """Yield each page's objects until the list ends (see the module's docstring for the Link
+    rules; a page after one not followed carries the warning).
 
     Raises PartnerError when a page cannot be fetched or is not an OCPI list.
     """
@@ -48,6 +83,8 @@ def ocpi_paginate(
     next_url: str | None = url_with_params(url, {**filters, "offset": 0, "limit": limit})
     seen: set[str] = set()
     offset = 0
+    by_offset = False  # once a Link is found untrustworthy, the rest is read by offset
+    warning = ""
     while next_url:
         if next_url in seen or len(seen) >= MAX_PAGES:
             raise PartnerError(f"{module}: the partner's pages lead in a circle at {next_url}")
@@ -62,12 +99,23 @@ def ocpi_paginate(
             headers=extra_headers,
         )
         data = envelope_data(reply.body, what=f"{module} page")
-        page = [] if data is None else data if isinstance(data, list) else [data]
+        page = Page([] if data is None else data if isinstance(data, list) else [data])
+        page.warning, warning = warning, ""
         yield page
         offset += len(page)
-        link = (reply.links.get("next") or {}).get("url")
-        if link:
-            next_url = url_with_params(link, filters)
+        link = "" if by_offset else (reply.links.get("next") or {}).get("url", "")
+        problem = link and link_problem(urljoin(next_url, link), module_url=url, filters=filters)
+        if link and not problem:
+            next_url = urljoin(next_url, link)
+        elif problem and not page:
+            next_url = None  # an empty page ends the list whatever its Link says
+        elif problem:
+            by_offset = True
+            warning = (
+                f"{module}: the partner's next-page Link {link[:200]!r} was not followed "
+                f"({problem}); the list was read by offset on {url} instead"
+            )
+            next_url = url_with_params(url, {**filters, "offset": offset, "limit": limit})
         elif page and more_expected(reply.headers, offset=offset, page_size=len(page), limit=limit):
             next_url = url_with_params(url, {**filters, "offset": offset, "limit": limit})
         else:
