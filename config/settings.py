@@ -433,6 +433,9 @@ LOCATOR_GEOCODER_USER_AGENT = env.str(
     "LOCATOR_GEOCODER_USER_AGENT", default="plugway/0.1 (ops@plugway.localhost)"
 )
 LOCATOR_GEOCODER_TIMEOUT = env.float("LOCATOR_GEOCODER_TIMEOUT", default=3.0)
+# Where locator learns the tokens a signed-in driver holds, to show the stations a CPO publishes
+# only to them (publish_allowed_to); locator itself never imports roaming.
+LOCATOR_VIEWER_TOKENS = "roaming.selectors.driver_publish_tokens"
 LOCATOR_GEOCODER_CACHE_SECONDS = env.int("LOCATOR_GEOCODER_CACHE_SECONDS", default=24 * 3600)
 
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from locator import clusters, geocoding, selectors, services
+from locator.audience import viewer_restricted_stations, viewer_stations
 from locator.catalogue import STANDARD_BITS, standard_label
 from locator.models import CheckInOutcome, Comment, Location
 
@@ -61,7 +62,8 @@ def _flag(params: Any, name: str) -> bool:
     raise ValidationError({name: "must be true or false."})
 
 
-def parse_filters(params: Any) -> selectors.StationFilters:
+def parse_filters(params: Any, *, user: Any) -> selectors.StationFilters:
+    """The search filters in the query, with the restricted stations this user may see."""
     standards = []
     for raw in params.getlist("connector"):
         for part in raw.split(","):
@@ -83,6 +85,7 @@ def parse_filters(params: Any) -> selectors.StationFilters:
         operator=(params.get("operator") or "").strip()[:100],
         open_now=_flag(params, "open_now"),
         remote_start=_flag(params, "remote_start"),
+        restricted_ids=viewer_restricted_stations(user=user),
     )
 
 
@@ -147,7 +150,7 @@ class StationListApi(APIView):
         """Stations near a point (nearest first, with `distance_km`) or in a viewport.
         Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more."""
         params = request.query_params
-        filters = parse_filters(params)
+        filters = parse_filters(params, user=request.user)
         limit = _int(params, "limit", 1, MAX_LIMIT, 50)
         offset = _int(params, "offset", 0, MAX_OFFSET, 0)
         bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
@@ -189,7 +192,7 @@ class MapApi(APIView):
         """Clusters (`{lat, lon, count, available, max_power_kw}`) when zoomed out, stations when
         zoomed in: `{"kind": "clusters"|"stations", "items": [...]}`, at most 300 items."""
         params = request.query_params
-        filters = parse_filters(params)
+        filters = parse_filters(params, user=request.user)
         bbox = parse_bbox(params, max_degrees=360)
         if bbox is None:
             raise ValidationError({"bbox": "is required: min_lon,min_lat,max_lon,max_lat."})
@@ -230,7 +233,9 @@ class StationDetailApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, station_id: int) -> Response:
         """One station with EVSEs, connectors, tariff summaries and opening hours."""
-        detail = selectors.station_detail(station_id=station_id)
+        detail = selectors.station_detail(
+            station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
+        )
         if detail is None:
             return Response({"detail": "No such station (it may have been removed)."}, status=404)
         location = detail.location
@@ -286,8 +291,9 @@ def _comment_json(comment: Comment, user: Any) -> dict[str, Any]:
     }
 
 
-def _visible_station(station_id: int) -> Location:
-    return get_object_or_404(Location, id=station_id, visible=True)
+def _visible_station(station_id: int, user: Any) -> Location:
+    """The station, if this user may see it (else 404, as for one that does not exist)."""
+    return get_object_or_404(viewer_stations(user=user), id=station_id)
 
 
 class StationCommentsApi(APIView):
@@ -296,14 +302,14 @@ class StationCommentsApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, station_id: int) -> Response:
         """A station's comments, newest first (text as typed: escape it when you render it)."""
-        location = _visible_station(station_id)
+        location = _visible_station(station_id, request.user)
         comments = selectors.station_comments(location=location)[:100]
         return Response([_comment_json(c, request.user) for c in comments])
 
     @extend_schema(request=CommentInput, responses={201: dict})
     def post(self, request: Request, station_id: int) -> Response:
         """Post a comment (signed-in drivers; rate-limited)."""
-        location = _visible_station(station_id)
+        location = _visible_station(station_id, request.user)
         data = CommentInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from locator import pricing, selectors, services
+from locator.audience import viewer_restricted_stations, viewer_stations
 from locator.catalogue import CONNECTOR_STANDARDS, STATUS_LABELS, standard_label
 from locator.forms import CommentForm
 from locator.models import Comment, Location
@@ -58,7 +59,9 @@ def _directions(location: Location) -> list[tuple[str, str]]:
 
 
 def station(request: HttpRequest, station_id: int, form: CommentForm | None = None) -> HttpResponse:
-    detail = selectors.station_detail(station_id=station_id)
+    detail = selectors.station_detail(
+        station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
+    )
     if detail is None:
         raise Http404("No such station (it may have been removed).")
     location = detail.location
@@ -116,7 +119,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
 @login_required
 @require_POST
 def comment_post(request: HttpRequest, station_id: int) -> HttpResponse:
-    location = get_object_or_404(Location, id=station_id, visible=True)
+    location = get_object_or_404(viewer_stations(user=request.user), id=station_id)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return station(request, station_id, form=form)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import F, OuterRef, QuerySet
@@ -185,6 +186,22 @@ UNPAID = TokenStanding(
     "A payment for an earlier charge failed and is still open, so charging is paused until it "
     "is settled. Contact us to settle it.",
 )
+
+
+def driver_publish_tokens(*, user: User) -> list[dict[str, str]]:
+    """The driver's token as a CPO's `publish_allowed_to` can name it (uid, type, issuer, and
+    the contract id as its visual number), for locator.audience; [] for a user without one."""
+    token = DriverToken.objects.filter(user=user).only("uid", "contract_id").first()
+    if token is None:
+        return []
+    return [
+        {
+            "uid": token.uid,
+            "type": "APP_USER",
+            "visual_number": token.contract_id,
+            "issuer": settings.OCPI_BUSINESS_NAME[:64],
+        }
+    ]
 
 
 def driver_tokens_judged() -> QuerySet[DriverToken]:
