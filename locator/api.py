@@ -24,6 +24,7 @@ from locator.models import CheckInOutcome, Comment, Location
 MAX_BBOX_DEGREES = 12.0  # a station list covers at most a region; the map API takes more
 MAX_RADIUS_KM = 100.0
 MAX_LIMIT = 200
+MAX_EXPORT = 1000  # stations in one GeoJSON download
 MAX_OFFSET = 10_000
 _STANDARDS_BY_UPPER = {code.upper(): code for code in STANDARD_BITS}
 FILTER_PARAMETERS = [
@@ -130,45 +131,53 @@ def _int(params: Any, name: str, low: int, high: int, default: int) -> int:
     return int(value)
 
 
+SEARCH_PARAMETERS = [
+    OpenApiParameter("lat", float),
+    OpenApiParameter("lon", float),
+    OpenApiParameter("radius_km", float),
+    OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
+    OpenApiParameter("limit", int),
+    OpenApiParameter("offset", int),
+    *FILTER_PARAMETERS,
+]
+
+
+def search(request: Request, *, max_limit: int, default_limit: int) -> selectors.SearchPage:
+    """The station search the query asks for (a point and radius, or a viewport)."""
+    params = request.query_params
+    filters = parse_filters(params, user=request.user)
+    limit = _int(params, "limit", 1, max_limit, default_limit)
+    offset = _int(params, "offset", 0, MAX_OFFSET, 0)
+    bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
+    lat = _number(params, "lat", -90, 90)
+    lon = _number(params, "lon", -180, 180)
+    if bbox is None and (lat is None or lon is None):
+        missing = "lat" if lat is None else "lon"
+        raise ValidationError({missing: "give lat and lon (with radius_km), or bbox."})
+    if bbox is not None:
+        return selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
+    assert lat is not None
+    assert lon is not None
+    radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM, 10.0)
+    assert radius is not None
+    return selectors.station_search(
+        filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
+    )
+
+
 class StationListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     @extend_schema(
-        operation_id="stations_list",
-        parameters=[
-            OpenApiParameter("lat", float),
-            OpenApiParameter("lon", float),
-            OpenApiParameter("radius_km", float),
-            OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
-            *FILTER_PARAMETERS,
-        ],
-        responses={200: dict},
+        operation_id="stations_list", parameters=SEARCH_PARAMETERS, responses={200: dict}
     )
     def get(self, request: Request) -> Response:
         """Stations near a point (nearest first, with `distance_km`) or in a viewport.
         Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more."""
         params = request.query_params
-        filters = parse_filters(params, user=request.user)
         limit = _int(params, "limit", 1, MAX_LIMIT, 50)
         offset = _int(params, "offset", 0, MAX_OFFSET, 0)
-        bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
-        lat = _number(params, "lat", -90, 90)
-        lon = _number(params, "lon", -180, 180)
-        if bbox is None and (lat is None or lon is None):
-            missing = "lat" if lat is None else "lon"
-            raise ValidationError({missing: "give lat and lon (with radius_km), or bbox."})
-        if bbox is not None:
-            page = selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
-        else:
-            assert lat is not None
-            assert lon is not None
-            radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM, 10.0)
-            assert radius is not None
-            page = selectors.station_search(
-                filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
-            )
+        page = search(request, max_limit=MAX_LIMIT, default_limit=50)
         response = Response(page.results)
         if page.has_more:
             query = params.copy()
@@ -177,6 +186,29 @@ class StationListApi(APIView):
                 f'<{request.build_absolute_uri(request.path)}?{query.urlencode()}>; rel="next"'
             )
         return response
+
+
+class StationGeoJsonApi(APIView):
+    @extend_schema(
+        operation_id="stations_geojson", parameters=SEARCH_PARAMETERS, responses={200: dict}
+    )
+    def get(self, request: Request) -> Response:
+        """The same search as a GeoJSON FeatureCollection to download (up to 1,000 stations,
+        each a Point with the list's fields as properties)."""
+        page = search(request, max_limit=MAX_EXPORT, default_limit=MAX_EXPORT)
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
+                "properties": {k: v for k, v in item.items() if k not in ("lat", "lon")},
+            }
+            for item in page.results
+        ]
+        return Response(
+            {"type": "FeatureCollection", "features": features},
+            content_type="application/geo+json",
+            headers={"Content-Disposition": 'attachment; filename="plugway-stations.geojson"'},
+        )
 
 
 class MapApi(APIView):

@@ -35,6 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "tileAttribution": settings.LOCATOR_TILE_ATTRIBUTION,
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
+        "geojsonApi": reverse("api-stations-geojson"),
         "geocodeApi": reverse("api-geocode"),
     }
     return render(

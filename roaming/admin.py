@@ -70,7 +70,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         "last_pull",
         "pushes_last_hour",
     )
-    list_filter = ("kind", "state", "version")
+    list_filter = ("kind", "state", "version", "republish")
     search_fields = ("name", "roles__party_id", "roles__business_name")
     inlines = (PartnerRoleInline, SyncRunInline)
     actions = ("sync_now", "sync_full", "rotate_credentials", "disable", "enable", "unregister")
@@ -83,6 +83,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         "locations_url",
         "feed_header_name",
         "raw_token_header",
+        "republish",
         "endpoints",
         "consecutive_failures",
         "last_error",

@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
+  var exportBox = document.getElementById("results-export");
+  var exportLink = document.getElementById("export-geojson");
   var filtersForm = document.getElementById("filters");
   var results = document.getElementById("results");
   var resultsTitle = document.getElementById("results-title");
@@ -180,9 +182,12 @@
       })
       .catch(function (err) { if (err.name !== "AbortError") { message.textContent = "The map could not load stations; try again."; } });
     var tooWide = bbox[2] - bbox[0] > LIST_MAX_DEGREES || bbox[3] - bbox[1] > LIST_MAX_DEGREES;
+    exportBox.hidden = tooWide;
     if (tooWide) { drawList([], true); return; }
     var listParams = new URLSearchParams(params);
     listParams.set("bbox", bbox.map(function (v) { return v.toFixed(5); }).join(","));
+    // The download is the current search: the same filters and viewport, every station in it.
+    exportLink.href = config.geojsonApi + "?" + listParams.toString();
     listParams.set("limit", "50");
     fetch(config.stationsApi + "?" + listParams.toString(), { signal: signal, headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
