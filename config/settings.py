@@ -55,8 +55,15 @@ if PRODUCTION and not ALLOWED_HOSTS:
     )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public https origin partners and browsers reach us at; used for absolute URLs we hand out
-# (OCPI versions URL, Stripe return URLs, links in emails).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# (OCPI versions URL, Stripe return URLs, links in emails). Unset: the first allowed host over
+# https in production; in development the loopback port the app serves (PORT, as
+# `scripts/dev.py run` reads it), so every process (the server, `partner_invite`) agrees.
+SITE_URL = env.str(
+    "SITE_URL",
+    default=f"https://{ALLOWED_HOSTS[0]}"
+    if PRODUCTION
+    else f"http://127.0.0.1:{env.int('PORT', default=8000)}",
+).rstrip("/")
 # What emails and pages call us ("Hello from Plugway!").
 SITE_NAME = env.str("SITE_NAME", default="Plugway")
 
@@ -328,9 +335,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals": {"()": "config.log_filters.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["refusals"]},
+    },
 }
 
 # How long /healthz waits for a worker to answer a ping before calling it unreachable.
@@ -468,6 +479,9 @@ LOCATOR_GEOCODER_USER_AGENT = env.str(
     "LOCATOR_GEOCODER_USER_AGENT", default="plugway/0.1 (ops@plugway.localhost)"
 )
 LOCATOR_GEOCODER_TIMEOUT = env.float("LOCATOR_GEOCODER_TIMEOUT", default=3.0)
+# Where locator learns the tokens a signed-in driver holds, to show the stations a CPO publishes
+# only to them (publish_allowed_to); locator itself never imports roaming.
+LOCATOR_VIEWER_TOKENS = "roaming.selectors.driver_publish_tokens"
 LOCATOR_GEOCODER_CACHE_SECONDS = env.int("LOCATOR_GEOCODER_CACHE_SECONDS", default=24 * 3600)
 
 

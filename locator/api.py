@@ -28,12 +28,14 @@ from locator.api_schema import (
     integer_parameter,
     number_parameter,
 )
+from locator.audience import viewer_restricted_stations, viewer_stations
 from locator.catalogue import STANDARD_BITS, standard_label
 from locator.models import CheckInOutcome, Comment, Location
 
 MAX_BBOX_DEGREES = 12.0  # a station list covers at most a region; the map API takes more
 MAX_RADIUS_KM = 100.0
 MAX_LIMIT = 200
+MAX_EXPORT = 1000  # stations in one GeoJSON download
 MAX_OFFSET = 10_000
 MAX_COUNT = 10_000  # a list counts its stations up to this, then says "10,000+"
 _STANDARDS_BY_UPPER = {code.upper(): code for code in STANDARD_BITS}
@@ -73,7 +75,8 @@ def _flag(params: Any, name: str) -> bool:
     raise ValidationError({name: "must be true or false."})
 
 
-def parse_filters(params: Any) -> selectors.StationFilters:
+def parse_filters(params: Any, *, user: Any) -> selectors.StationFilters:
+    """The search filters in the query, with the restricted stations this user may see."""
     standards = []
     for raw in params.getlist("connector"):
         for part in raw.split(","):
@@ -95,6 +98,7 @@ def parse_filters(params: Any) -> selectors.StationFilters:
         operator=(params.get("operator") or "").strip()[:100],
         open_now=_flag(params, "open_now"),
         remote_start=_flag(params, "remote_start"),
+        restricted_ids=viewer_restricted_stations(user=user),
     )
 
 
@@ -139,27 +143,57 @@ def _int(params: Any, name: str, low: int, high: int, default: int) -> int:
     return int(value)
 
 
+def search_parameters(max_limit: int, *, default_limit: int) -> list[OpenApiParameter]:
+    """The query a station search takes (`search`), for the API schema."""
+    return [
+        number_parameter("lat", -90, 90),
+        number_parameter("lon", -180, 180),
+        number_parameter("radius_km", 0.1, MAX_RADIUS_KM, description="default 10"),
+        OpenApiParameter(
+            "bbox",
+            str,
+            description="min_lon,min_lat,max_lon,max_lat, at most "
+            f"{MAX_BBOX_DEGREES:g} degrees a side; give a bbox, or lat and lon",
+        ),
+        integer_parameter("limit", 1, max_limit, description=f"default {default_limit}"),
+        integer_parameter("offset", 0, MAX_OFFSET),
+        *FILTER_PARAMETERS,
+    ]
+
+
+def search(request: Request, *, max_limit: int, default_limit: int) -> selectors.SearchPage:
+    """The station search the query asks for (a point and radius, or a viewport)."""
+    params = request.query_params
+    filters = parse_filters(params, user=request.user)
+    limit = _int(params, "limit", 1, max_limit, default_limit)
+    offset = _int(params, "offset", 0, MAX_OFFSET, 0)
+    bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
+    lat = _number(params, "lat", -90, 90)
+    lon = _number(params, "lon", -180, 180)
+    if bbox is None and (lat is None or lon is None):
+        missing = "lat" if lat is None else "lon"
+        raise ValidationError({missing: "give lat and lon (with radius_km), or bbox."})
+    if bbox is not None:
+        return selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
+    assert lat is not None
+    assert lon is not None
+    radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM, 10.0)
+    assert radius is not None
+    return selectors.station_search(
+        filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
+    )
+
+
 class StationListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     @extend_schema(
         operation_id="stations_list",
         parameters=[
-            number_parameter("lat", -90, 90),
-            number_parameter("lon", -180, 180),
-            number_parameter("radius_km", 0.1, MAX_RADIUS_KM, description="default 10"),
-            OpenApiParameter(
-                "bbox",
-                str,
-                description="min_lon,min_lat,max_lon,max_lat, at most "
-                f"{MAX_BBOX_DEGREES:g} degrees a side; give a bbox, or lat and lon",
-            ),
-            integer_parameter("limit", 1, MAX_LIMIT, description="default 50"),
-            integer_parameter("offset", 0, MAX_OFFSET),
+            *search_parameters(MAX_LIMIT, default_limit=50),
             OpenApiParameter(
                 "count", bool, description=f"with bbox: X-Total-Count, at most {MAX_COUNT + 1}"
             ),
-            *FILTER_PARAMETERS,
         ],
         responses=answers({200: StationSummaryOutput(many=True)}, 400),
     )
@@ -168,27 +202,13 @@ class StationListApi(APIView):
         Pagination: `limit`/`offset`; a `Link: <...>; rel="next"` header when there is more;
         `count=true` with a bbox adds `X-Total-Count` (a value above MAX_COUNT means "more")."""
         params = request.query_params
-        filters = parse_filters(params)
         limit = _int(params, "limit", 1, MAX_LIMIT, 50)
         offset = _int(params, "offset", 0, MAX_OFFSET, 0)
-        bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
-        lat = _number(params, "lat", -90, 90)
-        lon = _number(params, "lon", -180, 180)
-        if bbox is None and (lat is None or lon is None):
-            missing = "lat" if lat is None else "lon"
-            raise ValidationError({missing: "give lat and lon (with radius_km), or bbox."})
-        if bbox is not None:
-            page = selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
-        else:
-            assert lat is not None
-            assert lon is not None
-            radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM, 10.0)
-            assert radius is not None
-            page = selectors.station_search(
-                filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
-            )
+        page = search(request, max_limit=MAX_LIMIT, default_limit=50)
         response = Response(page.results)
+        bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
         if bbox is not None and _flag(params, "count"):
+            filters = parse_filters(params, user=request.user)
             total = selectors.station_count(filters=filters, bbox=bbox, cap=MAX_COUNT)
             response["X-Total-Count"] = str(total)
         if page.has_more:
@@ -198,6 +218,31 @@ class StationListApi(APIView):
                 f'<{request.build_absolute_uri(request.path)}?{query.urlencode()}>; rel="next"'
             )
         return response
+
+
+class StationGeoJsonApi(APIView):
+    @extend_schema(
+        operation_id="stations_geojson",
+        parameters=search_parameters(MAX_EXPORT, default_limit=MAX_EXPORT),
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        """The same search as a GeoJSON FeatureCollection to download (up to 1,000 stations,
+        each a Point with the list's fields as properties)."""
+        page = search(request, max_limit=MAX_EXPORT, default_limit=MAX_EXPORT)
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
+                "properties": {k: v for k, v in item.items() if k not in ("lat", "lon")},
+            }
+            for item in page.results
+        ]
+        return Response(
+            {"type": "FeatureCollection", "features": features},
+            content_type="application/geo+json",
+            headers={"Content-Disposition": 'attachment; filename="plugway-stations.geojson"'},
+        )
 
 
 class MapApi(APIView):
@@ -215,7 +260,7 @@ class MapApi(APIView):
         """Clusters (`{lat, lon, count, available, max_power_kw}`) when zoomed out, stations when
         zoomed in: `{"kind": "clusters"|"stations", "items": [...]}`, at most 300 items."""
         params = request.query_params
-        filters = parse_filters(params)
+        filters = parse_filters(params, user=request.user)
         bbox = parse_bbox(params, max_degrees=360)
         if bbox is None:
             raise ValidationError({"bbox": "is required: min_lon,min_lat,max_lon,max_lat."})
@@ -256,7 +301,9 @@ class StationDetailApi(APIView):
     @extend_schema(responses=answers({200: StationDetailOutput}, 404))
     def get(self, request: Request, station_id: int) -> Response:
         """One station with EVSEs, connectors, tariff summaries and opening hours."""
-        detail = selectors.station_detail(station_id=station_id)
+        detail = selectors.station_detail(
+            station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
+        )
         if detail is None:
             return Response({"detail": "No such station (it may have been removed)."}, status=404)
         location = detail.location
@@ -325,7 +372,7 @@ class FavouriteApi(APIView):
     @extend_schema(request=None, responses={200: dict, 201: dict})
     def put(self, request: Request, station_id: int) -> Response:
         """Star a station (201; 200 when it was starred already)."""
-        location = _visible_station(station_id)
+        location = _visible_station(station_id, request.user)
         try:
             created = services.favourite_add(user=request.user, location=location)  # type: ignore[arg-type]
         except services.FavouriteError as exc:
@@ -365,8 +412,9 @@ def _comment_json(comment: Comment, user: Any) -> dict[str, Any]:
     }
 
 
-def _visible_station(station_id: int) -> Location:
-    return get_object_or_404(Location, id=station_id, visible=True)
+def _visible_station(station_id: int, user: Any) -> Location:
+    """The station, if this user may see it (else 404, as for one that does not exist)."""
+    return get_object_or_404(viewer_stations(user=user), id=station_id)
 
 
 class StationCommentsApi(APIView):
@@ -375,14 +423,14 @@ class StationCommentsApi(APIView):
     @extend_schema(responses=answers({200: CommentOutput(many=True)}, 404))
     def get(self, request: Request, station_id: int) -> Response:
         """A station's comments, newest first (text as typed: escape it when you render it)."""
-        location = _visible_station(station_id)
+        location = _visible_station(station_id, request.user)
         comments = selectors.station_comments(location=location)[:100]
         return Response([_comment_json(c, request.user) for c in comments])
 
     @extend_schema(request=CommentInput, responses=answers({201: CommentOutput}, 400, 403, 404))
     def post(self, request: Request, station_id: int) -> Response:
         """Post a comment (signed-in drivers; rate-limited)."""
-        location = _visible_station(station_id)
+        location = _visible_station(station_id, request.user)
         data = CommentInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -63,8 +63,10 @@ class Location(models.Model):
     remote_start = models.BooleanField(default=False)
     last_updated = models.DateTimeField()
 
-    # Aggregates over the EVSEs, kept current by locator.catalogue on every write.
+    # Aggregates over the EVSEs, kept current by locator.catalogue on every write. `visible`:
+    # shown to everyone; `restricted`: shown only to the drivers `publish_allowed_to` names.
     visible = models.BooleanField(default=False)
+    restricted = models.BooleanField(default=False)
     evse_count = models.PositiveIntegerField(default=0)
     available_count = models.PositiveIntegerField(default=0)
     max_power_kw = models.FloatField(default=0)
@@ -95,6 +97,7 @@ class Location(models.Model):
                 fields=["lat", "lon"], name="location_visible_latlon", condition=Q(visible=True)
             ),
             models.Index(fields=["cell"], name="location_cell"),
+            models.Index(fields=["id"], name="location_restricted", condition=Q(restricted=True)),
             models.Index(fields=["source", "last_updated"], name="location_source_updated"),
         ]
 

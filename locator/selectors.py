@@ -22,6 +22,7 @@ from django.db.models import (
     F,
     FloatField,
     Prefetch,
+    Q,
     QuerySet,
 )
 from django.shortcuts import get_object_or_404
@@ -91,6 +92,8 @@ class StationFilters:
     operator: str = ""
     open_now: bool = False
     remote_start: bool = False
+    # Restricted stations this viewer may see besides the visible ones (locator.audience).
+    restricted_ids: frozenset[int] = frozenset()
 
     @property
     def grid_standard(self) -> str | None:
@@ -116,9 +119,14 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
+def shown(restricted_ids: frozenset[int]) -> Q:
+    """The stations a viewer may see: the visible ones, and the restricted ones named."""
+    return Q(visible=True) | Q(id__in=restricted_ids) if restricted_ids else Q(visible=True)
+
+
 def stations_filtered(bbox: BBox, filters: StationFilters) -> QuerySet[Location]:
     qs = Location.objects.filter(
-        visible=True,
+        shown(filters.restricted_ids),
         lat__gte=bbox.min_lat,
         lat__lte=bbox.max_lat,
         lon__gte=bbox.min_lon,
@@ -211,9 +219,10 @@ def _window_rows(
     """The hot query, in plain SQL: the ORM took longer to build it than the database to answer.
 
     Portable between PostgreSQL and SQLite; coordinates are bound literals so the planner uses
-    the partial (lat, lon) index of visible stations."""
+    the partial (lat, lon) index of visible stations. A viewer's restricted stations are a
+    second query by id (an OR with `visible` would lose that index), merged by distance."""
     quote = connection.ops.quote_name
-    where = ["visible", "lat >= %s", "lat <= %s", "lon >= %s", "lon <= %s"]
+    where = ["lat >= %s", "lat <= %s", "lon >= %s", "lon <= %s"]
     params: list[Any] = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
     if filters.standards:
         bits = 0
@@ -237,13 +246,22 @@ def _window_rows(
     if max_d2 is not None:
         where.append(f"{d2} <= %s")
         params += [*d2_params, max_d2]
-    sql = (
-        f"SELECT {', '.join(quote(f) for f in HOT_FIELDS)} FROM {quote(Location._meta.db_table)}"  # noqa: S608
-        f" WHERE {' AND '.join(where)} ORDER BY {d2}, id LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *d2_params, limit])
-        rows = [dict(zip(HOT_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    scopes: list[tuple[str, list[Any]]] = [("visible", [])]
+    if filters.restricted_ids:
+        ids = sorted(filters.restricted_ids)
+        scopes.append((f"id IN ({', '.join(['%s'] * len(ids))})", ids))
+    rows = []
+    columns = ", ".join(quote(f) for f in HOT_FIELDS)
+    for scope, scope_params in scopes:
+        sql = (
+            f"SELECT {columns} FROM {quote(Location._meta.db_table)}"  # noqa: S608
+            f" WHERE {' AND '.join([scope, *where])} ORDER BY {d2}, id LIMIT %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*scope_params, *params, *d2_params, limit])
+            rows += [dict(zip(HOT_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    if len(scopes) > 1:
+        rows = sorted(rows, key=lambda row: (_d2(row, lat, lon, k), row["id"]))[:limit]
     # A raw cursor skips Django's converters: JSON arrives as text (Django registers jsonb as
     # text), and SQLite's datetimes without a zone.
     for row in rows:
@@ -404,10 +422,13 @@ def location_tariffs(*, location: Location, ocpi_ids: Iterable[str]) -> dict[str
     }
 
 
-def station_detail(*, station_id: int) -> StationDetail | None:
-    """A visible station with its EVSEs and connectors (REMOVED ones left out), the tariffs
-    its connectors name, whether it is open now, and its comments' average rating."""
-    location = Location.objects.filter(id=station_id, visible=True).first()
+def station_detail(
+    *, station_id: int, restricted_ids: frozenset[int] = frozenset()
+) -> StationDetail | None:
+    """A station the viewer may see (visible, or one of `restricted_ids`) with its EVSEs and
+    connectors (REMOVED ones left out), the tariffs its connectors name, whether it is open
+    now, and its comments' average rating."""
+    location = Location.objects.filter(shown(restricted_ids), id=station_id).first()
     if location is None:
         return None
     evses = list(

@@ -19,6 +19,7 @@ urlpatterns = [
         name="station-comment-delete",
     ),
     path("api/v1/stations/", api.StationListApi.as_view(), name="api-stations"),
+    path("api/v1/stations.geojson", api.StationGeoJsonApi.as_view(), name="api-stations-geojson"),
     path("api/v1/stations/<int:station_id>/", api.StationDetailApi.as_view(), name="api-station"),
     path(
         "api/v1/stations/<int:station_id>/comments/",

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from locator import live, pricing, selectors, services
+from locator.audience import viewer_restricted_stations, viewer_stations
 from locator.catalogue import CONNECTOR_STANDARDS, standard_label
 from locator.forms import CommentForm
 from locator.models import Location
@@ -38,6 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "outlinesAttribution": "Outlines: Natural Earth",
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
+        "geojsonApi": reverse("api-stations-geojson"),
         "geocodeApi": reverse("api-geocode"),
         "placesApi": reverse("api-places"),
         "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,
@@ -84,7 +86,9 @@ def _charge_kwh(typed: str | None) -> tuple[float, str]:
 
 
 def station(request: HttpRequest, station_id: int, form: CommentForm | None = None) -> HttpResponse:
-    detail = selectors.station_detail(station_id=station_id)
+    detail = selectors.station_detail(
+        station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
+    )
     if detail is None:
         raise Http404("No such station (it may have been removed).")
     location = detail.location
@@ -149,7 +153,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
 @login_required
 @require_POST
 def comment_post(request: HttpRequest, station_id: int) -> HttpResponse:
-    location = get_object_or_404(Location, id=station_id, visible=True)
+    location = get_object_or_404(viewer_stations(user=request.user), id=station_id)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return station(request, station_id, form=form)

@@ -5,18 +5,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
 from config.outbox import task_enqueue
+from roaming import admin_onboarding
 from roaming.errors import PartnerError
 from roaming.models import OutboundCall, Partner, PartnerRole, PartnerState, SyncRun
 from roaming.push_counts import push_counts
 from roaming.selectors import feeds_health
-from roaming.services import partner_credentials_rotate
+from roaming.services import partner_credentials_rotate, partner_leave
 from roaming.tasks import partner_sync_task
 
 
@@ -45,6 +46,7 @@ class SyncRunInline(admin.TabularInline[SyncRun, Partner]):
         "written",
         "hidden",
         "invalid",
+        "warnings",
         "error",
     )
     readonly_fields = fields
@@ -69,10 +71,10 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         "last_pull",
         "pushes_last_hour",
     )
-    list_filter = ("kind", "state", "version")
+    list_filter = ("kind", "state", "version", "republish")
     search_fields = ("name", "roles__party_id", "roles__business_name")
     inlines = (PartnerRoleInline, SyncRunInline)
-    actions = ("sync_now", "sync_full", "rotate_credentials", "disable", "enable")
+    actions = ("sync_now", "sync_full", "rotate_credentials", "disable", "enable", "unregister")
     fields = (
         "name",
         "kind",
@@ -82,6 +84,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         "locations_url",
         "feed_header_name",
         "raw_token_header",
+        "republish",
         "endpoints",
         "consecutive_failures",
         "last_error",
@@ -100,9 +103,11 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return super().get_queryset(request).prefetch_related("roles")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Partners join through partner_register / partner_invite / feed_add (a handshake).
-        return False
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # A partner joins through a handshake, not a bare row: "Add" registers with one.
+        return admin_onboarding.add_view(request, self, admin_onboarding.REGISTER)
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, partner: Partner) -> str:
@@ -132,12 +137,25 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         return push_counts(partner_ids=[partner.pk], now=timezone.now())[partner.pk]
 
     def get_urls(self) -> list[Any]:
-        health = path(
-            "health/", self.admin_site.admin_view(self.health_view), name="roaming_partner_health"
-        )
-        return [health, *super().get_urls()]
+        def page(route: str, view: Any, name: str) -> Any:
+            return path(route, self.admin_site.admin_view(view), name=f"roaming_partner_{name}")
+
+        return [
+            page("health/", self.health_view, "health"),
+            page("invite/", self.invite_view, "invite"),
+            page("feed/", self.feed_view, "feed"),
+            *super().get_urls(),
+        ]
+
+    def invite_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_onboarding.invite_view(request, self)
+
+    def feed_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_onboarding.add_view(request, self, admin_onboarding.FEED)
 
     def health_view(self, request: HttpRequest) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            return admin_onboarding.refused(request, self, "the feed health page")
         rows = feeds_health(
             now=timezone.now(), stale_after=3 * settings.ROAMING_DELTA_SYNC_INTERVAL
         )
@@ -149,11 +167,11 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
         }
         return TemplateResponse(request, "admin/roaming/health.html", context)
 
-    @admin.action(description="Pull now (delta)")
+    @admin.action(description="Pull now (delta)", permissions=("change",))
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         self.queue_pulls(request, queryset, full=False)
 
-    @admin.action(description="Pull now (full)")
+    @admin.action(description="Pull now (full)", permissions=("change",))
     def sync_full(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         self.queue_pulls(request, queryset, full=True)
 
@@ -165,7 +183,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
             f"Queued a {'full' if full else 'delta'} pull of {queryset.count()} partner(s).",
         )
 
-    @admin.action(description="Rotate credentials")
+    @admin.action(description="Rotate credentials", permissions=("change",))
     def rotate_credentials(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset:
             try:
@@ -175,17 +193,30 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
             else:
                 self.message_user(request, f"{partner.name}: new tokens exchanged.")
 
-    @admin.action(description="Disable (stop all traffic)")
+    @admin.action(description="Disable (stop all traffic)", permissions=("change",))
     def disable(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         count = queryset.update(state=PartnerState.DISABLED)
         self.message_user(
             request, f"Disabled {count} partner(s); their tokens no longer open our API."
         )
 
-    @admin.action(description="Enable again")
+    @admin.action(description="Enable again", permissions=("change",))
     def enable(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         count = queryset.filter(state=PartnerState.DISABLED).update(state=PartnerState.ACTIVE)
         self.message_user(request, f"Enabled {count} partner(s).")
+
+    @admin.action(
+        description="Unregister (tell the partner, forget its tokens)", permissions=("change",)
+    )
+    def unregister(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset:
+            trouble = partner_leave(partner=partner)
+            if trouble:
+                self.message_user(
+                    request, f"{partner.name}: unregistered; {trouble}.", messages.WARNING
+                )
+            else:
+                self.message_user(request, f"{partner.name}: unregistered.")
 
 
 def sparkline(values: list[int], width: int = 192, height: int = 28) -> dict[str, Any]:

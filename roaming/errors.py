@@ -7,13 +7,30 @@ class PartnerError(Exception):
     `permanent` errors (refused token, no mutual version, a non-OCPI answer, a refused URL) are
     not retried and mark the partner degraded; transient ones (timeouts, 5xx) are retried with
     backoff. `ocpi_status` is the OCPI status code to answer with when we are the server.
+    `reason` names the kind of failure where an admin is told what to check (one of REASONS,
+    or "" for the rest).
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, ocpi_status: int = 3000) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        ocpi_status: int = 3000,
+        reason: str = "",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.ocpi_status = ocpi_status
+        self.reason = reason
+
+
+# The kinds of failure a `PartnerError.reason` names, as an admin would put them.
+UNREACHABLE = "unreachable"  # no answer: a wrong URL, the server down, a timeout
+REFUSED_TOKEN = "refused_token"  # noqa: S105 (a reason, not a secret): HTTP 401/403 to our token
+NO_MUTUAL_VERSION = "no_mutual_version"
+NOT_OCPI = "not_ocpi"  # an answer, but not an OCPI endpoint's (HTML, other JSON, a 404)
 
 
 class SessionError(Exception):

@@ -44,7 +44,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from roaming.errors import PartnerError
+from roaming.errors import NOT_OCPI, REFUSED_TOKEN, UNREACHABLE, PartnerError
 from roaming.models import OutboundCall, Partner
 from roaming.ocpi.transport import authorization_header
 
@@ -336,12 +336,12 @@ def send_once(
                 f"{module}: the answer took longer than "
                 f"{settings.OUTBOUND_TOTAL_TIMEOUT:g} s in all"
             )
-            raise DeadlineExceededError(error) from exc
+            raise DeadlineExceededError(error, reason=UNREACHABLE) from exc
         error = f"{module}: {url} did not answer in time"
-        raise PartnerError(error) from exc
+        raise PartnerError(error, reason=UNREACHABLE) from exc
     except httpx.HTTPError as exc:
         error = f"{module}: {url} cannot be reached ({type(exc).__name__})"
-        raise PartnerError(error) from exc
+        raise PartnerError(error, reason=UNREACHABLE) from exc
     except PartnerError as exc:
         error = exc.message
         raise
@@ -376,11 +376,15 @@ def http_status_problem(response: PeerResponse, *, module: str) -> PartnerError 
         )
     if status in (401, 403):
         return PartnerError(
-            f"{module}: the partner refused our token (HTTP {status})", permanent=True
+            f"{module}: the partner refused our token (HTTP {status})",
+            permanent=True,
+            reason=REFUSED_TOKEN,
         )
     if status == 404:
         return PartnerError(
-            f"{module}: the partner has no such endpoint or object (HTTP 404)", permanent=True
+            f"{module}: the partner has no such endpoint or object (HTTP 404)",
+            permanent=True,
+            reason=NOT_OCPI,
         )
     if status in TRANSIENT_HTTP_STATUSES:
         return PartnerError(f"{module}: the partner answered HTTP {status}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import F, OuterRef, QuerySet
@@ -61,11 +62,12 @@ def partner_owns(*, partner: Partner, country_code: str, party_id: str) -> bool:
 @dataclass(frozen=True)
 class FeedHealth:
     partner: Partner
-    verdict: str  # "ok", "stale", "failing", "off"
+    verdict: str  # "failing", "stale", "pending", "ok", "off"
     last_success: SyncRun | None
     last_run: SyncRun | None
     pushes_last_hour: int
     received_by_hour: list[int]  # oldest first, one per hour
+    warnings: list[str]  # what an operator should know though nothing failed
 
 
 def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> list[FeedHealth]:
@@ -84,11 +86,15 @@ def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> l
         runs = SyncRun.objects.filter(partner=partner).exclude(state=SyncState.RUNNING)
         last_run = runs.first()
         last_success = runs.filter(state=SyncState.SUCCEEDED).first()
-        if partner.state in (
-            PartnerState.DISABLED,
-            PartnerState.UNREGISTERED,
-            PartnerState.INVITED,
-        ):
+        warnings = list(last_run.warnings) if last_run else []
+        if partner.state in (PartnerState.INVITED, PartnerState.REGISTERING):
+            # An invite nobody answered is not a connection: nothing of it reaches the map.
+            verdict = "pending"
+            warnings.append(
+                f"{partner.get_state_display()} since {partner.created_at:%Y-%m-%d %H:%M}: "
+                "no stations or statuses arrive from it until it registers."
+            )
+        elif partner.state in (PartnerState.DISABLED, PartnerState.UNREGISTERED):
             verdict = "off"
         elif partner.state == PartnerState.DEGRADED or (
             last_run and last_run.state == SyncState.FAILED
@@ -100,10 +106,16 @@ def feeds_health(*, now: datetime, stale_after: timedelta, hours: int = 24) -> l
             verdict = "ok"
         rows.append(
             FeedHealth(
-                partner, verdict, last_success, last_run, pushes[partner.pk], received[partner.pk]
+                partner,
+                verdict,
+                last_success,
+                last_run,
+                pushes[partner.pk],
+                received[partner.pk],
+                warnings,
             )
         )
-    order = {"failing": 0, "stale": 1, "ok": 2, "off": 3}
+    order = {"failing": 0, "stale": 1, "pending": 2, "ok": 3, "off": 4}
     return sorted(rows, key=lambda row: (order[row.verdict], row.partner.name))
 
 
@@ -174,6 +186,22 @@ UNPAID = TokenStanding(
     "A payment for an earlier charge failed and is still open, so charging is paused until it "
     "is settled. Contact us to settle it.",
 )
+
+
+def driver_publish_tokens(*, user: User) -> list[dict[str, str]]:
+    """The driver's token as a CPO's `publish_allowed_to` can name it (uid, type, issuer, and
+    the contract id as its visual number), for locator.audience; [] for a user without one."""
+    token = DriverToken.objects.filter(user=user).only("uid", "contract_id").first()
+    if token is None:
+        return []
+    return [
+        {
+            "uid": token.uid,
+            "type": "APP_USER",
+            "visual_number": token.contract_id,
+            "issuer": settings.OCPI_BUSINESS_NAME[:64],
+        }
+    ]
 
 
 def driver_tokens_judged() -> QuerySet[DriverToken]:

@@ -4,9 +4,11 @@ from roaming import api
 from roaming.receivers import catalogue as receivers
 from roaming.receivers import cdrs, commands, sessions
 from roaming.senders import tokens as token_sender
+from roaming.senders.open_locations import open_locations
 
 urlpatterns = [
     path("versions", api.versions, name="ocpi-versions"),
+    path("open/2.2.1/locations", open_locations, name="ocpi-open-locations"),
     path("<str:version>/", api.version_details, name="ocpi-version-details"),
     path("<str:version>/credentials", api.credentials, name="ocpi-credentials"),
     path(

@@ -243,8 +243,8 @@ def run(args: list[str]) -> int:
     ports_check(ports)
     say("migrating the database")
     manage("migrate", "--no-input")
-    # Partners (the sandbox) call us back at the URL we hand out.
-    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+    # Partners (the sandbox) call us back at the URL we hand out: settings derive it from PORT.
+    os.environ["PORT"] = port
     sandbox = sandbox_start()
     say("starting Celery beat and a worker: scheduled jobs run as in production")
     scheduler = subprocess.Popen(scheduler_command(ROOT / "var" / "celerybeat-schedule"), cwd=ROOT)

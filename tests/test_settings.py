@@ -72,3 +72,29 @@ def test_production_does_not_install_the_sandbox_cpo() -> None:
     result = manage("sandbox_cpo", "--help", env=PRODUCTION_ENV)
     assert result.returncode != 0
     assert "Unknown command: 'sandbox_cpo'" in result.stderr
+
+
+def site_url(env: dict[str, str]) -> str:
+    command = "from django.conf import settings; print(settings.SITE_URL)"
+    base = {key: value for key, value in os.environ.items() if key not in ("SITE_URL", "PORT")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", command],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after what the shell imported
+
+
+def test_site_url_follows_the_port_the_app_serves_in_development() -> None:
+    assert site_url({"PORT": "8123"}) == "http://127.0.0.1:8123"
+    assert site_url({}) == "http://127.0.0.1:8000"
+    assert site_url({"PORT": "8123", "SITE_URL": "https://ev.example/"}) == "https://ev.example"
+
+
+def test_site_url_defaults_to_the_allowed_host_in_production() -> None:
+    assert site_url(PRODUCTION_ENV) == "https://plugway.example.com"

@@ -40,7 +40,11 @@ from locator.catalogue.objects import (
     catalogue_evse_put,
     catalogue_location_patch,
 )
-from locator.catalogue.reads import catalogue_location_get, catalogue_tariff_get
+from locator.catalogue.reads import (
+    catalogue_location_get,
+    catalogue_locations_published,
+    catalogue_tariff_get,
+)
 from locator.catalogue.records import (
     CONNECTOR_PATCHABLE,
     CONNECTOR_STANDARDS,
@@ -90,6 +94,7 @@ __all__ = [
     "catalogue_hide_missing",
     "catalogue_location_get",
     "catalogue_location_patch",
+    "catalogue_locations_published",
     "catalogue_locations_pull",
     "catalogue_locations_upsert",
     "catalogue_statistics_refresh",

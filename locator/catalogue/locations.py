@@ -239,6 +239,8 @@ def catalogue_hide_missing(*, source: str, seen: Iterable[Identity], before: dat
     ]
     ids = [pk for pk, _ in missing]
     for start in range(0, len(ids), 5000):
-        Location.objects.filter(id__in=ids[start : start + 5000]).update(hidden=True, visible=False)
+        Location.objects.filter(id__in=ids[start : start + 5000]).update(
+            hidden=True, visible=False, restricted=False
+        )
     grid_refresh_on_commit({cell for _, cell in missing})
     return len(ids)

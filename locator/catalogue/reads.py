@@ -1,7 +1,9 @@
 """Our stored copy of an object, as a record: what a partner reading back its own objects (a
 GET on our receiver) is shown."""
 
+from collections.abc import Iterable
 from dataclasses import fields
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import models
@@ -36,8 +38,31 @@ def catalogue_location_get(
     connector, or None."""
     lookup = identity_lookup(source, country_code, party_id, location_id)
     location = Location.objects.filter(**lookup).prefetch_related("evses__connectors").first()
-    if location is None:
-        return None
+    return None if location is None else location_record(location)
+
+
+def catalogue_locations_published(
+    *,
+    sources: Iterable[str],
+    date_from: datetime | None,
+    date_to: datetime | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[LocationRecord], int]:
+    """One page of these sources' stations published to everyone (`visible`: not restricted
+    to some drivers, not hidden, not unpublished) in `last_updated` order (`date_from`
+    inclusive, `date_to` exclusive), with every EVSE and connector; and how many match."""
+    rows = Location.objects.filter(source__in=list(sources), visible=True)
+    if date_from is not None:
+        rows = rows.filter(last_updated__gte=date_from)
+    if date_to is not None:
+        rows = rows.filter(last_updated__lt=date_to)
+    page = rows.order_by("last_updated", "id").prefetch_related("evses__connectors")
+    return [location_record(row) for row in page[offset : offset + limit]], rows.count()
+
+
+def location_record(location: Location) -> LocationRecord:
+    """A stored station (its EVSEs and connectors prefetched) as a record."""
     evses = tuple(
         _record(
             EvseRecord,

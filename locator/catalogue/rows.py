@@ -88,7 +88,9 @@ def row_columns(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[s
 
 def _location_row(source: str, record: LocationRecord) -> tuple[Any, ...]:
     hours = record.opening_times
-    values = aggregates(record.evses, publish=record.publish, hidden=False)
+    values = aggregates(
+        record.evses, publish=record.publish, limited=bool(record.publish_allowed_to), hidden=False
+    )
     return (
         source,
         record.country_code.upper(),

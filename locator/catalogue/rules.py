@@ -5,7 +5,9 @@
   `skipped_stale`); equal timestamps rewrite, so a repeated PUT is harmless.
 - A child write (EVSE, connector) bumps its parents' `last_updated` to at least its own.
 - Visibility: a station shows when `publish` is true, it was not hidden by a full pull, and it
-  has at least one EVSE not `REMOVED`.
+  has at least one EVSE not `REMOVED`. A station with a `publish_allowed_to` list is
+  `restricted` instead of `visible` (whatever `publish` says): only the drivers the list names
+  see it (locator.audience), never the public, the cluster grid or an open-data feed.
 - Aggregates (counts per connector standard, availability, max kW, status time, tariff) are
   rewritten in the writing transaction, so readers never aggregate EVSEs; the cluster grid
   follows (see grid_refresh).
@@ -47,6 +49,7 @@ LOCATION_FIELDS = (
 )
 AGGREGATE_FIELDS = (
     "visible",
+    "restricted",
     "evse_count",
     "available_count",
     "max_power_kw",
@@ -116,8 +119,11 @@ class _StoredEvse:
     connectors: list[_StoredConnector] = field(default_factory=list)
 
 
-def aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> dict[str, Any]:
-    """A station's AGGREGATE_FIELDS from its EVSEs (records or stored rows)."""
+def aggregates(
+    evses: Iterable[_EvseFacts], *, publish: bool, limited: bool, hidden: bool
+) -> dict[str, Any]:
+    """A station's AGGREGATE_FIELDS from its EVSEs (records or stored rows); `limited`: its
+    publication is limited to the tokens its `publish_allowed_to` names."""
     counts: dict[str, dict[str, int]] = {}
     evse_count = available = 0
     max_kw = 0.0
@@ -147,7 +153,8 @@ def aggregates(evses: Iterable[_EvseFacts], *, publish: bool, hidden: bool) -> d
                 max_kw = kw
                 tariff_id = connector.tariff_ids[0] if connector.tariff_ids else tariff_id
     return {
-        "visible": publish and not hidden and evse_count > 0,
+        "visible": publish and not limited and not hidden and evse_count > 0,
+        "restricted": limited and not hidden and evse_count > 0,
         "evse_count": evse_count,
         "available_count": available,
         "max_power_kw": round(max_kw, 1),
@@ -187,14 +194,17 @@ def recompute(location_ids: Iterable[int], bump: dict[int, datetime] | None = No
         )
     locations = list(
         Location.objects.filter(id__in=ids).only(
-            "id", "publish", "hidden", "cell", "last_updated", *GRID_FIELDS
+            "id", "publish", "publish_allowed_to", "hidden", "cell", "last_updated", *GRID_FIELDS
         )
     )
     cells: set[int] = set()
     for location in locations:
         before = _grid_facts(location)
         values = aggregates(
-            facts[location.id].values(), publish=location.publish, hidden=location.hidden
+            facts[location.id].values(),
+            publish=location.publish,
+            limited=bool(location.publish_allowed_to),
+            hidden=location.hidden,
         )
         for name, value in values.items():
             setattr(location, name, value)

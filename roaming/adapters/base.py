@@ -101,10 +101,12 @@ Record = TypeVar("Record", LocationRecord, TariffRecord, ChargeRecord)
 
 @dataclass
 class PulledPage(Generic[Record]):
-    """One page of a pull: the objects we could read and those we skipped."""
+    """One page of a pull: the objects we could read, those we skipped, and what the operator
+    should hear of how it was read (a partner's Link not followed, say)."""
 
     records: list[Record] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class CommandOutcome(StrEnum):

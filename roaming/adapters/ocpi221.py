@@ -321,7 +321,8 @@ class Ocpi221Adapter(RoamingAdapter):
         pages: Iterator[list[Any]], parse: Callable[[Any], Record]
     ) -> Iterator[PulledPage[Record]]:
         for items in pages:
-            page: PulledPage[Record] = PulledPage()
+            warning = getattr(items, "warning", "")  # a Page of ocpi_paginate's
+            page: PulledPage[Record] = PulledPage(warnings=[warning] if warning else [])
             for item in items:
                 try:
                     page.records.append(parse(item))

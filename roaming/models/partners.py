@@ -96,6 +96,11 @@ class Partner(PartnerAccessModel):
     locations_url = models.URLField(max_length=500, blank=True)
     feed_header_name = models.CharField(max_length=100, blank=True)
     feed_header_value_encrypted = models.TextField(blank=True)
+    republish = models.BooleanField(
+        default=False,
+        help_text="Include its stations (those it publishes to everyone) in our public open "
+        "locations feed. Only where its terms allow re-publication.",
+    )
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -197,6 +202,8 @@ class SyncRun(models.Model):
     invalid = models.PositiveIntegerField(default=0)
     # The first invalid objects: [{"object_id": ..., "reason": ...}].
     invalid_objects = models.JSONField(default=list, blank=True)
+    # What went wrong without failing the pull (a partner's Link we did not follow, say).
+    warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -1,17 +1,21 @@
 """Paged GETs of OCPI lists, tolerant of the mistakes real peers make; and the paging of the
 lists we serve ourselves (`page_request_parse`, `page_headers`).
 
-Follows `Link: <...>; rel="next"` (keeping our filters if the peer dropped them); copes with a
-missing or empty Link (computes the next offset while pages keep coming full and
+Follows `Link: <...>; rel="next"` while it stays on the module's own URL with our filters; copes
+with a missing or empty Link (computes the next offset while pages keep coming full and
 `X-Total-Count` says there is more), an `X-Limit` smaller than asked, single objects sent
-without their list, `null` data, and a Link that points back at a page already read.
+without their list, `null` data, and a Link that points back at a page already read. A Link
+that goes elsewhere (another scheme, host or path) or drops or mangles our filters (say
+`date_from=None`) is not followed: the rest of the list is read by offset on the module URL,
+and the page carries a warning for the partner's health page. Following it would lose the
+pull, or hand our token to another address.
 """
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from roaming.errors import PartnerError
 from roaming.http import peer_request
@@ -29,6 +33,36 @@ def url_with_params(url: str, params: dict[str, Any]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class Page(list[Any]):
+    """One page's objects (raw JSON values), and what the pager has to say about how it got
+    there (`warning`: a Link it did not follow), for the partner's health page."""
+
+    warning: str = ""
+
+
+def link_problem(link: str, *, module_url: str, filters: dict[str, Any]) -> str:
+    """Why a next-page Link cannot be trusted, or "" when it can: it must stay on the module's
+    scheme, host and path, carry a whole-number offset, and keep each filter we sent as we sent
+    it (and add none we did not)."""
+    parts, ours = urlsplit(link), urlsplit(module_url)
+    for what, theirs, wanted in (
+        ("scheme", parts.scheme.lower(), ours.scheme.lower()),
+        ("host", parts.netloc.lower(), ours.netloc.lower()),
+        ("path", parts.path.rstrip("/"), ours.path.rstrip("/")),
+    ):
+        if theirs != wanted:
+            return f"its {what} is {theirs or '(none)'!r}, not {wanted!r}"
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if whole_number(query.get("offset")) is None:
+        return f"its offset is {query.get('offset', '(none)')!r}"
+    for name, value in filters.items():
+        if value is None and name in query:
+            return f"it adds {name}={query[name]!r}, which we did not ask for"
+        if value is not None and query.get(name) != str(value):
+            return f"it {'drops' if name not in query else 'changes'} {name}"
+    return ""
+
+
 def ocpi_paginate(
     url: str,
     *,
@@ -39,8 +73,9 @@ def ocpi_paginate(
     params: dict[str, Any] | None = None,
     limit: int = 1000,
     extra_headers: dict[str, str] | None = None,
-) -> Iterator[list[Any]]:
-    """Yield each page's objects (raw JSON values) until the list ends.
+) -> Iterator[Page]:
+    """Yield each page's objects until the list ends (see the module's docstring for the Link
+    rules; a page after one not followed carries the warning).
 
     Raises PartnerError when a page cannot be fetched or is not an OCPI list.
     """
@@ -48,6 +83,8 @@ def ocpi_paginate(
     next_url: str | None = url_with_params(url, {**filters, "offset": 0, "limit": limit})
     seen: set[str] = set()
     offset = 0
+    by_offset = False  # once a Link is found untrustworthy, the rest is read by offset
+    warning = ""
     while next_url:
         if next_url in seen or len(seen) >= MAX_PAGES:
             raise PartnerError(f"{module}: the partner's pages lead in a circle at {next_url}")
@@ -62,11 +99,13 @@ def ocpi_paginate(
             headers=extra_headers,
         )
         data = envelope_data(reply.body, what=f"{module} page")
-        page = [] if data is None else data if isinstance(data, list) else [data]
+        page = Page([] if data is None else data if isinstance(data, list) else [data])
+        page.warning, warning = warning, ""
         yield page
         offset += len(page)
-        next_url = next_page_url(
-            url,
+        step = next_page(
+            next_url,
+            module_url=url,
             module=module,
             links=reply.links,
             headers=reply.headers,
@@ -74,12 +113,24 @@ def ocpi_paginate(
             offset=offset,
             page_size=len(page),
             limit=limit,
+            by_offset=by_offset,
         )
+        next_url, by_offset, warning = step.url, step.by_offset, step.warning
 
 
-def next_page_url(
-    url: str,
+@dataclass(frozen=True)
+class NextPage:
+    """Where the list goes on (None: it has ended), whether by offset from now on, and why."""
+
+    url: str | None
+    by_offset: bool = False
+    warning: str = ""
+
+
+def next_page(
+    current_url: str,
     *,
+    module_url: str,
     module: str,
     links: Mapping[str | None, Mapping[str, str]],
     headers: Any,
@@ -87,22 +138,33 @@ def next_page_url(
     offset: int,
     page_size: int,
     limit: int,
-) -> str | None:
-    """The page after this one (`offset` objects read so far), or None at the end: the peer's
-    `Link: <...>; rel="next"` with our filters kept, else the next offset while the headers
-    say there is more. Raises PartnerError when the Link names no URL we can use."""
-    link = (links.get("next") or {}).get("url")
+    by_offset: bool,
+) -> NextPage:
+    """The page after `current_url` (`offset` objects read so far): the peer's Link while it
+    can be trusted, else the next offset on the module URL while the headers say there is more."""
+    link = "" if by_offset else (links.get("next") or {}).get("url", "")
+    problem = ""
     if link:
         try:
-            return url_with_params(link, filters)
-        except ValueError as exc:  # e.g. "http://[::1": not a URL urllib can split
-            raise PartnerError(
-                f"{module}: the partner's Link header names no usable URL ({link[:100]!r})",
-                permanent=True,
-            ) from exc
-    if page_size and more_expected(headers, offset=offset, page_size=page_size, limit=limit):
-        return url_with_params(url, {**filters, "offset": offset, "limit": limit})
-    return None
+            link = urljoin(current_url, link)
+            problem = link_problem(link, module_url=module_url, filters=filters)
+        except ValueError:  # e.g. "http://[::1": not a URL urllib can split
+            problem = "it is not a URL"
+    if link and not problem:
+        return NextPage(link)
+    if not page_size:
+        return NextPage(None)  # an empty page ends the list whatever its Link says
+    by_offset_url = url_with_params(module_url, {**filters, "offset": offset, "limit": limit})
+    if problem:
+        return NextPage(
+            by_offset_url,
+            by_offset=True,
+            warning=f"{module}: the partner's next-page Link {link[:200]!r} was not followed "
+            f"({problem}); the list was read by offset on {module_url} instead",
+        )
+    if more_expected(headers, offset=offset, page_size=page_size, limit=limit):
+        return NextPage(by_offset_url, by_offset=by_offset)
+    return NextPage(None)
 
 
 def whole_number(text: str | None) -> int | None:
@@ -118,7 +180,7 @@ def more_expected(headers: Any, *, offset: int, page_size: int, limit: int) -> b
     if total is not None:
         return offset < total
     server_limit = whole_number(headers.get("X-Limit"))
-    full_page = min(limit, server_limit) if server_limit is not None else limit
+    full_page = min(limit, server_limit) if server_limit else limit
     return page_size >= full_page
 
 

@@ -13,7 +13,7 @@ import orjson
 from django.http import HttpResponse
 from django.utils import timezone
 
-from roaming.errors import PartnerError
+from roaming.errors import NOT_OCPI, PartnerError
 
 
 class OcpiStatus(IntEnum):
@@ -70,10 +70,14 @@ def envelope_data(body: bytes, *, what: str) -> Any:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise PartnerError(
-            f"{what}: the answer is not JSON, so not an OCPI endpoint", permanent=True
+            f"{what}: the answer is not JSON, so not an OCPI endpoint",
+            permanent=True,
+            reason=NOT_OCPI,
         ) from exc
     if not isinstance(envelope, dict) or "status_code" not in envelope:
-        raise PartnerError(f"{what}: the answer is not an OCPI response envelope", permanent=True)
+        raise PartnerError(
+            f"{what}: the answer is not an OCPI response envelope", permanent=True, reason=NOT_OCPI
+        )
     status = envelope.get("status_code")
     if status != OcpiStatus.SUCCESS:
         detail = envelope.get("status_message") or "no message"

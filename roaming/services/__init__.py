@@ -4,6 +4,7 @@ from roaming.services.credentials import (
     credentials_accept,
     partner_credentials_rotate,
     partner_invite,
+    partner_leave,
     partner_register,
     partner_unregister,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "feed_add",
     "partner_credentials_rotate",
     "partner_invite",
+    "partner_leave",
     "partner_register",
     "partner_sync",
     "partner_unregister",

@@ -16,8 +16,8 @@ import pydantic
 from django.db import IntegrityError, transaction
 
 from roaming.crypto import token_hash
-from roaming.errors import PartnerError
-from roaming.http import outbound_url_check, peer_request
+from roaming.errors import NO_MUTUAL_VERSION, NOT_OCPI, PartnerError
+from roaming.http import PeerResponse, outbound_url_check, peer_request
 from roaming.models import Partner, PartnerKind, PartnerRole, PartnerState
 from roaming.ocpi.transport import OcpiStatus, envelope_data
 from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
@@ -48,7 +48,9 @@ def first_validation_error(exc: pydantic.ValidationError) -> str:
     return f"{where}: {error['msg']}"
 
 
-def wire_parse(model: type[WireModel], data: Any, *, what: str, ocpi_status: int) -> WireModel:
+def wire_parse(
+    model: type[WireModel], data: Any, *, what: str, ocpi_status: int, reason: str = ""
+) -> WireModel:
     """Validate a partner's object, or a permanent PartnerError naming the first bad field."""
     try:
         return model.model_validate(data)
@@ -57,6 +59,7 @@ def wire_parse(model: type[WireModel], data: Any, *, what: str, ocpi_status: int
             f"{what} is invalid ({first_validation_error(exc)})",
             permanent=True,
             ocpi_status=ocpi_status,
+            reason=reason,
         ) from exc
 
 
@@ -74,6 +77,7 @@ def partner_discover(
             item,
             what="a version in the partner's list",
             ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+            reason=NOT_OCPI,
         )
         for item in (data if isinstance(data, list) else [data])
     ]
@@ -85,6 +89,7 @@ def partner_discover(
             f"we speak {', '.join(SUPPORTED_VERSIONS)}",
             permanent=True,
             ocpi_status=OcpiStatus.UNSUPPORTED_VERSION,
+            reason=NO_MUTUAL_VERSION,
         )
     reply = peer_request(
         "GET", offered[mutual], partner=partner, module="versions", token=token, raw_token=raw_token
@@ -290,27 +295,49 @@ def partner_unregister(*, partner: Partner) -> None:
     partner.save()
 
 
+def credentials_call(partner: Partner, method: str, body: Any = None) -> PeerResponse:
+    """Our call to the partner's credentials endpoint (PUT to rotate, DELETE to leave) with
+    the token it gave us. Raises PartnerError, also when it offers no such endpoint."""
+    credentials_url = partner.endpoint("credentials") or partner.endpoint("credentials", "RECEIVER")
+    if not credentials_url:
+        raise PartnerError(f"{partner.name} offers no credentials endpoint", permanent=True)
+    return peer_request(
+        method,
+        credentials_url,
+        partner=partner,
+        module="credentials",
+        token=partner.outbound_token,
+        raw_token=partner.raw_token_header,
+        json=body,
+    )
+
+
+def partner_leave(*, partner: Partner) -> str:
+    """An admin ends the connection: tell the partner (DELETE on its credentials endpoint,
+    which OCPI asks of the party leaving), then forget its tokens whatever it answered.
+    Returns what became of the call, for the admin ("" when it went through)."""
+    told = ""
+    if partner.kind == PartnerKind.OCPI and partner.outbound_token:
+        try:
+            credentials_call(partner, "DELETE")
+        except PartnerError as error:
+            told = f"the partner was not told ({error.message}); its tokens are forgotten anyway"
+    partner_unregister(partner=partner)
+    return told
+
+
 def partner_credentials_rotate(*, partner: Partner) -> Partner:
     """Give the partner a new token to call us with and take its new token (our PUT)."""
     if partner.state not in (PartnerState.ACTIVE, PartnerState.DEGRADED):
         raise PartnerError(f"{partner.name} is not registered", permanent=True)
-    credentials_url = partner.endpoint("credentials") or partner.endpoint("credentials", "RECEIVER")
-    if not credentials_url:
+    if not (partner.endpoint("credentials") or partner.endpoint("credentials", "RECEIVER")):
         raise PartnerError(f"{partner.name} offers no credentials endpoint", permanent=True)
     token_for_partner = new_token()
     previous_hash = partner.inbound_token_hash
     # The partner may call our versions with the new token before it answers.
     Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=token_hash(token_for_partner))
     try:
-        reply = peer_request(
-            "PUT",
-            credentials_url,
-            partner=partner,
-            module="credentials",
-            token=partner.outbound_token,
-            raw_token=partner.raw_token_header,
-            json=our_credentials(token_for_partner),
-        )
+        reply = credentials_call(partner, "PUT", our_credentials(token_for_partner))
         credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
     except PartnerError:
         Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=previous_hash)

@@ -187,9 +187,15 @@ def _message(item: Any, calls: list[OutboundCall], error: Exception | None) -> b
 
 
 def page_record(
-    run: SyncRun, *, received: int, skipped: list[SkippedObject], result: UpsertResult
+    run: SyncRun,
+    *,
+    received: int,
+    skipped: list[SkippedObject],
+    warnings: list[str],
+    result: UpsertResult,
 ) -> None:
     run.pages += 1
+    run.warnings += [warning for warning in warnings if warning not in run.warnings]
     run.received += received + len(skipped)
     run.written += result.written
     run.skipped_stale += result.skipped_stale
@@ -237,12 +243,23 @@ def pull_into_catalogue(*, run: SyncRun, partner: Partner, progress: Progress | 
         for tariff_page in adapter.fetch_tariffs(since=run.since):
             result = catalogue_tariffs_upsert(source=source, records=tariff_page.records)
             page_record(
-                run, received=len(tariff_page.records), skipped=tariff_page.skipped, result=result
+                run,
+                received=len(tariff_page.records),
+                skipped=tariff_page.skipped,
+                warnings=tariff_page.warnings,
+                result=result,
             )
-    pages = ((page.records, page.skipped) for page in adapter.fetch_locations(since=run.since))
+    pages = (
+        (page.records, (page.skipped, page.warnings))
+        for page in adapter.fetch_locations(since=run.since)
+    )
     seen: list[tuple[str, str, str]] = []
-    for result, skipped in catalogue_locations_pull(source=source, pages=pages, ahead=read_ahead):
-        page_record(run, received=len(result.identities), skipped=skipped, result=result)
+    for result, (skipped, warnings) in catalogue_locations_pull(
+        source=source, pages=pages, ahead=read_ahead
+    ):
+        page_record(
+            run, received=len(result.identities), skipped=skipped, warnings=warnings, result=result
+        )
         seen += result.identities
         if progress:
             progress(run)

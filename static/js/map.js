@@ -6,6 +6,8 @@
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
   var pins = window.plugwayPins;
+  var exportBox = document.getElementById("results-export");
+  var exportLink = document.getElementById("export-geojson");
   var filtersForm = document.getElementById("filters");
   var filtersToggle = document.getElementById("filters-toggle");
   var results = document.getElementById("results");
@@ -266,9 +268,13 @@
       })
       .catch(function (err) { if (err.name !== "AbortError") { message.textContent = "The map could not load stations; try again."; } });
     var box = clampedBbox();
-    if (box[2] - box[0] > LIST_MAX_DEGREES || box[3] - box[1] > LIST_MAX_DEGREES) { drawList([], null); return; }
+    var tooWide = box[2] - box[0] > LIST_MAX_DEGREES || box[3] - box[1] > LIST_MAX_DEGREES;
+    exportBox.hidden = tooWide;
+    if (tooWide) { drawList([], null); return; }
     var listParams = new URLSearchParams(params);
     listParams.set("bbox", bbox);
+    // The download is the current search: the same filters and viewport, every station in it.
+    exportLink.href = config.geojsonApi + "?" + listParams.toString();
     listParams.set("limit", String(PAGE_SIZE));
     listParams.set("offset", String(listPage * PAGE_SIZE));
     listParams.set("count", "true");

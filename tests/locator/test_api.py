@@ -316,3 +316,20 @@ def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
         for filters in (StationFilters(), StationFilters(available=True)):
             full = [r["id"] for r in _window_query(box, filters, lat, lon, None)[:20]]
             assert [r["id"] for r in _nearest(box, filters, lat, lon, None, 20)] == full
+
+
+def test_geojson_export_is_the_current_search_as_points(client: Client, amsterdam) -> None:  # type: ignore[no-untyped-def]
+    query = {"bbox": "4.8,52.3,5.0,52.4", "connector": "IEC_62196_T2_COMBO"}
+    listed = client.get("/api/v1/stations/", query).json()
+    response = client.get("/api/v1/stations.geojson", query)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+    assert "plugway-stations.geojson" in response["Content-Disposition"]
+    collection = response.json()
+    assert collection["type"] == "FeatureCollection"
+    assert [f["properties"]["id"] for f in collection["features"]] == [s["id"] for s in listed]
+    first, station = collection["features"][0], listed[0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [station["lon"], station["lat"]]}
+    assert first["properties"]["connectors"] == station["connectors"]
+    bad = client.get("/api/v1/stations.geojson", {"bbox": "x"})
+    assert bad.status_code == 400

@@ -8,6 +8,7 @@ from django.utils import timezone
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState, SyncKind, SyncRun, SyncState
 from roaming.push_counts import push_count_record
+from roaming.services import partner_invite
 from tests.conftest import with_authenticator
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +119,11 @@ def test_sync_now_action_pulls_the_partner(  # type: ignore[no-untyped-def]
     # Eager in tests: the pull ran and failed cleanly (this partner has no locations endpoint).
     assert "Queued a delta pull of 1 partner(s)." in response.content.decode()
     assert healthy.sync_runs.filter(state=SyncState.FAILED).exists()
+
+
+def test_feed_health_warns_of_an_invite_never_answered(admin_client: Client, partners) -> None:  # type: ignore[no-untyped-def]
+    partner_invite(name="Silent Hub")
+    page = admin_client.get("/admin/roaming/partner/health/").content.decode()
+    assert "PENDING" in page
+    assert page.index("Healthy CPO") > page.index("Silent Hub")  # above the ones working
+    assert "no stations or statuses arrive from it until it registers" in page

@@ -123,6 +123,7 @@ def test_every_spec_tariff_example_is_stored_and_read_back(ocpi: Ocpi, path: Pat
     stored = ocpi.call("get", where)[1]["data"]
     assert stored["elements"] == json.loads(json.dumps(tariff["elements"]))
     assert stored["currency"] == tariff["currency"]
+    assert stored.get("tariff_alt_url") == tariff.get("tariff_alt_url")
 
 
 def test_unpublished_location_is_hidden_from_search(ocpi: Ocpi) -> None:

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         "sandbox CPO through the real registration path and pull its stations. A sandbox keeps "
         "its state in memory, so each start is a new CPO and is registered afresh. With "
         "--check, only say (exit status 0 or 1) whether a sandbox is wanted: it is not once "
-        "another partner or feed is configured."
+        "another partner or feed is connected (a pending invite does not count)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,13 +29,20 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="Only tell whether one is wanted")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        others = Partner.objects.exclude(name=SANDBOX_NAME).exclude(
-            state__in=[PartnerState.UNREGISTERED, PartnerState.DISABLED]
-        )
+        others = Partner.objects.exclude(name=SANDBOX_NAME)
+        # Only a partner that is connected replaces the sandbox: an invite nobody answered, or a
+        # handshake that never finished, would leave the map with no live stations at all.
+        connected = others.filter(state__in=[PartnerState.ACTIVE, PartnerState.DEGRADED])
         if options["check"]:
-            if others.exists():
-                self.stdout.write(f"Partners are configured ({others.first()}, ...): no sandbox.")
+            if connected.exists():
+                self.stdout.write(f"Partners are connected ({connected.first()}, ...): no sandbox.")
                 sys.exit(1)
+            pending = others.filter(state__in=[PartnerState.INVITED, PartnerState.REGISTERING])
+            for partner in pending:
+                self.stdout.write(
+                    f"{partner.name} is {partner.get_state_display().lower()}: the sandbox "
+                    "starts until a partner is connected."
+                )
             return
         if not (options["versions_url"] and options["token_a"]):
             raise CommandError("--versions-url and --token-a are required")
