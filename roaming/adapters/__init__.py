@@ -12,6 +12,7 @@ from roaming.models import Partner
 
 # Imported lazily so a version's code loads only when a partner speaks it.
 ADAPTERS = {
+    "2.1.1": "roaming.adapters.ocpi211.Ocpi211Adapter",
     "2.2.1": "roaming.adapters.ocpi221.Ocpi221Adapter",
     "2.3.0": "roaming.adapters.ocpi230.Ocpi230Adapter",
 }

@@ -122,6 +122,10 @@ class Ocpi221Adapter(RoamingAdapter):
     overrides the methods where the wire differs in more than a model (money, for 2.3.0)."""
 
     wire: ClassVar[ModuleType] = schemas
+    # How this version reads a CommandResponse; whether its StartSession names the connector
+    # and our authorization reference (2.1.1's has neither).
+    command_reply: ClassVar[Callable[..., CommandReply]] = staticmethod(commands.response_reply)
+    start_names_connector: ClassVar[bool] = True
 
     @classmethod
     def credentials_parse(cls, data: Any) -> PartnerCredentials:
@@ -349,16 +353,19 @@ class Ocpi221Adapter(RoamingAdapter):
     ) -> CommandReply:
         return commands.start_session(
             self.partner,
-            token=token,
+            token=self.token_render(token),
             location_id=location_id,
             evse_uid=evse_uid,
-            connector_id=connector_id,
-            authorization_reference=authorization_reference,
+            connector_id=connector_id if self.start_names_connector else "",
+            authorization_reference=authorization_reference if self.start_names_connector else "",
             response_url=response_url,
+            read=self.command_reply,
         )
 
     def stop_session(self, *, session_id: str, response_url: str) -> CommandReply:
-        return commands.stop_session(self.partner, session_id=session_id, response_url=response_url)
+        return commands.stop_session(
+            self.partner, session_id=session_id, response_url=response_url, read=self.command_reply
+        )
 
     def unlock_connector(
         self, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
@@ -369,6 +376,7 @@ class Ocpi221Adapter(RoamingAdapter):
             evse_uid=evse_uid,
             connector_id=connector_id,
             response_url=response_url,
+            read=self.command_reply,
         )
 
     def command_result_parse(self, payload: Any) -> CommandReply:
@@ -381,7 +389,9 @@ class Ocpi221Adapter(RoamingAdapter):
         return sessions.session_patch_parse(payload)
 
     def token_push(self, *, token: DriverToken) -> None:
-        tokens.token_push(self.partner, token, headers=self.routing_headers())
+        tokens.token_push(
+            self.partner, token, headers=self.routing_headers(), render=self.token_render
+        )
 
     @staticmethod
     def pulled(

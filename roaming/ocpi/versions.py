@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 
 # Highest first: negotiation picks the first one the partner also speaks.
-SUPPORTED_VERSIONS = ("2.3.0", "2.2.1")
+SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.1.1")
 
 # (module identifier, our interface role) offered per version; each module is served at
 # /ocpi/<version>/<module>.

@@ -127,7 +127,7 @@ def test_invited_partner_registers_and_gets_a_token_c(client: Client, cpo: Scrip
 
     assert client.get("/ocpi/versions", **auth(token_a)).status_code == 401
     listed = client.get("/ocpi/versions", **auth(token_c)).json()["data"]
-    assert [item["version"] for item in listed] == ["2.3.0", "2.2.1"]
+    assert [item["version"] for item in listed] == ["2.3.0", "2.2.1", "2.1.1"]
 
 
 def test_token_a_opens_only_versions_and_credentials(client: Client) -> None:
