@@ -136,6 +136,39 @@ class CredentialsDesk:
             self.registration = registration
             return self.our_credentials(registration.token_c)
 
+    def register_with(self, versions_url: str, token_a: str) -> None:
+        """Register with an eMSP that invited us (we are the Sender of credentials then):
+        fetch its endpoints with its token A, POST our credentials holding a new token C for
+        it to call us with, and keep the token B it answers with for our pushes.
+
+        Raises OcpiError when the eMSP cannot be reached or refuses."""
+        endpoints = self._peer_endpoints(versions_url, token_a)
+        registration = Registration(
+            token_b="", token_c=secrets.token_urlsafe(32), versions_url=versions_url
+        )
+        registration.endpoints = endpoints
+        with self.lock:
+            # The eMSP calls our versions with token C before it answers.
+            self.registration = registration
+        timeout = httpx.Timeout(self.config.push_timeout, connect=min(self.config.push_timeout, 2))
+        try:
+            reply = httpx.post(
+                endpoints["credentials"],
+                json=self.our_credentials(registration.token_c),
+                headers=self.dialect.request_headers(token_a),
+                timeout=timeout,
+            )
+            envelope = reply.json()
+            credentials = Credentials.model_validate(
+                self.dialect.credentials_read(envelope["data"])
+            )
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, pydantic.ValidationError) as exc:
+            with self.lock:
+                self.registration = None
+            raise OcpiError(f"The eMSP refused our credentials ({str(exc)[:200]}).") from exc
+        registration.token_b = credentials.token
+        registration.roles = [role.model_dump(mode="json") for role in credentials.roles]
+
     def unregister(self, *, who: Who | None) -> None:
         with self.lock:
             if who != "C" or self.registration is None:

@@ -32,7 +32,8 @@ _CDR_COSTS = (
 _LOCATION_TYPES = ("ON_STREET", "PARKING_GARAGE", "UNDERGROUND_GARAGE", "PARKING_LOT")
 # A 2.2.1 CommandResult as 2.1.1's CommandResponse: what did not happen was REJECTED.
 _RESULTS_211 = {"ACCEPTED": "ACCEPTED", "NOT_SUPPORTED": "NOT_SUPPORTED", "TIMEOUT": "TIMEOUT"}
-MODULE_ROLES_211 = {"commands": "RECEIVER", "tokens": "RECEIVER"}  # an eMSP's, seen by us
+# The charging period dimensions 2.1.1 has (2.2.1 added power, state of charge and others).
+_DIMENSIONS_211 = {"ENERGY", "FLAT", "MAX_CURRENT", "MIN_CURRENT", "PARKING_TIME", "TIME"}
 
 
 class Dialect:
@@ -211,7 +212,20 @@ class Dialect211(Dialect):
             moved["total_cost"] = self.cost(item["total_cost"])
         if "auth_method" in item and item["auth_method"] == "COMMAND":
             moved["auth_method"] = "AUTH_REQUEST"  # 2.1.1 has no COMMAND: we asked the eMSP
+        if "charging_periods" in item:
+            moved["charging_periods"] = self.periods(item["charging_periods"])
         return moved
+
+    @staticmethod
+    def periods(periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Charging periods with only the dimensions 2.1.1 knows (and only periods left with
+        one)."""
+        kept = []
+        for period in periods:
+            dimensions = [d for d in period["dimensions"] if d["type"] in _DIMENSIONS_211]
+            if dimensions:
+                kept.append({**period, "dimensions": dimensions})
+        return kept
 
     def place(self, location: dict[str, Any], evse_uid: str, connector_id: str) -> dict[str, Any]:
         """The Location a 2.1.1 Session or CDR embeds: with only the EVSE and connector used."""
@@ -237,6 +251,7 @@ class Dialect211(Dialect):
             auth_method="AUTH_REQUEST" if item["auth_method"] == "COMMAND" else item["auth_method"],
             location=self.place(location, where["evse_uid"], where["connector_id"]),
             tariffs=[self.tariff(tariff) for tariff in item.get("tariffs", [])],
+            charging_periods=self.periods(item["charging_periods"]),
             total_cost=self.cost(item["total_cost"]),
         )
         return moved
