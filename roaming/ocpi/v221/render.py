@@ -84,6 +84,7 @@ def tariff_wire(tariff: TariffRecord) -> dict[str, Any]:
             "currency": tariff.currency,
             "type": tariff.type,
             "tariff_alt_text": list(tariff.tariff_alt_text),
+            "tariff_alt_url": tariff.tariff_alt_url,
             "min_price": tariff.min_price,
             "max_price": tariff.max_price,
             "elements": list(tariff.elements),
