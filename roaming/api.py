@@ -28,12 +28,6 @@ def versions(request: HttpRequest, *, partner: Partner) -> HttpResponse:
 @require_GET
 @ocpi_endpoint("versions")
 def version_details(request: HttpRequest, version: str, *, partner: Partner) -> HttpResponse:
-    if version not in OFFERED_MODULES:
-        return ocpi_response(
-            status_code=OcpiStatus.UNSUPPORTED_VERSION,
-            message=f"Unknown version {version}",
-            http_status=404,
-        )
     endpoints = adapter_class(version).endpoints_render(
         OFFERED_MODULES[version], our_version_details_url(version)
     )
@@ -43,12 +37,6 @@ def version_details(request: HttpRequest, version: str, *, partner: Partner) -> 
 @require_http_methods(["GET", "POST", "PUT", "DELETE"])
 @ocpi_endpoint("credentials")
 def credentials(request: HttpRequest, version: str, *, partner: Partner) -> HttpResponse:
-    if version not in OFFERED_MODULES:
-        return ocpi_response(
-            status_code=OcpiStatus.UNSUPPORTED_VERSION,
-            message=f"Unknown version {version}",
-            http_status=404,
-        )
     registered = not partner.inbound_token_is_a
     if request.method == "GET":
         # We keep only a hash of the partner's token; it just showed it to us.

@@ -280,5 +280,5 @@ class Dialect211(Dialect):
         return moved
 
 
-DIALECTS = {dialect.version: dialect for dialect in (Dialect(), Dialect211(), Dialect230())}
+DIALECTS = {dialect.version: dialect for dialect in (Dialect211(), Dialect(), Dialect230())}
 VERSIONS = tuple(DIALECTS)
