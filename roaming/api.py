@@ -4,6 +4,7 @@ import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from roaming.adapters import adapter_class
 from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
@@ -11,8 +12,6 @@ from roaming.ocpi.transport import OcpiStatus, authorization_tokens, ocpi_respon
 from roaming.ocpi.versions import (
     OFFERED_MODULES,
     SUPPORTED_VERSIONS,
-    our_credentials,
-    our_endpoints,
     our_version_details_url,
 )
 from roaming.services import credentials_accept, partner_unregister
@@ -29,13 +28,10 @@ def versions(request: HttpRequest, *, partner: Partner) -> HttpResponse:
 @require_GET
 @ocpi_endpoint("versions")
 def version_details(request: HttpRequest, version: str, *, partner: Partner) -> HttpResponse:
-    if version not in OFFERED_MODULES:
-        return ocpi_response(
-            status_code=OcpiStatus.UNSUPPORTED_VERSION,
-            message=f"Unknown version {version}",
-            http_status=404,
-        )
-    return ocpi_response({"version": version, "endpoints": our_endpoints(version)})
+    endpoints = adapter_class(version).endpoints_render(
+        OFFERED_MODULES[version], our_version_details_url(version)
+    )
+    return ocpi_response({"version": version, "endpoints": endpoints})
 
 
 @require_http_methods(["GET", "POST", "PUT", "DELETE"])
@@ -45,7 +41,7 @@ def credentials(request: HttpRequest, version: str, *, partner: Partner) -> Http
     if request.method == "GET":
         # We keep only a hash of the partner's token; it just showed it to us.
         [presented, *_] = authorization_tokens(request.headers.get("Authorization"))
-        return ocpi_response(our_credentials(presented))
+        return ocpi_response(adapter_class(version).credentials_render(presented))
     if request.method == "DELETE":
         if not registered:
             return method_not_allowed("Not registered: there is nothing to delete")
@@ -66,7 +62,9 @@ def credentials(request: HttpRequest, version: str, *, partner: Partner) -> Http
             http_status=400,
         )
     try:
-        answer = credentials_accept(partner=partner, body=body, rotating=registered)
+        answer = credentials_accept(
+            partner=partner, body=body, rotating=registered, version=version
+        )
     except PartnerError as error:
         return ocpi_response(status_code=error.ocpi_status, message=error.message)
     return ocpi_response(answer)

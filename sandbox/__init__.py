@@ -3,10 +3,12 @@
 Installed in development and tests only (`config/settings.py` leaves it out when
 `DJANGO_ENV=production`); no module of `locator`, `roaming` or `payments` may import it, while
 tests, `bench/` and `scripts/` may. Most of it is the sandbox CPO: a stand-alone OCPI 2.2.1
-charge point operator with simulated charging. It runs in its own process (or a thread, in
-tests), keeps everything in memory and shares no database with Plugway. Of Plugway it imports
-only the OCPI 2.2.1 wire schemas (`roaming.ocpi.v221.schemas`, a transcription of the spec),
-never the roaming adapter or the catalogue, so it is an independent partner to test them
+charge point operator with simulated charging, which speaks 2.1.1 or 2.3.0 instead with
+`--ocpi-version` (`dialects`: the simulator keeps 2.2.1 objects, shaped for the version at the
+wire). It runs in its own process (or a thread, in tests), keeps everything in memory and
+shares no database with Plugway. Of Plugway it imports only OCPI wire schemas
+(`roaming.ocpi.v221.schemas` and the open `Version` of `v230`, transcriptions of the spec),
+never the roaming adapters or the catalogue, so it is an independent partner to test them
 against. Two parts work on Plugway's side instead, for the embedded demo and the benchmarks:
 `demo` reads the generated stations into the catalogue through the OCPI 2.2.1 adapter (the
 `catalogue_demo` command), and the `sandbox_connect` command registers Plugway with a running
@@ -21,7 +23,9 @@ every option. What a partner sees:
   credentials (token B, your versions URL, your roles) with token A; the sandbox calls your
   versions and details back with token B and answers token C. Token A then stops working; PUT
   rotates (new B in, new C out); DELETE unregisters, after which token A works again.
-  `Authorization: Token <base64>`; `--accept-raw-tokens` also takes the raw token.
+  `Authorization: Token <base64>`; `--accept-raw-tokens` also takes the raw token (2.1.1
+  always does). `SandboxCpo.desk.register_with(versions_url, token_a)` registers the sandbox
+  with an eMSP that invited it (the sandbox as Sender of credentials).
 - Pull: locations (list, location, EVSE, connector), tariffs, sessions (date_from required)
   and CDRs, paged with offset/limit/date_from/date_to, `Link`, `X-Total-Count`, `X-Limit`.
 - Charge: POST commands (START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION,

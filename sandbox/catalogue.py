@@ -17,6 +17,7 @@ import orjson
 
 from sandbox.cities import CITIES, cities_near
 from sandbox.config import SandboxConfig
+from sandbox.dialects import DIALECTS
 from sandbox.push import JSON_OPTIONS
 from sandbox.stations import locations_generate
 from sandbox.tariffs import tariffs_generate
@@ -55,6 +56,7 @@ class Catalogue:
             self.evses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 evse["uid"]: (loc, evse) for loc in locations for evse in loc["evses"]
             }
+        self.dialect = DIALECTS[config.ocpi_version]
         self.lock = threading.RLock()
         self.locations: dict[str, dict[str, Any]] = {loc["id"]: loc for loc in locations}
         self.order: list[str] = list(self.locations)
@@ -78,6 +80,7 @@ class Catalogue:
                 # Fault injection: a location a strict receiver must reject (and skip).
                 location = {k: v for k, v in location.items() if k != "coordinates"}
                 location["country"] = "Netherlands"
+            location = self.dialect.outbound("location", location)
             cached = self._bytes[location_id] = orjson.dumps(location, option=JSON_OPTIONS)
         return cached
 

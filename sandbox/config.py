@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class SandboxConfig:
     """Everything that shapes a sandbox run. Times are in seconds unless named otherwise."""
 
+    ocpi_version: str = "2.2.1"  # 2.1.1, 2.2.1 or 2.3.0 (see sandbox.dialects)
     host: str = "127.0.0.1"
     port: int = 9100  # 0 picks a free port (tests)
     stations: int = 2000

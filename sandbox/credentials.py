@@ -3,7 +3,7 @@
 1. The eMSP calls our versions and details with token A, then POSTs its credentials (token B,
    its versions URL, its roles), still with token A.
 2. Before answering we call the eMSP's versions and version details with token B (3001 if it
-   cannot be reached, 3002 without 2.2.1, 3003 without a credentials endpoint).
+   cannot be reached, 3002 without our version, 3003 without a credentials endpoint).
 3. We answer with our credentials holding a new token C. From then on the eMSP calls us with C,
    we push to it with B, and token A no longer opens anything.
 PUT (with C) repeats step 2 with a new token B and rotates C; DELETE forgets the registration,
@@ -23,10 +23,11 @@ from typing import Any, Literal
 import httpx
 import pydantic
 
-from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
+from roaming.ocpi.v221.schemas import Credentials
+from roaming.ocpi.v230.schemas import Version
 from sandbox.config import SandboxConfig
+from sandbox.dialects import DIALECTS
 from sandbox.errors import OcpiError
-from sandbox.push import token_header
 
 Who = Literal["A", "C"]
 # Registering the wrong way round for the token used: (method, who) -> (message, Allow).
@@ -50,11 +51,12 @@ class Registration:
     roles: list[dict[str, Any]] = field(default_factory=list)
 
     def push_headers(self, config: SandboxConfig) -> dict[str, str]:
-        headers = {
-            "Authorization": token_header(self.token_b),
-            "OCPI-from-country-code": config.country_code,
-            "OCPI-from-party-id": config.party_id,
-        }
+        dialect = DIALECTS[config.ocpi_version]
+        headers = {"Authorization": dialect.auth_header(self.token_b)}
+        if dialect.version == "2.1.1":
+            return headers  # 2.1.1 has no routing headers
+        headers["OCPI-from-country-code"] = config.country_code
+        headers["OCPI-from-party-id"] = config.party_id
         emsp = next((r for r in self.roles if r.get("role") == "EMSP"), None)
         if emsp:
             headers["OCPI-to-country-code"] = emsp["country_code"]
@@ -80,11 +82,13 @@ class CredentialsDesk:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        self.dialect = DIALECTS[config.ocpi_version]
         self.registration: Registration | None = None
         self.lock = threading.Lock()
 
     def who(self, header: str | None) -> Who | None:
-        for token in _decode_token(header, accept_raw=self.config.accept_raw_tokens):
+        raw = self.config.accept_raw_tokens or self.dialect.raw_tokens
+        for token in _decode_token(header, accept_raw=raw):
             registration = self.registration
             if registration and secrets.compare_digest(token, registration.token_c):
                 return "C"
@@ -93,21 +97,20 @@ class CredentialsDesk:
         return None
 
     def our_credentials(self, token: str) -> dict[str, Any]:
-        return {
-            "token": token,
-            "url": self.config.versions_url,
-            "roles": [
-                {
-                    "role": "CPO",
-                    "business_details": {
-                        "name": "Plugway Sandbox CPO",
-                        "website": "https://sandbox.plugway.example.com",
-                    },
-                    "party_id": self.config.party_id,
-                    "country_code": self.config.country_code,
-                }
-            ],
+        party = {
+            "business_details": {
+                "name": "Plugway Sandbox CPO",
+                "website": "https://sandbox.plugway.example.com",
+            },
+            "party_id": self.config.party_id,
+            "country_code": self.config.country_code,
         }
+        return self.dialect.credentials(token, self.config.versions_url, party)
+
+    def peer_party(self) -> dict[str, str]:
+        """The registered eMSP's country_code and party_id (its first role)."""
+        roles = self.registration.roles if self.registration else []
+        return {key: roles[0][key] for key in ("country_code", "party_id")} if roles else {}
 
     def register(self, body: Any, *, who: Who | None, method: str) -> dict[str, Any]:
         """POST (who == "A") or PUT (who == "C"): call the eMSP back, then issue token C."""
@@ -119,7 +122,7 @@ class CredentialsDesk:
                     message, status_code=2000, http_status=405, headers={"Allow": allow}
                 )
             try:
-                credentials = Credentials.model_validate(body)
+                credentials = Credentials.model_validate(self.dialect.credentials_read(body))
             except pydantic.ValidationError as exc:
                 raise OcpiError(f"Invalid credentials object: {_first_error(exc)}") from exc
             endpoints = self._peer_endpoints(credentials.url, credentials.token)
@@ -133,6 +136,39 @@ class CredentialsDesk:
             self.registration = registration
             return self.our_credentials(registration.token_c)
 
+    def register_with(self, versions_url: str, token_a: str) -> None:
+        """Register with an eMSP that invited us (we are the Sender of credentials then):
+        fetch its endpoints with its token A, POST our credentials holding a new token C for
+        it to call us with, and keep the token B it answers with for our pushes.
+
+        Raises OcpiError when the eMSP cannot be reached or refuses."""
+        endpoints = self._peer_endpoints(versions_url, token_a)
+        registration = Registration(
+            token_b="", token_c=secrets.token_urlsafe(32), versions_url=versions_url
+        )
+        registration.endpoints = endpoints
+        with self.lock:
+            # The eMSP calls our versions with token C before it answers.
+            self.registration = registration
+        timeout = httpx.Timeout(self.config.push_timeout, connect=min(self.config.push_timeout, 2))
+        try:
+            reply = httpx.post(
+                endpoints["credentials"],
+                json=self.our_credentials(registration.token_c),
+                headers=self.dialect.request_headers(token_a),
+                timeout=timeout,
+            )
+            envelope = reply.json()
+            credentials = Credentials.model_validate(
+                self.dialect.credentials_read(envelope["data"])
+            )
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, pydantic.ValidationError) as exc:
+            with self.lock:
+                self.registration = None
+            raise OcpiError(f"The eMSP refused our credentials ({str(exc)[:200]}).") from exc
+        registration.token_b = credentials.token
+        registration.roles = [role.model_dump(mode="json") for role in credentials.roles]
+
     def unregister(self, *, who: Who | None) -> None:
         with self.lock:
             if who != "C" or self.registration is None:
@@ -145,24 +181,33 @@ class CredentialsDesk:
             self.registration = None
 
     def _peer_endpoints(self, versions_url: str, token_b: str) -> dict[str, str]:
-        """Fetch the eMSP's 2.2.1 endpoints with token B (3001 / 3002 / 3003 on failure)."""
-        headers = {"Authorization": token_header(token_b)}
+        """Fetch the eMSP's endpoints in our version with token B (3001 / 3002 / 3003)."""
+        version = self.dialect.version
         timeout = httpx.Timeout(self.config.push_timeout, connect=min(self.config.push_timeout, 2))
         try:
             with httpx.Client(timeout=timeout) as client:
-                versions_reply = client.get(versions_url, headers=headers)
+                versions_reply = client.get(
+                    versions_url, headers=self.dialect.request_headers(token_b)
+                )
                 versions_reply.raise_for_status()
-                versions = [Version.model_validate(v) for v in versions_reply.json()["data"]]
-                mine = next((v for v in versions if v.version == "2.2.1"), None)
+                listed = versions_reply.json()["data"]
+                mine = next(
+                    (
+                        Version.model_validate(item)
+                        for item in listed
+                        if isinstance(item, dict) and item.get("version") == version
+                    ),
+                    None,
+                )
                 if mine is None:
                     raise OcpiError(
-                        "No mutual version: this sandbox speaks OCPI 2.2.1 only.",
+                        f"No mutual version: this sandbox speaks OCPI {version} only.",
                         status_code=3002,
                         http_status=200,
                     )
-                details_reply = client.get(mine.url, headers=headers)
+                details_reply = client.get(mine.url, headers=self.dialect.request_headers(token_b))
                 details_reply.raise_for_status()
-                details = VersionDetails.model_validate(details_reply.json()["data"])
+                endpoints = self.dialect.peer_endpoints(details_reply.json()["data"])
         except OcpiError:
             raise
         except (httpx.HTTPError, ValueError, KeyError, TypeError, pydantic.ValidationError) as exc:
@@ -172,11 +217,6 @@ class CredentialsDesk:
                 status_code=3001,
                 http_status=200,
             ) from exc
-        endpoints = {
-            e.identifier: e.url
-            for e in details.endpoints
-            if e.identifier == "credentials" or e.role == "RECEIVER"
-        }
         if "credentials" not in endpoints:
             raise OcpiError(
                 "Your version details list no credentials endpoint.",

@@ -8,7 +8,6 @@ GET). A down eMSP therefore costs at most `timeout` per push and never stops the
 
 from __future__ import annotations
 
-import base64
 import logging
 import queue
 import threading
@@ -22,11 +21,6 @@ import orjson
 logger = logging.getLogger("sandbox.push")
 
 JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
-
-
-def token_header(token: str) -> str:
-    """The OCPI 2.2.1 Authorization header value: `Token <base64(token)>`."""
-    return "Token " + base64.b64encode(token.encode()).decode()
 
 
 @dataclass

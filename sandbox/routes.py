@@ -40,7 +40,6 @@ from sandbox.errors import OcpiError
 from sandbox.push import JSON_OPTIONS
 from sandbox.simulator import Simulator
 
-VERSION = "2.2.1"
 MODULES = (  # (module id, our interface role)
     ("credentials", "SENDER"),
     ("locations", "SENDER"),
@@ -125,6 +124,8 @@ class Routes:
         self.catalogue = catalogue
         self.desk = desk
         self.simulator = simulator
+        self.dialect = catalogue.dialect
+        self.version = self.dialect.version
 
     def handle(
         self,
@@ -139,11 +140,12 @@ class Routes:
         who = self.desk.who(auth)
         if parts == ["ocpi", "versions"]:
             self._require(who, ("A", "C"), method, {"GET"})
-            return envelope([{"version": VERSION, "url": f"{self.config.base_url}/{VERSION}"}])
-        if parts == ["ocpi", VERSION]:
+            version = self.version
+            return envelope([{"version": version, "url": f"{self.config.base_url}/{version}"}])
+        if parts == ["ocpi", self.version]:
             self._require(who, ("A", "C"), method, {"GET"})
             return envelope(self.version_details())
-        if len(parts) < 3 or parts[1] != VERSION or parts[2] not in ALLOWED_METHODS:
+        if len(parts) < 3 or parts[1] != self.version or parts[2] not in ALLOWED_METHODS:
             raise OcpiError(f"No such OCPI endpoint: /{'/'.join(parts)}.", http_status=404)
         module, rest = parts[2], parts[3:]
         if module == "credentials":
@@ -174,17 +176,8 @@ class Routes:
             )
 
     def version_details(self) -> dict[str, Any]:
-        return {
-            "version": VERSION,
-            "endpoints": [
-                {
-                    "identifier": module,
-                    "role": role,
-                    "url": f"{self.config.base_url}/{VERSION}/{module}",
-                }
-                for module, role in MODULES
-            ],
-        }
+        base = f"{self.config.base_url}/{self.version}"
+        return {"version": self.version, "endpoints": self.dialect.endpoints(MODULES, base)}
 
     # --- credentials ---------------------------------------------------------------------------
 
@@ -236,13 +229,26 @@ class Routes:
             params = dict(page.filters)
             params["offset"] = str(page.offset + page.limit)
             params["limit"] = str(page.limit)
-            url = f"{self.config.base_url}/{VERSION}/{module}?{urlencode(params)}"
+            url = f"{self.config.base_url}/{self.version}/{module}?{urlencode(params)}"
             headers["Link"] = f'<{url}>; rel="next"'
         return headers
 
-    def _paged(self, module: str, items: list[dict[str, Any]], page: Page) -> Reply:
+    def _paged(
+        self,
+        module: str,
+        items: list[dict[str, Any]],
+        page: Page,
+        where: dict[str, dict[str, Any]] | None = None,
+    ) -> Reply:
+        """A page of `items` (2.2.1 objects of `module`) in our version's shape; `where`
+        maps a session's or CDR's id to its location, which 2.1.1 embeds."""
         chosen = window_filter(items, page.date_from, page.date_to)
-        reply = envelope(chosen[page.offset : page.offset + page.limit])
+        kind = module.removesuffix("s")
+        shown = [
+            self.dialect.outbound(kind, item, (where or {}).get(item["id"]))
+            for item in chosen[page.offset : page.offset + page.limit]
+        ]
+        reply = envelope(shown)
         reply.headers = self._paged_headers(module, page, len(chosen))
         return reply
 
@@ -279,8 +285,9 @@ class Routes:
             missing = message
         if found is None:
             raise OcpiError(missing.format(*rest), status_code=2003, http_status=404)
+        kind = ("location", "evse", "connector")[len(rest) - 1]
         with self.catalogue.lock:
-            return envelope(found)
+            return envelope(self.dialect.outbound(kind, found))
 
     def tariffs(
         self, method: str, rest: list[str], query: dict[str, list[str]], body: bytes
@@ -309,13 +316,16 @@ class Routes:
         if page.date_from is None:
             raise OcpiError("date_from is required for the sessions list.")
         # list() copies the values in one step, safe while the simulator adds sessions.
-        items = [sim.session for sim in list(self.simulator.sessions.values())]
-        return self._paged("sessions", items, page)
+        sims = list(self.simulator.sessions.values())
+        where = {sim.session["id"]: sim.location for sim in sims}
+        return self._paged("sessions", [sim.session for sim in sims], page, where)
 
     def cdrs(self, method: str, rest: list[str], query: dict[str, list[str]], body: bytes) -> Reply:
         if rest:
             raise OcpiError("The CDRs sender only serves the list.", http_status=404)
-        return self._paged("cdrs", list(self.simulator.cdrs), self._page(query))
+        cdrs = list(self.simulator.cdrs)
+        where = {cdr["id"]: self.catalogue.locations[cdr["cdr_location"]["id"]] for cdr in cdrs}
+        return self._paged("cdrs", cdrs, self._page(query), where)
 
     # --- receivers -----------------------------------------------------------------------------
 
@@ -324,8 +334,10 @@ class Routes:
     ) -> Reply:
         if len(rest) != 1:
             raise OcpiError("POST to /commands/{command}.", http_status=404)
-        status_code, response = self.simulator.command(rest[0], _json(body))
+        command = self.dialect.inbound("command", _json(body), self.desk.peer_party())
+        status_code, response = self.simulator.command(rest[0], command)
         message = "Success" if status_code == 1000 else "Unknown location"
+        response = self.dialect.outbound("command_response", response)
         return envelope(response, status_code=status_code, message=message)
 
     def tokens(
@@ -341,7 +353,7 @@ class Routes:
             if stored is None:
                 raise OcpiError(f"Unknown token {uid!r}.", status_code=2004, http_status=404)
             return envelope(stored)
-        data = _json(body)
+        data = self.dialect.inbound("token", _json(body), {"country_code": cc, "party_id": party})
         if not isinstance(data, dict):
             raise OcpiError("The body must be a JSON object.")
         if method == "PATCH":

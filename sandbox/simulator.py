@@ -35,6 +35,13 @@ from sandbox.errors import OcpiError
 from sandbox.pricing import MeterSegment, PricedSession, price_session
 from sandbox.push import Pusher
 
+# Pushes whose body is an object the version shapes: (module, method) -> dialect kind.
+_PUSHED_KINDS = {
+    ("sessions", "PUT"): "session",
+    ("sessions", "PATCH"): "session_patch",
+    ("cdrs", "POST"): "cdr",
+}
+
 logger = logging.getLogger("sandbox.simulator")
 
 _OCCUPIED = {"CHARGING", "BLOCKED", "RESERVED"}
@@ -167,7 +174,14 @@ class Simulator:
 
     # --- pushes --------------------------------------------------------------------------------
 
-    def _push(self, module: str, method: str, path: str, body: Any) -> None:
+    def _push(
+        self,
+        module: str,
+        method: str,
+        path: str,
+        body: Any,
+        location: dict[str, Any] | None = None,
+    ) -> None:
         registration = self.desk.registration
         if registration is None:
             return
@@ -175,6 +189,9 @@ class Simulator:
         if base is None:
             return  # the eMSP did not offer this receiver: nothing to push to
         url = base.rstrip("/") + path
+        kind = _PUSHED_KINDS.get((module, method))
+        if kind is not None:
+            body = self.catalogue.dialect.outbound(kind, body, location)
         self.pusher.push(method, url, body, registration.push_headers(self.config))
 
     def _push_result(self, response_url: str, result: str, text: str = "") -> None:
@@ -184,6 +201,7 @@ class Simulator:
         body: dict[str, Any] = {"result": result}
         if text:
             body["message"] = _message(text)
+        body = self.catalogue.dialect.outbound("command_result", body)
         self.pusher.push("POST", response_url, body, registration.push_headers(self.config))
 
     def evse_status_push(self, evse_uid: str, status: str) -> None:
@@ -347,7 +365,7 @@ class Simulator:
         )
         self.sessions[session["id"]] = sim
         cc, party = session["country_code"], session["party_id"]
-        self._push("sessions", "PUT", f"/{cc}/{party}/{session['id']}", session)
+        self._push("sessions", "PUT", f"/{cc}/{party}/{session['id']}", session, location)
         self.evse_status_push(evse["uid"], "CHARGING")
         self._schedule_tick(sim)
 
@@ -444,7 +462,7 @@ class Simulator:
         self.evse_status_push(sim.evse["uid"], "AVAILABLE")
         cdr = self._cdr(sim, priced)
         self.cdrs.append(cdr)
-        self._push("cdrs", "POST", "", cdr)
+        self._push("cdrs", "POST", "", cdr, sim.location)
 
     def _cdr(self, sim: SimSession, priced: PricedSession) -> dict[str, Any]:
         session, location, evse, connector = sim.session, sim.location, sim.evse, sim.connector

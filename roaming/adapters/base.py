@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from locator.catalogue import ConnectorRecord, EvseRecord, LocationRecord, Patch, TariffRecord
 from roaming.models import DriverToken, Partner
@@ -189,11 +189,78 @@ class SessionChange:
     periods: tuple[PeriodReport, ...] = ()
 
 
+@dataclass(frozen=True)
+class PartyRole:
+    """A country_code/party_id a partner speaks for, under which role (CPO, HUB, ...)."""
+
+    role: str
+    country_code: str
+    party_id: str
+    business_name: str
+
+
+@dataclass(frozen=True)
+class PartnerCredentials:
+    """A partner's credentials object: the token to call it with, its versions URL, its
+    parties."""
+
+    token: str
+    url: str
+    roles: tuple[PartyRole, ...]
+
+
 class RoamingAdapter(ABC):
-    """A partner network, seen through one protocol version."""
+    """A partner network, seen through one protocol version.
+
+    The class methods read and write what the registration handshake exchanges before there is
+    a partner to speak of (credentials and version details); they never touch the database."""
+
+    # Whether this version sends credentials tokens as they are (2.1.1) rather than base64.
+    raw_tokens: ClassVar[bool] = False
 
     def __init__(self, partner: Partner) -> None:
         self.partner = partner
+
+    @classmethod
+    @abstractmethod
+    def credentials_parse(cls, data: Any) -> PartnerCredentials:
+        """A partner's credentials object. Raises PartnerError (2001) naming the bad field."""
+
+    @classmethod
+    @abstractmethod
+    def credentials_render(cls, token: str) -> dict[str, Any]:
+        """Our credentials object holding `token`, for the partner to call us with."""
+
+    @classmethod
+    @abstractmethod
+    def endpoints_parse(cls, data: Any) -> dict[str, dict[str, str]]:
+        """A partner's version details as {module: {our view of its role: url}} (SENDER for
+        a module it serves data from, RECEIVER for one it takes data or commands on). Raises
+        PartnerError (3001) when they are not version details of this version."""
+
+    @classmethod
+    @abstractmethod
+    def endpoints_render(cls, modules: list[tuple[str, str]], base_url: str) -> list[Any]:
+        """Our endpoints, (module, our role) each served at `base_url` + module, as this
+        version lists them in its version details."""
+
+    @abstractmethod
+    def token_render(self, token: DriverToken, *, valid: bool | None = None) -> dict[str, Any]:
+        """One of our drivers' tokens as this version's Token (`valid` as given, else as
+        stored), for the partner's GET of our tokens list."""
+
+    @abstractmethod
+    def authorization_render(
+        self, token: DriverToken, *, allowed: str, reason: str, location: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """This version's AuthorizationInfo for a real-time authorization: `allowed` is one of
+        ALLOWED, BLOCKED, EXPIRED, NO_CREDIT, NOT_ALLOWED; `location` the LocationReferences
+        the partner asked about (`location_references_parse`), or None."""
+
+    @abstractmethod
+    def location_references_parse(self, body: bytes) -> dict[str, Any] | None:
+        """The optional LocationReferences body of an authorization request (None without a
+        body). Raises PartnerError (2001) naming what is wrong."""
 
     @abstractmethod
     def fetch_locations(self, *, since: datetime | None) -> Iterator[PulledPage[LocationRecord]]:

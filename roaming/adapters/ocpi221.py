@@ -8,7 +8,8 @@ Inbound objects are read tolerantly (see `roaming.ocpi.v221.reading`).
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cache, cached_property
-from typing import Annotated, Any
+from types import ModuleType
+from typing import Annotated, Any, ClassVar
 
 import pydantic
 from django.conf import settings
@@ -25,6 +26,8 @@ from locator.catalogue import (
 from roaming.adapters.base import (
     ChargeRecord,
     CommandReply,
+    PartnerCredentials,
+    PartyRole,
     PulledPage,
     Record,
     RoamingAdapter,
@@ -35,10 +38,11 @@ from roaming.adapters.base import (
 from roaming.errors import PartnerError
 from roaming.models import DriverToken, PartnerKind
 from roaming.ocpi.pagination import ocpi_paginate
-from roaming.ocpi.transport import ocpi_timestamp
+from roaming.ocpi.transport import OcpiStatus, ocpi_timestamp
 from roaming.ocpi.v221 import cdrs, commands, render, schemas, sessions, tokens
-from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message
+from roaming.ocpi.v221.reading import invalid, lenient, validated, validation_message, wire_parse
 from roaming.ocpi.v221.tariffs import tariff_record
+from roaming.ocpi.versions import our_roles, our_versions_url
 
 PAGE_SIZE = 1000
 
@@ -113,6 +117,73 @@ def evse_record(evse: schemas.EVSE) -> EvseRecord:
 
 
 class Ocpi221Adapter(RoamingAdapter):
+    """OCPI 2.2.1. A later version subclasses it with its own schemas module as `wire` (whose
+    Location, EVSE, Connector, Tariff, Credentials and VersionDetails subclass 2.2.1's), and
+    overrides the methods where the wire differs in more than a model (money, for 2.3.0)."""
+
+    wire: ClassVar[ModuleType] = schemas
+    # How this version reads a CommandResponse; whether its StartSession names the connector
+    # and our authorization reference (2.1.1's has neither).
+    command_reply: ClassVar[Callable[..., CommandReply]] = staticmethod(commands.response_reply)
+    start_names_connector: ClassVar[bool] = True
+
+    @classmethod
+    def credentials_parse(cls, data: Any) -> PartnerCredentials:
+        credentials = wire_parse(
+            cls.wire.Credentials,
+            data,
+            what="the credentials object",
+            ocpi_status=OcpiStatus.INVALID_PARAMETERS,
+        )
+        return PartnerCredentials(
+            token=credentials.token,
+            url=credentials.url,
+            roles=tuple(
+                PartyRole(
+                    role=str(role.role),
+                    country_code=role.country_code.upper(),
+                    party_id=role.party_id.upper(),
+                    business_name=role.business_details.name,
+                )
+                for role in credentials.roles
+            ),
+        )
+
+    @classmethod
+    def credentials_render(cls, token: str) -> dict[str, Any]:
+        return {"token": token, "url": our_versions_url(), "roles": our_roles()}
+
+    @classmethod
+    def endpoints_parse(cls, data: Any) -> dict[str, dict[str, str]]:
+        details = wire_parse(
+            cls.wire.VersionDetails,
+            data,
+            what="the partner's version details",
+            ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+        )
+        endpoints: dict[str, dict[str, str]] = {}
+        for endpoint in details.endpoints:
+            endpoints.setdefault(endpoint.identifier, {})[str(endpoint.role)] = endpoint.url
+        return endpoints
+
+    @classmethod
+    def endpoints_render(cls, modules: list[tuple[str, str]], base_url: str) -> list[Any]:
+        return [
+            {"identifier": module, "role": role, "url": f"{base_url}{module}"}
+            for module, role in modules
+        ]
+
+    def token_render(self, token: DriverToken, *, valid: bool | None = None) -> dict[str, Any]:
+        return tokens.token_object(token, valid=valid)
+
+    def authorization_render(
+        self, token: DriverToken, *, allowed: str, reason: str, location: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return tokens.authorization_info(token, allowed=allowed, reason=reason, location=location)
+
+    def location_references_parse(self, body: bytes) -> dict[str, Any] | None:
+        return tokens.location_references_parse(body)
+
     @cached_property
     def role_names(self) -> dict[tuple[str, str], str]:
         return {
@@ -185,17 +256,17 @@ class Ocpi221Adapter(RoamingAdapter):
         )
 
     def location_parse(self, payload: Any) -> LocationRecord:
-        return self.location_record(validated(schemas.Location, payload, what="location"))
+        return self.location_record(validated(self.wire.Location, payload, what="location"))
 
     def evse_parse(self, payload: Any) -> EvseRecord:
-        return evse_record(validated(schemas.EVSE, payload, what="EVSE"))
+        return evse_record(validated(self.wire.EVSE, payload, what="EVSE"))
 
     def connector_parse(self, payload: Any) -> ConnectorRecord:
-        return connector_record(validated(schemas.Connector, payload, what="connector"))
+        return connector_record(validated(self.wire.Connector, payload, what="connector"))
 
     def location_patch_parse(self, payload: Any) -> Patch:
         last_updated, values = patch_fields(
-            schemas.Location, payload, what="location PATCH", lists=("evses",)
+            self.wire.Location, payload, what="location PATCH", lists=("evses",)
         )
         changes: dict[str, Any] = {}
         for name, value in values.items():
@@ -210,7 +281,7 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def evse_patch_parse(self, payload: Any) -> Patch:
         last_updated, values = patch_fields(
-            schemas.EVSE, payload, what="EVSE PATCH", lists=("connectors",)
+            self.wire.EVSE, payload, what="EVSE PATCH", lists=("connectors",)
         )
         changes = {
             name: jsonable(value) for name, value in values.items() if name in EVSE_PATCHABLE
@@ -219,13 +290,13 @@ class Ocpi221Adapter(RoamingAdapter):
 
     def connector_patch_parse(self, payload: Any) -> Patch:
         last_updated, values = patch_fields(
-            schemas.Connector, payload, what="connector PATCH", lists=()
+            self.wire.Connector, payload, what="connector PATCH", lists=()
         )
         changes = {name: jsonable(value) for name, value in values.items() if name != "id"}
         return Patch(last_updated=last_updated, changes=changes)
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
-        return tariff_record(validated(schemas.Tariff, payload, what="tariff"))
+        return tariff_record(validated(self.wire.Tariff, payload, what="tariff"))
 
     def location_render(self, location: LocationRecord) -> dict[str, Any]:
         return render.location_wire(location)
@@ -282,16 +353,19 @@ class Ocpi221Adapter(RoamingAdapter):
     ) -> CommandReply:
         return commands.start_session(
             self.partner,
-            token=token,
+            token=self.token_render(token),
             location_id=location_id,
             evse_uid=evse_uid,
-            connector_id=connector_id,
-            authorization_reference=authorization_reference,
+            connector_id=connector_id if self.start_names_connector else "",
+            authorization_reference=authorization_reference if self.start_names_connector else "",
             response_url=response_url,
+            read=self.command_reply,
         )
 
     def stop_session(self, *, session_id: str, response_url: str) -> CommandReply:
-        return commands.stop_session(self.partner, session_id=session_id, response_url=response_url)
+        return commands.stop_session(
+            self.partner, session_id=session_id, response_url=response_url, read=self.command_reply
+        )
 
     def unlock_connector(
         self, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
@@ -302,6 +376,7 @@ class Ocpi221Adapter(RoamingAdapter):
             evse_uid=evse_uid,
             connector_id=connector_id,
             response_url=response_url,
+            read=self.command_reply,
         )
 
     def command_result_parse(self, payload: Any) -> CommandReply:
@@ -314,7 +389,9 @@ class Ocpi221Adapter(RoamingAdapter):
         return sessions.session_patch_parse(payload)
 
     def token_push(self, *, token: DriverToken) -> None:
-        tokens.token_push(self.partner, token, headers=self.routing_headers())
+        tokens.token_push(
+            self.partner, token, headers=self.routing_headers(), render=self.token_render
+        )
 
     @staticmethod
     def pulled(

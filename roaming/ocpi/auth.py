@@ -16,6 +16,7 @@ from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerState
 from roaming.ocpi.known_partners import KnownPartners, known_partners
 from roaming.ocpi.transport import OcpiStatus, authorization_tokens, ocpi_response
+from roaming.ocpi.versions import SUPPORTED_VERSIONS
 from roaming.selectors import partner_owns
 
 # TOKEN_A (an invitation) opens only these modules (transport_and_format, 2.2.1).
@@ -59,7 +60,8 @@ def ocpi_endpoint(
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Authenticate an OCPI view; the view receives the calling partner as `partner`.
 
-    Unknown or missing tokens, and TOKEN_A outside versions/credentials, get HTTP 401.
+    Unknown or missing tokens, and TOKEN_A outside versions/credentials, get HTTP 401; a
+    version we do not speak in the path, 404 (each version's modules are at the same paths).
     Request and correlation IDs are echoed back as the spec asks.
     """
 
@@ -69,7 +71,14 @@ def ocpi_endpoint(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             known = known_partners()
             partner = partner_from_header(request.headers.get("Authorization"), known)
-            if partner is None or (partner.inbound_token_is_a and module not in TOKEN_A_MODULES):
+            version = kwargs.get("version", SUPPORTED_VERSIONS[0])
+            if version not in SUPPORTED_VERSIONS:
+                response = ocpi_response(
+                    status_code=OcpiStatus.UNSUPPORTED_VERSION,
+                    message=f"We speak OCPI {', '.join(SUPPORTED_VERSIONS)}, not {version}",
+                    http_status=404,
+                )
+            elif partner is None or (partner.inbound_token_is_a and module not in TOKEN_A_MODULES):
                 response = ocpi_response(
                     status_code=OcpiStatus.CLIENT_ERROR,
                     message="Unknown or missing token"

@@ -1,27 +1,28 @@
 """Which OCPI versions we speak and which modules we offer in each.
 
-Adding 2.1.1 or 2.3.0 means an adapter under `roaming/adapters/` and an entry here.
+Adding a version means an adapter under `roaming/adapters/`, registered there, and an entry
+here.
 """
 
 from django.conf import settings
 from django.urls import reverse
 
 # Highest first: negotiation picks the first one the partner also speaks.
-SUPPORTED_VERSIONS = ("2.2.1",)
+SUPPORTED_VERSIONS = ("2.3.0", "2.2.1", "2.1.1")
 
 # (module identifier, our interface role) offered per version; each module is served at
 # /ocpi/<version>/<module>.
-OFFERED_MODULES: dict[str, list[tuple[str, str]]] = {
-    "2.2.1": [
-        ("credentials", "SENDER"),
-        ("locations", "RECEIVER"),
-        ("tariffs", "RECEIVER"),
-        ("cdrs", "RECEIVER"),
-        ("sessions", "RECEIVER"),
-        ("commands", "SENDER"),
-        ("tokens", "SENDER"),
-    ],
-}
+# The same in every version we speak (2.1.1 lists them without roles).
+MODULES = [
+    ("credentials", "SENDER"),
+    ("locations", "RECEIVER"),
+    ("tariffs", "RECEIVER"),
+    ("cdrs", "RECEIVER"),
+    ("sessions", "RECEIVER"),
+    ("commands", "SENDER"),
+    ("tokens", "SENDER"),
+]
+OFFERED_MODULES: dict[str, list[tuple[str, str]]] = dict.fromkeys(SUPPORTED_VERSIONS, MODULES)
 
 
 def absolute(path: str) -> str:
@@ -36,14 +37,6 @@ def our_version_details_url(version: str) -> str:
     return absolute(reverse("ocpi-version-details", kwargs={"version": version}))
 
 
-def our_endpoints(version: str) -> list[dict[str, str]]:
-    base = our_version_details_url(version)
-    return [
-        {"identifier": module, "role": role, "url": f"{base}{module}"}
-        for module, role in OFFERED_MODULES[version]
-    ]
-
-
 def our_roles() -> list[dict[str, object]]:
     return [
         {
@@ -53,7 +46,3 @@ def our_roles() -> list[dict[str, object]]:
             "country_code": settings.OCPI_COUNTRY_CODE,
         }
     ]
-
-
-def our_credentials(token: str) -> dict[str, object]:
-    return {"token": token, "url": our_versions_url(), "roles": our_roles()}

@@ -1,5 +1,5 @@
-"""Our OCPI 2.2.1 tokens sender (mod_tokens): the list of our drivers' tokens, and real-time
-authorization of one.
+"""Our OCPI tokens sender (mod_tokens), in the calling partner's version: the list of our
+drivers' tokens, and real-time authorization of one.
 
 - `GET /ocpi/2.2.1/tokens?date_from=&date_to=&offset=&limit=` pages through every token in
   `last_updated` order, with `X-Total-Count`, `X-Limit` and a `Link` to the next page that keeps
@@ -17,18 +17,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from roaming.adapters import adapter_for
 from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
 from roaming.ocpi.pagination import page_headers, page_request_parse
 from roaming.ocpi.transport import OcpiStatus, ocpi_response
-from roaming.ocpi.v221.tokens import (
-    TOKEN_TYPE,
-    TOKEN_TYPES,
-    authorization_info,
-    location_references_parse,
-    token_object,
-)
+from roaming.ocpi.v221.tokens import TOKEN_TYPE, TOKEN_TYPES
 from roaming.selectors import driver_token_judged, driver_tokens_page, token_standing
 from roaming.services.tokens import driver_token_standing_apply
 
@@ -59,7 +54,11 @@ def tokens(request: HttpRequest, version: str, *, partner: Partner) -> HttpRespo
         total=total,
         max_limit=PAGE_LIMIT,
     )
-    return ocpi_response([token_object(token) for token in rows], headers=headers)
+    try:
+        adapter = adapter_for(partner)
+    except PartnerError as error:
+        return ocpi_response(status_code=error.ocpi_status, message=error.message)
+    return ocpi_response([adapter.token_render(token) for token in rows], headers=headers)
 
 
 @require_http_methods(["POST"])
@@ -71,7 +70,8 @@ def token_authorize(
     if token_type not in TOKEN_TYPES:
         return invalid(f"type must be one of {', '.join(sorted(TOKEN_TYPES))}, not {token_type!r}")
     try:
-        location = location_references_parse(request.body)
+        adapter = adapter_for(partner)
+        location = adapter.location_references_parse(request.body)
     except PartnerError as error:
         return invalid(error.message)
     token = driver_token_judged(uid=token_uid.upper()) if token_type == TOKEN_TYPE else None
@@ -86,7 +86,7 @@ def token_authorize(
     # Usually a no-op; when the stored validity is out of date, it is corrected and pushed.
     driver_token_standing_apply(token=token, standing=standing)
     return ocpi_response(
-        authorization_info(
+        adapter.authorization_render(
             token, allowed=standing.allowed, reason=standing.reason, location=location
         )
     )

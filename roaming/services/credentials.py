@@ -10,22 +10,22 @@ We implement both sides, so which stored token is "ours" depends on who register
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import pydantic
 from django.db import IntegrityError, transaction
 
+from roaming.adapters import adapter_class
+from roaming.adapters.base import PartnerCredentials
 from roaming.crypto import token_hash
 from roaming.errors import NO_MUTUAL_VERSION, NOT_OCPI, PartnerError
 from roaming.http import PeerResponse, outbound_url_check, peer_request
 from roaming.models import Partner, PartnerKind, PartnerRole, PartnerState
 from roaming.ocpi.transport import OcpiStatus, envelope_data
-from roaming.ocpi.v221.schemas import Credentials, Version, VersionDetails
-from roaming.ocpi.versions import SUPPORTED_VERSIONS, our_credentials
+from roaming.ocpi.v221.reading import wire_parse
+from roaming.ocpi.v230.schemas import Version
+from roaming.ocpi.versions import SUPPORTED_VERSIONS
 
 logger = logging.getLogger(__name__)
-
-WireModel = TypeVar("WireModel", bound=pydantic.BaseModel)
 
 # Modules without which a CPO connection is of no use to us.
 REQUIRED_MODULES = ("credentials", "locations")
@@ -35,6 +35,7 @@ REQUIRED_MODULES = ("credentials", "locations")
 class Discovery:
     version: str
     endpoints: dict[str, dict[str, str]]
+    raw_token: bool  # send the token as is (2.1.1, or a peer that wants it), not base64
 
 
 def new_token() -> str:
@@ -42,68 +43,54 @@ def new_token() -> str:
     return secrets.token_urlsafe(48)
 
 
-def first_validation_error(exc: pydantic.ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
-    return f"{where}: {error['msg']}"
-
-
-def wire_parse(
-    model: type[WireModel], data: Any, *, what: str, ocpi_status: int, reason: str = ""
-) -> WireModel:
-    """Validate a partner's object, or a permanent PartnerError naming the first bad field."""
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise PartnerError(
-            f"{what} is invalid ({first_validation_error(exc)})",
-            permanent=True,
-            ocpi_status=ocpi_status,
-            reason=reason,
-        ) from exc
-
-
 def partner_discover(
-    *, versions_url: str, token: str, raw_token: bool, partner: Partner | None
+    *,
+    versions_url: str,
+    token: str,
+    raw_token: bool,
+    partner: Partner | None,
+    versions: tuple[str, ...] = SUPPORTED_VERSIONS,
 ) -> Discovery:
-    """Fetch the partner's versions and the details of the highest version we both speak."""
+    """Fetch the partner's versions and the details of the highest of `versions` (by default
+    every version we speak) that it speaks too. Versions we do not know are passed over."""
     reply = peer_request(
         "GET", versions_url, partner=partner, module="versions", token=token, raw_token=raw_token
     )
     data = envelope_data(reply.body, what="versions")
-    versions = [
-        wire_parse(
-            Version,
-            item,
-            what="a version in the partner's list",
-            ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
-            reason=NOT_OCPI,
+    items = data if isinstance(data, list) else [data]
+    offered = {
+        str(version.version): version.url
+        for version in (
+            wire_parse(
+                Version,
+                item,
+                what="a version in the partner's list",
+                ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
+                reason=NOT_OCPI,
+            )
+            for item in items
+            if isinstance(item, dict) and item.get("version") in versions
         )
-        for item in (data if isinstance(data, list) else [data])
-    ]
-    offered = {str(version.version): version.url for version in versions}
-    mutual = next((version for version in SUPPORTED_VERSIONS if version in offered), None)
+    }
+    mutual = next((version for version in versions if version in offered), None)
     if mutual is None:
+        listed = sorted(str(item.get("version")) for item in items if isinstance(item, dict))
         raise PartnerError(
-            f"no mutual OCPI version: the partner offers {', '.join(sorted(offered)) or 'none'}, "
-            f"we speak {', '.join(SUPPORTED_VERSIONS)}",
+            f"no mutual OCPI version: the partner offers {', '.join(listed) or 'none'}, "
+            f"we speak {', '.join(versions)}",
             permanent=True,
             ocpi_status=OcpiStatus.UNSUPPORTED_VERSION,
             reason=NO_MUTUAL_VERSION,
         )
+    adapter = adapter_class(mutual)
+    raw_token = raw_token or adapter.raw_tokens
     reply = peer_request(
         "GET", offered[mutual], partner=partner, module="versions", token=token, raw_token=raw_token
     )
-    details = wire_parse(
-        VersionDetails,
-        envelope_data(reply.body, what="version details"),
-        what="the partner's version details",
-        ocpi_status=OcpiStatus.UNABLE_TO_USE_CLIENT_API,
-    )
-    endpoints: dict[str, dict[str, str]] = {}
-    for endpoint in details.endpoints:
-        outbound_url_check(endpoint.url)
-        endpoints.setdefault(endpoint.identifier, {})[str(endpoint.role)] = endpoint.url
+    endpoints = adapter.endpoints_parse(envelope_data(reply.body, what="version details"))
+    for urls in endpoints.values():
+        for url in urls.values():
+            outbound_url_check(url)
     missing = [module for module in REQUIRED_MODULES if module not in endpoints]
     if missing:
         raise PartnerError(
@@ -111,10 +98,10 @@ def partner_discover(
             permanent=True,
             ocpi_status=OcpiStatus.NO_MATCHING_ENDPOINTS,
         )
-    return Discovery(version=mutual, endpoints=endpoints)
+    return Discovery(version=mutual, endpoints=endpoints, raw_token=raw_token)
 
 
-def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
+def roles_replace(*, partner: Partner, credentials: PartnerCredentials) -> None:
     """Record the country_code/party_id pairs the partner speaks for (a hub sends many).
 
     A party another partner already speaks for is refused whatever role it is claimed under:
@@ -122,7 +109,7 @@ def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
     it (say as a HUB) could publish stations under the first one's name.
     """
     for role in credentials.roles:
-        party = {"country_code": role.country_code.upper(), "party_id": role.party_id.upper()}
+        party = {"country_code": role.country_code, "party_id": role.party_id}
         if PartnerRole.objects.filter(**party).exclude(partner=partner).exists():
             raise PartnerError(
                 f"{party['country_code']}*{party['party_id']} already belongs to another "
@@ -136,10 +123,10 @@ def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
             PartnerRole.objects.bulk_create(
                 PartnerRole(
                     partner=partner,
-                    role=str(role.role),
-                    country_code=role.country_code.upper(),
-                    party_id=role.party_id.upper(),
-                    business_name=role.business_details.name,
+                    role=role.role,
+                    country_code=role.country_code,
+                    party_id=role.party_id,
+                    business_name=role.business_name,
                 )
                 for role in credentials.roles
             )
@@ -150,12 +137,6 @@ def roles_replace(*, partner: Partner, credentials: Credentials) -> None:
             permanent=True,
             ocpi_status=OcpiStatus.CLIENT_ERROR,
         ) from exc
-
-
-def credentials_parse(data: Any) -> Credentials:
-    return wire_parse(
-        Credentials, data, what="the credentials object", ocpi_status=OcpiStatus.INVALID_PARAMETERS
-    )
 
 
 def partner_register(
@@ -185,7 +166,7 @@ def partner_register(
         versions_url=versions_url,
         version=discovery.version,
         endpoints=discovery.endpoints,
-        raw_token_header=raw_token,
+        raw_token_header=discovery.raw_token,
         inbound_token_hash=token_hash(token_for_partner),
         inbound_token_is_a=False,
         state=PartnerState.REGISTERING,
@@ -194,6 +175,7 @@ def partner_register(
     credentials_url = discovery.endpoints["credentials"].get("SENDER") or next(
         iter(discovery.endpoints["credentials"].values())
     )
+    adapter = adapter_class(discovery.version)
     try:
         reply = peer_request(
             "POST",
@@ -201,10 +183,10 @@ def partner_register(
             partner=partner,
             module="credentials",
             token=token_a,
-            raw_token=raw_token,
-            json=our_credentials(token_for_partner),
+            raw_token=discovery.raw_token,
+            json=adapter.credentials_render(token_for_partner),
         )
-        credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
+        credentials = adapter.credentials_parse(envelope_data(reply.body, what="credentials"))
     except PartnerError as error:
         Partner.objects.filter(pk=partner.pk).update(
             state=PartnerState.UNREGISTERED, inbound_token_hash=None, last_error=error.message
@@ -241,20 +223,25 @@ def partner_invite(*, name: str) -> tuple[Partner, str]:
     return partner, token_a
 
 
-def credentials_accept(*, partner: Partner, body: Any, rotating: bool) -> dict[str, object]:
-    """A partner POSTs (registers) or PUTs (rotates) its credentials to us.
+def credentials_accept(
+    *, partner: Partner, body: Any, rotating: bool, version: str
+) -> dict[str, Any]:
+    """A partner POSTs (registers) or PUTs (rotates) its credentials to us, at our `version`'s
+    credentials endpoint: that is the version it chose, and the one we look for in its list.
 
     We call its versions back with the token it sent, store that token as ours to use, issue a
     new token for it, and return our credentials object. Raises PartnerError carrying the OCPI
     status to answer (2001 bad body, 3001 cannot call back, 3002 no version, 3003 endpoints).
     """
-    credentials = credentials_parse(body)
+    adapter = adapter_class(version)
+    credentials = adapter.credentials_parse(body)
     try:
         discovery = partner_discover(
             versions_url=credentials.url,
             token=credentials.token,
             raw_token=partner.raw_token_header,
             partner=partner,
+            versions=(version,),
         )
     except PartnerError as error:
         if error.ocpi_status != OcpiStatus.SERVER_ERROR:
@@ -269,6 +256,7 @@ def credentials_accept(*, partner: Partner, body: Any, rotating: bool) -> dict[s
         partner.versions_url = credentials.url
         partner.version = discovery.version
         partner.endpoints = discovery.endpoints
+        partner.raw_token_header = discovery.raw_token
         partner.outbound_token = credentials.token
         partner.inbound_token_hash = token_hash(token_for_partner)
         partner.inbound_token_is_a = False
@@ -283,7 +271,7 @@ def credentials_accept(*, partner: Partner, body: Any, rotating: bool) -> dict[s
         "rotated" if rotating else "registered",
         discovery.version,
     )
-    return our_credentials(token_for_partner)
+    return adapter.credentials_render(token_for_partner)
 
 
 @transaction.atomic
@@ -332,13 +320,14 @@ def partner_credentials_rotate(*, partner: Partner) -> Partner:
         raise PartnerError(f"{partner.name} is not registered", permanent=True)
     if not (partner.endpoint("credentials") or partner.endpoint("credentials", "RECEIVER")):
         raise PartnerError(f"{partner.name} offers no credentials endpoint", permanent=True)
+    adapter = adapter_class(partner.version)
     token_for_partner = new_token()
     previous_hash = partner.inbound_token_hash
     # The partner may call our versions with the new token before it answers.
     Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=token_hash(token_for_partner))
     try:
-        reply = credentials_call(partner, "PUT", our_credentials(token_for_partner))
-        credentials = credentials_parse(envelope_data(reply.body, what="credentials"))
+        reply = credentials_call(partner, "PUT", adapter.credentials_render(token_for_partner))
+        credentials = adapter.credentials_parse(envelope_data(reply.body, what="credentials"))
     except PartnerError:
         Partner.objects.filter(pk=partner.pk).update(inbound_token_hash=previous_hash)
         raise

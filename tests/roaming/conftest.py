@@ -3,3 +3,4 @@ sandbox CPO, localstripe). The sandbox fixtures come from tests.sandbox.fixtures
 
 from tests.payments.conftest import flaky_stripe, localstripe, localstripe_server  # noqa: F401
 from tests.roaming.charging import charging_net, charging_net_factory  # noqa: F401
+from tests.roaming.registered import registered  # noqa: F401

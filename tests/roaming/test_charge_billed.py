@@ -14,6 +14,7 @@ from roaming.models import ChargeDetailRecord, Command, CommandType
 from roaming.services.cdrs import to_minor
 from tests.conftest import with_authenticator
 from tests.roaming.charging import Net, session_in, wait_for
+from tests.sandbox.fixtures import OCPI_VERSIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,6 +30,7 @@ def flat_fee_evse(net: Net) -> Evse:
         tried += (evse.pk,)
 
 
+@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
 def test_the_cdr_leads_to_one_capture_of_its_cost_plus_fee_one_receipt_and_the_rest_released(
     charging_net: Net,
 ) -> None:
@@ -47,6 +49,7 @@ def test_the_cdr_leads_to_one_capture_of_its_cost_plus_fee_one_receipt_and_the_r
         lambda: ChargeDetailRecord.objects.filter(session=session, billing="billed").first(),
         what="the CDR billed",
     )
+    # The simulator's own record (2.2.1-shaped, whatever version it spoke to us).
     [sent] = [
         c for c in net.sandbox.cpo.simulator.cdrs if c["session_id"] == session.ocpi_session_id
     ]

@@ -126,7 +126,8 @@ def test_invited_partner_registers_and_gets_a_token_c(client: Client, cpo: Scrip
     assert [seen.path for seen in cpo.seen] == ["/versions", "/221"]
 
     assert client.get("/ocpi/versions", **auth(token_a)).status_code == 401
-    assert client.get("/ocpi/versions", **auth(token_c)).json()["data"][0]["version"] == "2.2.1"
+    listed = client.get("/ocpi/versions", **auth(token_c)).json()["data"]
+    assert [item["version"] for item in listed] == ["2.3.0", "2.2.1", "2.1.1"]
 
 
 def test_token_a_opens_only_versions_and_credentials(client: Client) -> None:
@@ -290,3 +291,16 @@ def test_partner_invite_command_prints_url_and_a_working_token(client: Client) -
     token_a = out.getvalue().split("token A:")[1].split()[0]
     assert "/ocpi/versions" in out.getvalue()
     assert client.get("/ocpi/versions", **auth(token_a)).status_code == 200
+
+
+def test_each_version_lists_its_endpoints_and_an_unknown_version_is_404(client: Client) -> None:
+    _, token_a = partner_invite(name="Sandbox")
+    for version in ("2.1.1", "2.2.1", "2.3.0"):
+        details = client.get(f"/ocpi/{version}/", **auth(token_a)).json()["data"]
+        assert details["version"] == version
+        credentials = next(e for e in details["endpoints"] if e["identifier"] == "credentials")
+        assert credentials["url"].endswith(f"/ocpi/{version}/credentials")
+        # 2.1.1 lists modules without roles; later versions say which side we are.
+        assert ("role" in credentials) == (version != "2.1.1")
+    unknown = client.get("/ocpi/2.0/credentials", **auth(token_a))
+    assert (unknown.status_code, unknown.json()["status_code"]) == (404, 3002)

@@ -10,10 +10,12 @@ from roaming.models import ChargingSession, Command, CommandType
 from roaming.services.sessions import connector_unlock
 from roaming.services.tokens import driver_token_for_start
 from tests.roaming.charging import Net, hold_status, session_in, session_pushed, wait_for
+from tests.sandbox.fixtures import OCPI_VERSIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
 def test_driver_starts_sees_it_charge_and_stops_it(charging_net: Net) -> None:
     net = charging_net
     driver = net.driver()
@@ -47,7 +49,7 @@ def test_driver_starts_sees_it_charge_and_stops_it(charging_net: Net) -> None:
     assert later["state"] == "active"
     assert later["state_label"] == "Charging"
     assert later["can_stop"] is True
-    assert later["power_kw"] > 0
+    assert later["power_kw"] > 0, later
     assert later["duration_seconds"] is not None
     assert later["samples"][-1]["kwh"] >= later["samples"][0]["kwh"]
     assert later["cost"]["display"].startswith("€")

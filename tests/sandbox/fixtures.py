@@ -6,6 +6,8 @@ yields a `SandboxHandle` with its `versions_url` and `token_a`; `sandbox_cpo_fac
 same with your own `SandboxConfig` fields (e.g. `fail_rate=0.5`). Timings are fast by default
 (pushes every 0.2 s, command results after 0.05 s), so a full charge takes well under a second.
 
+`sandbox_ocpi_version` (2.2.1 unless a test parametrizes it) is the version they speak.
+
 `sandbox_cpo_process` runs the real `manage.py sandbox_cpo` command in a subprocess instead.
 
 `emsp_receiver` is a plain stdlib HTTP server playing the eMSP: it serves versions and version
@@ -34,6 +36,7 @@ from sandbox.config import SandboxConfig
 from sandbox.server import SandboxCpo
 
 ROOT = Path(__file__).resolve().parents[2]
+OCPI_VERSIONS = ("2.1.1", "2.2.1", "2.3.0")
 FAST = {
     "host": "127.0.0.1",
     "port": 0,
@@ -53,11 +56,19 @@ class SandboxHandle:
 
 
 @pytest.fixture
-def sandbox_cpo_factory() -> Iterator[Callable[..., SandboxHandle]]:
+def sandbox_ocpi_version() -> str:
+    """The OCPI version the sandbox CPO speaks; a test runs on others by parametrizing it:
+    `@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)`."""
+    return "2.2.1"
+
+
+@pytest.fixture
+def sandbox_cpo_factory(sandbox_ocpi_version: str) -> Iterator[Callable[..., SandboxHandle]]:
     started: list[SandboxCpo] = []
 
     def start(**overrides: Any) -> SandboxHandle:
-        cpo = SandboxCpo(SandboxConfig(**{**FAST, **overrides}))
+        config = {**FAST, "ocpi_version": sandbox_ocpi_version, **overrides}
+        cpo = SandboxCpo(SandboxConfig(**config))
         cpo.start()
         started.append(cpo)
         return SandboxHandle(cpo.versions_url, cpo.config.token_a, cpo)

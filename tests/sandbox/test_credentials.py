@@ -40,6 +40,11 @@ def test_registration_calls_the_emsp_back_with_token_b_and_returns_token_c(
     assert all(
         r.headers["Authorization"] == auth("emsp-token-b")["Authorization"] for r in callbacks
     )
+    # OCPI 2.2.1 asks for a request id and a correlation id on every request, call-backs too.
+    request_ids = [r.headers.get("X-Request-ID") for r in callbacks]
+    assert all(request_ids)
+    assert len(set(request_ids)) == len(callbacks)
+    assert all(r.headers.get("X-Correlation-ID") for r in callbacks)
     assert token_c not in ("sandbox-a", "emsp-token-b")
     mine = httpx.get(_credentials_url(sandbox_cpo), headers=auth(token_c)).json()["data"]
     assert mine["token"] == token_c

@@ -25,6 +25,27 @@ def test_command_prints_its_versions_url_and_serves_ocpi(
     assert reply.headers["X-Total-Count"] == "300"
 
 
+def test_command_speaks_the_ocpi_version_asked_for(sandbox_cpo_process) -> None:  # type: ignore[no-untyped-def]
+    sandbox = sandbox_cpo_process("--stations", "5", "--ocpi-version", "2.1.1", token_a="in")
+    [version] = httpx.get(sandbox.versions_url, headers={"Authorization": "Token in"}).json()[
+        "data"
+    ]
+    assert version["version"] == "2.1.1"
+    details = httpx.get(version["url"], headers={"Authorization": "Token in"}).json()["data"]
+    assert details["version"] == "2.1.1"
+    # 2.1.1 lists its modules without roles.
+    assert all(set(endpoint) == {"identifier", "url"} for endpoint in details["endpoints"])
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "sandbox_cpo", "--ocpi-version", "3.0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0
+    assert "--ocpi-version is one of 2.1.1, 2.2.1, 2.3.0" in refused.stderr
+
+
 def test_command_refuses_a_bad_region_with_a_clear_message() -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "sandbox_cpo", "--region", "Amsterdam"],

@@ -7,14 +7,18 @@ that gives neither (some CPOs send only ENERGY) lasts until the next one starts,
 ends, and counts as charging when it delivered energy, else as parking.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from locator.catalogue import TariffRecord
 from roaming.adapters.base import ChargePeriod, ChargeRecord, Cost
 from roaming.ocpi.v221 import schemas
 from roaming.ocpi.v221.reading import invalid, validated
 from roaming.ocpi.v221.tariffs import tariff_record
+
+CostReader = Callable[[Any], Cost | None]
 
 HOUR = Decimal(3600)
 # Beyond these a CDR is not a charge of a car (and would not fit our rows): refused as invalid.
@@ -64,9 +68,16 @@ def charge_period(
     )
 
 
-def cdr_record(payload: Any) -> ChargeRecord:
-    """Validate a CDR and read it; raises PartnerError (2001) naming what is wrong."""
-    cdr: schemas.CDR = validated(schemas.CDR, payload, what="CDR")
+def cdr_record(
+    payload: Any,
+    *,
+    model: type[schemas.CDR] = schemas.CDR,
+    cost: CostReader = cost,
+    tariff: Callable[[Any], TariffRecord] = tariff_record,
+) -> ChargeRecord:
+    """Validate a CDR and read it; raises PartnerError (2001) naming what is wrong. A later
+    version passes its own CDR model and readers of its money and tariffs."""
+    cdr: schemas.CDR = validated(model, payload, what="CDR")
     total = cost(cdr.total_cost)
     assert total is not None
     if cdr.credit:
@@ -76,7 +87,7 @@ def cdr_record(payload: Any) -> ChargeRecord:
             raise invalid("CDR", "a credit CDR's total_cost must not be positive")
     elif total.excl_vat < 0 or total.incl_vat < 0:
         raise invalid("CDR", "total_cost is negative but the CDR is not a credit CDR")
-    costs = (cdr.total_cost.excl_vat, total.incl_vat)
+    costs = (total.excl_vat, total.incl_vat)
     if any(abs(amount) >= MAX_COST for amount in costs):
         raise invalid("CDR", f"total_cost is beyond {MAX_COST} {cdr.currency}")
     if not all(0 <= volume < MAX_VOLUME for volume in (cdr.total_energy, cdr.total_time)):
@@ -118,7 +129,7 @@ def cdr_record(payload: Any) -> ChargeRecord:
             charge_period(period, index=index, next_start=next_start)
             for index, (period, next_start) in enumerate(zip(periods, starts, strict=True))
         ),
-        tariffs=tuple(tariff_record(tariff) for tariff in cdr.tariffs),
+        tariffs=tuple(tariff(item) for item in cdr.tariffs),
         credit=bool(cdr.credit),
         credit_reference_id=cdr.credit_reference_id or "",
         last_updated=cdr.last_updated,

@@ -8,6 +8,7 @@ is not 1000 (the sandbox answers 2003 with a REJECTED response for an unknown lo
 response is read whatever the status code, and only an envelope without one is an error.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,11 +17,10 @@ import orjson
 from roaming.adapters.base import CommandOutcome, CommandReply
 from roaming.errors import PartnerError
 from roaming.http import peer_request
-from roaming.models import DriverToken, Partner
+from roaming.models import Partner
 from roaming.ocpi.transport import envelope_data
 from roaming.ocpi.v221 import schemas
 from roaming.ocpi.v221.reading import validated
-from roaming.ocpi.v221.tokens import token_object
 
 RESPONSE_OUTCOMES = {
     schemas.CommandResponseType.ACCEPTED: CommandOutcome.ACCEPTED,
@@ -44,16 +44,8 @@ def display_text(messages: list[schemas.DisplayText]) -> str:
     return (english or [m.text for m in messages] or [""])[0]
 
 
-def command_response_parse(body: bytes, *, what: str) -> CommandReply:
-    """The CommandResponse in a partner's answer to a command POST."""
-    try:
-        envelope = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        envelope = None
-    data = envelope.get("data") if isinstance(envelope, dict) else None
-    if data is None:
-        envelope_data(body, what=what)  # raises what is wrong with the envelope
-        raise PartnerError(f"{what}: the answer has no CommandResponse", permanent=True)
+def response_reply(data: Any, *, what: str) -> CommandReply:
+    """A CommandResponse as our reply."""
     response: schemas.CommandResponse = validated(
         schemas.CommandResponse, data, what=f"CommandResponse to {what}"
     )
@@ -63,6 +55,22 @@ def command_response_parse(body: bytes, *, what: str) -> CommandReply:
         message=display_text(response.message),
         timeout=timedelta(seconds=response.timeout),
     )
+
+
+def command_response_parse(
+    body: bytes, *, what: str, read: Callable[..., CommandReply] = response_reply
+) -> CommandReply:
+    """The CommandResponse in a partner's answer to a command POST (`read` by the version's
+    reader of its data)."""
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        envelope = None
+    data = envelope.get("data") if isinstance(envelope, dict) else None
+    if data is None:
+        envelope_data(body, what=what)  # raises what is wrong with the envelope
+        raise PartnerError(f"{what}: the answer has no CommandResponse", permanent=True)
+    return read(data, what=what)
 
 
 def command_result_parse(payload: Any) -> CommandReply:
@@ -75,7 +83,13 @@ def command_result_parse(payload: Any) -> CommandReply:
     )
 
 
-def command_send(partner: Partner, command: schemas.CommandType, body: Any) -> CommandReply:
+def command_send(
+    partner: Partner,
+    command: schemas.CommandType,
+    body: Any,
+    *,
+    read: Callable[..., CommandReply] = response_reply,
+) -> CommandReply:
     """POST a command to the partner's commands receiver and read its CommandResponse."""
     base = partner.endpoint("commands", "RECEIVER")
     if not base:
@@ -90,41 +104,58 @@ def command_send(partner: Partner, command: schemas.CommandType, body: Any) -> C
         raw_token=partner.raw_token_header,
         json=body,
     )
-    return command_response_parse(response.body, what=what)
+    return command_response_parse(response.body, what=what, read=read)
 
 
 def start_session(
     partner: Partner,
     *,
-    token: DriverToken,
+    token: dict[str, Any],
     location_id: str,
     evse_uid: str,
     connector_id: str,
     authorization_reference: str,
     response_url: str,
+    read: Callable[..., CommandReply] = response_reply,
 ) -> CommandReply:
+    """START_SESSION for `token` (the version's Token object); the connector and our
+    authorization reference are named when given."""
     body: dict[str, Any] = {
         "response_url": response_url,
-        "token": token_object(token),
+        "token": token,
         "location_id": location_id,
         "evse_uid": evse_uid,
-        "authorization_reference": authorization_reference,
     }
+    if authorization_reference:
+        body["authorization_reference"] = authorization_reference
     if connector_id:
         body["connector_id"] = connector_id
-    return command_send(partner, schemas.CommandType.START_SESSION, body)
+    return command_send(partner, schemas.CommandType.START_SESSION, body, read=read)
 
 
-def stop_session(partner: Partner, *, session_id: str, response_url: str) -> CommandReply:
+def stop_session(
+    partner: Partner,
+    *,
+    session_id: str,
+    response_url: str,
+    read: Callable[..., CommandReply] = response_reply,
+) -> CommandReply:
     return command_send(
         partner,
         schemas.CommandType.STOP_SESSION,
         {"response_url": response_url, "session_id": session_id},
+        read=read,
     )
 
 
 def unlock_connector(
-    partner: Partner, *, location_id: str, evse_uid: str, connector_id: str, response_url: str
+    partner: Partner,
+    *,
+    location_id: str,
+    evse_uid: str,
+    connector_id: str,
+    response_url: str,
+    read: Callable[..., CommandReply] = response_reply,
 ) -> CommandReply:
     return command_send(
         partner,
@@ -135,4 +166,5 @@ def unlock_connector(
             "evse_uid": evse_uid,
             "connector_id": connector_id,
         },
+        read=read,
     )

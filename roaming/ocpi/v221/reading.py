@@ -3,7 +3,7 @@ deviations (`null` for an absent optional, a DateTime with an explicit UTC offse
 PartnerError (2001) naming the bad field."""
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -47,3 +47,22 @@ def validated(model: type[schemas.OcpiModel], payload: Any, *, what: str) -> Any
         return model.model_validate(lenient(payload))
     except pydantic.ValidationError as exc:
         raise invalid(what, validation_message(exc)) from exc
+
+
+WireModel = TypeVar("WireModel", bound=pydantic.BaseModel)
+
+
+def wire_parse(
+    model: type[WireModel], data: Any, *, what: str, ocpi_status: int, reason: str = ""
+) -> WireModel:
+    """Validate a handshake object (no tolerance: a peer we cannot read is a peer we cannot
+    use), or a permanent PartnerError naming the first bad field and the status to answer."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise PartnerError(
+            f"{what} is invalid ({validation_message(exc)})",
+            permanent=True,
+            ocpi_status=ocpi_status,
+            reason=reason,
+        ) from exc

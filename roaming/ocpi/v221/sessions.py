@@ -5,6 +5,7 @@ new periods to append. `total_cost` is read incl. VAT when the partner gives it,
 (the running cost is only shown to the driver; the CDR is what is billed).
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -29,15 +30,20 @@ def period_report(period: schemas.ChargingPeriod) -> PeriodReport:
     )
 
 
+PriceReader = Callable[[Any], Decimal | None]
+
+
 def price(total: schemas.Price | None) -> Decimal | None:
     if total is None:
         return None
     return total.incl_vat if total.incl_vat is not None else total.excl_vat
 
 
-def session_parse(payload: Any) -> SessionReport:
-    """A whole Session (PUT)."""
-    session: schemas.Session = validated(schemas.Session, payload, what="session")
+def session_parse(
+    payload: Any, *, model: type[schemas.Session] = schemas.Session, price: PriceReader = price
+) -> SessionReport:
+    """A whole Session (PUT); a later version passes its own model and money reader."""
+    session: schemas.Session = validated(model, payload, what="session")
     token = session.cdr_token
     return SessionReport(
         country_code=session.country_code.upper(),
@@ -62,9 +68,14 @@ def session_parse(payload: Any) -> SessionReport:
     )
 
 
-def session_patch_parse(payload: Any) -> SessionChange:
+def session_patch_parse(
+    payload: Any,
+    *,
+    model: type[schemas.SessionPatch] = schemas.SessionPatch,
+    price: PriceReader = price,
+) -> SessionChange:
     """A whole-Session PATCH (`last_updated` required)."""
-    patch: schemas.SessionPatch = validated(schemas.SessionPatch, payload, what="session PATCH")
+    patch: schemas.SessionPatch = validated(model, payload, what="session PATCH")
     return SessionChange(
         last_updated=patch.last_updated,
         status=STATUSES[patch.status] if patch.status is not None else None,

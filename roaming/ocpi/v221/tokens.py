@@ -6,6 +6,7 @@ Our tokens are all APP_USER tokens: the driver starts from the app, so partners 
 whitelist of them (`whitelist: NEVER`) and ask us when they must.
 """
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -38,8 +39,14 @@ def token_object(token: DriverToken, *, valid: bool | None = None) -> dict[str, 
     }
 
 
-def token_push(partner: Partner, token: DriverToken, *, headers: dict[str, str]) -> None:
-    """PUT the whole token to the partner's tokens receiver:
+def token_push(
+    partner: Partner,
+    token: DriverToken,
+    *,
+    headers: dict[str, str],
+    render: Callable[[DriverToken], dict[str, Any]] = token_object,
+) -> None:
+    """PUT the whole token (as the version renders it) to the partner's tokens receiver:
     `{url}/{our country_code}/{our party_id}/{uid}?type=APP_USER`."""
     url = partner.endpoint("tokens", "RECEIVER")
     if not url:
@@ -59,7 +66,7 @@ def token_push(partner: Partner, token: DriverToken, *, headers: dict[str, str])
         module="tokens",
         token=partner.outbound_token or None,
         raw_token=partner.raw_token_header,
-        json=token_object(token),
+        json=render(token),
         params={"type": TOKEN_TYPE},
         headers=headers,
     )

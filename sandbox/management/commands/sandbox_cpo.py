@@ -23,6 +23,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.config import SandboxConfig
+from sandbox.dialects import VERSIONS
 from sandbox.server import SandboxCpo
 
 
@@ -43,6 +44,12 @@ def _share(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError("--fail-rate is a share between 0 and 1, e.g. 0.05")
     return value
+
+
+def _ocpi_version(text: str) -> str:
+    if text not in VERSIONS:
+        raise argparse.ArgumentTypeError(f"--ocpi-version is one of {', '.join(VERSIONS)}")
+    return text
 
 
 # The SandboxConfig fields each set by the option of the same name (`--status-churn` sets
@@ -68,6 +75,7 @@ OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, str], ...] = (
     ),
     ("fault_delay", float, "seconds a 'timing out' request is held"),
     ("invalid_locations", int, "serve this many locations invalid in list pages"),
+    ("ocpi_version", _ocpi_version, "the OCPI version to speak: 2.1.1, 2.2.1 or 2.3.0"),
     ("accept_raw_tokens", None, "also accept 'Authorization: Token <raw token>' (2.1.1 style)"),
     ("push_interval", float, "seconds between session PATCHes"),
     ("command_delay", float, "seconds before a CommandResult is POSTed"),
@@ -83,9 +91,10 @@ OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, str], ...] = (
 
 class Command(BaseCommand):
     help = (
-        "Run a sandbox OCPI 2.2.1 CPO with simulated stations and charging, in memory, until "
-        "stopped. It prints its versions URL and token A; an eMSP registers with token A "
-        "(credentials POST) and gets token C. Deterministic for a seed."
+        "Run a sandbox OCPI CPO (2.2.1, or --ocpi-version 2.1.1 or 2.3.0) with simulated "
+        "stations and charging, in memory, until stopped. It prints its versions URL and "
+        "token A; an eMSP registers with token A (credentials POST) and gets token C. "
+        "Deterministic for a seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
