@@ -1,11 +1,16 @@
 """Answers the app gives before or instead of a view: a 503 that says a service behind the app
-is down, and a 400 for a query string no view could use. Never a 500."""
+(Redis, the database) is down, and a 400 for a query string no view could use. Never a 500."""
 
 import logging
+import sys
 from collections.abc import Callable
 
+import psycopg
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views import defaults
 from redis import RedisError
 
 logger = logging.getLogger(__name__)
@@ -13,11 +18,14 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 UNAVAILABLE = "This is not possible right now. Please try again in a minute."
 NUL_IN_QUERY = "must not contain a NUL character (%00)."
+# SQLSTATEs of a server that is shutting down or not yet accepting connections; class 08 is a
+# connection exception. (A client-side failure to connect or a dropped socket has none.)
+SERVER_GOING_OR_COMING = {"57P01", "57P02", "57P03"}
 
 
 def wants_json(request: HttpRequest) -> bool:
     """API clients get JSON; browsers get a page in the site's style."""
-    return request.path.startswith("/api/") or (
+    return request.path.startswith(("/api/", "/ocpi/")) or (
         request.accepts("application/json") and not request.accepts("text/html")
     )
 
@@ -48,10 +56,37 @@ class QueryTextMiddleware:
         return render(request, "notice.html", context, status=400)
 
 
+def database_unreachable(exception: BaseException) -> bool:
+    """Whether this error means the database cannot be reached (down, restarting, silent past
+    the connect timeout), as opposed to a query that failed: only the first is worth a retry."""
+    if isinstance(exception, InterfaceError):  # the connection was closed under us
+        return True
+    if not isinstance(exception, OperationalError):
+        return False
+    cause = exception.__cause__
+    if not isinstance(cause, psycopg.OperationalError):
+        return False  # SQLite's "database is locked" and friends are not an outage
+    state = cause.sqlstate
+    return state is None or state.startswith("08") or state in SERVER_GOING_OR_COMING
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After. The page is rendered without the request's context: the signed-in
+    user and messages live in the database, which may be the service that is down."""
+    response: HttpResponse
+    if wants_json(request):
+        response = JsonResponse({"detail": UNAVAILABLE, "code": "unavailable"}, status=503)
+    else:
+        context = {"title": "Try again in a minute", "message": UNAVAILABLE}
+        response = HttpResponse(render_to_string("notice.html", context), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 class ServiceUnavailableMiddleware:
-    """Answers 503 with Retry-After when a request fails because Redis (cache, limits, queue)
-    is unreachable: sign-ins and writes that need their limits checked wait for it; reads that
-    need no limits (search, station pages) do not reach here."""
+    """Answers 503 with Retry-After when a view fails because Redis (cache, limits, queue) or
+    the database is unreachable: sign-ins and writes that need their limits checked wait for
+    Redis; reads that need no limits (search, station pages) do not reach here for Redis."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -60,14 +95,18 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, RedisError):
+        if not (isinstance(exception, RedisError) or database_unreachable(exception)):
             return None
-        logger.warning("Redis unavailable for %s %s: %s", request.method, request.path, exception)
-        response: HttpResponse
-        if wants_json(request):
-            response = JsonResponse({"detail": UNAVAILABLE, "code": "unavailable"}, status=503)
-        else:
-            context = {"title": "Try again in a minute", "message": UNAVAILABLE}
-            response = render(request, "notice.html", context, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        logger.warning(
+            "%s unavailable for %s %s", type(exception).__name__, request.method, request.path
+        )
+        return unavailable(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unreachable database that surfaced outside a view (a middleware, an OCPI
+    view, saving the session) is the same 503; anything else is Django's plain 500."""
+    exception = sys.exc_info()[1]
+    if exception is not None and database_unreachable(exception):
+        return unavailable(request)
+    return defaults.server_error(request)

@@ -14,6 +14,9 @@ admin.site.site_title = "Plugway operations"
 # which has none.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
+# An unreachable database surfacing outside a view is a 503 too (config.middleware).
+handler500 = "config.middleware.server_error"
+
 urlpatterns = [
     path("", include("locator.urls")),
     path("accounts/", include("accounts.urls")),

@@ -86,7 +86,7 @@ def ocpi_endpoint(
                     else "This token only opens versions and credentials",
                     http_status=401,
                 )
-            elif unreadable := [name for name, value in kwargs.items() if "\x00" in value]:
+            elif unreadable := [name for name, value in kwargs.items() if "\x00" in str(value)]:
                 # The ids in the URL reach the database, which refuses NUL in text.
                 response = ocpi_response(
                     status_code=OcpiStatus.INVALID_PARAMETERS,

@@ -1,0 +1,232 @@
+"""The database going away: the app answers 503 with Retry-After at once, never a 500 and never
+a hang, and serves again by itself once the database is back (issue 16).
+
+The test makes a PostgreSQL cluster of its own on a free port (so the shared server is never
+touched), serves the app from it with gunicorn, stops the cluster, puts a server that accepts
+connections and never answers in its place (a database host gone silent), and starts it again.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from django.db import InterfaceError, OperationalError
+
+from config.middleware import database_unreachable
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path(os.environ.get("PLUGWAY_PG_BIN", "/usr/lib/postgresql/15/bin"))
+ANSWER_WITHIN = 3.0  # seconds, the issue's bound
+# Search, a page, and an OCPI call (answered by a middleware, so through handler500), each with
+# what it answers while the database is up.
+PAGES = {
+    "/api/v1/stations/?lat=52.37&lon=4.89&radius_km=5": 200,
+    "/": 200,
+    "/ocpi/versions": 401,
+}
+PARTNER = {"Authorization": "Token bm90LWEtcGFydG5lcg=="}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def as_postgres(*command: str | Path, check: bool = True) -> None:
+    """PostgreSQL refuses to run as root: its tools run as the `postgres` user when we are."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    done = subprocess.run(
+        [*prefix, *map(str, command)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 or not check, f"{command[0]}: {done.stdout}{done.stderr}"
+
+
+@dataclass
+class Cluster:
+    directory: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/plugway_down"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        try:
+            as_postgres(
+                PG_BIN / "pg_ctl", "-D", self.directory / "data", "-o", options,
+                "-l", self.directory / "log", "-w", "start",
+            )  # fmt: skip
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\n{(self.directory / 'log').read_text()}") from None
+
+    def stop(self) -> None:
+        as_postgres(PG_BIN / "pg_ctl", "-D", self.directory / "data", "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"no PostgreSQL server binaries at {PG_BIN} (set PLUGWAY_PG_BIN)")
+    directory = Path(tempfile.mkdtemp(prefix="plugway-db-down-"))
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres", "postgres")
+    made = Cluster(directory=directory, port=free_port())
+    as_postgres(PG_BIN / "initdb", "-D", directory / "data", "-A", "trust", "-U", "postgres")
+    made.start()
+    try:
+        as_postgres(PG_BIN / "createdb", "-h", "127.0.0.1", "-p", made.port, "plugway_down")
+        yield made
+    finally:
+        as_postgres(
+            PG_BIN / "pg_ctl", "-D", directory / "data", "-m", "immediate", "stop", check=False
+        )
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def app(cluster: Cluster) -> Iterator[str]:
+    """The app, migrated onto the cluster and served by gunicorn as in production (DEBUG off),
+    with no Redis: the database is the only service that goes away here."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    } | {"DATABASE_URL": cluster.url, "DEBUG": "0"}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "30",
+            "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"{base}/api/v1/map/?zoom=3&bbox=0,0,1,1").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("gunicorn did not start serving; its output is above")
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+class SilentServer:
+    """Accepts TCP connections on a port and never says a word: a database host that hangs."""
+
+    def __init__(self, port: int) -> None:
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.listener.accept()[0])
+            except OSError:  # closed
+                return
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(), freeing the port
+        self.listener.close()
+        for held in self.held:
+            held.close()
+
+
+def assert_unavailable_at_once(base: str) -> None:
+    for path in PAGES:
+        started = time.monotonic()
+        response = httpx.get(base + path, headers=PARTNER, timeout=30)
+        took = time.monotonic() - started
+        print(f"{path}: {response.status_code} in {took:.2f} s")  # shown with -s
+        assert response.status_code == 503, (path, response.status_code, response.text[:300])
+        assert took < ANSWER_WITHIN, (path, took)
+        assert int(response.headers["Retry-After"]) > 0
+        if path == "/":
+            assert "Try again in a minute" in response.text
+        else:
+            assert response.json()["code"] == "unavailable"
+
+
+def serving(base: str) -> bool:
+    return all(
+        httpx.get(base + path, headers=PARTNER).status_code == status
+        for path, status in PAGES.items()
+    )
+
+
+def test_database_down_answers_503_at_once_and_the_app_recovers_by_itself(
+    cluster: Cluster, app: str
+) -> None:
+    assert serving(app)
+
+    cluster.stop()
+    for _ in range(2):  # each gunicorn worker, whatever connection it held
+        assert_unavailable_at_once(app)
+
+    silent = SilentServer(cluster.port)
+    try:
+        assert_unavailable_at_once(app)
+    finally:
+        silent.close()
+
+    cluster.start()
+    deadline = time.monotonic() + 15
+    while not serving(app) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert all(serving(app) for _ in range(4))  # every worker, every path
+
+
+def wrapped(cause: Exception) -> OperationalError:
+    """An error as Django raises it from the driver's."""
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (wrapped(psycopg.OperationalError("connection refused")), True),
+        (wrapped(psycopg.errors.AdminShutdown()), True),
+        (wrapped(psycopg.errors.CannotConnectNow()), True),
+        (InterfaceError("connection already closed"), True),
+        (wrapped(psycopg.errors.QueryCanceled()), False),
+        (wrapped(psycopg.errors.DeadlockDetected()), False),
+        (wrapped(sqlite3.OperationalError("no such table: x")), False),
+        (ValueError("not a database error"), False),
+    ],
+)
+def test_only_an_unreachable_database_is_an_outage(error: Exception, outage: bool) -> None:
+    """A query that failed is a bug or a conflict to see, not a 503 to retry."""
+    assert database_unreachable(error) is outage
