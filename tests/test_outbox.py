@@ -53,7 +53,8 @@ def test_with_the_broker_down_nothing_waits_and_the_relay_sends_the_work_once_it
             outbox.task_enqueue(email_send, **receipt_mail(f"driver{n}@example.com"))
     elapsed = time.monotonic() - started
 
-    assert elapsed < 1.0, f"20 commits with the broker down took {elapsed:.1f} s"
+    # Each .delay() used to wait 6 s for Celery's publish retries: 2 minutes for these 20.
+    assert elapsed < 3.0, f"20 commits with the broker down took {elapsed:.1f} s"
     waiting = PendingTask.objects.filter(sent_at=None)
     assert waiting.count() == 20
     # The first kick met the refusal; the others left the work to the relay.
