@@ -144,3 +144,12 @@ def test_work_with_a_countdown_is_sent_when_due(broker_unreachable: str) -> None
     PendingTask.objects.filter(pk=row.pk).update(not_before=timezone.now() + timedelta(seconds=5))
     assert outbox.pending_tasks_relay() == 1  # due within RELAY_AHEAD: sent with its eta
     assert [m.to for m in mail.outbox] == [["d@example.com"]]
+
+
+def test_the_admin_lists_what_waits_for_the_broker(admin_client: Any) -> None:
+    PendingTask.objects.create(task=email_send.name, last_error="OperationalError: refused")
+
+    page = admin_client.get("/admin/config/pendingtask/?sent_at__isnull=True").content.decode()
+
+    assert "config.tasks.email_send" in page
+    assert "OperationalError: refused" in page
