@@ -300,7 +300,7 @@ def test_an_event_received_while_the_broker_is_down_is_processed_once_it_is_back
     response = post(client, payload, django_capture_on_commit_callbacks)
 
     assert response.status_code == 200  # stored; Stripe need not retry
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4  # Celery's own publish retries alone took 6 s
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
     queued = PendingTask.objects.get()
     assert (queued.task, queued.args, queued.sent_at) == (
