@@ -139,6 +139,8 @@ if PRODUCTION:
     required_in_production("DATABASE_URL", "")
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, checking a persistent connection only after it sat idle (config/db).
+    DATABASES["default"]["ENGINE"] = "config.db"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A database host that has gone silent costs a request 2 s (libpq's least), then a 503.
