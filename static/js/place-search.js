@@ -82,7 +82,8 @@
     document.dispatchEvent(new CustomEvent("plugway:place", { detail: place }));
   }
 
-  function offer(places, text) {
+  // A choice of places under the box; `focus` moves the keyboard to the first one.
+  function offer(places, text, focus) {
     choices.textContent = "";
     var title = document.createElement("p");
     title.className = "place-choices-title";
@@ -110,7 +111,7 @@
     });
     choices.appendChild(ul);
     choices.hidden = false;
-    ul.querySelector("button").focus();
+    if (focus) { ul.querySelector("button").focus(); }
   }
 
   input.addEventListener("input", function () {
@@ -156,9 +157,10 @@
         if (data.place) {
           message.textContent = data.message || ("Showing " + data.place.label);
           go(data.place);
+          if (data.choices.length) { offer(data.choices.slice(0, 3), "Or did you mean:", false); }
         } else if (data.choices.length) {
           message.textContent = "";
-          offer(data.choices, data.message);
+          offer(data.choices, data.message, true);
         } else {
           message.textContent = data.message || "Nothing found.";
         }

@@ -130,8 +130,22 @@ def tariffs() -> None:
     catalogue_tariffs_upsert(source=SOURCE, records=TARIFFS)
 
 
+def _photon_feature(place: dict[str, Any]) -> dict[str, Any]:
+    """A Nominatim result as Photon's /api would give it (GeoJSON, `extent` W, N, E, S)."""
+    properties: dict[str, Any] = {"name": place["display_name"]}
+    if "boundingbox" in place:
+        south, north, west, east = (float(v) for v in place["boundingbox"])
+        properties["extent"] = [west, north, east, south]
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [float(place["lon"]), float(place["lat"])]},
+        "properties": properties,
+    }
+
+
 class FakeGeocoder:
-    """A Nominatim-compatible /search answering from `places` (lower-case query -> result)."""
+    """A Nominatim-compatible /search, and a Photon-compatible /api, answering from `places`
+    (lower-case query -> one result or a list of them)."""
 
     def __init__(self) -> None:
         self.places: dict[str, dict[str, Any]] = {}
@@ -142,8 +156,16 @@ class FakeGeocoder:
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query).get("q", [""])[0]
                 outer.queries.append(query)
-                found = outer.places.get(query.lower())
-                body = json.dumps([found] if found else []).encode()
+                found = outer.places.get(query.lower()) or []
+                results = found if isinstance(found, list) else [found]
+                if self.path.startswith("/api"):
+                    answer: Any = {
+                        "type": "FeatureCollection",
+                        "features": [_photon_feature(r) for r in results],
+                    }
+                else:
+                    answer = results
+                body = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

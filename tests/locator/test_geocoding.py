@@ -78,3 +78,31 @@ def test_a_nul_in_the_query_is_a_400_naming_it(client: Client) -> None:
     response = client.get("/api/v1/geocode/?q=Amster%00dam")
     assert response.status_code == 400
     assert "NUL" in response.json()["q"]
+
+
+def test_photon_is_asked_when_configured_and_its_box_kept(
+    client: Client, fake_geocoder, settings
+) -> None:
+    settings.LOCATOR_GEOCODER_KIND = "photon"
+    fake_geocoder.places["leiden"] = {
+        "lat": "52.16",
+        "lon": "4.49",
+        "display_name": "Leiden",
+        "boundingbox": ["52.13", "52.18", "4.44", "4.53"],
+    }
+    body = geocode(client, "Leiden")
+    assert body["place"]["source"] == "geocoder"
+    assert body["place"]["label"] == "Leiden"
+    assert body["place"]["bbox"] == [4.44, 52.13, 4.53, 52.18]
+
+
+def test_the_geocoders_other_answers_are_offered_beside_its_best(
+    client: Client, fake_geocoder
+) -> None:
+    fake_geocoder.places["bergen"] = [
+        {"lat": "60.39", "lon": "5.32", "display_name": "Bergen, Norway"},
+        {"lat": "52.67", "lon": "4.70", "display_name": "Bergen, North Holland, Netherlands"},
+    ]
+    body = geocode(client, "Bergen")
+    assert body["place"]["label"] == "Bergen, Norway"
+    assert [c["label"] for c in body["choices"]] == ["Bergen, North Holland, Netherlands"]
