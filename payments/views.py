@@ -168,7 +168,7 @@ def payment_authenticate(request: HttpRequest, payment_id: int) -> HttpResponse:
 @csrf_exempt  # Stripe cannot send our CSRF token; the signature authenticates the request.
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    """Verify, store the event once, answer at once; a Celery task processes it after commit."""
+    """Verify, store the event once with its processing (the outbox), answer at once."""
     try:
         event = gateway.webhook_event_construct(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")

@@ -162,7 +162,7 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
             return event
         except Exception as exc:
             # A bug or an object we cannot read: recorded on the row (the admin can process it
-            # again once fixed), so it neither vanishes nor stops the sweeper.
+            # again once fixed), so it neither vanishes nor stops the relay.
             logger.exception("processing Stripe event %s failed", event.stripe_event_id)
             event.status = WebhookEvent.Status.FAILED
             event.error = f"{type(exc).__name__}: {exc}"
