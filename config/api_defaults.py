@@ -1,5 +1,5 @@
-"""How the JSON APIs answer what none of their views decides: a URL under /api/ or /ocpi/ that
-names nothing, and a `?format=` the API cannot render. Each was found by fuzzing."""
+"""How the JSON API answers what none of its views decides: a URL under /api/ that names
+nothing, and a `?format=` it cannot render. Both were found by fuzzing its schema."""
 
 from collections.abc import Iterable
 
@@ -8,18 +8,12 @@ from django.views import defaults
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
-from roaming.ocpi.transport import OcpiStatus, ocpi_response
-
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """An API client gets the API's JSON 404 (`/api/v1/stations/abc/` matches no route) and a
-    partner an OCPI one, not the site's HTML page."""
+    """An API client gets the API's JSON 404 (`/api/v1/stations/abc/` matches no route), not the
+    site's HTML page. (A wrong /ocpi/ URL keeps the site's 404, as roaming.middleware says.)"""
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    if request.path.startswith("/ocpi/"):
-        return ocpi_response(
-            status_code=OcpiStatus.CLIENT_ERROR, message="No such OCPI endpoint", http_status=404
-        )
     return defaults.page_not_found(request, exception)
 
 
