@@ -92,8 +92,9 @@ def test_a_driver_charges_from_the_map_to_the_receipt(
     page.wait_for_url(f"**/receipts/{session.public_id}/")
     expect(fact(page, "Operator")).to_have_text(station.operator_name or net.partner.name)
     expect(fact(page, "Charge point")).to_contain_text(label)
-    # "Energy" labels both the kWh and the energy part of the cost breakdown.
-    expect(fact(page, "Energy").filter(has_text="kWh")).to_have_text(f"{session.kwh:.3f} kWh")
+    # "Energy" labels the kWh only; the breakdown says "Price of the energy".
+    expect(fact(page, "Energy")).to_have_text(f"{session.kwh:.3f} kWh")
+    expect(fact(page, "Price of the energy")).to_have_count(1)
     expect(fact(page, "Operator's price incl. VAT")).to_have_text(
         format_money(operator_total, "eur")
     )
