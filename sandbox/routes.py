@@ -1,6 +1,7 @@
-"""The sandbox CPO's OCPI 2.2.1 routes: (method, path, query, token, body) -> Reply.
+"""The sandbox CPO's OCPI routes: (method, path, query, token, body) -> Reply.
 
-Routes (all under `/ocpi`):
+Routes (all under `/ocpi`; 2.2.1 shown, the paths are the same under the version it speaks,
+whose shapes `sandbox.dialects` gives):
     GET  /versions                      versions (token A or C)
     GET  /2.2.1                         version details (token A or C)
     *    /2.2.1/credentials             GET, POST (register), PUT (rotate), DELETE (unregister)
@@ -355,7 +356,7 @@ class Routes:
         if method == "GET":
             if stored is None:
                 raise OcpiError(f"Unknown token {uid!r}.", status_code=2004, http_status=404)
-            return envelope(stored)
+            return envelope(self.dialect.outbound("token", stored))
         data = self.dialect.inbound("token", _json(body), {"country_code": cc, "party_id": party})
         if not isinstance(data, dict):
             raise OcpiError("The body must be a JSON object.")
