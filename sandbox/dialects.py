@@ -80,7 +80,7 @@ class Dialect:
         self, kind: str, item: dict[str, Any], location: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """One of our objects (`kind`: location, evse, connector, tariff, session,
-        session_patch, cdr, command_response, command_result) in this version's shape;
+        session_patch, cdr, command_response, command_result, token) in this version's shape;
         `location` is where a session or CDR took place (2.1.1 embeds it)."""
         return item
 
@@ -171,6 +171,7 @@ class Dialect211(Dialect):
             "session_patch": self.session_patch,
             "command_response": self.command_response,
             "command_result": self.command_response,
+            "token": self.token,
         }.get(kind)
         return convert(item) if convert else item
 
@@ -270,6 +271,13 @@ class Dialect211(Dialect):
         if isinstance(item.get("token"), dict):  # START_SESSION, RESERVE_NOW
             return {**item, "token": self.token_read(item["token"], party)}
         return item
+
+    @staticmethod
+    def token(item: dict[str, Any]) -> dict[str, Any]:
+        """A token the eMSP gave us, as 2.1.1 has it (its contract id is its auth_id)."""
+        moved = {k: v for k, v in item.items() if k not in ("country_code", "party_id")}
+        moved["auth_id"] = moved.pop("contract_id")
+        return moved
 
     @staticmethod
     def token_read(token: dict[str, Any], party: dict[str, str]) -> dict[str, Any]:

@@ -52,7 +52,9 @@ RECEIVING_MODULES = {"commands", "tokens"}
 PATCH_NAMES = {"voltage": "max_voltage", "amperage": "max_amperage"}
 
 
-def wire(model: Any) -> dict[str, Any]:
+def dumped(model: Any) -> dict[str, Any]:
+    """A validated 2.1.1 object as JSON without its absent optionals, to move into 2.2.1's
+    shape."""
     data: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
     return data
 
@@ -145,15 +147,15 @@ class Ocpi211Adapter(Ocpi221Adapter):
 
     def location_parse(self, payload: Any) -> LocationRecord:
         location = validated(v211.Location, payload, what="location")
-        return super().location_parse(translate.location_221(wire(location), self.owner))
+        return super().location_parse(translate.location_221(dumped(location), self.owner))
 
     def evse_parse(self, payload: Any) -> EvseRecord:
         evse = validated(v211.EVSE, payload, what="EVSE")
-        return super().evse_parse(translate.evse_221(wire(evse)))
+        return super().evse_parse(translate.evse_221(dumped(evse)))
 
     def connector_parse(self, payload: Any) -> ConnectorRecord:
         connector = validated(v211.Connector, payload, what="connector")
-        return super().connector_parse(translate.connector_221(wire(connector)))
+        return super().connector_parse(translate.connector_221(dumped(connector)))
 
     def location_patch_parse(self, payload: Any) -> Patch:
         return super().location_patch_parse(patch_221(payload))
@@ -166,7 +168,7 @@ class Ocpi211Adapter(Ocpi221Adapter):
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
         tariff = validated(v211.Tariff, payload, what="tariff")
-        return super().tariff_parse(translate.tariff_221(wire(tariff), self.owner))
+        return super().tariff_parse(translate.tariff_221(dumped(tariff), self.owner))
 
     def location_render(self, location: LocationRecord) -> dict[str, Any]:
         return translate.location_211(super().location_render(location))
@@ -186,7 +188,7 @@ class Ocpi211Adapter(Ocpi221Adapter):
 
     def cdr_parse(self, payload: Any) -> ChargeRecord:
         cdr = validated(v211.CDR, payload, what="CDR")
-        record = cdrs.cdr_record(translate.cdr_221(wire(cdr), self.owner))
+        record = cdrs.cdr_record(translate.cdr_221(dumped(cdr), self.owner))
         return replace(record, payload=payload)
 
     def cdrs_fetch(self, *, since: datetime) -> Iterator[PulledPage[ChargeRecord]]:
@@ -195,11 +197,11 @@ class Ocpi211Adapter(Ocpi221Adapter):
 
     def session_parse(self, payload: Any) -> SessionReport:
         session = validated(v211.Session, payload, what="session")
-        return sessions.session_parse(translate.session_221(wire(session), self.owner))
+        return sessions.session_parse(translate.session_221(dumped(session), self.owner))
 
     def session_patch_parse(self, payload: Any) -> SessionChange:
         patch = validated(v211.SessionPatch, payload, what="session PATCH")
-        moved = translate.session_patch_221(wire(patch), ocpi_timestamp())
+        moved = translate.session_patch_221(dumped(patch), ocpi_timestamp())
         return sessions.session_patch_parse(moved)
 
     def command_result_parse(self, payload: Any) -> CommandReply:

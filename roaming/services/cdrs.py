@@ -50,6 +50,8 @@ Billing = ChargeDetailRecord.Billing
 # A CDR without the partner's session id or our authorization reference is matched by the
 # driver's token to the session that started closest to it, within this window.
 TOKEN_MATCH_WINDOW = timedelta(minutes=30)
+# Partners stamp to the second: a charge shorter than a second "ends" before we created its row.
+STAMP_SLACK = timedelta(seconds=1)
 
 
 class CdrRefusedError(PartnerError):
@@ -146,7 +148,7 @@ def cdr_session_match(*, partner: Partner, record: ChargeRecord) -> ChargingSess
     nearby = (
         sessions.filter(
             created_at__gte=record.started_at - TOKEN_MATCH_WINDOW,
-            created_at__lte=record.ended_at,
+            created_at__lte=record.ended_at + STAMP_SLACK,
         )
         .filter(Q(evse_uid=record.evse_uid) | Q(evse_uid=""))
         .exclude(cdrs__credit=False)

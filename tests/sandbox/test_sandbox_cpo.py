@@ -10,6 +10,17 @@ import httpx
 from tests.sandbox.fixtures import ROOT, EmspReceiver, auth, register
 
 
+def sandbox_cpo_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py sandbox_cpo` with these arguments, to its end (for those that end it)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "sandbox_cpo", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_command_prints_its_versions_url_and_serves_ocpi(
     sandbox_cpo_process, emsp_receiver: EmspReceiver
 ) -> None:
@@ -35,37 +46,19 @@ def test_command_speaks_the_ocpi_version_asked_for(sandbox_cpo_process) -> None:
     assert details["version"] == "2.1.1"
     # 2.1.1 lists its modules without roles.
     assert all(set(endpoint) == {"identifier", "url"} for endpoint in details["endpoints"])
-    refused = subprocess.run(
-        [sys.executable, "manage.py", "sandbox_cpo", "--ocpi-version", "3.0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    refused = sandbox_cpo_run("--ocpi-version", "3.0")
     assert refused.returncode != 0
     assert "--ocpi-version is one of 2.1.1, 2.2.1, 2.3.0" in refused.stderr
 
 
 def test_command_refuses_a_bad_region_with_a_clear_message() -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "sandbox_cpo", "--region", "Amsterdam"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = sandbox_cpo_run("--region", "Amsterdam")
     assert result.returncode != 0
     assert '--region takes "lat,lon"' in result.stderr
 
 
 def test_help_documents_the_options() -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "sandbox_cpo", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = sandbox_cpo_run("--help")
     for option in (
         "--stations",
         "--token-a",
