@@ -19,10 +19,12 @@ from rest_framework.views import APIView
 from locator import clusters, geocoding, live, places, selectors, services
 from locator.api_schema import (
     CommentOutput,
+    FavouriteOutput,
     GeocodeOutput,
     MapOutput,
     PlaceSuggestionsOutput,
     StationDetailOutput,
+    StationStatusOutput,
     StationSummaryOutput,
     answers,
     integer_parameter,
@@ -224,7 +226,7 @@ class StationGeoJsonApi(APIView):
     @extend_schema(
         operation_id="stations_geojson",
         parameters=search_parameters(MAX_EXPORT, default_limit=MAX_EXPORT),
-        responses={200: dict},
+        responses=answers({(200, "application/geo+json"): dict}, 400),
     )
     def get(self, request: Request) -> Response:
         """The same search as a GeoJSON FeatureCollection to download (up to 1,000 stations,
@@ -339,7 +341,7 @@ class StationDetailApi(APIView):
 
 
 class StationStatusApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=answers({200: StationStatusOutput}, 404))
     def get(self, request: Request, station_id: int) -> Response:
         """A station's EVSE statuses as shown, for pages that refresh themselves: `{available,
         evses, items: [{id, status, label, age, stale, startable}]}`; a report older than the
@@ -358,7 +360,7 @@ class StationStatusApi(APIView):
 class FavouritesApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=answers({200: StationSummaryOutput(many=True)}, 403))
     def get(self, request: Request) -> Response:
         """Your starred stations, most recent first, as station list rows (live status)."""
         response = Response(selectors.favourite_stations(user=request.user))
@@ -369,7 +371,10 @@ class FavouritesApi(APIView):
 class FavouriteApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: dict, 201: dict})
+    @extend_schema(
+        request=None,
+        responses=answers({200: FavouriteOutput, 201: FavouriteOutput}, 400, 403, 404),
+    )
     def put(self, request: Request, station_id: int) -> Response:
         """Star a station (201; 200 when it was starred already)."""
         location = _visible_station(station_id, request.user)
@@ -382,7 +387,7 @@ class FavouriteApi(APIView):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses=answers({204: None}, 403, 404))
     def delete(self, request: Request, station_id: int) -> Response:
         """Unstar a station; 404 when it is not among your favourites."""
         location = get_object_or_404(Location, id=station_id)
@@ -502,14 +507,16 @@ def _place_json(place: places.Place) -> dict[str, Any]:
     }
 
 
-QUERY_PARAMETERS = [
-    OpenApiParameter("q", str, required=True),
-    OpenApiParameter("near", str, description="the map's centre, lat,lon: nearer places first"),
-]
+NEAR_PARAMETER = OpenApiParameter(
+    "near", str, description="the map's centre, lat,lon: nearer places first"
+)
 
 
 class GeocodeApi(APIView):
-    @extend_schema(parameters=QUERY_PARAMETERS, responses=answers({200: GeocodeOutput}, 400))
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True), NEAR_PARAMETER],
+        responses=answers({200: GeocodeOutput}, 400),
+    )
     def get(self, request: Request) -> Response:
         """Resolve a typed place: `{place: {kind, label, detail, lat, lon, bbox, source} | null,
         choices: [place...], message}`; no place and some choices means "pick one"."""
@@ -527,7 +534,13 @@ class GeocodeApi(APIView):
 
 
 class PlaceSuggestionsApi(APIView):
-    @extend_schema(parameters=QUERY_PARAMETERS, responses={200: PlaceSuggestionsOutput})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="what is typed so far; none: no suggestions"),
+            NEAR_PARAMETER,
+        ],
+        responses=answers({200: PlaceSuggestionsOutput}),
+    )
     def get(self, request: Request) -> Response:
         """Places from our stations that start like what is typed, for the search box's
         suggestions: `{places: [{kind, label, detail, lat, lon, bbox, source}]}`."""

@@ -84,6 +84,8 @@ class StationSummaryOutput(StationOutput):
     available = serializers.IntegerField()
     status_at = serializers.DateTimeField(allow_null=True)
     status_age_s = serializers.IntegerField(allow_null=True)
+    status_stale = serializers.BooleanField(help_text="The last report is too old to trust.")
+    status_text = serializers.CharField(help_text="The status as a driver reads it.")
     url = serializers.CharField()
 
 
@@ -181,3 +183,23 @@ class GeocodeOutput(serializers.Serializer[Any]):
 
 class PlaceSuggestionsOutput(serializers.Serializer[Any]):
     places = PlaceOutput(many=True)
+
+
+class EvseStatusOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="UNKNOWN when the last report is too old.")
+    label = serializers.CharField()  # type: ignore[assignment]  # Field.label
+    age = serializers.CharField(help_text="'reported 3 min ago'")
+    stale = serializers.BooleanField()
+    startable = serializers.BooleanField()
+
+
+class StationStatusOutput(serializers.Serializer[Any]):
+    available = serializers.IntegerField()
+    evses = serializers.IntegerField()
+    items = EvseStatusOutput(many=True)
+
+
+class FavouriteOutput(serializers.Serializer[Any]):
+    station = serializers.IntegerField()
+    favourite = serializers.BooleanField()

@@ -11,6 +11,7 @@ from locator.models import Location
 from roaming.models import Partner, PartnerState
 from roaming.services.sync import catalogue_source
 from tests.browser.conftest import screenshot, sign_in
+from tests.conftest import with_authenticator
 from tests.sandbox.fixtures import SandboxHandle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +26,7 @@ def test_admin_onboards_a_partner_and_its_stations_show_on_the_map(
     settings.SITE_URL = live_server.url  # the sandbox calls our versions back here
     settings.LOCATOR_TILE_URL = "/static/vendor/leaflet/images/layers.png?{z}/{x}/{y}"
     sandbox = sandbox_cpo_factory(stations=30)
-    sign_in(page, live_server, User.objects.create_superuser("ops", "ops@example.com", "x" * 12))
+    sign_in(page, live_server, staff_member())
 
     page.goto("/admin/roaming/partner/")
     page.click("text=Add a roaming partner")
@@ -75,7 +76,7 @@ def test_admin_onboards_a_partner_and_its_stations_show_on_the_map(
 def test_admin_invites_a_partner_and_copies_the_values(page, live_server, settings) -> None:  # type: ignore[no-untyped-def]
     settings.SITE_URL = live_server.url
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    sign_in(page, live_server, User.objects.create_superuser("ops", "ops@example.com", "x" * 12))
+    sign_in(page, live_server, staff_member())
     page.goto("/admin/roaming/partner/")
     page.click("text=Invite a partner")
     page.fill("input[name=name]", "Example Hub")
@@ -87,3 +88,8 @@ def test_admin_invites_a_partner_and_copies_the_values(page, live_server, settin
     assert page.evaluate("() => navigator.clipboard.readText()") == token
     screenshot(page, "admin-onboarding-invited")
     assert Partner.objects.get(name="Example Hub").state == PartnerState.INVITED
+
+
+def staff_member() -> User:
+    """A superuser as the admin admits one (with an authenticator app)."""
+    return with_authenticator(User.objects.create_superuser("ops", "ops@example.com", "x" * 12))

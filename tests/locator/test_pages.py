@@ -45,7 +45,7 @@ def test_the_station_page_states_a_minimum_price(client: Client, put, tariffs) -
     catalogue_tariffs_upsert(source=SOURCE, records=[newer])
     station = put(location("P1", evses=(evse("P1-1", "AVAILABLE"),)))
     page = client.get(f"/stations/{station.id}/").content.decode()
-    assert "€0.30/kWh, at least €1.50 a charge" in page
+    assert "€0.30/kWh; at least €1.50 a charge (no VAT)" in page
 
 
 def test_the_station_page_reads_like_a_driver_expects(client: Client, put, tariffs) -> None:

@@ -14,6 +14,7 @@ from locator.models import Location
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerKind, PartnerState
 from roaming.services.sync import catalogue_source
+from tests.conftest import with_authenticator
 from tests.roaming.charging import closed_port_url
 from tests.roaming.peers import ScriptedPeer, ocpi_body, scripted_peer
 from tests.sandbox.fixtures import SandboxHandle
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def staff(*permissions: str) -> Client:
-    user = User.objects.create_user("ops", "ops@example.com", "x" * 12, is_staff=True)
+    user = with_authenticator(
+        User.objects.create_user("ops", "ops@example.com", "x" * 12, is_staff=True)
+    )
     user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
     client = Client()
     client.force_login(user)
@@ -32,7 +35,9 @@ def staff(*permissions: str) -> Client:
 @pytest.fixture
 def admin_client() -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser("root", "root@example.com", "x" * 12))
+    client.force_login(
+        with_authenticator(User.objects.create_superuser("root", "root@example.com", "x" * 12))
+    )
     return client
 
 
@@ -203,7 +208,9 @@ def test_staff_without_the_permission_get_a_403_page_and_no_traceback(
 
 
 def staff_without_view() -> Client:
-    user = User.objects.create_user("nobody", "nobody@example.com", "x" * 12, is_staff=True)
+    user = with_authenticator(
+        User.objects.create_user("nobody", "nobody@example.com", "x" * 12, is_staff=True)
+    )
     client = Client()
     client.force_login(user)
     return client

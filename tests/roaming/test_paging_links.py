@@ -16,6 +16,7 @@ from locator.models import Location
 from roaming.models import SyncState
 from roaming.services import feed_add, partner_sync
 from roaming.services.sync import catalogue_source
+from tests.conftest import with_authenticator
 from tests.roaming.peers import Reply, ScriptedPeer, SeenRequest, ocpi_body, scripted_peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,7 +98,9 @@ def test_a_broken_link_is_not_followed_and_the_pull_gets_every_location(
     assert len(run.warnings) == 1
     assert "was not followed" in run.warnings[0]
 
-    staff = User.objects.create_superuser("ops@example.com", "ops@example.com", "x" * 12)
+    staff = with_authenticator(
+        User.objects.create_superuser("ops@example.com", "ops@example.com", "x" * 12)
+    )
     client = Client()
     client.force_login(staff)
     page = client.get("/admin/roaming/partner/health/").content.decode()

@@ -153,7 +153,7 @@ def test_a_short_charge_at_a_minimum_price_reads_plainly_on_the_receipt(
     client.force_login(driver)
 
     page = client.get(f"/receipts/{session.public_id}/").content.decode()
-    assert "€0.47/kWh, at least €2.42 a charge" in page
+    assert "€0.47/kWh; at least €2.42 a charge" in page
     assert "(40 s)" in page
     assert "0 min" not in page
     assert page.count('<th scope="row">Energy</th>') == 1
