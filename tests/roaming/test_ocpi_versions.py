@@ -29,7 +29,7 @@ def status_push_seen_after(sandbox: SandboxHandle, partner: Partner) -> float:
     assert evse is not None
     status = "OUTOFORDER" if evse.status != "OUTOFORDER" else "AVAILABLE"
     started = time.monotonic()
-    sandbox.cpo.simulator._evse_status(evse.uid, status)
+    sandbox.cpo.simulator.evse_status_push(evse.uid, status)
     while time.monotonic() - started < 5:
         if Evse.objects.filter(pk=evse.pk, status=status).exists():
             return time.monotonic() - started
