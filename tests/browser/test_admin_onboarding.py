@@ -66,7 +66,7 @@ def test_admin_onboards_a_partner_and_its_stations_show_on_the_map(
     expect(page.locator("#results .result").first).to_be_visible()
     names = page.locator("#results .result-name").all_inner_texts()
     assert (first.name or first.address) in names
-    expect(page.locator("#map path.pin").first).to_be_attached()  # its pins on the map
+    expect(page.locator("#map .pin, #map .cluster").first).to_be_visible()  # on the map
     export = page.locator("#export-geojson")
     expect(export).to_be_visible()
     assert "/api/v1/stations.geojson?bbox=" in (export.get_attribute("href") or "")
