@@ -47,7 +47,7 @@ ERRORS: dict[int, Any] = {
 }
 
 
-def answers(success: dict[int, Any], *errors: int) -> dict[int, Any]:
+def answers(success: dict[Any, Any], *errors: int) -> dict[Any, Any]:
     """An operation's responses: its success and the errors it can give (429 and 503 always
     can)."""
     return {**success, **{code: ERRORS[code] for code in (*errors, 429, 503)}}
