@@ -1,4 +1,6 @@
-"""The public JSON API: station search, map clusters, station details, comments, geocoding.
+"""The public JSON API: station search, map clusters, station details, live status, favourites.
+
+Comments are in `locator.api_comments`, place search in `locator.api_places`.
 
 Thin views: parse and validate the query (a bad value gets a 400 naming the parameter), call
 one selector or service, return plain JSON. Contract in shared/DESIGN.md ("Public contract").
@@ -9,20 +11,17 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from locator import clusters, geocoding, live, places, selectors, services
+from locator import clusters, live, selectors, services
 from locator.api_schema import (
-    CommentOutput,
     FavouriteOutput,
-    GeocodeOutput,
     MapOutput,
-    PlaceSuggestionsOutput,
     StationDetailOutput,
     StationStatusOutput,
     StationSummaryOutput,
@@ -32,7 +31,7 @@ from locator.api_schema import (
 )
 from locator.audience import viewer_restricted_stations, viewer_stations
 from locator.catalogue import STANDARD_BITS, standard_label
-from locator.models import CheckInOutcome, Comment, Location
+from locator.models import Location
 
 MAX_BBOX_DEGREES = 12.0  # a station list covers at most a region; the map API takes more
 MAX_RADIUS_KM = 100.0
@@ -377,7 +376,7 @@ class FavouriteApi(APIView):
     )
     def put(self, request: Request, station_id: int) -> Response:
         """Star a station (201; 200 when it was starred already)."""
-        location = _visible_station(station_id, request.user)
+        location = visible_station(station_id, request.user)
         try:
             created = services.favourite_add(user=request.user, location=location)  # type: ignore[arg-type]
         except services.FavouriteError as exc:
@@ -396,154 +395,6 @@ class FavouriteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CommentInput(serializers.Serializer[None]):
-    text = serializers.CharField(max_length=services.COMMENT_MAX_LENGTH, trim_whitespace=True)
-    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
-    outcome = serializers.ChoiceField(
-        choices=CheckInOutcome.choices, required=False, allow_blank=True
-    )
-
-
-def _comment_json(comment: Comment, user: Any) -> dict[str, Any]:
-    return {
-        "id": comment.id,
-        "author": comment.author_name,
-        "text": comment.text,
-        "rating": comment.rating,
-        "outcome": comment.outcome,
-        "created_at": comment.created_at.isoformat(),
-        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
-        "mine": bool(user.is_authenticated and comment.author_id == user.pk),
-    }
-
-
-def _visible_station(station_id: int, user: Any) -> Location:
+def visible_station(station_id: int, user: Any) -> Location:
     """The station, if this user may see it (else 404, as for one that does not exist)."""
     return get_object_or_404(viewer_stations(user=user), id=station_id)
-
-
-class StationCommentsApi(APIView):
-    permission_classes = [IsAuthenticatedOrReadOnly]
-
-    @extend_schema(responses=answers({200: CommentOutput(many=True)}, 404))
-    def get(self, request: Request, station_id: int) -> Response:
-        """A station's comments, newest first (text as typed: escape it when you render it)."""
-        location = _visible_station(station_id, request.user)
-        comments = selectors.station_comments(location=location)[:100]
-        return Response([_comment_json(c, request.user) for c in comments])
-
-    @extend_schema(request=CommentInput, responses=answers({201: CommentOutput}, 400, 403, 404))
-    def post(self, request: Request, station_id: int) -> Response:
-        """Post a comment (signed-in drivers; rate-limited)."""
-        location = _visible_station(station_id, request.user)
-        data = CommentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            comment = services.comment_create(
-                location=location,
-                author=request.user,  # type: ignore[arg-type]
-                draft=services.CommentDraft.of(data.validated_data),
-            )
-        except services.CommentError as exc:
-            return Response(
-                {"detail": str(exc)},
-                status=status.HTTP_429_TOO_MANY_REQUESTS if "wait" in str(exc) else 400,
-            )
-        return Response(_comment_json(comment, request.user), status=status.HTTP_201_CREATED)
-
-
-class CommentDetailApi(APIView):
-    permission_classes = [IsAuthenticatedOrReadOnly]
-
-    def _comment(self, station_id: int, comment_id: int) -> Comment:
-        return get_object_or_404(Comment, id=comment_id, location_id=station_id, hidden=False)
-
-    @extend_schema(request=CommentInput, responses=answers({200: CommentOutput}, 400, 403, 404))
-    def patch(self, request: Request, station_id: int, comment_id: int) -> Response:
-        """Edit your own comment."""
-        comment = self._comment(station_id, comment_id)
-        data = CommentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            services.comment_update(
-                comment=comment,
-                user=request.user,  # type: ignore[arg-type]
-                draft=services.CommentDraft.of(data.validated_data),
-            )
-        except services.CommentError as exc:
-            raise PermissionDenied(str(exc)) from exc
-        return Response(_comment_json(comment, request.user))
-
-    @extend_schema(responses=answers({204: None}, 403, 404))
-    def delete(self, request: Request, station_id: int, comment_id: int) -> Response:
-        """Delete your own comment."""
-        comment = self._comment(station_id, comment_id)
-        try:
-            services.comment_delete(comment=comment, user=request.user)  # type: ignore[arg-type]
-        except services.CommentError as exc:
-            raise PermissionDenied(str(exc)) from exc
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _near(request: Request) -> tuple[float, float] | None:
-    """The map's centre the client sent as `near=lat,lon`, to order places by; None if not
-    sent or not a point."""
-    try:
-        lat, lon = (float(v) for v in request.query_params.get("near", "").split(","))
-    except ValueError:
-        return None
-    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
-
-
-def _place_json(place: places.Place) -> dict[str, Any]:
-    return {
-        "kind": place.kind,
-        "label": place.label,
-        "detail": place.detail,
-        "lat": place.lat,
-        "lon": place.lon,
-        "bbox": place.bbox,
-        "source": place.source,
-    }
-
-
-NEAR_PARAMETER = OpenApiParameter(
-    "near", str, description="the map's centre, lat,lon: nearer places first"
-)
-
-
-class GeocodeApi(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True), NEAR_PARAMETER],
-        responses=answers({200: GeocodeOutput}, 400),
-    )
-    def get(self, request: Request) -> Response:
-        """Resolve a typed place: `{place: {kind, label, detail, lat, lon, bbox, source} | null,
-        choices: [place...], message}`; no place and some choices means "pick one"."""
-        query = request.query_params.get("q", "")
-        if not query.strip():
-            raise ValidationError({"q": "type a place, an address or a station name."})
-        answer = geocoding.place_find(query=query, near=_near(request))
-        return Response(
-            {
-                "place": None if answer.place is None else _place_json(answer.place),
-                "choices": [_place_json(p) for p in answer.choices],
-                "message": answer.message,
-            }
-        )
-
-
-class PlaceSuggestionsApi(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="what is typed so far; none: no suggestions"),
-            NEAR_PARAMETER,
-        ],
-        responses=answers({200: PlaceSuggestionsOutput}),
-    )
-    def get(self, request: Request) -> Response:
-        """Places from our stations that start like what is typed, for the search box's
-        suggestions: `{places: [{kind, label, detail, lat, lon, bbox, source}]}`."""
-        query = request.query_params.get("q", "")[:100]
-        found = places.places_search(query=query, near=_near(request)) if query.strip() else []
-        return Response({"places": [_place_json(p) for p in found]})

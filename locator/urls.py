@@ -1,6 +1,6 @@
 from django.urls import path
 
-from locator import api, views
+from locator import api, api_comments, api_places, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,12 +23,12 @@ urlpatterns = [
     path("api/v1/stations/<int:station_id>/", api.StationDetailApi.as_view(), name="api-station"),
     path(
         "api/v1/stations/<int:station_id>/comments/",
-        api.StationCommentsApi.as_view(),
+        api_comments.StationCommentsApi.as_view(),
         name="api-station-comments",
     ),
     path(
         "api/v1/stations/<int:station_id>/comments/<int:comment_id>/",
-        api.CommentDetailApi.as_view(),
+        api_comments.CommentDetailApi.as_view(),
         name="api-station-comment",
     ),
     path(
@@ -43,6 +43,6 @@ urlpatterns = [
         api.FavouriteApi.as_view(),
         name="api-favourite",
     ),
-    path("api/v1/geocode/", api.GeocodeApi.as_view(), name="api-geocode"),
-    path("api/v1/places/", api.PlaceSuggestionsApi.as_view(), name="api-places"),
+    path("api/v1/geocode/", api_places.GeocodeApi.as_view(), name="api-geocode"),
+    path("api/v1/places/", api_places.PlaceSuggestionsApi.as_view(), name="api-places"),
 ]
