@@ -6,9 +6,10 @@ and receivers, the demo command, benchmarks): protocol-neutral records in, resul
 protocol-neutral errors out; see its docstring for what lives inside. locator.services holds the
 other writes: drivers' comments.
 
-Reads: locator.selectors (station_search, station_detail, comments) and locator.clusters
-(station_map), served by locator.api (/api/v1/stations/, /api/v1/map/, /api/v1/geocode/) and
-locator.views (/ and /stations/<id>/).
+Reads: locator.selectors (station_search, favourites, comments), locator.selectors_station
+(station_detail, whether an EVSE can start), locator.selectors_charging (what charging reads)
+and locator.clusters (station_map), served by locator.api, api_comments and api_places
+(/api/v1/...) and locator.views (/, /stations/<id>/, /favourites/).
 
 Speed comes from three things: aggregates on Location written with every change, a (lat, lon)
 B-tree over visible stations searched in expanding windows, and a precomputed multi-zoom

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from locator import clusters, live, selectors, services
+from locator import clusters, live, selectors, selectors_station, services
 from locator.api_schema import (
     FavouriteOutput,
     MapOutput,
@@ -274,7 +274,7 @@ class MapApi(APIView):
 def _evse_json(evse: Any, location: Location) -> dict[str, Any]:
     return {
         "id": evse.id,
-        "can_start": selectors.evse_can_start(location=location, evse=evse),
+        "can_start": selectors_station.evse_can_start(location=location, evse=evse),
         "uid": evse.uid,
         "evse_id": evse.evse_id,
         "status": evse.status,
@@ -302,7 +302,7 @@ class StationDetailApi(APIView):
     @extend_schema(responses=answers({200: StationDetailOutput}, 404))
     def get(self, request: Request, station_id: int) -> Response:
         """One station with EVSEs, connectors, tariff summaries and opening hours."""
-        detail = selectors.station_detail(
+        detail = selectors_station.station_detail(
             station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
         )
         if detail is None:
@@ -350,7 +350,7 @@ class StationStatusApi(APIView):
             return Response({"detail": "No such station (it may have been removed)."}, status=404)
         for item in state["items"]:
             # A charge point that turned busy or broken meanwhile greys out its Start button.
-            item["startable"] = item["status"] not in selectors.EVSE_UNAVAILABLE
+            item["startable"] = item["status"] not in selectors_station.EVSE_UNAVAILABLE
         response = Response(state)
         response["Cache-Control"] = "no-store"
         return response

@@ -13,7 +13,7 @@ from locator import pricing
 from locator.models import Evse as Evse
 from locator.models import Location as Location
 from locator.models import Tariff
-from locator.selectors import location_tariffs
+from locator.selectors_station import location_tariffs
 from locator.tariff_cost import periods_price as periods_price
 
 FALLBACK_POWER_KW = 11.0

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from locator import live, pricing, selectors, services
+from locator import live, pricing, selectors, selectors_station, services
 from locator.audience import viewer_restricted_stations, viewer_stations
 from locator.catalogue import CONNECTOR_STANDARDS, standard_label
 from locator.forms import CommentForm
@@ -86,7 +86,7 @@ def _charge_kwh(typed: str | None) -> tuple[float, str]:
 
 
 def station(request: HttpRequest, station_id: int, form: CommentForm | None = None) -> HttpResponse:
-    detail = selectors.station_detail(
+    detail = selectors_station.station_detail(
         station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
     )
     if detail is None:
@@ -101,7 +101,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
         {
             "evse": evse,
             "live": live.evse_live(evse, now),
-            "can_start": selectors.evse_can_start(location=location, evse=evse),
+            "can_start": selectors_station.evse_can_start(location=location, evse=evse),
             "connectors": [
                 {
                     "connector": c,

@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from locator.selectors import EVSE_UNAVAILABLE, evse_remote_startable
 from locator.selectors_charging import Evse, Location, evse_for_start
+from locator.selectors_station import EVSE_UNAVAILABLE, evse_remote_startable
 from payments.gateway import PaymentError
 from payments.models import Payment
 from payments.services import hold_place
