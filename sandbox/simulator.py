@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,10 +28,11 @@ import pydantic
 
 from roaming.ocpi.v221.schemas import COMMAND_BODIES, CommandType
 from sandbox.catalogue import Catalogue
+from sandbox.charge import SimSession, now_utc
 from sandbox.config import SandboxConfig
 from sandbox.credentials import CredentialsDesk
 from sandbox.errors import OcpiError
-from sandbox.pricing import MeterSegment, PricedSession, price_session
+from sandbox.pricing import MeterSegment
 from sandbox.push import Pusher
 
 # Pushes whose body is an object the version shapes: (module, method) -> dialect kind.
@@ -51,10 +51,6 @@ _CHURN_STATUSES = ("AVAILABLE", "CHARGING", "OUTOFORDER", "INOPERATIVE")
 _CHURN_WEIGHTS = (0.55, 0.35, 0.05, 0.05)
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def _message(text: str) -> list[dict[str, str]]:
     return [{"language": "en", "text": text}]
 
@@ -69,37 +65,6 @@ class CommandRefusedError(Exception):
     def __init__(self, result: str, text: str) -> None:
         super().__init__(text)
         self.result, self.text = result, text
-
-
-@dataclass
-class SimSession:
-    """A running or finished charge: the OCPI Session plus what the simulation needs."""
-
-    session: dict[str, Any]
-    location: dict[str, Any]
-    evse: dict[str, Any]
-    connector: dict[str, Any]
-    tariff: dict[str, Any]
-    target_kwh: float
-    car_kw: float
-    segments: list[MeterSegment] = field(default_factory=list)
-    reported_periods: int = 0
-    kwh: float = 0.0
-    last_at: datetime = field(default_factory=now_utc)
-
-    @property
-    def active(self) -> bool:
-        status: str = self.session["status"]
-        return status == "ACTIVE"
-
-    def power_kw(self) -> float:
-        """The power now: the lower of connector and car, tapering above 80 % full."""
-        connector_kw = (self.connector.get("max_electric_power") or 11000) / 1000
-        power = min(connector_kw, self.car_kw)
-        filled = self.kwh / self.target_kwh if self.target_kwh else 1.0
-        if filled > 0.8:
-            power *= max(0.2, (1 - filled) / 0.2)
-        return round(power, 3)
 
 
 class Simulator:
@@ -377,135 +342,34 @@ class Simulator:
             delay = min(delay, max(0.05, hours_to_full * 3600))
         self.later(delay, lambda: self._tick(sim))
 
-    def _advance(self, sim: SimSession, until: datetime) -> None:
-        """Meter the session from its last update to `until` at the current power."""
-        if until <= sim.last_at:
-            return
-        power = sim.power_kw()
-        hours = (until - sim.last_at).total_seconds() / 3600
-        full = power > 0 and sim.kwh + power * hours >= sim.target_kwh
-        if full:
-            # The car fills up within this stretch: meter exactly up to the full moment.
-            until = sim.last_at + timedelta(hours=(sim.target_kwh - sim.kwh) / power)
-        voltage = sim.connector["max_voltage"] or 230
-        if until > sim.last_at:
-            sim.segments.append(
-                MeterSegment(sim.last_at, until, power, round(power * 1000 / voltage, 1))
-            )
-            hours = (until - sim.last_at).total_seconds() / 3600
-            sim.last_at = until
-        sim.kwh = sim.target_kwh if full else sim.kwh + power * hours
-
-    def _progress(self, sim: SimSession) -> tuple[dict[str, Any], PricedSession]:
-        """Session fields that changed since the last push, and the pricing so far."""
-        priced = (
-            price_session(sim.tariff, sim.segments, time_zone=sim.location["time_zone"])
-            if sim.segments
-            else None
-        )
-        new_segments = sim.segments[sim.reported_periods :]
-        sim.reported_periods = len(sim.segments)
-        periods = [
-            {
-                "start_date_time": seg.start,
-                "dimensions": [
-                    {
-                        "type": "ENERGY",
-                        "volume": round(
-                            seg.power_kw * (seg.end - seg.start).total_seconds() / 3600, 4
-                        ),
-                    },
-                    {"type": "MAX_POWER", "volume": seg.power_kw},
-                ],
-                "tariff_id": sim.tariff["id"],
-            }
-            for seg in new_segments
-            if seg.end > seg.start
-        ]
-        sim.session["charging_periods"].extend(periods)
-        sim.session["kwh"] = round(sim.kwh, 4)
-        if priced is not None:
-            sim.session["total_cost"] = priced.total.as_price()
-        sim.session["last_updated"] = now_utc()
-        patch = {
-            "kwh": sim.session["kwh"],
-            "charging_periods": periods,
-            "total_cost": sim.session["total_cost"],
-            "last_updated": sim.session["last_updated"],
-        }
-        return patch, priced  # type: ignore[return-value]
-
     def _tick(self, sim: SimSession) -> None:
         if not sim.active:
             return
-        self._advance(sim, now_utc())
+        sim.advance(now_utc())
         if sim.kwh >= sim.target_kwh:
             self._complete(sim, ended=sim.last_at)
             return
-        patch, _ = self._progress(sim)
+        patch, _ = sim.progress()
         cc, party, sid = sim.session["country_code"], sim.session["party_id"], sim.session["id"]
         self._push("sessions", "PATCH", f"/{cc}/{party}/{sid}", patch)
         self._schedule_tick(sim)
 
     def _complete(self, sim: SimSession, *, ended: datetime) -> None:
-        self._advance(sim, ended)
+        sim.advance(ended)
         if not sim.segments:  # stopped within the same second it started
             sim.segments.append(MeterSegment(sim.last_at, sim.last_at + timedelta(seconds=1), 0.0))
             sim.last_at += timedelta(seconds=1)
         sim.session["end_date_time"] = sim.last_at
         sim.session["status"] = "COMPLETED"
-        patch, priced = self._progress(sim)
+        patch, priced = sim.progress()
         patch["status"] = "COMPLETED"
         patch["end_date_time"] = sim.session["end_date_time"]
         cc, party, sid = sim.session["country_code"], sim.session["party_id"], sim.session["id"]
         self._push("sessions", "PATCH", f"/{cc}/{party}/{sid}", patch)
         self.evse_status_push(sim.evse["uid"], "AVAILABLE")
-        cdr = self._cdr(sim, priced)
+        cdr = sim.cdr(priced)
         self.cdrs.append(cdr)
         self._push("cdrs", "POST", "", cdr, sim.location)
-
-    def _cdr(self, sim: SimSession, priced: PricedSession) -> dict[str, Any]:
-        session, location, evse, connector = sim.session, sim.location, sim.evse, sim.connector
-        cdr: dict[str, Any] = {
-            "country_code": session["country_code"],
-            "party_id": session["party_id"],
-            "id": f"CDR-{session['id']}",
-            "start_date_time": session["start_date_time"],
-            "end_date_time": session["end_date_time"],
-            "session_id": session["id"],
-            "cdr_token": session["cdr_token"],
-            "auth_method": session["auth_method"],
-            "cdr_location": {
-                "id": location["id"],
-                "name": location["name"],
-                "address": location["address"],
-                "city": location["city"],
-                "postal_code": location["postal_code"],
-                "country": location["country"],
-                "coordinates": location["coordinates"],
-                "evse_uid": evse["uid"],
-                "evse_id": evse["evse_id"],
-                "connector_id": connector["id"],
-                "connector_standard": connector["standard"],
-                "connector_format": connector["format"],
-                "connector_power_type": connector["power_type"],
-            },
-            "currency": "EUR",
-            "tariffs": [sim.tariff],
-            "charging_periods": priced.charging_periods,
-            "total_cost": priced.total.as_price(),
-            "total_fixed_cost": priced.fixed.as_price(),
-            "total_energy": round(float(priced.total_energy_kwh), 4),
-            "total_energy_cost": priced.energy.as_price(),
-            "total_time": round(float(priced.total_time_h), 4),
-            "total_time_cost": priced.time.as_price(),
-            "total_parking_time": round(float(priced.total_parking_time_h), 4),
-            "total_parking_cost": priced.parking.as_price(),
-            "last_updated": now_utc(),
-        }
-        if session.get("authorization_reference"):
-            cdr["authorization_reference"] = session["authorization_reference"]
-        return cdr
 
     def _stop_session(self, data: dict[str, Any]) -> dict[str, Any]:
         sim = self.sessions.get(data["session_id"])
