@@ -22,7 +22,8 @@ from payments.money import format_money
 from roaming.adapters import adapter_for
 from roaming.errors import PartnerError
 from roaming.models import ChargeDetailRecord, ChargingSession
-from roaming.services.cdrs import charge_tariff, to_minor
+from roaming.services.cdr_tariffs import charge_tariff
+from roaming.services.cdrs import to_minor
 
 BILLED = (ChargeDetailRecord.Billing.BILLED, ChargeDetailRecord.Billing.REFUNDED)
 

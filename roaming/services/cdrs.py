@@ -15,11 +15,9 @@ and billed once, because payments captures a hold once and the CDR's `billing` m
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -30,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.outbox import task_enqueue
-from locator.selectors_charging import location_find, periods_price, tariff_find
+from locator.selectors_charging import periods_price
 from payments.models import Payment, Receipt
 from payments.money import format_money, minor_per_major
 from payments.services import PaymentError, hold_capture, receipt_write
@@ -39,9 +37,9 @@ from roaming.adapters.base import ChargeRecord
 from roaming.errors import PartnerError
 from roaming.models import ChargeDetailRecord, ChargingSession, DriverToken, Partner, SessionState
 from roaming.selectors import partner_owns
+from roaming.services.cdr_tariffs import charge_tariff
 from roaming.services.refunds import session_refund
 from roaming.services.sessions import session_note, session_transition
-from roaming.services.sync import catalogue_source
 from roaming.services.tokens import driver_token_refresh
 
 logger = logging.getLogger(__name__)
@@ -73,59 +71,6 @@ def cdr_fee(*, total: int, credit: bool) -> int:
 def to_minor(amount: Decimal, currency: str) -> int:
     """Major units (as OCPI gives money) to minor units, half up, in the currency's exponent."""
     return int((amount * minor_per_major(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-@dataclass(frozen=True)
-class ChargeTariff:
-    """The tariff a charge is reckoned with, and where its location's clock runs."""
-
-    id: str
-    currency: str
-    elements: list[dict[str, Any]]
-    min_price: dict[str, Any] | None
-    max_price: dict[str, Any] | None
-    time_zone: str
-
-
-def charge_tariff(
-    *, cdr: ChargeDetailRecord, record: ChargeRecord | None = None
-) -> ChargeTariff | None:
-    """The tariff to check a CDR against: the one the driver was shown (the session's, from
-    our catalogue), else one the CDR's periods name, else the first the CDR carries."""
-    source = catalogue_source(cdr.partner)
-    party = {"source": source, "country_code": cdr.country_code, "party_id": cdr.party_id}
-    payload = cdr.payload if isinstance(cdr.payload, dict) else {}
-    location_id = (payload.get("cdr_location") or {}).get("id", "")
-    location = location_find(**party, ocpi_id=location_id)
-    zone = location.time_zone if location is not None and location.time_zone else "UTC"
-    wanted = [cdr.session.tariff_id] if cdr.session and cdr.session.tariff_id else []
-    wanted += [
-        p.get("tariff_id") for p in payload.get("charging_periods") or [] if p.get("tariff_id")
-    ]
-    for tariff_id in wanted:
-        stored = tariff_find(**party, ocpi_id=tariff_id)
-        if stored is not None:
-            return ChargeTariff(
-                id=stored.ocpi_id,
-                currency=stored.currency,
-                elements=list(stored.elements),
-                min_price=stored.min_price,
-                max_price=stored.max_price,
-                time_zone=zone,
-            )
-    if record is None:
-        record = adapter_for(cdr.partner).cdr_parse(cdr.payload)
-    carried = sorted(record.tariffs, key=lambda t: t.id not in wanted)
-    if not carried:
-        return None
-    return ChargeTariff(
-        id=carried[0].id,
-        currency=carried[0].currency,
-        elements=list(carried[0].elements),
-        min_price=carried[0].min_price,
-        max_price=carried[0].max_price,
-        time_zone=zone,
-    )
 
 
 def cdr_session_match(*, partner: Partner, record: ChargeRecord) -> ChargingSession | None:
