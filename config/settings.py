@@ -447,14 +447,10 @@ PAYMENTS_HOLD_SWEEP_MARGIN = timedelta(
 PAYMENTS_AUTHENTICATION_TIMEOUT = timedelta(
     minutes=env.float("PAYMENTS_AUTHENTICATION_TIMEOUT_MINUTES", default=60)
 )
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "payments-reconcile": {
-            "task": "payments.tasks.payments_reconcile",
-            "schedule": crontab(minute="*/30"),
-        },
-    }
-)
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.payments_reconcile",
+    "schedule": crontab(minute="*/30"),
+}
 # The SDK logs every request at INFO; our gateway logs what matters.
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
 
@@ -488,18 +484,10 @@ LOCATOR_VIEWER_TOKENS = "roaming.selectors.driver_publish_tokens"
 LOCATOR_GEOCODER_CACHE_SECONDS = env.int("LOCATOR_GEOCODER_CACHE_SECONDS", default=24 * 3600)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url.replace("{s}", "a"))
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
-
-
 # Tiles are images from the tile server's origin ({s} subdomains allowed by a wildcard).
-_tile_origin = _origin(LOCATOR_TILE_URL)
-if _tile_origin:
-    _tile_sources = [
-        _tile_origin.replace("://a.", "://*.") if "{s}" in LOCATOR_TILE_URL else _tile_origin
-    ]
+_tiles = urlsplit(LOCATOR_TILE_URL.replace("{s}.", "*.").replace("{s}", "a"))
+if _tiles.netloc:
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] = [
         *CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"],
-        *_tile_sources,
+        f"{_tiles.scheme}://{_tiles.netloc}",
     ]
