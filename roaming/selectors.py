@@ -9,9 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import F, OuterRef, QuerySet
+from psycopg import sql as pgsql
 
+from config.db.base import DatabaseWrapper as PreparingDatabase
 from payments.selectors import card_expiry_usable, default_card_expiry, unpaid_exists
 from roaming.models import (
     LIVE_STATES,
@@ -220,12 +222,19 @@ def driver_token_judged(*, uid: str) -> DriverToken | None:
 
     Real-time authorization calls this on every request, and building and compiling the
     query cost several times what running it does, so the statement is compiled once per
-    process (`token_lookup_compiled`) and run as it is with each uid."""
+    process (`token_lookup_compiled`) and run as it is with each uid. On PostgreSQL it runs
+    as a prepared statement whose only parameter is the uid: planning its subqueries costs
+    several times what running it does, and a prepared statement is planned once per
+    connection instead of on every request."""
     lookup = token_lookup_compiled()
-    params = list(lookup.params)
-    params[lookup.uid_at] = uid
-    with connection.cursor() as cursor:
-        cursor.execute(lookup.sql, params)
+    database = connections[DEFAULT_DB_ALIAS]
+    if isinstance(database, PreparingDatabase):
+        cursor, statement, params = database.prepared_cursor(), lookup.prepared_sql, [uid]
+    else:
+        cursor, statement, params = database.cursor(), lookup.sql, list(lookup.params)
+        params[lookup.uid_at] = uid
+    with cursor:
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -250,13 +259,25 @@ class TokenLookup:
     uid_at: int
     facts: tuple[str, ...]
 
+    @functools.cached_property
+    def prepared_sql(self) -> str:
+        """The statement with every parameter but the uid written in as a literal, so that
+        PostgreSQL keeps one generic plan for it (with the enum values as parameters, it
+        judges each run worth a plan of its own and never stops planning)."""
+        pieces = self.sql.split("%s")
+        statement: list[pgsql.Composable] = [pgsql.SQL(pieces[0])]
+        for at, (param, piece) in enumerate(zip(self.params, pieces[1:], strict=True)):
+            statement.append(pgsql.Placeholder() if at == self.uid_at else pgsql.Literal(param))
+            statement.append(pgsql.SQL(piece))
+        return pgsql.Composed(statement).as_string()
+
 
 @functools.cache
 def token_lookup_compiled() -> TokenLookup:
     query = driver_tokens_judged().filter(uid=UID_MARK)[:1].query
-    sql, params = query.sql_with_params()
+    sql_text, params = query.sql_with_params()
     return TokenLookup(
-        sql, tuple(params), list(params).index(UID_MARK), tuple(query.annotation_select)
+        sql_text, tuple(params), list(params).index(UID_MARK), tuple(query.annotation_select)
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
@@ -294,6 +295,26 @@ def test_authorization_is_one_query(
     verdict(client, token)  # the partner's token is looked up and remembered
     with django_assert_num_queries(1):
         assert verdict(client, token) == ("ALLOWED", "")
+
+
+def test_authorization_is_planned_once_per_connection(
+    client: Client, cpo: Partner, driver_with_token: DriverWithToken
+) -> None:
+    """Planning the lookup's subqueries costs several times what running it does: on
+    PostgreSQL it is a prepared statement that settles on one plan for every uid."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; SQLite plans every statement anew")
+    _, _, token = driver_with_token
+    for _ in range(8):  # PostgreSQL tries a plan of the uid's own for the first five runs
+        assert verdict(client, token) == ("ALLOWED", "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s AND statement LIKE %s",
+            ["%roaming_drivertoken%", "%card_expiry%"],
+        )
+        (generic_plans,) = cursor.fetchone()
+    assert generic_plans >= 2
 
 
 def test_a_removed_card_blocks_at_once_and_a_new_card_puts_it_right(
