@@ -26,6 +26,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 
 from config.middleware import database_unreachable
+from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PLUGWAY_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -81,7 +82,7 @@ class Cluster:
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"no PostgreSQL server binaries at {PG_BIN} (set PLUGWAY_PG_BIN)")
+        skip_or_fail(f"no PostgreSQL server binaries at {PG_BIN} (set PLUGWAY_PG_BIN)")
     directory = Path(tempfile.mkdtemp(prefix="plugway-db-down-"))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
