@@ -5,22 +5,19 @@ import logging
 import sys
 from collections.abc import Callable
 
-import psycopg
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views import defaults
 from redis import RedisError
 
+from config.db.errors import database_unreachable
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
 UNAVAILABLE = "This is not possible right now. Please try again in a minute."
 NUL_IN_QUERY = "must not contain a NUL character (%00)."
-# SQLSTATEs of a server that is shutting down or not yet accepting connections; class 08 is a
-# connection exception. (A client-side failure to connect or a dropped socket has none.)
-SERVER_GOING_OR_COMING = {"57P01", "57P02", "57P03"}
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -54,20 +51,6 @@ class QueryTextMiddleware:
         message = f"The address's {name!r} parameter {NUL_IN_QUERY}"
         context = {"title": "We cannot read that address", "message": message}
         return render(request, "notice.html", context, status=400)
-
-
-def database_unreachable(exception: BaseException) -> bool:
-    """Whether this error means the database cannot be reached (down, restarting, silent past
-    the connect timeout), as opposed to a query that failed: only the first is worth a retry."""
-    if isinstance(exception, InterfaceError):  # the connection was closed under us
-        return True
-    if not isinstance(exception, OperationalError):
-        return False
-    cause = exception.__cause__
-    if not isinstance(cause, psycopg.OperationalError):
-        return False  # SQLite's "database is locked" and friends are not an outage
-    state = cause.sqlstate
-    return state is None or state.startswith("08") or state in SERVER_GOING_OR_COMING
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:

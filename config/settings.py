@@ -406,6 +406,10 @@ CELERY_BEAT_SCHEDULE["roaming-cdrs-missing"] = {
     "task": "roaming.tasks.cdrs_missing_find_task",
     "schedule": timedelta(minutes=10),
 }
+CELERY_BEAT_SCHEDULE["roaming-cdrs-unbilled"] = {
+    "task": "roaming.tasks.cdrs_unbilled_requeue_task",
+    "schedule": timedelta(minutes=10),
+}
 # Each night the partners' CDRs, ours and Stripe's captures of this many last days are compared
 # and each difference reported to staff and ADMINS (roaming.services.billing_reconcile).
 BILLING_RECONCILE_WINDOW = timedelta(days=env.int("BILLING_RECONCILE_DAYS", default=3))

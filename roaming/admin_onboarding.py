@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from config.outbox import task_enqueue
 from roaming.errors import NO_MUTUAL_VERSION, NOT_OCPI, REFUSED_TOKEN, UNREACHABLE, PartnerError
 from roaming.models import Partner, PartnerState
 from roaming.ocpi.versions import our_versions_url
@@ -163,7 +164,7 @@ def add_view(request: HttpRequest, model_admin: Any, page: AddPage) -> HttpRespo
         except PartnerError as error:
             form.add_error(None, failure_text(error))
         else:
-            partner_sync_task.delay(partner.pk, True)
+            task_enqueue(partner_sync_task, partner.pk, True)  # sent once the broker is up
             messages.success(request, f"{done} A full pull of its stations is queued.")
             return redirect("admin:roaming_partner_change", partner.pk)
     texts = {"title": page.title, "intro": page.intro, "submit": page.submit}

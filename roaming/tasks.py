@@ -16,7 +16,7 @@ from roaming.models import ChargeDetailRecord, ChargingSession, Partner
 from roaming.selectors import partners_due_for_sync
 from roaming.services import partner_sync
 from roaming.services.billing_reconcile import billing_reconcile
-from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find
+from roaming.services.cdrs import cdr_bill, cdr_hold, cdrs_missing_find, cdrs_unbilled_requeue
 from roaming.services.sessions import commands_expire, session_hold_ensure, session_late_stop
 from roaming.services.tokens import driver_token_push, driver_tokens_reconcile
 
@@ -79,6 +79,13 @@ def cdrs_missing_find_task() -> int:
     """From beat: look for the CDRs of sessions that ended a while ago without one, on the
     partners' CDRs senders, and flag to an admin those still missing."""
     return cdrs_missing_find()
+
+
+@shared_task
+def cdrs_unbilled_requeue_task() -> int:
+    """Every 10 minutes from beat: queue again the billing of CDRs whose billing task was lost
+    (see `cdrs_unbilled_requeue`)."""
+    return cdrs_unbilled_requeue()
 
 
 @shared_task

@@ -1,9 +1,11 @@
 """The database going away: the app answers 503 with Retry-After at once, never a 500 and never
-a hang, and serves again by itself once the database is back (issue 16).
+a hang, and serves again by itself once the database is back; work a worker meets during the
+outage is done once it is back, not lost (issue 16).
 
 The test makes a PostgreSQL cluster of its own on a free port (so the shared server is never
-touched), serves the app from it with gunicorn, stops the cluster, puts a server that accepts
-connections and never answers in its place (a database host gone silent), and starts it again.
+touched), serves the app from it with gunicorn and a real Celery worker (on the suite's Redis),
+stops the cluster, puts a server that accepts connections and never answers in its place (a
+database host gone silent), and starts it again.
 """
 
 import os
@@ -16,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,9 @@ import psycopg
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from config.middleware import database_unreachable
+from config.celery import app as celery_app
+from config.db.errors import database_unreachable
+from tests.conftest import celery_workers, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PLUGWAY_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -81,7 +86,7 @@ class Cluster:
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"no PostgreSQL server binaries at {PG_BIN} (set PLUGWAY_PG_BIN)")
+        skip_or_fail(f"no PostgreSQL server binaries at {PG_BIN} (set PLUGWAY_PG_BIN)")
     directory = Path(tempfile.mkdtemp(prefix="plugway-db-down-"))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
@@ -98,15 +103,19 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-def app(cluster: Cluster) -> Iterator[str]:
-    """The app, migrated onto the cluster and served by gunicorn as in production (DEBUG off),
-    with no Redis: the database is the only service that goes away here."""
-    env = {
+def app_env(cluster: Cluster) -> dict[str, str]:
+    return {
         key: value
         for key, value in os.environ.items()
         if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
     } | {"DATABASE_URL": cluster.url, "DEBUG": "0"}
+
+
+@pytest.fixture
+def app(cluster: Cluster) -> Iterator[str]:
+    """The app, migrated onto the cluster and served by gunicorn as in production (DEBUG off),
+    with no Redis: the database is the only service that goes away here."""
+    env = app_env(cluster)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
         cwd=ROOT,
@@ -139,6 +148,51 @@ def app(cluster: Cluster) -> Iterator[str]:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def worker(cluster: Cluster, app: str, tmp_path: Path) -> Iterator[str]:
+    """A real Celery worker on the (migrated) cluster, its broker the suite's Redis; yields the
+    queue it consumes."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    with celery_workers(queue, tmp_path / "mail", env={"DATABASE_URL": cluster.url}):
+        yield queue
+
+
+def cdr_stored(cluster: Cluster) -> int:
+    """A partner's CDR still to bill, stored on the cluster. It matches no session of ours, so
+    billing it needs no Stripe: it becomes "unmatched", for an admin."""
+    code = (
+        "from django.utils import timezone\n"
+        "from roaming.models import ChargeDetailRecord, Partner\n"
+        "now = timezone.now()\n"
+        "cdr = ChargeDetailRecord.objects.create(\n"
+        "    partner=Partner.objects.create(name='CPO'), country_code='NL', party_id='CPO',\n"
+        "    cdr_id='CDR-1', payload={}, currency='EUR', total_cost=500,\n"
+        "    total_cost_excl_vat=413, total_energy=10, total_time_hours=1, started_at=now,\n"
+        "    ended_at=now)\n"
+        "print(cdr.pk)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=app_env(cluster),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
+
+
+def billing_of(cluster: Cluster, cdr: int) -> str:
+    with psycopg.connect(cluster.url) as database:
+        row = database.execute(
+            "SELECT billing FROM roaming_chargedetailrecord WHERE id = %s", [cdr]
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 class SilentServer:
@@ -185,12 +239,15 @@ def serving(base: str) -> bool:
     )
 
 
-def test_database_down_answers_503_at_once_and_the_app_recovers_by_itself(
-    cluster: Cluster, app: str
+def test_database_down_answers_503_at_once_and_everything_recovers_by_itself(
+    cluster: Cluster, app: str, worker: str
 ) -> None:
     assert serving(app)
+    cdr = cdr_stored(cluster)
 
     cluster.stop()
+    # Billing reaches the worker during the outage (it was queued before, or is a retry).
+    billing = celery_app.send_task("roaming.tasks.cdr_bill_task", args=[cdr], queue=worker)
     for _ in range(2):  # each gunicorn worker, whatever connection it held
         assert_unavailable_at_once(app)
 
@@ -199,12 +256,17 @@ def test_database_down_answers_503_at_once_and_the_app_recovers_by_itself(
         assert_unavailable_at_once(app)
     finally:
         silent.close()
+    assert billing.state == "RETRY"  # not failed, acknowledged and lost, as it used to be
 
     cluster.start()
-    deadline = time.monotonic() + 15
+    back = time.monotonic()
+    deadline = back + 15
     while not serving(app) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert all(serving(app) for _ in range(4))  # every worker, every path
+    assert billing.get(timeout=90) == "unmatched"  # billed (here: held for an admin) by itself
+    print(f"billing done {time.monotonic() - back:.1f} s after the database was back")
+    assert billing_of(cluster, cdr) == "unmatched"
 
 
 def wrapped(cause: Exception) -> OperationalError:

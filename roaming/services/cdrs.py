@@ -1,5 +1,6 @@
 """Charge detail records: take one in, match it to its session, bill it or hold it for an admin,
-turn a credit CDR into a refund, and look for the CDRs that never came.
+turn a credit CDR into a refund, look for the CDRs that never came, and queue again the billing
+of any whose billing task was lost.
 
 The flow (DESIGN.md, data flow 4): `cdr_receive` stores a partner's CDR once per
 (country_code, party_id, id), matches it to our session and works out what to charge, and
@@ -27,6 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from config.models import PendingTask
 from config.outbox import task_enqueue
 from locator.selectors_charging import periods_price
 from payments.models import Payment, Receipt
@@ -50,6 +52,9 @@ Billing = ChargeDetailRecord.Billing
 TOKEN_MATCH_WINDOW = timedelta(minutes=30)
 # Partners stamp to the second: a charge shorter than a second "ends" before we created its row.
 STAMP_SLACK = timedelta(seconds=1)
+# A CDR still to bill this long after it arrived lost its billing task: a capture's retries
+# while Stripe is unreachable end (in review) well within it.
+UNBILLED_AFTER = timedelta(minutes=30)
 
 
 class CdrRefusedError(PartnerError):
@@ -432,6 +437,26 @@ def cdrs_missing_find(*, now: datetime | None = None) -> int:
             session_note(session=session, cause=f"Flagged to an admin: {message}")
             flagged += 1
     return flagged
+
+
+def cdrs_unbilled_requeue() -> int:
+    """Queue again the billing of CDRs still to bill `UNBILLED_AFTER` after they arrived, and
+    not queued in that time either: their billing task was lost (its worker died past the
+    broker's redelivery, or it ran out of retries in a long outage). Billing is safe to run
+    twice. Returns how many were queued."""
+    from roaming.tasks import cdr_bill_task
+
+    since = timezone.now() - UNBILLED_AFTER
+    queued = PendingTask.objects.filter(task=cdr_bill_task.name, created_at__gte=since)
+    recent = {args[0] for args in queued.values_list("args", flat=True)}
+    left = ChargeDetailRecord.objects.filter(billing=Billing.PENDING, received_at__lt=since)
+    lost = [pk for pk in left.values_list("pk", flat=True) if pk not in recent]
+    with transaction.atomic():
+        for pk in lost:
+            task_enqueue(cdr_bill_task, pk)
+    if lost:
+        logger.warning("billing of %d CDR(s) queued again: %s", len(lost), lost)
+    return len(lost)
 
 
 def _cdrs_fetch(partner: Partner, since: datetime) -> str:

@@ -200,3 +200,13 @@ class Ocpi:
 
     def get(self, url: str) -> Any:
         return self.client.get(url, **self.auth)
+
+
+def session_billed(client: Client, localstripe: LocalStripe, on_commit: Any) -> ChargingSession:
+    """A charge of 10 kWh at €0.39/kWh + 21 % VAT, billed through our CDRs receiver: €4.72 +
+    our €0.35 fee, with its receipt. `on_commit` is `django_capture_on_commit_callbacks`."""
+    driver = driver_make(localstripe)
+    session = session_make(user=driver, partner=cpo_partner(), state=SessionState.COMPLETED)
+    Ocpi(client, on_commit).post_cdr(cdr_payload(session, kwh="10"))
+    session.refresh_from_db()
+    return session

@@ -3,6 +3,7 @@ invite one, add an open feed, unregister; and what staff without the permission 
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -10,11 +11,13 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from config.models import PendingTask
+from config.outbox import pending_tasks_relay
 from locator.models import Location
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerKind, PartnerState
 from roaming.services.sync import catalogue_source
-from tests.conftest import with_authenticator
+from tests.conftest import CeleryWorker, RedisServer, with_authenticator
 from tests.roaming.charging import closed_port_url
 from tests.roaming.peers import ScriptedPeer, ocpi_body, scripted_peer
 from tests.sandbox.fixtures import SandboxHandle
@@ -92,6 +95,40 @@ def test_add_registers_with_the_partner_and_pulls_its_stations(
     assert partner.state == PartnerState.ACTIVE
     pulled = Location.objects.filter(source=catalogue_source(partner), visible=True)
     assert pulled.count() == 12  # eager here: the pull ran at once
+
+
+@pytest.mark.worker
+def test_add_with_redis_down_connects_and_the_pull_runs_once_redis_is_back(
+    admin_client: Client,
+    sandbox_for_us: Callable[[int], SandboxHandle],
+    worker_database: None,
+    own_broker: RedisServer,
+    celery_worker: CeleryWorker,
+    default_queue: None,
+) -> None:
+    """Issue 16: the first pull was sent to Celery inside the request, so with the broker down
+    the admin waited out Celery's publish retries and got a 500. Now it goes through the outbox:
+    the partner is added, and a real worker pulls once beat's relay finds the broker back."""
+    sandbox = sandbox_for_us(12)
+    own_broker.stop()
+
+    page = connect(admin_client, sandbox.versions_url, sandbox.token_a)
+
+    assert "Registered with Sandbox CPO: OCPI 2.2.1" in page
+    assert "A full pull of its stations is queued." in page
+    partner = Partner.objects.get(name="Sandbox CPO")
+    queued = PendingTask.objects.get(task="roaming.tasks.partner_sync_task")
+    assert (queued.args, queued.sent_at) == ([partner.pk, True], None)
+    assert "Connection refused" in queued.last_error
+
+    own_broker.start()
+    deadline = time.monotonic() + 60
+    while not pending_tasks_relay() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    pulled = Location.objects.filter(source=catalogue_source(partner), visible=True)
+    while pulled.count() < 12 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pulled.count() == 12
 
 
 def test_each_failed_handshake_says_what_to_check(

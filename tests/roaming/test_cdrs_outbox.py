@@ -4,17 +4,21 @@ can send its billing."""
 
 import time
 from contextlib import nullcontext
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from config.models import PendingTask
 from config.outbox import pending_tasks_relay
 from payments.models import Payment
 from roaming.models import ChargeDetailRecord, SessionState
-from roaming.tasks import cdr_bill_task
+from roaming.services.cdrs import UNBILLED_AFTER, cdrs_unbilled_requeue
+from roaming.tasks import cdr_bill_task, cdrs_unbilled_requeue_task
 from tests.roaming.billing import (
     LocalStripe,
     Ocpi,
@@ -56,6 +60,38 @@ def test_a_cdr_received_while_the_broker_is_down_is_billed_once_it_is_back(
     assert localstripe.writes("/capture") == [
         f"/v1/payment_intents/{payment.stripe_payment_intent_id}/capture"
     ]
+
+
+def test_a_cdr_whose_billing_task_was_lost_is_billed_by_the_sweep(
+    localstripe: LocalStripe, broker_unreachable: str
+) -> None:
+    """Issue 16: a billing task the broker took but no worker finished (a worker that died past
+    redelivery, an outage longer than the retries) left the CDR unbilled for good."""
+    session = session_make(
+        user=driver_make(localstripe), partner=cpo_partner(), state=SessionState.COMPLETED
+    )
+    Ocpi(Client(), on_commit=lambda **_: nullcontext()).post_cdr(cdr_payload(session, kwh="10"))
+    PendingTask.objects.update(sent_at=timezone.now())  # the broker took it; it was lost
+    assert cdrs_unbilled_requeue() == 0  # just arrived: its billing may still be under way
+
+    long_ago = timezone.now() - UNBILLED_AFTER - timedelta(minutes=1)
+    ChargeDetailRecord.objects.update(received_at=long_ago)
+    PendingTask.objects.update(created_at=long_ago)
+    assert cdrs_unbilled_requeue() == 1
+    assert cdrs_unbilled_requeue() == 0  # queued again just now: once is enough
+
+    celery_app.conf.task_always_eager = True
+    pending_tasks_relay()
+
+    cdr = ChargeDetailRecord.objects.get()
+    assert cdr.billing == ChargeDetailRecord.Billing.BILLED
+    payment = Payment.objects.get(pk=session.payment_id)
+    assert (payment.status, payment.amount_captured) == (Payment.Status.CAPTURED, cdr.amount)
+    assert len(localstripe.writes("/capture")) == 1
+    assert cdrs_unbilled_requeue() == 0
+    sweep = settings.CELERY_BEAT_SCHEDULE["roaming-cdrs-unbilled"]
+    assert sweep["task"] == cdrs_unbilled_requeue_task.name
+    assert sweep["schedule"] < UNBILLED_AFTER
 
 
 def test_a_cdr_not_stored_leaves_no_billing_behind(

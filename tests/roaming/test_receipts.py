@@ -20,6 +20,7 @@ from tests.roaming.billing import (
     cdr_payload,
     cpo_partner,
     driver_make,
+    session_billed,
     session_make,
 )
 
@@ -30,13 +31,7 @@ pytestmark = pytest.mark.django_db
 def billed(
     client: Client, localstripe: LocalStripe, django_capture_on_commit_callbacks: Any
 ) -> ChargingSession:
-    """A charge of 10 kWh at €0.39/kWh + 21 % VAT, billed: €4.72 + our €0.35 fee."""
-    partner: Partner = cpo_partner()
-    driver = driver_make(localstripe)
-    session = session_make(user=driver, partner=partner, state=SessionState.COMPLETED)
-    Ocpi(client, django_capture_on_commit_callbacks).post_cdr(cdr_payload(session, kwh="10"))
-    session.refresh_from_db()
-    return session
+    return session_billed(client, localstripe, django_capture_on_commit_callbacks)
 
 
 def pdf_text(pdf: bytes) -> str:
