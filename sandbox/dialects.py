@@ -75,11 +75,12 @@ class Dialect:
         ]
 
     def peer_endpoints(self, details: dict[str, Any]) -> dict[str, str]:
-        """The eMSP's modules we call: its credentials and receivers, module -> URL."""
+        """The eMSP's modules we call: its credentials, receivers and tokens sender (for
+        real-time authorization), module -> URL."""
         return {
             e["identifier"]: e["url"]
             for e in details["endpoints"]
-            if e["identifier"] == "credentials" or e.get("role") == "RECEIVER"
+            if e["identifier"] in ("credentials", "tokens") or e.get("role") == "RECEIVER"
         }
 
     def credentials(self, token: str, url: str, party: dict[str, Any]) -> dict[str, Any]:
