@@ -345,7 +345,9 @@ class StationStatusApi(APIView):
         """A station's EVSE statuses as shown, for pages that refresh themselves: `{available,
         evses, items: [{id, status, label, age, stale, startable}]}`; a report older than the
         threshold is `UNKNOWN` with `stale: true`."""
-        state = live.station_live(station_id=station_id)
+        state = live.station_live(
+            station_id=station_id, stations=viewer_stations(user=request.user)
+        )
         if state is None:
             return Response({"detail": "No such station (it may have been removed)."}, status=404)
         for item in state["items"]:

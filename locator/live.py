@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from locator.catalogue import STATUS_LABELS
@@ -89,11 +90,12 @@ def evse_live(evse: Evse, now: datetime) -> EvseLive:
     return EvseLive(evse.id, evse.status, said, age, False)
 
 
-def station_live(*, station_id: int) -> dict[str, Any] | None:
-    """A visible station's EVSE statuses as shown, for pages that refresh themselves:
-    `{"available": n, "evses": m, "items": [EvseLive...]}`, or None when there is no such
-    station. Only fresh AVAILABLE reports count as available."""
-    location = Location.objects.filter(id=station_id, visible=True).only("id").first()
+def station_live(*, station_id: int, stations: QuerySet[Location]) -> dict[str, Any] | None:
+    """The EVSE statuses as shown of one of `stations` (those the viewer may see, from
+    locator.audience), for pages that refresh themselves: `{"available": n, "evses": m,
+    "items": [EvseLive...]}`, or None when there is no such station. Only fresh AVAILABLE
+    reports count as available."""
+    location = stations.filter(id=station_id).only("id").first()
     if location is None:
         return None
     now = timezone.now()

@@ -9,7 +9,10 @@ charge, a tariff in words, and a CDR's periods priced. Reads only; catalogue wri
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
 from locator import pricing
+from locator.audience import viewer_stations
 from locator.models import Evse as Evse
 from locator.models import Location as Location
 from locator.models import Tariff
@@ -28,10 +31,11 @@ class TypicalCharge:
     tariff_id: str
 
 
-def evse_for_start(*, evse_id: int) -> Evse | None:
-    """A listed EVSE (its location loaded) that has not been removed, or None."""
+def evse_for_start(*, evse_id: int, user: AbstractBaseUser | AnonymousUser) -> Evse | None:
+    """An EVSE (its location loaded) of a station this driver may see (a restricted one only
+    when its `publish_allowed_to` names them) that has not been removed, or None."""
     return (
-        Evse.objects.filter(pk=evse_id, location__visible=True)
+        Evse.objects.filter(pk=evse_id, location__in=viewer_stations(user=user))
         .exclude(status="REMOVED")
         .select_related("location")
         .first()

@@ -31,7 +31,10 @@ every option. What a partner sees:
 - Charge: POST commands (START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION,
   UNLOCK_CONNECTOR); the CommandResult, Session PUT/PATCHes, EVSE status PATCHes and the CDR
   are pushed to your receivers with token B. Tokens you PUT/PATCH to us are honoured
-  (`valid: false` makes START_SESSION REJECTED).
+  (`valid: false` makes START_SESSION REJECTED), of the types the version has (2.1.1: OTHER,
+  RFID). `SandboxCpo.simulator.charger_start(evse_uid, token_uid, type)` plays a driver at
+  the charger: the sandbox asks your tokens sender to authorize in real time and charges only
+  on ALLOWED.
 - Faults: `--latency-ms`, `--fail-rate` (module requests only: 500, malformed JSON, or held
   for `--fault-delay` and dropped), `--invalid-locations` (served broken in list pages only),
   and `--status-churn` EVSE status changes a second.

@@ -109,6 +109,23 @@ class Catalogue:
             self.version += 1
         return {"status": status, "last_updated": now}
 
+    def location_change(self, location_id: str, now: datetime, **changes: Any) -> dict[str, Any]:
+        """Change a location's own fields (its name, its publication, ...), dated `now`, as an
+        operator does between two pulls (tests play it); return the location."""
+        with self.lock:
+            location = self.locations[location_id]
+            location.update(changes, last_updated=now)
+            self._bytes.pop(location_id, None)
+            self.version += 1
+        return location
+
+    def tariff_change(self, tariff_id: str, now: datetime, **changes: Any) -> dict[str, Any]:
+        """Change a tariff's fields (its elements, ...), dated `now`; return the tariff."""
+        with self.lock:
+            tariff = self.tariffs[tariff_id]
+            tariff.update(changes, last_updated=now)
+        return tariff
+
 
 def _in_window(stamp: datetime, date_from: datetime | None, date_to: datetime | None) -> bool:
     return (date_from is None or stamp >= date_from) and (date_to is None or stamp < date_to)

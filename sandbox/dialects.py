@@ -13,6 +13,8 @@ import base64
 import uuid
 from typing import Any
 
+from sandbox.errors import OcpiError
+
 # Module -> the 2.2.1 fields a 2.1.1 object of it does not have.
 _NOT_IN_211 = {
     "location": ("country_code", "party_id", "publish", "publish_allowed_to", "parking_type"),
@@ -41,6 +43,16 @@ class Dialect:
 
     version = "2.2.1"
     raw_tokens = False  # 2.1.1 sends tokens as they are, later versions base64
+    token_types: tuple[str, ...] = ("AD_HOC_USER", "APP_USER", "OTHER", "RFID")
+
+    def token_type_check(self, token_type: Any) -> None:
+        """Refuse (2001) a token type this version does not have, wherever an eMSP names one:
+        the `type` of a tokens URL, a Token it pushes, the token of a command."""
+        if token_type not in self.token_types:
+            raise OcpiError(
+                f"Token type {token_type!r} is not one of OCPI {self.version}'s: "
+                f"{', '.join(self.token_types)}."
+            )
 
     def auth_header(self, token: str) -> str:
         if self.raw_tokens:
@@ -63,11 +75,12 @@ class Dialect:
         ]
 
     def peer_endpoints(self, details: dict[str, Any]) -> dict[str, str]:
-        """The eMSP's modules we call: its credentials and receivers, module -> URL."""
+        """The eMSP's modules we call: its credentials, receivers and tokens sender (for
+        real-time authorization), module -> URL."""
         return {
             e["identifier"]: e["url"]
             for e in details["endpoints"]
-            if e["identifier"] == "credentials" or e.get("role") == "RECEIVER"
+            if e["identifier"] in ("credentials", "tokens") or e.get("role") == "RECEIVER"
         }
 
     def credentials(self, token: str, url: str, party: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +107,7 @@ class Dialect230(Dialect):
     """OCPI 2.3.0: money as `before_taxes` plus taxes, tariffs say whether taxes are in."""
 
     version = "2.3.0"
+    token_types = (*Dialect.token_types, "EMAID")
 
     @staticmethod
     def price(price: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +146,7 @@ class Dialect211(Dialect):
 
     version = "2.1.1"
     raw_tokens = True
+    token_types = ("OTHER", "RFID")  # no app users yet
 
     def endpoints(self, modules: tuple[tuple[str, str], ...], base: str) -> list[dict[str, str]]:
         return [{"identifier": module, "url": f"{base}/{module}"} for module, _ in modules]

@@ -11,7 +11,7 @@ whose shapes `sandbox.dialects` gives):
     PUT  /2.2.1/sessions/{id}/charging_preferences   always NOT_POSSIBLE
     GET  /2.2.1/cdrs                    sender, paged list
     POST /2.2.1/commands/{command}      receiver
-    GET|PUT|PATCH /2.2.1/tokens/{cc}/{party}/{uid}[?type=RFID]   receiver
+    GET|PUT|PATCH /2.2.1/tokens/{cc}/{party}/{uid}[?type=RFID]   receiver (types of the version)
 
 Paged lists take `offset`, `limit` (capped at `X-Limit`), `date_from` (inclusive) and `date_to`
 (exclusive) on `last_updated`, and answer `X-Total-Count`, `X-Limit` and, unless it is the last
@@ -339,6 +339,8 @@ class Routes:
         if len(rest) != 1:
             raise OcpiError("POST to /commands/{command}.", http_status=404)
         command = self.dialect.inbound("command", _json(body), self.desk.peer_party())
+        if isinstance(command, dict) and isinstance(command.get("token"), dict):
+            self.dialect.token_type_check(command["token"].get("type"))
         status_code, response = self.simulator.command(rest[0], command)
         message = "Success" if status_code == 1000 else "Unknown location"
         response = self.dialect.outbound("command_response", response)
@@ -351,6 +353,7 @@ class Routes:
             raise OcpiError("Use /tokens/{country_code}/{party_id}/{uid}.", http_status=404)
         cc, party, uid = rest
         token_type = query.get("type", ["RFID"])[0]
+        self.dialect.token_type_check(token_type)
         key = (cc, party, uid, token_type)
         stored = self.simulator.tokens.get(key)
         if method == "GET":
@@ -375,6 +378,7 @@ class Routes:
             raise OcpiError(
                 f"Invalid token: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
             ) from exc
+        self.dialect.token_type_check(token.type.value)
         if (token.country_code, token.party_id, token.uid, token.type.value) != key:
             raise OcpiError("The URL and the token's country_code, party_id, uid or type differ.")
         self.simulator.tokens[key] = token.model_dump(mode="json", exclude_none=True)

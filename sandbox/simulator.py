@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pydantic
 
 from roaming.ocpi.v221.schemas import COMMAND_BODIES, CommandType
@@ -195,6 +196,53 @@ class Simulator:
         key = (token["country_code"], token["party_id"], token["uid"], token.get("type", "RFID"))
         return self.tokens.get(key)
 
+    def charger_start(
+        self, evse_uid: str, token_uid: str, token_type: str | None = None
+    ) -> dict[str, Any]:
+        """A driver presents a token at the charger. As a CPO does for a token it may not
+        start on its own say (the eMSP's are `whitelist: NEVER`), ask the eMSP in real time:
+        POST its tokens sender's `{uid}/authorize[?type=]` (no type: RFID, the spec's default)
+        with the location and EVSE; open a Session (AUTH_REQUEST) only on ALLOWED. Returns
+        the eMSP's answer, its whole envelope (`data` in this version's shape)."""
+        registration = self.desk.registration
+        if registration is None or "tokens" not in registration.endpoints:
+            raise OcpiError("No eMSP with a tokens sender is registered.", status_code=3001)
+        location, evse = self.catalogue.evses[evse_uid]
+        dialect = self.catalogue.dialect
+        url = f"{registration.endpoints['tokens'].rstrip('/')}/{token_uid}/authorize"
+        reply = httpx.post(
+            url,
+            params={"type": token_type} if token_type else None,
+            json={"location_id": location["id"], "evse_uids": [evse_uid]},
+            headers={
+                **registration.push_headers(self.config),
+                **dialect.request_headers(registration.token_b),
+            },
+            timeout=self.config.push_timeout,
+        )
+        answer: dict[str, Any] = reply.json()
+        info = answer.get("data") if answer.get("status_code") == 1000 else None
+        if not isinstance(info, dict) or info.get("allowed") != "ALLOWED":
+            return answer
+        party = self.desk.peer_party()
+        # The Session names the token as the eMSP pushed it (2.1.1's answer echoes none).
+        key = (party["country_code"], party["party_id"], token_uid, token_type or "RFID")
+        token = self.tokens.get(key)
+        if token is None:
+            raise OcpiError(f"The eMSP allowed token {token_uid!r} but never sent it to us.")
+        self.later(
+            0,
+            lambda: self._session_open(
+                location,
+                evse,
+                evse["connectors"][0],
+                token,
+                auth_method="AUTH_REQUEST",
+                authorization_reference=info.get("authorization_reference"),
+            ),
+        )
+        return answer
+
     # --- commands ------------------------------------------------------------------------------
 
     def command(self, name: str, body: Any) -> tuple[int, dict[str, Any]]:
@@ -293,6 +341,26 @@ class Simulator:
         if mine and reservation is not None:
             self.reservations.pop(reservation["id"], None)
         self._push_result(data["response_url"], "ACCEPTED")
+        self._session_open(
+            location,
+            evse,
+            connector,
+            token,
+            auth_method="COMMAND",
+            authorization_reference=data.get("authorization_reference"),
+        )
+
+    def _session_open(
+        self,
+        location: dict[str, Any],
+        evse: dict[str, Any],
+        connector: dict[str, Any],
+        token: dict[str, Any],
+        *,
+        auth_method: str,
+        authorization_reference: str | None,
+    ) -> None:
+        """Start charging for `token` (2.2.1's shape): PUT the Session, the EVSE CHARGING."""
         started = now_utc()
         tariff_id = (connector.get("tariff_ids") or ["AC-ENERGY"])[0]
         session = {
@@ -305,7 +373,7 @@ class Simulator:
                 key: token[key]
                 for key in ("country_code", "party_id", "uid", "type", "contract_id")
             },
-            "auth_method": "COMMAND",
+            "auth_method": auth_method,
             "location_id": location["id"],
             "evse_uid": evse["uid"],
             "connector_id": connector["id"],
@@ -315,8 +383,8 @@ class Simulator:
             "status": "ACTIVE",
             "last_updated": started,
         }
-        if data.get("authorization_reference"):
-            session["authorization_reference"] = data["authorization_reference"]
+        if authorization_reference:
+            session["authorization_reference"] = authorization_reference
         dc = connector["power_type"] == "DC"
         sim = SimSession(
             session=session,

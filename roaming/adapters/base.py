@@ -217,6 +217,10 @@ class RoamingAdapter(ABC):
 
     # Whether this version sends credentials tokens as they are (2.1.1) rather than base64.
     raw_tokens: ClassVar[bool] = False
+    # The token types this version has, and the one our drivers' tokens are given as (the
+    # type a partner names when it asks about one: `?type=` of an authorization).
+    token_types: ClassVar[frozenset[str]]
+    token_type: ClassVar[str]
 
     def __init__(self, partner: Partner) -> None:
         self.partner = partner

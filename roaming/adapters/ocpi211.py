@@ -5,7 +5,7 @@ by the 2.2.1 adapter it extends; what we serve or send is rendered as 2.2.1 and 
 2.1.1 sends credentials tokens as they are (no base64). Commands: a 2.1.1 CommandResponse
 gives no timeout, so we wait `RESULT_WAIT` for the result; the result is a CommandResponse too.
 Our tokens are given with their uid as `auth_id`, so the `auth_id` of a Session or CDR names
-the token it was charged to.
+the token it was charged to, and as type OTHER (2.1.1 has no APP_USER).
 """
 
 from collections.abc import Callable, Iterator
@@ -90,6 +90,9 @@ class Ocpi211Adapter(Ocpi221Adapter):
     raw_tokens: ClassVar[bool] = True
     command_reply: ClassVar[Callable[..., CommandReply]] = staticmethod(command_reply)
     start_names_connector: ClassVar[bool] = False
+    token_types: ClassVar[frozenset[str]] = frozenset(kind.value for kind in v211.TokenType)
+    # 2.1.1 has no APP_USER: an app's token is OTHER.
+    token_type: ClassVar[str] = v211.TokenType.OTHER.value
 
     @classmethod
     def credentials_parse(cls, data: Any) -> PartnerCredentials:
@@ -211,7 +214,7 @@ class Ocpi211Adapter(Ocpi221Adapter):
         ours = tokens.token_object(token, valid=valid)
         return {
             "uid": token.uid,
-            "type": ours["type"],
+            "type": self.token_type,
             "auth_id": token.uid,
             "visual_number": token.contract_id,
             "issuer": ours["issuer"],

@@ -126,6 +126,8 @@ class Ocpi221Adapter(RoamingAdapter):
     # and our authorization reference (2.1.1's has neither).
     command_reply: ClassVar[Callable[..., CommandReply]] = staticmethod(commands.response_reply)
     start_names_connector: ClassVar[bool] = True
+    token_types: ClassVar[frozenset[str]] = frozenset(kind.value for kind in schemas.TokenType)
+    token_type: ClassVar[str] = schemas.TokenType.APP_USER.value
 
     @classmethod
     def credentials_parse(cls, data: Any) -> PartnerCredentials:

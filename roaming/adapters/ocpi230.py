@@ -16,6 +16,7 @@ from roaming.ocpi.v230 import schemas as v230
 
 class Ocpi230Adapter(Ocpi221Adapter):
     wire: ClassVar[ModuleType] = v230
+    token_types: ClassVar[frozenset[str]] = v230.TOKEN_TYPES
 
     def tariff_parse(self, payload: Any) -> TariffRecord:
         return money.tariff_record(validated(v230.Tariff, payload, what="tariff"))

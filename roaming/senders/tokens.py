@@ -4,12 +4,13 @@ drivers' tokens, and real-time authorization of one.
 - `GET /ocpi/2.2.1/tokens?date_from=&date_to=&offset=&limit=` pages through every token in
   `last_updated` order, with `X-Total-Count`, `X-Limit` and a `Link` to the next page that keeps
   the filters.
-- `POST /ocpi/2.2.1/tokens/{uid}/authorize?type=APP_USER` with an optional LocationReferences
-  body answers AuthorizationInfo: ALLOWED only while the driver's account is open, their default
-  card has not expired and no failed payment is unsettled, judged live in one query (no Stripe
-  call), else BLOCKED or NO_CREDIT with the reason in `info`. As the spec says, a request without
-  `type` asks about an RFID token, and we issue none: such a uid is unknown (404, 2004), like any
-  uid we did not issue.
+- `POST /ocpi/2.2.1/tokens/{uid}/authorize?type=APP_USER` (2.1.1: `?type=OTHER`, as it has no
+  APP_USER; the type is checked against the partner's version) with an optional
+  LocationReferences body answers AuthorizationInfo: ALLOWED only while the driver's account is
+  open, their default card has not expired and no failed payment is unsettled, judged live in
+  one query (no Stripe call), else BLOCKED or NO_CREDIT with the reason in `info`. As the spec
+  says (every version), a request without `type` asks about an RFID token, and we issue none:
+  such a uid is unknown (404, 2004), like any uid we did not issue.
 """
 
 from django.conf import settings
@@ -23,7 +24,6 @@ from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
 from roaming.ocpi.pagination import page_headers, page_request_parse
 from roaming.ocpi.transport import OcpiStatus, ocpi_response
-from roaming.ocpi.v221.tokens import TOKEN_TYPE, TOKEN_TYPES
 from roaming.selectors import driver_token_judged, driver_tokens_page, token_standing
 from roaming.services.tokens import driver_token_standing_apply
 
@@ -66,17 +66,20 @@ def tokens(request: HttpRequest, version: str, *, partner: Partner) -> HttpRespo
 def token_authorize(
     request: HttpRequest, version: str, token_uid: str, *, partner: Partner
 ) -> HttpResponse:
-    token_type = request.GET.get("type", "RFID").upper()
-    if token_type not in TOKEN_TYPES:
-        return invalid(f"type must be one of {', '.join(sorted(TOKEN_TYPES))}, not {token_type!r}")
     try:
         adapter = adapter_for(partner)
         location = adapter.location_references_parse(request.body)
     except PartnerError as error:
         return invalid(error.message)
-    token = driver_token_judged(uid=token_uid.upper()) if token_type == TOKEN_TYPE else None
+    # Without a type the partner asks about an RFID card (the spec's default in every version).
+    token_type = request.GET.get("type", "RFID").upper()
+    if token_type not in adapter.token_types:
+        known = ", ".join(sorted(adapter.token_types))
+        return invalid(f"type must be one of {known} in OCPI {partner.version}, not {token_type!r}")
+    ours = token_type == adapter.token_type
+    token = driver_token_judged(uid=token_uid.upper()) if ours else None
     if token is None:
-        hint = "" if token_type == TOKEN_TYPE else f" (ours are {TOKEN_TYPE}: ask with ?type=)"
+        hint = "" if ours else f" (ours are {adapter.token_type}: ask with ?type=)"
         return ocpi_response(
             status_code=OcpiStatus.UNKNOWN_TOKEN,
             message=f"Unknown {token_type} token {token_uid!r}{hint}",

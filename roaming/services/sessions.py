@@ -83,9 +83,9 @@ Status = Command.Status
 # --- start ---------------------------------------------------------------------------------
 
 
-def startable_evse(*, evse_id: int) -> tuple[Evse, Location, Partner]:
+def startable_evse(*, evse_id: int, user: User) -> tuple[Evse, Location, Partner]:
     """The EVSE a driver asked to start, or SessionError saying why it cannot be."""
-    evse = evse_for_start(evse_id=evse_id)
+    evse = evse_for_start(evse_id=evse_id, user=user)
     if evse is None:
         raise SessionError(
             "This charger is not in our list (it may have been removed).",
@@ -142,7 +142,7 @@ def session_start(*, user: User, evse_id: int) -> ChargingSession:
     confirms and calls this again, which resumes the same session), the payment provider or
     the partner unreachable. Each such end releases the hold.
     """
-    evse, location, partner = startable_evse(evse_id=evse_id)
+    evse, location, partner = startable_evse(evse_id=evse_id, user=user)
     live = ChargingSession.objects.filter(user=user, state__in=LIVE_STATES).first()
     session: ChargingSession | None = None
     if live is not None and resumable(live) and live.evse_id == evse.pk:

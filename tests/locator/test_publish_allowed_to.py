@@ -68,6 +68,7 @@ def test_restricted_stations_are_hidden_from_the_public(client: Client, stations
         assert client.get(f"/api/v1/stations/{hidden.pk}/").status_code == 404
         assert client.get(f"/stations/{hidden.pk}/").status_code == 404
         assert client.get(f"/api/v1/stations/{hidden.pk}/comments/").status_code == 404
+        assert client.get(f"/api/v1/stations/{hidden.pk}/status/").status_code == 404
     assert client.get(f"/stations/{public.pk}/").status_code == 200
 
 
@@ -78,6 +79,9 @@ def test_a_restricted_station_is_shown_to_the_driver_its_list_names(stations) ->
     assert member.get(f"/api/v1/stations/{members.pk}/").status_code == 200
     assert member.get(f"/stations/{members.pk}/").status_code == 200
     assert member.get(f"/stations/{fleet.pk}/").status_code == 404
+    live = member.get(f"/api/v1/stations/{members.pk}/status/")
+    assert (live.status_code, live.json()["evses"]) == (200, 1)
+    assert member.get(f"/api/v1/stations/{fleet.pk}/status/").status_code == 404
     zoomed_in = member.get("/api/v1/map/", {"bbox": "4.88,52.36,4.91,52.38", "zoom": "16"})
     assert {item["name"] for item in zoomed_in.json()["items"]} == {
         "Station PUB",
@@ -86,8 +90,10 @@ def test_a_restricted_station_is_shown_to_the_driver_its_list_names(stations) ->
 
 
 def test_other_drivers_and_drivers_without_a_token_do_not_see_it(stations) -> None:  # type: ignore[no-untyped-def]
+    _, members, _ = stations
     stranger = driver("stranger", uid="SOMEONE-ELSE")
     assert found(stranger) == {"Station PUB"}
+    assert stranger.get(f"/api/v1/stations/{members.pk}/status/").status_code == 404
     tokenless = User.objects.create_user("new", "new@example.com", "x" * 12)
     client = Client()
     client.force_login(tokenless)

@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
@@ -15,12 +16,13 @@ from config.models import PendingTask
 from config.outbox import pending_tasks_relay
 from locator.models import Location
 from roaming.crypto import token_hash
-from roaming.models import Partner, PartnerKind, PartnerState
+from roaming.models import Partner, PartnerKind, PartnerState, SyncState
+from roaming.services import partner_sync
 from roaming.services.sync import catalogue_source
 from tests.conftest import CeleryWorker, RedisServer, with_authenticator
 from tests.roaming.charging import closed_port_url
 from tests.roaming.peers import ScriptedPeer, ocpi_body, scripted_peer
-from tests.sandbox.fixtures import SandboxHandle
+from tests.sandbox.fixtures import OCPI_VERSIONS, SandboxHandle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -221,6 +223,43 @@ def test_unregister_tells_the_partner_and_forgets_its_tokens(
     partner.refresh_from_db()
     assert (partner.state, partner.inbound_token_hash) == (PartnerState.UNREGISTERED, None)
     assert partner.calls.filter(method="DELETE", http_status=200).exists()
+
+
+@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
+def test_rotate_credentials_retires_both_old_tokens_and_pulls_go_on(
+    admin_client: Client, sandbox_for_us: Callable[[int], SandboxHandle]
+) -> None:
+    sandbox = sandbox_for_us(3)
+    connect(admin_client, sandbox.versions_url, sandbox.token_a)
+    partner = Partner.objects.get(name="Sandbox CPO")
+    desk, dialect = sandbox.cpo.desk, sandbox.cpo.catalogue.dialect
+    assert desk.registration is not None
+    # Ours: the token we call the CPO with; theirs: the token it calls us with.
+    old_ours, old_theirs = partner.outbound_token, desk.registration.token_b
+
+    response = admin_client.post(
+        "/admin/roaming/partner/",
+        {"action": "rotate_credentials", "_selected_action": [partner.pk]},
+        follow=True,
+    )
+
+    assert "Sandbox CPO: new tokens exchanged." in response.content.decode()
+    partner.refresh_from_db()
+    new_ours, new_theirs = partner.outbound_token, desk.registration.token_b
+    assert new_ours == desk.registration.token_c
+    assert (new_ours != old_ours, new_theirs != old_theirs) == (True, True)
+
+    def status(url: str, token: str) -> int:
+        return httpx.get(url, headers=dialect.request_headers(token)).status_code
+
+    locations = partner.endpoint("locations", "SENDER")
+    assert (status(locations, old_ours), status(locations, new_ours)) == (401, 200)
+    our_versions = desk.registration.versions_url
+    assert (status(our_versions, old_theirs), status(our_versions, new_theirs)) == (401, 200)
+    Location.objects.filter(source=catalogue_source(partner)).delete()
+    run = partner_sync(partner=partner, full=True)
+    assert (run.state, run.error) == (SyncState.SUCCEEDED, "")
+    assert Location.objects.filter(source=catalogue_source(partner), visible=True).count() == 3
 
 
 def test_staff_without_the_permission_get_a_403_page_and_no_traceback(

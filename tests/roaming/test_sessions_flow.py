@@ -129,6 +129,7 @@ def test_session_started_at_the_charger_with_our_token_is_followed_and_held(
     assert (shown["state"], shown["kwh"]) == ("completed", 4.2)
 
 
+@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
 def test_helpdesk_unlocks_the_connector_of_a_drivers_session(charging_net: Net) -> None:
     net = charging_net
     client = net.client(net.driver())

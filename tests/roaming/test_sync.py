@@ -1,5 +1,6 @@
 """Registering with the sandbox CPO and pulling its catalogue, end to end over real HTTP."""
 
+import copy
 import itertools
 import os
 import signal
@@ -7,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import billiard
 import pytest
@@ -17,36 +19,23 @@ from pytest_django.fixtures import Settings
 
 from locator.models import Connector, Evse, Location, Tariff
 from roaming.errors import PartnerError
-from roaming.models import OutboundCall, PartnerState, SyncKind, SyncRun, SyncState
+from roaming.models import OutboundCall, Partner, PartnerState, SyncKind, SyncRun, SyncState
 from roaming.ocpi.transport import authorization_header
 from roaming.services import feed_add, partner_register, partner_sync, sync
 from roaming.services.sync import catalogue_source, read_ahead
+from sandbox.charge import now_utc
 from tests.roaming.registered import as_time
 from tests.sandbox.fixtures import OCPI_VERSIONS, SandboxHandle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
-def test_register_then_full_pull_mirrors_the_sandbox_field_by_field(
-    registered,  # type: ignore[no-untyped-def]
-    sandbox_ocpi_version: str,
-) -> None:
-    sandbox, partner = registered
-    assert partner.state == PartnerState.ACTIVE
-    assert partner.version == sandbox_ocpi_version
-    # What 2.1.1 cannot say: a connector's power, more than one tariff per connector.
-    old = sandbox_ocpi_version == "2.1.1"
-    assert partner.roles.get().party_id == sandbox.cpo.config.party_id
-
-    run = partner_sync(partner=partner, full=True)
-
-    assert run.state == SyncState.SUCCEEDED
-    assert run.kind == SyncKind.FULL
-    expected = sandbox.cpo.catalogue.locations
+def assert_locations_mirror(partner: Partner, wire_locations: dict[str, Any], *, old: bool) -> None:
+    """Our stored stations are the partner's (the sandbox's 2.2.1 objects), field by field;
+    `old`: OCPI 2.1.1, which cannot say a connector's power or more than one tariff."""
     stored = {loc.ocpi_id: loc for loc in Location.objects.filter(source=catalogue_source(partner))}
-    assert set(stored) == set(expected)
-    for ocpi_id, wire in expected.items():
+    assert set(stored) == set(wire_locations)
+    for ocpi_id, wire in wire_locations.items():
         row = stored[ocpi_id]
         assert (row.name, row.address, row.city, row.postal_code or None, row.country) == (
             wire.get("name"),
@@ -93,27 +82,102 @@ def test_register_then_full_pull_mirrors_the_sandbox_field_by_field(
                     None if old else wire_connector.get("max_electric_power"),
                     wire_connector.get("tariff_ids", [])[: 1 if old else None],
                 )
-    assert set(
-        Tariff.objects.filter(source=catalogue_source(partner)).values_list("ocpi_id", flat=True)
-    ) == set(sandbox.cpo.catalogue.tariffs)
+
+
+def assert_tariffs_mirror(partner: Partner, wire_tariffs: dict[str, Any], *, old: bool) -> None:
+    """Our stored tariffs are the partner's, field by field (2.1.1 has no type or min/max)."""
+    stored = {t.ocpi_id: t for t in Tariff.objects.filter(source=catalogue_source(partner))}
+    assert set(stored) == set(wire_tariffs)
+    for ocpi_id, wire in wire_tariffs.items():
+        row = stored[ocpi_id]
+        assert (
+            row.country_code,
+            row.party_id,
+            row.currency,
+            row.type,
+            row.elements,
+            row.tariff_alt_text,
+            row.min_price,
+            row.max_price,
+            row.last_updated,
+        ) == (
+            wire["country_code"],
+            wire["party_id"],
+            wire["currency"],
+            "" if old else wire.get("type", ""),
+            wire["elements"],
+            wire.get("tariff_alt_text", []),
+            None if old else wire.get("min_price"),
+            None if old else wire.get("max_price"),
+            as_time(wire["last_updated"]),
+        ), ocpi_id
+
+
+@pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
+def test_register_then_full_pull_mirrors_the_sandbox_field_by_field(
+    registered,  # type: ignore[no-untyped-def]
+    sandbox_ocpi_version: str,
+) -> None:
+    sandbox, partner = registered
+    assert partner.state == PartnerState.ACTIVE
+    assert partner.version == sandbox_ocpi_version
+    old = sandbox_ocpi_version == "2.1.1"
+    assert partner.roles.get().party_id == sandbox.cpo.config.party_id
+
+    run = partner_sync(partner=partner, full=True)
+
+    assert run.state == SyncState.SUCCEEDED
+    assert run.kind == SyncKind.FULL
+    expected = sandbox.cpo.catalogue.locations
+    assert_locations_mirror(partner, expected, old=old)
+    assert_tariffs_mirror(partner, sandbox.cpo.catalogue.tariffs, old=old)
     # Only stations with an EVSE that supports remote start, from a partner with commands.
     remote = {
         loc_id
         for loc_id, loc in expected.items()
         if any("REMOTE_START_STOP_CAPABLE" in e.get("capabilities", []) for e in loc["evses"])
     }
-    assert {row.ocpi_id for row in stored.values() if row.remote_start} == remote
+    stored = Location.objects.filter(source=catalogue_source(partner), remote_start=True)
+    assert set(stored.values_list("ocpi_id", flat=True)) == remote
 
 
 @pytest.mark.parametrize("sandbox_ocpi_version", OCPI_VERSIONS)
-def test_second_pull_is_a_delta_from_the_last_success(registered) -> None:  # type: ignore[no-untyped-def]
-    _, partner = registered
+def test_a_delta_pull_brings_what_changed_since_the_last_one_field_by_field(
+    registered,  # type: ignore[no-untyped-def]
+    sandbox_ocpi_version: str,
+) -> None:
+    sandbox, partner = registered
     first = partner_sync(partner=partner)
+    catalogue = sandbox.cpo.catalogue
+    renamed, other = catalogue.order[3], catalogue.order[5]
+    evse = catalogue.locations[other]["evses"][0]
+    status = "OUTOFORDER" if evse["status"] != "OUTOFORDER" else "AVAILABLE"
+    tariff = catalogue.tariffs["AC-ENERGY"]
+    elements = copy.deepcopy(tariff["elements"])
+    elements[0]["price_components"][0]["price"] = 0.47
+    # The operator's changes, dated in a later second than the first pull started (OCPI
+    # stamps are to the second).
+    time.sleep(1)
+    later = now_utc().replace(microsecond=0)
+    catalogue.location_change(renamed, later, name="Renamed between pulls")
+    catalogue.evse_status_set(evse["uid"], status, later)
+    catalogue.tariff_change("AC-ENERGY", later, elements=elements)
+
     second = partner_sync(partner=partner)
-    assert first.kind == SyncKind.FULL
-    assert second.kind == SyncKind.DELTA
-    assert second.since == first.started_at
+
+    assert (second.kind, second.since, second.state) == (
+        SyncKind.DELTA,
+        first.started_at,
+        SyncState.SUCCEEDED,
+    )
     assert second.written < first.written
+    assert Location.objects.get(ocpi_id=renamed).name == "Renamed between pulls"
+    assert Evse.objects.get(uid=evse["uid"]).status == status
+    price = Tariff.objects.get(ocpi_id="AC-ENERGY").elements[0]["price_components"][0]["price"]
+    assert price == 0.47
+    old = sandbox_ocpi_version == "2.1.1"
+    assert_locations_mirror(partner, catalogue.locations, old=old)
+    assert_tariffs_mirror(partner, catalogue.tariffs, old=old)
 
 
 def test_full_pull_hides_stations_the_partner_no_longer_lists(registered) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from payments.models import Payment, PaymentMethod
 from payments.services import hold_capture, hold_place, payment_method_remove
 from roaming.crypto import token_hash
 from roaming.models import DriverToken, Partner, PartnerState
+from roaming.ocpi.v211 import schemas as v211
 from roaming.ocpi.v221 import schemas
 from roaming.services.sessions import SessionError
 from roaming.services.tokens import (
@@ -61,10 +62,15 @@ def new_driver(name: str = "driver") -> Any:
 
 
 def authorize(
-    client: Client, uid: str, body: Any = None, query: str = "?type=APP_USER", **headers: str
+    client: Client,
+    uid: str,
+    body: Any = None,
+    query: str = "?type=APP_USER",
+    version: str = "2.2.1",
+    **headers: str,
 ) -> tuple[int, dict[str, Any]]:
     response = client.post(
-        f"/ocpi/2.2.1/tokens/{uid}/authorize{query}",
+        f"/ocpi/{version}/tokens/{uid}/authorize{query}",
         data=body if isinstance(body, str | bytes) else ("" if body is None else body),
         content_type="application/json",
         **(headers or auth()),
@@ -370,6 +376,59 @@ def test_without_a_type_the_partner_asks_about_an_rfid_which_we_never_issue(
     status, body = authorize(client, token.uid, query="")
     assert (status, body["status_code"]) == (404, 2004)
     assert "ask with ?type=" in body["status_message"]
+
+
+@pytest.mark.parametrize(
+    ("version", "query", "answer"),
+    [
+        # 2.1.1 has only OTHER and RFID: our app tokens are OTHER there.
+        ("2.1.1", "?type=OTHER", (200, 1000)),
+        ("2.1.1", "", (404, 2004)),
+        ("2.1.1", "?type=RFID", (404, 2004)),
+        ("2.1.1", "?type=APP_USER", (400, 2001)),
+        ("2.2.1", "?type=APP_USER", (200, 1000)),
+        ("2.2.1", "?type=OTHER", (404, 2004)),
+        ("2.2.1", "?type=EMAID", (400, 2001)),
+        # 2.3.0 adds EMAID, and keeps APP_USER.
+        ("2.3.0", "?type=APP_USER", (200, 1000)),
+        ("2.3.0", "?type=EMAID", (404, 2004)),
+    ],
+)
+def test_authorization_takes_the_token_types_of_the_partners_version(
+    client: Client,
+    cpo: Partner,
+    driver_with_token: DriverWithToken,
+    version: str,
+    query: str,
+    answer: tuple[int, int],
+) -> None:
+    Partner.objects.filter(pk=cpo.pk).update(version=version)
+    _, _, token = driver_with_token
+    status, body = authorize(client, token.uid, query=query, version=version)
+    assert (status, body["status_code"]) == answer, body
+    ours = "OTHER" if version == "2.1.1" else "APP_USER"
+    if answer == (200, 1000):
+        assert body["data"]["allowed"] == "ALLOWED"
+        # 2.1.1's AuthorizationInfo echoes no token; later ones echo it with its type.
+        assert body["data"].get("token", {}).get("type", ours) == ours
+        assert ("token" in body["data"]) == (version != "2.1.1")
+    elif answer[1] == 2004:
+        assert f"ours are {ours}: ask with ?type=" in body["status_message"]
+    else:
+        assert f"in OCPI {version}" in body["status_message"]
+
+
+def test_a_211_partner_lists_our_tokens_as_211_tokens_of_type_other(
+    client: Client, cpo: Partner, driver_with_token: DriverWithToken
+) -> None:
+    Partner.objects.filter(pk=cpo.pk).update(version="2.1.1")
+    _, _, token = driver_with_token
+    response = client.get("/ocpi/2.1.1/tokens", **auth())
+    assert response.status_code == 200
+    [listed] = response.json()["data"]
+    read = v211.Token.model_validate(listed)
+    assert (read.uid, read.type, read.auth_id, read.valid) == (token.uid, "OTHER", token.uid, True)
+    assert "country_code" not in listed
 
 
 @pytest.mark.parametrize(

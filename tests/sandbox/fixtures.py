@@ -10,9 +10,10 @@ same with your own `SandboxConfig` fields (e.g. `fail_rate=0.5`). Timings are fa
 
 `sandbox_cpo_process` runs the real `manage.py sandbox_cpo` command in a subprocess instead.
 
-`emsp_receiver` is a plain stdlib HTTP server playing the eMSP: it serves versions and version
-details (credentials, locations, sessions, cdrs receivers), accepts every push with an OCPI
-success envelope, and records each request so a test can wait for it.
+`emsp_receiver` is a plain stdlib HTTP server playing the eMSP (OCPI 2.2.1, or the `version`
+set on it): it serves versions and version details (credentials, locations, sessions, cdrs
+receivers), accepts every push with an OCPI success envelope, and records each request so a test
+can wait for it.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ class EmspReceiver:
     """The eMSP side of the tests: what it serves and what it was sent."""
 
     token_b: str = "emsp-token-b"
+    version: str = "2.2.1"  # or 2.3.0 (the same shapes for what it serves); not 2.1.1
     requests: list[Received] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
     base_url: str = ""
@@ -218,9 +220,10 @@ def _receiver_handler(receiver: EmspReceiver) -> type[BaseHTTPRequestHandler]:
                 self._answer(401)
                 return
             base = f"{receiver.base_url}/ocpi/emsp"
+            version = receiver.version
             if method == "GET" and self.path == "/ocpi/emsp/versions":
-                self._answer(200, [{"version": "2.2.1", "url": f"{base}/2.2.1"}])
-            elif method == "GET" and self.path == "/ocpi/emsp/2.2.1":
+                self._answer(200, [{"version": version, "url": f"{base}/{version}"}])
+            elif method == "GET" and self.path == f"/ocpi/emsp/{version}":
                 modules = [
                     ("credentials", "SENDER"),
                     ("locations", "RECEIVER"),
@@ -232,9 +235,9 @@ def _receiver_handler(receiver: EmspReceiver) -> type[BaseHTTPRequestHandler]:
                 self._answer(
                     200,
                     {
-                        "version": "2.2.1",
+                        "version": version,
                         "endpoints": [
-                            {"identifier": m, "role": role, "url": f"{base}/2.2.1/{m}"}
+                            {"identifier": m, "role": role, "url": f"{base}/{version}/{m}"}
                             for m, role in modules
                         ],
                     },
@@ -242,7 +245,7 @@ def _receiver_handler(receiver: EmspReceiver) -> type[BaseHTTPRequestHandler]:
             elif method == "POST" and self.path.endswith("/cdrs"):
                 cdr_id = (orjson.loads(raw) or {}).get("id", "x")
                 self._answer(
-                    receiver.reply_status, headers={"Location": f"{base}/2.2.1/cdrs/{cdr_id}"}
+                    receiver.reply_status, headers={"Location": f"{base}/{version}/cdrs/{cdr_id}"}
                 )
             else:
                 self._answer(receiver.reply_status)
@@ -278,7 +281,7 @@ def emsp_receiver() -> Iterator[EmspReceiver]:
 def register(sandbox: SandboxHandle | SandboxProcess, receiver: EmspReceiver) -> str:
     """The handshake as any eMSP does it, over plain HTTP; returns token C."""
     versions = httpx.get(sandbox.versions_url, headers=auth(sandbox.token_a)).json()["data"]
-    details_url = next(v["url"] for v in versions if v["version"] == "2.2.1")
+    details_url = next(v["url"] for v in versions if v["version"] == receiver.version)
     endpoints = httpx.get(details_url, headers=auth(sandbox.token_a)).json()["data"]["endpoints"]
     credentials_url = next(e["url"] for e in endpoints if e["identifier"] == "credentials")
     reply = httpx.post(credentials_url, headers=auth(sandbox.token_a), json=receiver.credentials())

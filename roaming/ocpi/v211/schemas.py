@@ -13,7 +13,8 @@ What 2.1.1 lacks or names differently:
 - Commands: a CommandResponse has no `timeout` and is also what the CPO posts as the result.
 
 The 2.1.1 enums are subsets of 2.2.1's (2.1.1 lacks e.g. `GBT_AC`), so 2.2.1's are used:
-reading a value 2.1.1 did not have yet is harmless. Objects that did not change are 2.2.1's;
+reading a value 2.1.1 did not have yet is harmless. Those we send are narrowed to 2.1.1's values
+(a Token's type is OTHER or RFID: no APP_USER). Objects that did not change are 2.2.1's;
 the others are derived from theirs by naming what 2.1.1 drops and adds (`derived`), so that
 each difference is written once, here.
 """
@@ -68,6 +69,8 @@ CdrDimensionType = narrowed(
     adding=("FLAT",),
 )
 CommandResponseType = narrowed(v221.CommandResponseType, adding=("TIMEOUT",))
+# 2.1.1 knows no app or ad hoc users: a token is an RFID card or OTHER.
+TokenType = narrowed(v221.TokenType, without=("AD_HOC_USER", "APP_USER"))
 
 
 # --- versions and credentials -----------------------------------------------------------------
@@ -179,6 +182,7 @@ Token = derived(
         "energy_contract",
     ),
     uid=TEXT_36,
+    type=(TokenType, REQUIRED),
     auth_id=TEXT_36,
 )
 LocationReferences = derived(

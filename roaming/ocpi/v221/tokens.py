@@ -20,9 +20,6 @@ from roaming.models import DriverToken, Partner
 from roaming.ocpi.transport import OcpiStatus, envelope_data, ocpi_timestamp
 from roaming.ocpi.v221 import schemas
 
-TOKEN_TYPE = schemas.TokenType.APP_USER.value
-TOKEN_TYPES = frozenset(kind.value for kind in schemas.TokenType)
-
 
 def token_object(token: DriverToken, *, valid: bool | None = None) -> dict[str, Any]:
     """The OCPI Token of a driver token (`valid` as given, else as stored)."""
@@ -30,7 +27,7 @@ def token_object(token: DriverToken, *, valid: bool | None = None) -> dict[str, 
         "country_code": settings.OCPI_COUNTRY_CODE,
         "party_id": settings.OCPI_PARTY_ID,
         "uid": token.uid,
-        "type": TOKEN_TYPE,
+        "type": schemas.TokenType.APP_USER.value,
         "contract_id": token.contract_id,
         "issuer": settings.OCPI_BUSINESS_NAME[:64],
         "valid": token.valid if valid is None else valid,
@@ -47,7 +44,7 @@ def token_push(
     render: Callable[[DriverToken], dict[str, Any]] = token_object,
 ) -> None:
     """PUT the whole token (as the version renders it) to the partner's tokens receiver:
-    `{url}/{our country_code}/{our party_id}/{uid}?type=APP_USER`."""
+    `{url}/{our country_code}/{our party_id}/{uid}?type={its type}`."""
     url = partner.endpoint("tokens", "RECEIVER")
     if not url:
         raise PartnerError(f"{partner.name} has no tokens receiver", permanent=True)
@@ -59,6 +56,7 @@ def token_push(
             quote(token.uid, safe=""),
         ]
     )
+    body = render(token)
     reply = peer_request(
         "PUT",
         target,
@@ -66,8 +64,8 @@ def token_push(
         module="tokens",
         token=partner.outbound_token or None,
         raw_token=partner.raw_token_header,
-        json=render(token),
-        params={"type": TOKEN_TYPE},
+        json=body,
+        params={"type": body["type"]},
         headers=headers,
     )
     envelope_data(reply.body, what="token push")

@@ -120,6 +120,10 @@ class Tariff(v221.Tariff):
     tax_included: TaxIncluded
 
 
+# The token types 2.3.0 names: 2.2.1's and EMAID (a contract id used as the token).
+TOKEN_TYPES = frozenset({*(kind.value for kind in v221.TokenType), "EMAID"})
+
+
 class Token(v221.Token):
     type: OpenEnum  # type: ignore[assignment]
 
