@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import DISPLAY_NAME_MAX
@@ -11,9 +12,9 @@ from accounts.models import DISPLAY_NAME_MAX
 
 def _display_name_field() -> forms.CharField:
     return forms.CharField(
-        label="Display name",
+        label=_("Display name"),
         max_length=DISPLAY_NAME_MAX,
-        help_text="Other drivers see this on your comments. Not your email address.",
+        help_text=_("Other drivers see this on your comments. Not your email address."),
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
 

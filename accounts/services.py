@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import DISPLAY_NAME_MAX, DriverProfile
 
@@ -15,13 +16,15 @@ def display_name_clean(*, name: str, email: str = "") -> str:
     """The name, spaces tidied; raises DisplayNameError saying what to change."""
     name = " ".join(name.split())
     if len(name) < 2:
-        raise DisplayNameError("Choose a name of at least 2 characters.")
+        raise DisplayNameError(_("Choose a name of at least 2 characters."))
     if len(name) > DISPLAY_NAME_MAX:
-        raise DisplayNameError(f"Choose a name of at most {DISPLAY_NAME_MAX} characters.")
+        raise DisplayNameError(
+            _("Choose a name of at most %(count)s characters.") % {"count": DISPLAY_NAME_MAX}
+        )
     local = email.split("@")[0].casefold()
     if "@" in name or (len(local) >= 3 and local in name.casefold()):
         raise DisplayNameError(
-            "Choose a name that is not your email address: other drivers see it."
+            _("Choose a name that is not your email address: other drivers see it.")
         )
     return name
 

@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.QueryTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -256,6 +257,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [(address, address) for address in env.list("ADMIN_EMAILS", default=[])]
 
 LANGUAGE_CODE = "en"
+# Drivers' languages: the browser's Accept-Language picks one, the footer's switch overrides it.
+LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French"), ("nl", "Dutch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -331,6 +335,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 

@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
@@ -32,6 +33,9 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz", healthz, name="healthz"),
+    # The footer's language switch (set_language) and the strings our scripts show.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("ocpi/", include("roaming.urls")),
     path("receipts/", include("roaming.receipt_urls")),
     path("api/v1/", include("roaming.api_urls")),

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from locator import clusters, live, selectors, selectors_station, services
+from locator import clusters, live, pricing, selectors, selectors_station, services
 from locator.api_schema import (
     FavouriteOutput,
     MapOutput,
@@ -328,7 +328,7 @@ class StationDetailApi(APIView):
                 "remote_start": location.remote_start,
                 "price": detail.price,
                 "tariffs": {
-                    tariff_id: {"currency": t.currency, "summary": t.summary}
+                    tariff_id: {"currency": t.currency, "summary": pricing.tariff_summary(t)}
                     for tariff_id, t in detail.tariffs.items()
                 },
                 "rating": detail.rating,

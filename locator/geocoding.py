@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim, Photon
 
@@ -20,7 +22,9 @@ from locator import places
 from locator.places import Place, fold
 
 GEOCODER_CHOICES = 5
-NOTHING_FROM_GEOCODER = "The place search service found nothing; showing matches from our stations."
+NOTHING_FROM_GEOCODER = gettext_lazy(
+    "The place search service found nothing; showing matches from our stations."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +78,11 @@ def _ask_geocoder(query: str) -> tuple[list[Place] | None, str]:
     key = "locator:geocode:" + hashlib.sha256(fold(query).encode()).hexdigest()
     cached = cache.get(key)
     if isinstance(cached, list):
-        return cached, "" if cached else NOTHING_FROM_GEOCODER
+        return cached, "" if cached else str(NOTHING_FROM_GEOCODER)
     try:
         found = geocoder.geocode(query, exactly_one=False, limit=GEOCODER_CHOICES) or []
     except GeopyError:
-        return [], "The place search service did not answer; showing matches from our stations."
+        return [], _("The place search service did not answer; showing matches from our stations.")
     answer = []
     for result in found:
         box = _box(result.raw) or (result.longitude, result.latitude) * 2
@@ -94,13 +98,18 @@ def _ask_geocoder(query: str) -> tuple[list[Place] | None, str]:
             )
         )
     cache.set(key, answer, settings.LOCATOR_GEOCODER_CACHE_SECONDS)
-    return answer, "" if answer else NOTHING_FROM_GEOCODER
+    return answer, "" if answer else str(NOTHING_FROM_GEOCODER)
 
 
 def _exact(place: Place, words: str) -> bool:
     """Whether the words are the place's whole name (or, for a city, one of its names)."""
     names = {fold(place.label), *places.CITY_ALIASES.get(fold(place.label), ())}
     return words in names or words.replace(" ", "") in {n.replace(" ", "") for n in names}
+
+
+def _nothing_found(query: str) -> GeocodeAnswer:
+    message = _("Nothing found for “%(query)s”. Try a city or a postal code.") % {"query": query}
+    return GeocodeAnswer(None, message=message)
 
 
 def _from_catalogue(query: str, near: tuple[float, float] | None) -> GeocodeAnswer:
@@ -110,21 +119,25 @@ def _from_catalogue(query: str, near: tuple[float, float] | None) -> GeocodeAnsw
         unknown = places.words_unknown(query)
         known = [word for word in fold(query).split() if word not in unknown]
         if not unknown or not known:
-            return GeocodeAnswer(
-                None, message=f"Nothing found for “{query}”. Try a city or a postal code."
-            )
+            return _nothing_found(query)
         found = places.places_search(query=" ".join(known), near=near)
-        note = f"No station near “{' '.join(unknown)}”; showing “{' '.join(known)}”."
+        note = _("No station near “%(unknown)s”; showing “%(known)s”.") % {
+            "unknown": " ".join(unknown),
+            "known": " ".join(known),
+        }
     if not found:
-        return GeocodeAnswer(
-            None, message=f"Nothing found for “{query}”. Try a city or a postal code."
-        )
+        return _nothing_found(query)
     best = [p for p in found if p.kind == found[0].kind]
     exact = [p for p in best if _exact(p, fold(query))]
     if len(exact) == 1 or len(best) == 1:
         chosen = exact[0] if len(exact) == 1 else best[0]
         return GeocodeAnswer(chosen, [p for p in found if p is not chosen], note)
-    return GeocodeAnswer(None, best, note or f"{len(best)} places match “{query}”; choose one.")
+    choose = ngettext(
+        "%(count)s place matches “%(query)s”; choose it.",
+        "%(count)s places match “%(query)s”; choose one.",
+        len(best),
+    ) % {"count": len(best), "query": query}
+    return GeocodeAnswer(None, best, note or choose)
 
 
 def place_find(*, query: str, near: tuple[float, float] | None = None) -> GeocodeAnswer:
@@ -132,7 +145,7 @@ def place_find(*, query: str, near: tuple[float, float] | None = None) -> Geocod
     fallback (and the whole answer when no geocoder is configured)."""
     query = " ".join(query.split())[:200]
     if not query:
-        return GeocodeAnswer(None, message="Type a place, an address or a station name.")
+        return GeocodeAnswer(None, message=_("Type a place, an address or a station name."))
     found, note = _ask_geocoder(query)
     if found:
         return GeocodeAnswer(found[0], found[1:])

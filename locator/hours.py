@@ -11,8 +11,18 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, pgettext_lazy
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Monday first, as OCPI counts (weekday 1); also the days of tariff restrictions.
+WEEKDAYS = (
+    pgettext_lazy("weekday", "Mon"),
+    pgettext_lazy("weekday", "Tue"),
+    pgettext_lazy("weekday", "Wed"),
+    pgettext_lazy("weekday", "Thu"),
+    pgettext_lazy("weekday", "Fri"),
+    pgettext_lazy("weekday", "Sat"),
+    pgettext_lazy("weekday", "Sun"),
+)
 
 
 def station_zone(name: str) -> ZoneInfo:
@@ -67,7 +77,7 @@ def is_open(opening_times: dict[str, Any] | None, time_zone: str, moment: dateti
 def describe(opening_times: dict[str, Any] | None) -> list[str]:
     """Opening hours as short lines a driver reads ("Mon 08:00-20:00"), local time."""
     if not opening_times or opening_times.get("twentyfourseven"):
-        return ["Open 24/7"]
+        return [gettext("Open 24/7")]
     by_day: dict[int, list[str]] = {}
     for period in opening_times.get("regular_hours") or []:
         try:
@@ -76,7 +86,8 @@ def describe(opening_times: dict[str, Any] | None) -> list[str]:
             )
         except (KeyError, TypeError, ValueError):
             continue
+    closed = gettext("closed")
     return [
-        f"{WEEKDAYS[day - 1]} {', '.join(by_day[day]) if day in by_day else 'closed'}"
+        f"{WEEKDAYS[day - 1]} {', '.join(by_day[day]) if day in by_day else closed}"
         for day in range(1, 8)
     ]

@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, npgettext
 
 from locator.catalogue import STATUS_LABELS
 from locator.models import Evse, Location
@@ -32,12 +34,25 @@ def status_stale(reported_at: datetime | None, now: datetime) -> bool:
 def age_words(seconds: float) -> str:
     """'just now', '5 min ago', '3 h ago', '2 days ago': short enough for a pin's list row."""
     if seconds < 90:
-        return "just now"
+        return _("just now")
     if seconds < 5400:
-        return f"{round(seconds / 60)} min ago"
+        return _("%(count)s min ago") % {"count": round(seconds / 60)}
     if seconds < 172800:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"
+        return _("%(count)s h ago") % {"count": round(seconds / 3600)}
+    days = round(seconds / 86400)
+    return ngettext("%(count)s day ago", "%(count)s days ago", days) % {"count": days}
+
+
+def span_words(seconds: float) -> str:
+    """How long something has lasted, at least 90 s: '5 min', '3 h', '2 days' (as in
+    'available for 2 days'), rounded as age_words rounds."""
+    if seconds < 5400:
+        return _("%(count)s min") % {"count": round(seconds / 60)}
+    if seconds < 172800:
+        return _("%(count)s h") % {"count": round(seconds / 3600)}
+    days = round(seconds / 86400)
+    # Translators: how long a status has lasted, as in "available for 2 days".
+    return npgettext("lasting", "%(count)s day", "%(count)s days", days) % {"count": days}
 
 
 def station_status_text(
@@ -45,11 +60,19 @@ def station_status_text(
 ) -> str:
     """A station's status line in lists: '2 of 4 free · reported 3 min ago', or unknown."""
     if reported_at is None:
-        return "Status unknown"
+        return _("Status unknown")
     ago = age_words(max(0.0, (now - reported_at).total_seconds()))
     if status_stale(reported_at, now):
-        return f"Status unknown (last report {ago})"
-    return f"{available} of {evses} free · reported {ago}"
+        return _("Status unknown (last report %(age)s)") % {"age": ago}
+    return ngettext(
+        "%(available)s of %(evses)s free · reported %(age)s",
+        "%(available)s of %(evses)s free · reported %(age)s",
+        available,
+    ) % {
+        "available": available,
+        "evses": evses,
+        "age": ago,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +96,26 @@ class EvseLive:
 
 
 def evse_live(evse: Evse, now: datetime) -> EvseLive:
-    said = STATUS_LABELS.get(evse.status, evse.status.capitalize())
+    said = str(STATUS_LABELS.get(evse.status, evse.status.capitalize()))
     seconds = max(0.0, (now - evse.last_updated).total_seconds())
     if status_stale(evse.last_updated, now):
         return EvseLive(
             evse.id,
             UNKNOWN,
-            "Status unknown",
-            f"last report {age_words(seconds)} (said {said})",
+            _("Status unknown"),
+            _("last report %(age)s (said %(status)s)")
+            % {"age": age_words(seconds), "status": said},
             True,
         )
-    age = f"reported {age_words(seconds)}"
+    age = _("reported %(age)s") % {"age": age_words(seconds)}
     since = (now - evse.status_changed_at).total_seconds()
     if since - seconds > 90:
-        age = f"{said.lower()} for {age_words(since).removesuffix(' ago')} · {age}"
+        # Translators: e.g. "available for 3 h · reported 5 min ago".
+        age = _("%(status)s for %(time)s · %(reported)s") % {
+            "status": said.lower(),
+            "time": span_words(since),
+            "reported": age,
+        }
     return EvseLive(evse.id, evse.status, said, age, False)
 
 

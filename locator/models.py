@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.services import display_name_of
 
@@ -234,10 +236,10 @@ class GridDirtyCell(models.Model):
 
 
 class CheckInOutcome(models.TextChoices):
-    CHARGED = "charged", "Charged fine"
-    FAILED = "failed", "Could not charge"
-    WAITED = "waited", "Had to wait"
-    OTHER = "other", "Other"
+    CHARGED = "charged", _("Charged fine")
+    FAILED = "failed", _("Could not charge")
+    WAITED = "waited", _("Had to wait")
+    OTHER = "other", pgettext_lazy("check-in", "Other")
 
 
 class Comment(models.Model):

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db.models import Avg, Count, Max, Min, QuerySet
+from django.utils.translation import ngettext
 
 from locator.models import Location
 
@@ -187,9 +188,14 @@ def _city_places(words: list[str]) -> list[Place]:
             box,
             n,
             g["country"],
-            f"{n} station{'s' if n != 1 else ''}",
+            stations_words(n),
         )
     return list(cities.values())
+
+
+def stations_words(count: int) -> str:
+    """'1 station', '12 stations': what a place without an address says about itself."""
+    return ngettext("%(count)s station", "%(count)s stations", count) % {"count": count}
 
 
 def _row_place(
@@ -235,7 +241,7 @@ def _row_places(words: list[str]) -> list[Place]:
                 (min(lons), min(lats), max(lons), max(lats)),
                 len(points),
                 country,
-                detail or f"{len(points)} station{'s' if len(points) != 1 else ''}",
+                detail or stations_words(len(points)),
             )
         )
     return places

@@ -18,12 +18,17 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from locator import tariff_cost
+from locator.hours import WEEKDAYS as DAY_NAMES
 from locator.models import Evse, Tariff
+from payments.money import format_amount
 
-CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF ", "SEK": "SEK ", "NOK": "NOK "}
+# The language of the summary stored with each tariff (the admin's, and English lists').
+SUMMARY_LANGUAGE = "en"
 # The hold placed before a charge is for this much energy (roaming.services.session_states).
 TYPICAL_KWH = 30
 # The charge a station page prices by default: a mid-size car's battery from 20% to 80%.
@@ -31,7 +36,6 @@ DEFAULT_CHARGE_KWH = 40
 MAX_CHARGE_KWH = 200
 DIMENSIONS = ("FLAT", "ENERGY", "TIME", "PARKING_TIME")
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CENT = Decimal("0.01")
 
 
@@ -49,8 +53,13 @@ class PricedTariff(Protocol):
 
 
 def money(amount: Decimal, currency: str) -> str:
-    sign = CURRENCY_SIGNS.get(currency.upper(), f"{currency.upper()} ")
-    return f"{sign}{amount.quantize(CENT, rounding=ROUND_HALF_UP)}"
+    """A price to the cent, as the active language writes it ("€0.30", "0,30 €")."""
+    return format_amount(amount, currency, places=2)
+
+
+def number(value: Any) -> str:
+    """A limit as given, without trailing zeros, with the active language's decimal mark."""
+    return formats.number_format(f"{float(value):g}", use_l10n=True)
 
 
 def duration_words(seconds: float) -> str:
@@ -58,63 +67,87 @@ def duration_words(seconds: float) -> str:
     minutes = round(seconds / 60)
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+        return _("%(minutes)s min") % {"minutes": rest}
+    if rest:
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+    return _("%(hours)s h") % {"hours": hours}
 
 
-def _bounds(low: str, high: str, *, first: str) -> str:
+def _bounds(low: str, high: str, *, following_tier: bool) -> str:
     """One range restriction in words: 'for the first 3 h', 'after 20 kWh', 'from 1 h to 2 h'."""
     if low and high:
-        return f"from {low} to {high}"
+        return _("from %(low)s to %(high)s") % {"low": low, "high": high}
+    if high and following_tier:
+        # Translators: the next tier of a price, e.g. "€0.25/kWh up to 40 kWh".
+        return _("up to %(limit)s") % {"limit": high}
     if high:
-        return f"{first} {high}"
-    return f"after {low}" if low else ""
+        return _("for the first %(limit)s") % {"limit": high}
+    return _("after %(limit)s") % {"limit": low} if low else ""
 
 
 def _days(days: list[str]) -> str:
     chosen = [d for d in WEEKDAYS if d in days]
     if chosen == list(WEEKDAYS[:5]):
-        return "on weekdays"
+        return pgettext("tariff", "on weekdays")
     if chosen == list(WEEKDAYS[5:]):
-        return "at weekends"
+        return pgettext("tariff", "at weekends")
     if len(chosen) == 1:
-        return f"on {chosen[0].capitalize()}s"
-    return "on " + ", ".join(DAY_NAMES[WEEKDAYS.index(d)] for d in chosen)
+        return _every_day(WEEKDAYS.index(chosen[0]))
+    names = ", ".join(str(DAY_NAMES[WEEKDAYS.index(d)]) for d in chosen)
+    # Translators: a price on some days, e.g. "on Mon, Wed, Fri".
+    return pgettext("tariff", "on %(days)s") % {"days": names}
+
+
+def _every_day(index: int) -> str:
+    """A price that applies on one day of every week: 'on Mondays'."""
+    return (
+        pgettext("tariff", "on Mondays"),
+        pgettext("tariff", "on Tuesdays"),
+        pgettext("tariff", "on Wednesdays"),
+        pgettext("tariff", "on Thursdays"),
+        pgettext("tariff", "on Fridays"),
+        pgettext("tariff", "on Saturdays"),
+        pgettext("tariff", "on Sundays"),
+    )[index]
 
 
 def condition_words(r: dict[str, Any], *, following_tier: bool = False) -> str:
     """A tariff element's restrictions as people say them; "" when there are none."""
-    first = "up to" if following_tier else "for the first"
 
     def kwh(key: str) -> str:
-        return f"{float(r[key]):g} kWh" if r.get(key) else ""
+        return _("%(number)s kWh") % {"number": number(r[key])} if r.get(key) else ""
 
     def duration(key: str) -> str:
         return duration_words(float(r[key])) if r.get(key) else ""
 
     parts = [
-        _bounds(kwh("min_kwh"), kwh("max_kwh"), first=first),
-        _bounds(duration("min_duration"), duration("max_duration"), first=first),
+        _bounds(kwh("min_kwh"), kwh("max_kwh"), following_tier=following_tier),
+        _bounds(duration("min_duration"), duration("max_duration"), following_tier=following_tier),
     ]
     for low, high, unit in (("min_power", "max_power", "kW"), ("min_current", "max_current", "A")):
         lo, hi = r.get(low), r.get(high)
         if lo and hi:
-            parts.append(f"from {float(lo):g} to {float(hi):g} {unit}")
+            words = _("from %(low)s to %(high)s %(unit)s")
         elif hi:
-            parts.append(f"below {float(hi):g} {unit}")
+            words = _("below %(high)s %(unit)s")
         elif lo:
-            parts.append(f"at {float(lo):g} {unit} or more")
+            words = _("at %(low)s %(unit)s or more")
+        else:
+            continue
+        parts.append(words % {"low": number(lo or 0), "high": number(hi or 0), "unit": unit})
     if r.get("day_of_week"):
         parts.append(_days(list(r["day_of_week"])))
     start, end = r.get("start_time"), r.get("end_time")
     if start and end:
-        parts.append(f"from {start} to {end}")
-    elif start or end:
-        parts.append(f"from {start}" if start else f"until {end}")
+        parts.append(_("from %(start)s to %(end)s") % {"start": start, "end": end})
+    elif start:
+        parts.append(pgettext("time of day", "from %(start)s") % {"start": start})
+    elif end:
+        parts.append(pgettext("time of day", "until %(end)s") % {"end": end})
     if r.get("start_date"):
-        parts.append(f"from {r['start_date']}")
+        parts.append(pgettext("date", "from %(date)s") % {"date": r["start_date"]})
     if r.get("end_date"):
-        parts.append(f"before {r['end_date']}")
+        parts.append(pgettext("date", "before %(date)s") % {"date": r["end_date"]})
     return " ".join(part for part in parts if part)
 
 
@@ -190,11 +223,15 @@ def _per_minute(entries: list[Entry]) -> bool:
 
 def _price_label(dimension: str, price: Decimal, currency: str, per_minute: bool) -> str:
     if dimension == "FLAT":
-        return f"{money(price, currency)} start fee"
+        return _("%(price)s start fee") % {"price": money(price, currency)}
     if dimension == "ENERGY":
-        return f"{money(price, currency)}/kWh"
-    unit = f"{money(price / 60, currency)}/min" if per_minute else f"{money(price, currency)}/h"
-    return unit + (" parking" if dimension == "PARKING_TIME" else "")
+        return _("%(price)s/kWh") % {"price": money(price, currency)}
+    parking = dimension == "PARKING_TIME"
+    if per_minute:
+        words = _("%(price)s/min parking") if parking else _("%(price)s/min")
+        return words % {"price": money(price / 60, currency)}
+    words = _("%(price)s/h parking") if parking else _("%(price)s/h")
+    return words % {"price": money(price, currency)}
 
 
 def _tiered(r: dict[str, Any]) -> bool:
@@ -202,29 +239,49 @@ def _tiered(r: dict[str, Any]) -> bool:
     return bool(r) and set(r) <= {"max_duration", "max_kwh"}
 
 
-def _dimension_words(dimension: str, entries: list[Entry], currency: str) -> tuple[str, bool]:
-    """(words, whether they are one plain price) for one dimension; "" when it is free."""
+@dataclass(frozen=True, slots=True)
+class DimensionWords:
+    """One dimension's prices in words. `plain`: one price with no condition. `alone`: for a
+    price that only starts after some time or energy, its words without "also", for when
+    nothing comes before it to add to."""
+
+    words: str
+    plain: bool = False
+    alone: str = ""
+
+
+def _dimension_words(dimension: str, entries: list[Entry], currency: str) -> DimensionWords:
+    """One dimension's prices in words; words are "" when it is free."""
     per_minute = _per_minute(entries)
 
     def label(entry: Entry) -> str:
         if not entry.price:
-            return "free" if dimension != "FLAT" else "no start fee"
+            return _("no start fee") if dimension == "FLAT" else pgettext("price", "free")
         return _price_label(dimension, entry.price, currency, per_minute)
 
     if len(entries) == 1 and not entries[0].restrictions:
-        return ("", True) if not entries[0].price else (label(entries[0]), True)
+        return DimensionWords(label(entries[0]) if entries[0].price else "", plain=True)
     if len(entries) == 1 and set(entries[0].restrictions) <= {"min_duration", "min_kwh"}:
-        return f"{condition_words(entries[0].restrictions)} also {label(entries[0])}", False
+        fields = {"condition": condition_words(entries[0].restrictions), "price": label(entries[0])}
+        return DimensionWords(
+            # Translators: a price added later, e.g. "after 3 h also €0.06/min".
+            _("%(condition)s also %(price)s") % fields,
+            # Translators: a price that starts later, e.g. "after 3 h €0.06/min".
+            alone=_("%(condition)s %(price)s") % fields,
+        )
     parts: list[str] = []
     for index, entry in enumerate(entries):
         if not entry.restrictions:
             tiers = all(_tiered(e.restrictions) for e in entries[:index])
-            parts.append(f"{'then' if tiers else 'otherwise'} {label(entry)}")
+            # Translators: the price after the tiers before it, e.g. "then €0.25/kWh".
+            words = _("then %(price)s") if tiers else _("otherwise %(price)s")
+            parts.append(words % {"price": label(entry)})
             continue
         following = index > 0 and _tiered(entries[index - 1].restrictions)
-        words = condition_words(entry.restrictions, following_tier=following)
-        parts.append(f"{label(entry)} {words}")
-    return ", ".join(parts), False
+        condition = condition_words(entry.restrictions, following_tier=following)
+        # Translators: a price and when it applies, e.g. "€0.30/kWh for the first 3 h".
+        parts.append(_("%(price)s %(condition)s") % {"price": label(entry), "condition": condition})
+    return DimensionWords(", ".join(parts))
 
 
 def _vat_words(entries: Iterable[Entry]) -> str:
@@ -233,10 +290,13 @@ def _vat_words(entries: Iterable[Entry]) -> str:
     if not priced:
         return ""
     if not rates:
-        return "no VAT"
+        return _("no VAT")
     if len(rates) < len({entry.vat for entry in priced}):
-        return "incl. VAT where due"
-    return f"incl. {next(iter(rates)).normalize():f}% VAT" if len(rates) == 1 else "incl. VAT"
+        return _("incl. VAT where due")
+    if len(rates) > 1:
+        return _("incl. VAT")
+    rate = formats.number_format(f"{next(iter(rates)).normalize():f}", use_l10n=True)
+    return _("incl. %(rate)s%% VAT") % {"rate": rate}
 
 
 def _limit(limit: dict[str, Any] | None, elements: list[dict[str, Any]]) -> Decimal | None:
@@ -265,28 +325,36 @@ def describe(
     """'€0.30/kWh; after 3 h also €0.06/min (incl. 21% VAT)', or 'Free'."""
     entries = _entries(elements)
     plain: list[str] = []
-    conditional: list[str] = []
+    conditional: list[DimensionWords] = []
     for dimension in DIMENSIONS:
         if not entries[dimension]:
             continue
-        words, is_plain = _dimension_words(dimension, entries[dimension], currency)
-        if words:
-            (plain if is_plain else conditional).append(words)
+        words = _dimension_words(dimension, entries[dimension], currency)
+        if words.words and words.plain:
+            plain.append(words.words)
+        elif words.words:
+            conditional.append(words)
     low, high = _limit(min_price, elements), _limit(max_price, elements)
     if not plain and not conditional:
         # Nothing priced by volume: the minimum, if any, is what every charge costs.
-        return f"{money(low, currency)} a charge" if low else "Free"
-    body = "; ".join([" + ".join(plain)] if plain else [])
+        if low:
+            return _("%(price)s a charge") % {"price": money(low, currency)}
+        return pgettext("tariff", "Free")
+    body = " + ".join(plain)
     for words in conditional:
-        if words.startswith("after ") and not body:
-            words = words.replace(" also ", " ", 1)
-        body = f"{body}; {words}" if body else words
+        body = f"{body}; {words.words}" if body else (words.alone or words.words)
     if low is not None and high is not None:
-        body += f"; {money(low, currency)} to {money(high, currency)} a charge"
+        limits = _("%(low)s to %(high)s a charge")
     elif low is not None:
-        body += f"; at least {money(low, currency)} a charge"
+        limits = _("at least %(low)s a charge")
     elif high is not None:
-        body += f"; at most {money(high, currency)} a charge"
+        limits = _("at most %(high)s a charge")
+    else:
+        limits = ""
+    if limits:
+        zero = Decimal(0)
+        prices = {"low": money(low or zero, currency), "high": money(high or zero, currency)}
+        body += "; " + limits % prices
     vat = _vat_words(entry for dimension in DIMENSIONS for entry in entries[dimension])
     sentence = f"{body} ({vat})" if vat else body
     return sentence[:1].upper() + sentence[1:]
@@ -298,22 +366,30 @@ def tariff_describe(tariff: PricedTariff) -> str:
     )
 
 
+def tariff_summary(tariff: Tariff) -> str:
+    """A stored tariff in words in the active language: the summary written with it (so lists
+    in that language never re-derive it), else worded now."""
+    if translation.get_language() in (None, SUMMARY_LANGUAGE):
+        return tariff.summary
+    return tariff_describe(tariff) if tariff.summary else ""
+
+
 def headline(tariffs: Sequence[Tariff]) -> str:
     """A station's price in one line: its one tariff's words, or, where charge points differ,
     'From €0.30/kWh' (the lowest energy price any of them asks) when every one prices energy."""
     distinct = list(dict.fromkeys(t.summary for t in tariffs if t.summary))
     if len(distinct) <= 1:
-        return distinct[0] if distinct else ""
+        return tariff_summary(next(t for t in tariffs if t.summary)) if distinct else ""
     lowest: list[tuple[Decimal, str]] = []
     for tariff in tariffs:
         energy = _entries(tariff.elements)["ENERGY"]
         if not energy:
-            return "Prices differ by charge point"
+            return _("Prices differ by charge point")
         lowest.append((min(entry.price for entry in energy), tariff.currency))
-    if len({currency for _, currency in lowest}) > 1:
-        return "Prices differ by charge point"
+    if len({currency for _price, currency in lowest}) > 1:
+        return _("Prices differ by charge point")
     price, currency = min(lowest)
-    return f"From {money(price, currency)}/kWh"
+    return _("From %(price)s/kWh") % {"price": money(price, currency)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +426,7 @@ def charge_estimates(
             ChargeEstimate(
                 charge_points=labels,
                 power_kw=power_kw,
-                summary=tariff.summary,
+                summary=tariff_summary(tariff),
                 amount=money(amount, tariff.currency),
                 duration=duration_words(charge_minutes(kwh=kwh, power_kw=power_kw) * 60),
             )

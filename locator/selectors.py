@@ -341,6 +341,20 @@ def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return [(row["source"], row["country_code"], row["party_id"], t) for t in ids]
 
 
+# What pricing.headline reads of a tariff, in any language (min and max price too).
+TARIFF_WORDS_FIELDS = (
+    "source",
+    "country_code",
+    "party_id",
+    "ocpi_id",
+    "summary",
+    "elements",
+    "currency",
+    "min_price",
+    "max_price",
+)
+
+
 def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
     """Each station's price in one line (pricing.headline over its connectors' tariffs)."""
     wanted = {key for row in rows for key in _row_tariffs(row)}
@@ -350,7 +364,7 @@ def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
         (t.source, t.country_code, t.party_id, t.ocpi_id): t
         for t in Tariff.objects.filter(
             source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
-        ).only("source", "country_code", "party_id", "ocpi_id", "summary", "elements", "currency")
+        ).only(*TARIFF_WORDS_FIELDS)
     }
     return {
         row["id"]: pricing.headline([found[k] for k in _row_tariffs(row) if k in found])

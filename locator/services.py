@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from locator.models import CheckInOutcome, Comment, Favourite, Location
 
@@ -41,15 +42,19 @@ class CommentDraft:
 def _clean_comment(draft: CommentDraft) -> str:
     text, rating, outcome = draft.text.strip(), draft.rating, draft.outcome
     if not text:
-        raise CommentError("Write something about this station before posting.")
+        raise CommentError(gettext("Write something about this station before posting."))
     if len(text) > COMMENT_MAX_LENGTH:
         raise CommentError(
-            f"Comments are limited to {COMMENT_MAX_LENGTH} characters; yours has {len(text)}."
+            gettext("Comments are limited to %(limit)s characters; yours has %(count)s.")
+            % {"limit": COMMENT_MAX_LENGTH, "count": len(text)}
         )
     if rating is not None and not 1 <= rating <= 5:
-        raise CommentError("A rating is a whole number of stars from 1 to 5.")
+        raise CommentError(gettext("A rating is a whole number of stars from 1 to 5."))
     if outcome and outcome not in CheckInOutcome.values:
-        raise CommentError(f"Check-in outcome must be one of: {', '.join(CheckInOutcome.values)}.")
+        raise CommentError(
+            gettext("Check-in outcome must be one of: %(outcomes)s.")
+            % {"outcomes": ", ".join(CheckInOutcome.values)}
+        )
     return text
 
 
@@ -66,7 +71,9 @@ def comment_create(*, location: Location, author: User, draft: CommentDraft) -> 
     cache.add(key, 0, COMMENT_RATE_WINDOW)
     if cache.incr(key) > COMMENT_RATE:
         raise CommentError(
-            "You have posted several comments in the last few minutes; please wait a little."
+            gettext(
+                "You have posted several comments in the last few minutes; please wait a little."
+            )
         )
     return Comment.objects.create(
         location=location, author=author, text=text, rating=draft.rating, outcome=draft.outcome
@@ -75,7 +82,7 @@ def comment_create(*, location: Location, author: User, draft: CommentDraft) -> 
 
 def _own(comment: Comment, user: User) -> None:
     if comment.author_id != user.pk:
-        raise CommentError("You can only change your own comments.")
+        raise CommentError(gettext("You can only change your own comments."))
 
 
 @transaction.atomic
@@ -122,7 +129,12 @@ def favourite_add(*, user: User, location: Location) -> bool:
         return False
     if Favourite.objects.filter(user=user).count() >= FAVOURITES_MAX:
         raise FavouriteError(
-            f"You have {FAVOURITES_MAX} favourites already; remove one to add another."
+            ngettext(
+                "You have %(count)s favourite already; remove it to add another.",
+                "You have %(count)s favourites already; remove one to add another.",
+                FAVOURITES_MAX,
+            )
+            % {"count": FAVOURITES_MAX}
         )
     _, created = Favourite.objects.get_or_create(user=user, location=location)
     return created

@@ -12,6 +12,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from locator import live, pricing, selectors, selectors_station, services
@@ -30,13 +32,41 @@ MAP_PLUGS = (
     ("Tesla / NACS", "TESLA_S,SAE_J3400"),
 )
 
+# OCPI's facilities near a station, as the station page names them (a new one: its code).
+FACILITIES = {
+    "HOTEL": pgettext_lazy("facility", "Hotel"),
+    "RESTAURANT": pgettext_lazy("facility", "Restaurant"),
+    "CAFE": pgettext_lazy("facility", "Cafe"),
+    "MALL": pgettext_lazy("facility", "Mall"),
+    "SUPERMARKET": pgettext_lazy("facility", "Supermarket"),
+    "SPORT": pgettext_lazy("facility", "Sport"),
+    "RECREATION_AREA": pgettext_lazy("facility", "Recreation area"),
+    "NATURE": pgettext_lazy("facility", "Nature"),
+    "MUSEUM": pgettext_lazy("facility", "Museum"),
+    "BIKE_SHARING": pgettext_lazy("facility", "Bike sharing"),
+    "BUS_STOP": pgettext_lazy("facility", "Bus stop"),
+    "TAXI_STAND": pgettext_lazy("facility", "Taxi stand"),
+    "TRAM_STOP": pgettext_lazy("facility", "Tram stop"),
+    "METRO_STATION": pgettext_lazy("facility", "Metro station"),
+    "TRAIN_STATION": pgettext_lazy("facility", "Train station"),
+    "AIRPORT": pgettext_lazy("facility", "Airport"),
+    "PARKING_LOT": pgettext_lazy("facility", "Parking lot"),
+    "CARPOOL_PARKING": pgettext_lazy("facility", "Carpool parking"),
+    "FUEL_STATION": pgettext_lazy("facility", "Fuel station"),
+    "WIFI": pgettext_lazy("facility", "Wifi"),
+}
+
+
+def _facility(code: str) -> str:
+    return str(FACILITIES.get(code, code.replace("_", " ").capitalize()))
+
 
 def home(request: HttpRequest) -> HttpResponse:
     config = {
         "tileUrl": settings.LOCATOR_TILE_URL,
         "tileAttribution": settings.LOCATOR_TILE_ATTRIBUTION,
         "outlinesUrl": static("vendor/world-atlas/countries-50m.json"),
-        "outlinesAttribution": "Outlines: Natural Earth",
+        "outlinesAttribution": _("Outlines: Natural Earth"),
         "mapApi": reverse("api-map"),
         "stationsApi": reverse("api-stations"),
         "geojsonApi": reverse("api-stations-geojson"),
@@ -79,8 +109,8 @@ def _charge_kwh(typed: str | None) -> tuple[float, str]:
     if not 1 <= kwh <= pricing.MAX_CHARGE_KWH:
         return (
             float(pricing.DEFAULT_CHARGE_KWH),
-            f"Enter an amount from 1 to {pricing.MAX_CHARGE_KWH} kWh; "
-            f"showing {pricing.DEFAULT_CHARGE_KWH} kWh.",
+            _("Enter an amount from 1 to %(max)s kWh; showing %(default)s kWh.")
+            % {"max": pricing.MAX_CHARGE_KWH, "default": pricing.DEFAULT_CHARGE_KWH},
         )
     return kwh, ""
 
@@ -90,7 +120,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
         station_id=station_id, restricted_ids=viewer_restricted_stations(user=request.user)
     )
     if detail is None:
-        raise Http404("No such station (it may have been removed).")
+        raise Http404(_("No such station (it may have been removed)."))
     location = detail.location
     kwh, kwh_error = _charge_kwh(request.GET.get("kwh"))
     estimates = pricing.charge_estimates(
@@ -107,7 +137,12 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
                     "connector": c,
                     "label": standard_label(c.standard),
                     "price": next(
-                        (detail.tariffs[t].summary for t in c.tariff_ids if t in detail.tariffs), ""
+                        (
+                            pricing.tariff_summary(detail.tariffs[t])
+                            for t in c.tariff_ids
+                            if t in detail.tariffs
+                        ),
+                        "",
                     ),
                 }
                 for c in evse.connectors.all()
@@ -132,7 +167,7 @@ def station(request: HttpRequest, station_id: int, form: CommentForm | None = No
             "kwh_error": kwh_error,
             "max_kwh": pricing.MAX_CHARGE_KWH,
             "directions": _directions(location),
-            "facilities": [f.replace("_", " ").capitalize() for f in location.facilities],
+            "facilities": [_facility(f) for f in location.facilities],
             "comments": comments,
             "has_card": has_card,
             "is_favourite": location.id in selectors.favourite_ids(user=user),
@@ -166,7 +201,7 @@ def comment_post(request: HttpRequest, station_id: int) -> HttpResponse:
     except services.CommentError as exc:
         form.add_error(None, str(exc))
         return station(request, station_id, form=form)
-    messages.success(request, "Thanks, your comment is posted.")
+    messages.success(request, _("Thanks, your comment is posted."))
     return HttpResponseRedirect(reverse("station", args=[station_id]) + "#comments")
 
 
@@ -185,7 +220,7 @@ def comment_edit(request: HttpRequest, station_id: int, comment_id: int) -> Http
         except services.CommentError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Your comment is updated.")
+            messages.success(request, _("Your comment is updated."))
             return redirect(reverse("station", args=[station_id]) + "#comments")
     return render(
         request,
@@ -202,7 +237,7 @@ def comment_remove(request: HttpRequest, station_id: int, comment_id: int) -> Ht
         user=request.user, station_id=station_id, comment_id=comment_id, hidden=True
     )
     services.comment_delete(comment=comment, user=request.user)  # type: ignore[arg-type]
-    messages.success(request, "Your comment is deleted.")
+    messages.success(request, _("Your comment is deleted."))
     return redirect(reverse("station", args=[station_id]) + "#comments")
 
 
@@ -214,14 +249,14 @@ def favourite_set(request: HttpRequest, station_id: int) -> HttpResponse:
     user = request.user
     if request.POST.get("favourite") == "remove":
         services.favourite_remove(user=user, location=location)  # type: ignore[arg-type]
-        messages.success(request, "Removed from your favourites.")
+        messages.success(request, _("Removed from your favourites."))
     else:
         try:
             services.favourite_add(user=user, location=location)  # type: ignore[arg-type]
         except services.FavouriteError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Saved to your favourites.")
+            messages.success(request, _("Saved to your favourites."))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("station", args=[station_id])

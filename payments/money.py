@@ -1,6 +1,9 @@
 """Amounts in minor units, as Stripe counts them, and how a person reads them."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils import formats
+from django.utils.translation import pgettext
 
 # Currencies Stripe counts in whole units (docs.stripe.com/currencies#zero-decimal).
 ZERO_DECIMAL = frozenset(
@@ -35,12 +38,25 @@ def minor_per_major(currency: str) -> int:
 
 def format_money(amount: int, currency: str) -> str:
     """`5000, "eur"` → "€50.00"; `500, "jpy"` → "¥500"."""
-    per = minor_per_major(currency)
-    major = Decimal(amount) / per
-    digits = "0" if per == 1 else "0.00"
-    number = f"{major.quantize(Decimal(digits)):,}"
+    return format_amount(Decimal(amount) / minor_per_major(currency), currency)
+
+
+def format_amount(major: Decimal, currency: str, *, places: int | None = None) -> str:
+    """An amount in major units as the active language writes it, rounded half up to `places`
+    decimals (the currency's own by default): "€1,234.50" in English, "1.234,50 €" in German.
+    The one place money is worded; whether the sign goes before or after is each
+    language's translation of the pattern."""
+    if places is None:
+        places = 0 if minor_per_major(currency) == 1 else 2
+    rounded = major.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    number = formats.number_format(rounded, places, use_l10n=True, force_grouping=True)
     symbol = SYMBOLS.get(currency.lower())
-    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+    if symbol:
+        # Translators: an amount with a currency sign (€, $, £, "CHF "); keep both fields.
+        pattern = pgettext("money", "%(sign)s%(number)s")
+        return (pattern % {"sign": symbol, "number": number}).strip()
+    # Translators: an amount with a currency code (SEK, DKK...); keep both fields.
+    return pgettext("money", "%(number)s %(code)s") % {"number": number, "code": currency.upper()}
 
 
 def parse_major(text: str, currency: str) -> int:

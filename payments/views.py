@@ -17,6 +17,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -48,7 +49,7 @@ def payment_methods(request: HttpRequest) -> HttpResponse:
                     setup_intent_id=request.POST.get("setup_intent", ""),
                     make_default=request.POST.get("make_default") == "on",
                 )
-                messages.success(request, f"{saved} is saved.")
+                messages.success(request, _("%(card)s is saved.") % {"card": saved})
             elif action in ("default", "remove"):
                 card_id = request.POST.get("payment_method", "")
                 # A tampered or stale form may send anything; only an id can be a card.
@@ -58,15 +59,17 @@ def payment_methods(request: HttpRequest) -> HttpResponse:
                     else None
                 )
                 if card is None:
-                    messages.info(request, "That card is no longer on your account.")
+                    messages.info(request, _("That card is no longer on your account."))
                 elif action == "default":
                     services.payment_method_default_set(user=user, payment_method=card)
-                    messages.success(request, f"{card} is now your default card.")
+                    messages.success(
+                        request, _("%(card)s is now your default card.") % {"card": card}
+                    )
                 else:
                     services.payment_method_remove(user=user, payment_method_id=card.pk)
-                    messages.success(request, f"{card} is removed.")
+                    messages.success(request, _("%(card)s is removed.") % {"card": card})
             else:
-                messages.error(request, "That action is not available here.")
+                messages.error(request, _("That action is not available here."))
         except services.PaymentError as exc:
             messages.error(request, exc.message)
         return redirect("payment_methods")
@@ -108,7 +111,7 @@ def payment_authenticate(request: HttpRequest, payment_id: int) -> HttpResponse:
     assert request.user.is_authenticated
     payment = selectors.payment_for_user(user=request.user, payment_id=payment_id)
     if payment is None:
-        raise Http404("No such payment on your account.")
+        raise Http404(_("No such payment on your account."))
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -123,18 +126,22 @@ def payment_authenticate(request: HttpRequest, payment_id: int) -> HttpResponse:
         if payment.status == Payment.Status.REQUIRES_CAPTURE:
             messages.success(
                 request,
-                f"Thank you, your bank confirmed the hold of "
-                f"{format_money(payment.amount, payment.currency)}. You can start charging.",
+                _("Thank you, your bank confirmed the hold of %(amount)s. You can start charging.")
+                % {"amount": format_money(payment.amount, payment.currency)},
             )
             if next_url:
                 return HttpResponseRedirect(next_url)
         elif payment.status == Payment.Status.REQUIRES_ACTION:
-            messages.error(request, "Your bank has not confirmed the payment yet. Try again below.")
+            messages.error(
+                request, _("Your bank has not confirmed the payment yet. Try again below.")
+            )
         else:
             messages.error(
                 request,
-                "Your bank did not confirm the payment, so no hold was placed. Try again with "
-                "another card.",
+                _(
+                    "Your bank did not confirm the payment, so no hold was placed. Try again "
+                    "with another card."
+                ),
             )
         url = reverse("payment_authenticate", args=[payment.pk])
         return redirect(f"{url}?next={next_url}" if next_url else url)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -206,7 +207,7 @@ class DriverApi(APIView):
     def driver_session(self, request: Request, public_id: UUID) -> ChargingSession:
         session = session_for_driver(user=self.driver(request), public_id=public_id)
         if session is None:
-            raise SessionError("No such charging session.", code="not_found", http_status=404)
+            raise SessionError(_("No such charging session."), code="not_found", http_status=404)
         return session
 
     @staticmethod

@@ -13,7 +13,8 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from locator.selectors_charging import tariff_words
@@ -61,11 +62,10 @@ class ReceiptFacts:
         """What became of the hold when the charge cost nothing, else ""."""
         if not self.nothing_charged:
             return ""
-        return (
-            "Nothing was charged to your card: the operator's price was "
-            f"{self.operator_total or self.charged}, so there is no Plugway fee either, and "
-            "the hold on your card was released in full."
-        )
+        return _(
+            "Nothing was charged to your card: the operator's price was %(price)s, so there is "
+            "no Plugway fee either, and the hold on your card was released in full."
+        ) % {"price": self.operator_total or self.charged}
 
     @property
     def duration(self) -> str:
@@ -74,8 +74,13 @@ class ReceiptFacts:
         seconds = int((self.ended_at - self.started_at).total_seconds())
         minutes = seconds // 60
         if minutes >= 60:
-            return f"{minutes // 60} h {minutes % 60:02d} min"
-        return f"{minutes} min" if minutes else (f"{seconds} s" if seconds > 0 else "")
+            return _("%(hours)s h %(minutes)s min") % {
+                "hours": minutes // 60,
+                "minutes": f"{minutes % 60:02d}",
+            }
+        if minutes:
+            return _("%(minutes)s min") % {"minutes": minutes}
+        return _("%(seconds)s s") % {"seconds": seconds} if seconds > 0 else ""
 
 
 def receipt_session(*, user: User, public_id: UUID) -> ChargingSession | None:
@@ -98,10 +103,10 @@ def _breakdown(cdr: ChargeDetailRecord, currency: str) -> list[ReceiptLine]:
     except PartnerError:
         return []
     parts = (
-        ("Price of the energy", record.energy_cost),
-        ("Price of the charging time", record.time_cost),
-        ("Price of the parking time", record.parking_cost),
-        ("Fixed price", record.fixed_cost),
+        (_("Price of the energy"), record.energy_cost),
+        (_("Price of the charging time"), record.time_cost),
+        (_("Price of the parking time"), record.parking_cost),
+        (_("Fixed price"), record.fixed_cost),
     )
     return [
         ReceiptLine(label, format_money(to_minor(cost.incl_vat, currency), currency))
@@ -160,7 +165,7 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
     """The receipt as a one-page PDF (core fonts: text outside Windows-1252 shows as "?")."""
     pdf = FPDF(format="A4")
     pdf.core_fonts_encoding = "windows-1252"
-    pdf.set_title(f"Plugway receipt {facts.number}")
+    pdf.set_title(_("Plugway receipt %(number)s") % {"number": facts.number})
     pdf.set_author("Plugway")
     pdf.set_creation_date(facts.issued_at)
     pdf.add_page()
@@ -174,36 +179,36 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
         pdf.multi_cell(0, 7, text(value), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_font("helvetica", "B", 18)
-    pdf.cell(0, 12, "Plugway receipt", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 12, text(_("Plugway receipt")), new_x="LMARGIN", new_y="NEXT")
     local = timezone.localtime
     for label, value in (
-        ("Receipt number", facts.number),
-        ("Issued", f"{local(facts.issued_at):%Y-%m-%d %H:%M %Z}"),
-        ("Operator", facts.operator),
-        ("Location", facts.location),
-        ("Address", facts.address),
-        ("Charge point (EVSE)", facts.evse),
-        ("Started", f"{local(facts.started_at):%Y-%m-%d %H:%M}" if facts.started_at else ""),
-        ("Ended", f"{local(facts.ended_at):%Y-%m-%d %H:%M}" if facts.ended_at else ""),
-        ("Duration", facts.duration),
-        ("Energy", f"{facts.kwh:.3f} kWh"),
-        ("Tariff", facts.tariff),
+        (_("Receipt number"), facts.number),
+        (_("Issued"), f"{local(facts.issued_at):%Y-%m-%d %H:%M %Z}"),
+        (_("Operator"), facts.operator),
+        (_("Location"), facts.location),
+        (_("Address"), facts.address),
+        (_("Charge point (EVSE)"), facts.evse),
+        (_("Started"), f"{local(facts.started_at):%Y-%m-%d %H:%M}" if facts.started_at else ""),
+        (_("Ended"), f"{local(facts.ended_at):%Y-%m-%d %H:%M}" if facts.ended_at else ""),
+        (_("Duration"), facts.duration),
+        (_("Energy"), _("%(kwh)s kWh") % {"kwh": formats.number_format(facts.kwh, 3)}),
+        (_("Tariff"), facts.tariff),
     ):
         if value:
             row(label, value)
     pdf.ln(4)
     for line in facts.breakdown:
         row(line.label, line.amount)
-    row("Operator's price incl. VAT", facts.operator_total)
-    row("of which VAT", facts.vat)
-    row("Plugway fee", facts.fee)
-    row("Charged to your card", facts.charged, bold=True)
+    row(_("Operator's price incl. VAT"), facts.operator_total)
+    row(_("of which VAT"), facts.vat)
+    row(_("Plugway fee"), facts.fee)
+    row(_("Charged to your card"), facts.charged, bold=True)
     if facts.refunded:
-        row("Refunded", facts.refunded)
-    row("Card", facts.card)
+        row(_("Refunded"), facts.refunded)
+    row(_("Card"), facts.card)
     if facts.settlement:
         pdf.set_font("helvetica", "", 11)
         pdf.multi_cell(0, 7, text(facts.settlement), new_x="LMARGIN", new_y="NEXT")
     if facts.cdr_id:
-        row("Operator's reference", facts.cdr_id)
+        row(_("Operator's reference"), facts.cdr_id)
     return bytes(pdf.output())

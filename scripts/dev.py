@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Set up and run Plugway on this machine with nothing but python3.
+"""Set up and run Plugway on this machine with nothing but python3 (and GNU gettext's msgfmt,
+which compiles the translations).
 
     python3 scripts/dev.py run     # install, migrate, start the app and what it needs, print URLs
     python3 scripts/dev.py test    # install, run the test suite (extra args go to pytest)
@@ -46,6 +47,7 @@ VENDORED = {
     "world-atlas": ("countries-50m.json",),
     "topojson-client": ("dist/topojson-client.min.js",),
 }
+LOCALE = ROOT / "locale"
 NPM_REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 SANDBOX_TOKEN_A = "sandbox-a"  # noqa: S105 - the sandbox CPO's fixed, local-only token A
 
@@ -107,6 +109,30 @@ def vendor_static() -> None:
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     destination.write_bytes(archive.extractfile(member).read())  # type: ignore[union-attr]
     VENDOR_MARK.write_text(wanted)
+
+
+def translations_compile() -> None:
+    """Compile each translation catalogue (locale/<language>/LC_MESSAGES/*.po) that changed
+    into the .mo file Django reads. The .mo files are build output, not committed: a .po
+    is the one source, and a stale .mo cannot ship. Needs GNU gettext's msgfmt."""
+    stale = [
+        po
+        for po in sorted(LOCALE.glob("*/LC_MESSAGES/*.po"))
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if not stale:
+        return
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        sys.exit(
+            "Compiling the translations (locale/) needs msgfmt from GNU gettext: install it "
+            "(Debian or Ubuntu: apt-get install gettext; macOS: brew install gettext) and run "
+            "this again."
+        )
+    say(f"compiling {len(stale)} translation catalogues (msgfmt)")
+    for po in stale:
+        subprocess.run([msgfmt, "--check", "-o", po.with_suffix(".mo"), po], check=True)
 
 
 def port_free(port: int) -> bool:
@@ -235,6 +261,7 @@ def sandbox_connect(app_url: str) -> None:
 def run(args: list[str]) -> int:
     install()
     vendor_static()
+    translations_compile()
     host, port = "127.0.0.1", os.environ.get("PORT", "8000")
     ports = {"PORT": int(port), "SANDBOX_CPO_PORT": int(os.environ.get("SANDBOX_CPO_PORT", "9100"))}
     stripe_port = localstripe_port()
@@ -272,6 +299,7 @@ def run(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     install()
     vendor_static()
+    translations_compile()
     return subprocess.call([BIN / "pytest", *args], cwd=ROOT)
 
 
@@ -284,6 +312,7 @@ def bench(args: list[str]) -> int:
 def install_only(args: list[str]) -> int:
     install()
     vendor_static()
+    translations_compile()
     return 0
 
 

@@ -16,37 +16,42 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from django_stubs_ext import StrOrPromise
+
 # Order is storage: a standard's bit is its index here. Append only, never reorder.
-CONNECTOR_STANDARDS: tuple[tuple[str, str], ...] = (
+# Labels in words are translated as they are shown; names of brands and norms are not.
+CONNECTOR_STANDARDS: tuple[tuple[str, StrOrPromise], ...] = (
     ("CHADEMO", "CHAdeMO"),
     ("CHAOJI", "ChaoJi"),
-    ("DOMESTIC_A", "Household plug (A)"),
-    ("DOMESTIC_B", "Household plug (B)"),
-    ("DOMESTIC_C", "Household plug (C)"),
-    ("DOMESTIC_D", "Household plug (D)"),
-    ("DOMESTIC_E", "Household plug (E)"),
+    ("DOMESTIC_A", _("Household plug (A)")),
+    ("DOMESTIC_B", _("Household plug (B)")),
+    ("DOMESTIC_C", _("Household plug (C)")),
+    ("DOMESTIC_D", _("Household plug (D)")),
+    ("DOMESTIC_E", _("Household plug (E)")),
     ("DOMESTIC_F", "Schuko"),
-    ("DOMESTIC_G", "Household plug (G)"),
-    ("DOMESTIC_H", "Household plug (H)"),
-    ("DOMESTIC_I", "Household plug (I)"),
-    ("DOMESTIC_J", "Household plug (J)"),
-    ("DOMESTIC_K", "Household plug (K)"),
-    ("DOMESTIC_L", "Household plug (L)"),
-    ("DOMESTIC_M", "Household plug (M)"),
-    ("DOMESTIC_N", "Household plug (N)"),
-    ("DOMESTIC_O", "Household plug (O)"),
+    ("DOMESTIC_G", _("Household plug (G)")),
+    ("DOMESTIC_H", _("Household plug (H)")),
+    ("DOMESTIC_I", _("Household plug (I)")),
+    ("DOMESTIC_J", _("Household plug (J)")),
+    ("DOMESTIC_K", _("Household plug (K)")),
+    ("DOMESTIC_L", _("Household plug (L)")),
+    ("DOMESTIC_M", _("Household plug (M)")),
+    ("DOMESTIC_N", _("Household plug (N)")),
+    ("DOMESTIC_O", _("Household plug (O)")),
     ("GBT_AC", "GB/T AC"),
     ("GBT_DC", "GB/T DC"),
-    ("IEC_60309_2_single_16", "Blue CEE 16 A"),
-    ("IEC_60309_2_three_16", "Red CEE 16 A"),
-    ("IEC_60309_2_three_32", "Red CEE 32 A"),
-    ("IEC_60309_2_three_64", "Red CEE 64 A"),
-    ("IEC_62196_T1", "Type 1"),
+    ("IEC_60309_2_single_16", _("Blue CEE 16 A")),
+    ("IEC_60309_2_three_16", _("Red CEE 16 A")),
+    ("IEC_60309_2_three_32", _("Red CEE 32 A")),
+    ("IEC_60309_2_three_64", _("Red CEE 64 A")),
+    ("IEC_62196_T1", _("Type 1")),
     ("IEC_62196_T1_COMBO", "CCS1"),
-    ("IEC_62196_T2", "Type 2"),
+    ("IEC_62196_T2", _("Type 2")),
     ("IEC_62196_T2_COMBO", "CCS"),
-    ("IEC_62196_T3A", "Type 3A"),
-    ("IEC_62196_T3C", "Type 3C"),
+    ("IEC_62196_T3A", _("Type 3A")),
+    ("IEC_62196_T3C", _("Type 3C")),
     ("NEMA_5_20", "NEMA 5-20"),
     ("NEMA_6_30", "NEMA 6-30"),
     ("NEMA_6_50", "NEMA 6-50"),
@@ -54,8 +59,8 @@ CONNECTOR_STANDARDS: tuple[tuple[str, str], ...] = (
     ("NEMA_10_50", "NEMA 10-50"),
     ("NEMA_14_30", "NEMA 14-30"),
     ("NEMA_14_50", "NEMA 14-50"),
-    ("PANTOGRAPH_BOTTOM_UP", "Pantograph (bottom-up)"),
-    ("PANTOGRAPH_TOP_DOWN", "Pantograph (top-down)"),
+    ("PANTOGRAPH_BOTTOM_UP", _("Pantograph (bottom-up)")),
+    ("PANTOGRAPH_TOP_DOWN", _("Pantograph (top-down)")),
     ("TESLA_R", "Tesla Roadster"),
     ("TESLA_S", "Tesla"),
     ("MCS", "MCS"),
@@ -65,7 +70,7 @@ CONNECTOR_STANDARDS: tuple[tuple[str, str], ...] = (
 # filed under this bit, so the station still shows and still counts.
 OTHER_STANDARD_BIT = 62
 STANDARD_BITS: dict[str, int] = {code: 1 << i for i, (code, _) in enumerate(CONNECTOR_STANDARDS)}
-STANDARD_LABELS: dict[str, str] = dict(CONNECTOR_STANDARDS)
+STANDARD_LABELS: dict[str, StrOrPromise] = dict(CONNECTOR_STANDARDS)
 
 EVSE_STATUSES = (
     "AVAILABLE",
@@ -79,16 +84,16 @@ EVSE_STATUSES = (
     "UNKNOWN",
 )
 
-STATUS_LABELS = {
-    "AVAILABLE": "Available",
-    "BLOCKED": "Blocked",
-    "CHARGING": "In use",
-    "INOPERATIVE": "Not working",
-    "OUTOFORDER": "Out of order",
-    "PLANNED": "Coming soon",
-    "REMOVED": "Removed",
-    "RESERVED": "Reserved",
-    "UNKNOWN": "Status unknown",
+STATUS_LABELS: dict[str, StrOrPromise] = {
+    "AVAILABLE": pgettext_lazy("charge point status", "Available"),
+    "BLOCKED": pgettext_lazy("charge point status", "Blocked"),
+    "CHARGING": pgettext_lazy("charge point status", "In use"),
+    "INOPERATIVE": pgettext_lazy("charge point status", "Not working"),
+    "OUTOFORDER": pgettext_lazy("charge point status", "Out of order"),
+    "PLANNED": pgettext_lazy("charge point status", "Coming soon"),
+    "REMOVED": pgettext_lazy("charge point status", "Removed"),
+    "RESERVED": pgettext_lazy("charge point status", "Reserved"),
+    "UNKNOWN": pgettext_lazy("charge point status", "Status unknown"),
 }
 
 
@@ -99,7 +104,7 @@ def standard_bit(standard: str) -> int:
 
 def standard_label(standard: str) -> str:
     """A connector type as drivers know it ("CCS", "Type 2"), or the raw code if new to us."""
-    return STANDARD_LABELS.get(standard, standard.replace("_", " "))
+    return str(STANDARD_LABELS.get(standard, standard.replace("_", " ")))
 
 
 @dataclass(slots=True)

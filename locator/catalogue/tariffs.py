@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 
 from locator import pricing
 from locator.catalogue import bulk
@@ -30,6 +31,13 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
             continue
         if key in rows and rows[key]["last_updated"] > record.last_updated:
             continue
+        with translation.override(pricing.SUMMARY_LANGUAGE):
+            summary = pricing.describe(
+                list(record.elements),
+                record.currency,
+                min_price=record.min_price,
+                max_price=record.max_price,
+            )[:255]
         rows[key] = {
             "source": source,
             "country_code": key[0],
@@ -44,12 +52,7 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
             "max_price": record.max_price,
             "start_date_time": record.start_date_time,
             "end_date_time": record.end_date_time,
-            "summary": pricing.describe(
-                list(record.elements),
-                record.currency,
-                min_price=record.min_price,
-                max_price=record.max_price,
-            )[:255],
+            "summary": summary,
             "last_updated": record.last_updated,
         }
     written = bulk.upsert(

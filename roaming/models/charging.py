@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from roaming.models.partners import Partner
 
@@ -43,15 +44,15 @@ class DriverToken(models.Model):
 
 
 class SessionState(models.TextChoices):
-    REQUESTED = "requested", "Starting"
-    ACCEPTED = "accepted", "Accepted by the charger"
-    ACTIVE = "active", "Charging"
-    STOPPING = "stopping", "Stopping"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Refused"
-    FAILED = "failed", "Failed"
-    TIMED_OUT = "timed_out", "No answer from the charger"
-    CANCELLED = "cancelled", "Cancelled"
+    REQUESTED = "requested", pgettext_lazy("charge", "Starting")
+    ACCEPTED = "accepted", pgettext_lazy("charge", "Accepted by the charger")
+    ACTIVE = "active", pgettext_lazy("charge", "Charging")
+    STOPPING = "stopping", pgettext_lazy("charge", "Stopping")
+    COMPLETED = "completed", pgettext_lazy("charge", "Completed")
+    REJECTED = "rejected", pgettext_lazy("charge", "Refused")
+    FAILED = "failed", pgettext_lazy("charge", "Failed")
+    TIMED_OUT = "timed_out", pgettext_lazy("charge", "No answer from the charger")
+    CANCELLED = "cancelled", pgettext_lazy("charge", "Cancelled")
 
 
 # Where each state may go next. A session the partner reports after a timeout (or a rejection
@@ -141,6 +142,11 @@ class ChargingSession(models.Model):
     location_address = models.CharField(max_length=255, blank=True)
     operator_name = models.CharField(max_length=100, blank=True)
     tariff_id = models.CharField(max_length=36, blank=True)
+    language = models.CharField(
+        max_length=8,
+        default=settings.LANGUAGE_CODE,
+        help_text="The driver's language when the charge began: the receipt email's.",
+    )
     # Progress as the partner reports it.
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

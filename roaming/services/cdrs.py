@@ -26,7 +26,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from config.models import PendingTask
 from config.outbox import task_enqueue
@@ -397,15 +398,17 @@ def receipt_email(*, session: ChargingSession, receipt: Receipt) -> None:
     user = session.user
     if not user.email:
         return
-    context = {
-        "session": session,
-        "receipt": receipt,
-        "url": settings.SITE_URL + reverse("receipt", kwargs={"public_id": session.public_id}),
-        "facts": receipt_facts(session=session),
-    }
-    subject = f"Your Plugway receipt {receipt.number}"
-    body = render_to_string("receipts/email.txt", context)
-    html_body = render_to_string("receipts/email.html", context)
+    # In the driver's language, whatever process bills the charge (a partner's CDR, a task).
+    with translation.override(session.language):
+        context = {
+            "session": session,
+            "receipt": receipt,
+            "url": settings.SITE_URL + reverse("receipt", kwargs={"public_id": session.public_id}),
+            "facts": receipt_facts(session=session),
+        }
+        subject = _("Your Plugway receipt %(number)s") % {"number": receipt.number}
+        body = render_to_string("receipts/email.txt", context)
+        html_body = render_to_string("receipts/email.html", context)
     task_enqueue(email_send, subject=subject, body=body, html_body=html_body, to=[user.email])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from locator.selectors_charging import Evse, Location, typical_charge
 from payments.gateway import PaymentError
@@ -138,6 +138,8 @@ def session_create(
             tariff_id=tariff_id,
             currency=currency,
             estimate=estimate,
+            # The driver's, when they pressed Start; a charge begun at the charger: ours.
+            language=translation.get_language() or settings.LANGUAGE_CODE,
         )
         SessionEvent.objects.create(session=session, to_state=state, cause=cause)
     return session

@@ -17,6 +17,7 @@ import uuid
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from locator.selectors_charging import Evse, Location, evse_for_start
 from locator.selectors_station import EVSE_UNAVAILABLE, evse_remote_startable
@@ -88,7 +89,7 @@ def startable_evse(*, evse_id: int, user: User) -> tuple[Evse, Location, Partner
     evse = evse_for_start(evse_id=evse_id, user=user)
     if evse is None:
         raise SessionError(
-            "This charger is not in our list (it may have been removed).",
+            _("This charger is not in our list (it may have been removed)."),
             code="unknown_evse",
             http_status=404,
         )
@@ -100,12 +101,12 @@ def startable_evse(*, evse_id: int, user: User) -> tuple[Evse, Location, Partner
         or not evse_remote_startable(location=location, evse=evse)
     ):
         raise SessionError(
-            "This charger cannot be started from the app: use the operator's card or app.",
+            _("This charger cannot be started from the app: use the operator's card or app."),
             code="not_startable",
         )
     if evse.status in EVSE_UNAVAILABLE:
         raise SessionError(
-            "This charger is in use or out of order right now: pick another one.",
+            _("This charger is in use or out of order right now: pick another one."),
             code="evse_unavailable",
             http_status=409,
         )
@@ -126,7 +127,7 @@ def resumable(session: ChargingSession) -> bool:
 
 def already_charging(session: ChargingSession) -> SessionError:
     return SessionError(
-        "You already have a charge under way: stop it before you start another.",
+        _("You already have a charge under way: stop it before you start another."),
         code="already_charging",
         http_status=409,
         extra={"session": str(session.public_id)},
@@ -297,7 +298,7 @@ def session_stop(*, user: User, session: ChargingSession) -> ChargingSession:
     `not_stoppable` (not charging, or the partner refused) or `partner_unavailable` (the
     session goes on charging; the driver may try again)."""
     if session.user_id != user.pk:
-        raise SessionError("No such charging session.", code="not_found", http_status=404)
+        raise SessionError(_("No such charging session."), code="not_found", http_status=404)
     return stop_send(session=session, cause="Stop requested by the driver")
 
 
@@ -308,7 +309,7 @@ def stop_send(*, session: ChargingSession, cause: str) -> ChargingSession:
         return session
     if session.state != State.ACTIVE or not session.ocpi_session_id:
         raise SessionError(
-            "This session is not charging, so there is nothing to stop.",
+            _("This session is not charging, so there is nothing to stop."),
             code="not_stoppable",
             http_status=409,
         )
@@ -318,7 +319,7 @@ def stop_send(*, session: ChargingSession, cause: str) -> ChargingSession:
     if not session_transition(session=session, to=State.STOPPING, cause=cause):
         Command.objects.filter(pk=command.pk).update(status=Status.FAILED, message="not sent")
         raise SessionError(
-            "This session is not charging any more.", code="not_stoppable", http_status=409
+            _("This session is not charging any more."), code="not_stoppable", http_status=409
         )
     try:
         reply = adapter_for(session.partner).stop_session(

@@ -29,7 +29,7 @@
           }).addTo(outlines);
           map.attributionControl.addAttribution(config.outlinesAttribution);
         })
-        .catch(function () { notice.textContent = "The map background could not be loaded."; });
+        .catch(function () { notice.textContent = gettext("The map background could not be loaded."); });
     }
 
     function hideOutlines() {
@@ -42,7 +42,7 @@
     }
 
     if (!config.tileUrl) {
-      showOutlines("Simple map: country outlines only.");
+      showOutlines(gettext("Simple map: country outlines only."));
       return;
     }
     tiles = L.tileLayer(config.tileUrl, { maxZoom: 19, attribution: config.tileAttribution });
@@ -51,11 +51,11 @@
       if (tileLoaded) { return; }
       // The tile server is not reachable: stop asking it, draw the outlines instead.
       map.removeLayer(tiles);
-      showOutlines("No map tiles here: country outlines only.");
+      showOutlines(gettext("No map tiles here: country outlines only."));
     });
     tiles.addTo(map);
     setTimeout(function () {
-      if (!tileLoaded) { showOutlines("Map tiles are slow: country outlines meanwhile."); }
+      if (!tileLoaded) { showOutlines(gettext("Map tiles are slow: country outlines meanwhile.")); }
     }, TILE_WAIT_MS);
   };
 }());

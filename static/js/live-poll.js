@@ -18,8 +18,8 @@
       inflight = true;
       fetch(config.url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
-        .then(function (data) { apply(data); note.textContent = "Statuses update by themselves."; })
-        .catch(function () { note.textContent = "Live statuses are not reachable; retrying."; })
+        .then(function (data) { apply(data); note.textContent = gettext("Statuses update by themselves."); })
+        .catch(function () { note.textContent = gettext("Live statuses are not reachable; retrying."); })
         .then(function () { inflight = false; later(); });
     }
 

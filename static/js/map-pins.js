@@ -19,7 +19,11 @@
     return item.available > 0 ? "free" : "busy";
   }
 
-  var STATE_WORDS = { free: "free now", busy: "all in use", unknown: "status unknown" };
+  var STATE_WORDS = {
+    free: pgettext("pin", "free now"),
+    busy: pgettext("pin", "all in use"),
+    unknown: pgettext("pin", "status unknown")
+  };
 
   function size(node) {
     if (node.count <= 1) { return PIN; }
@@ -37,7 +41,11 @@
 
   function pinTitle(node) {
     var kw = Math.round(node.kw || 0);
-    return (node.name ? node.name + ": " : "Station: ") + STATE_WORDS[state(node)] + ", up to " + kw + " kW";
+    return interpolate(gettext("%(name)s: %(state)s, up to %(power)s kW"), {
+      name: node.name || gettext("Station"),
+      state: STATE_WORDS[state(node)],
+      power: kw
+    }, true);
   }
 
   function clusterIcon(node) {

@@ -20,6 +20,11 @@
   var PAGE_SIZE = 20;
   var MAX_COUNT = 10000;
   var NO_MERGE_ZOOM = 17; // from here on stations are drawn where they are, even close together
+  // Numbers as the page's language writes them (1,234 / 1.234; 7.4 / 7,4).
+  var lang = document.documentElement.lang;
+  var wholeNumber = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
+  var oneDecimal = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
+  var listLabel = gettext("List stations"); // the sheet toggle's label while the list is closed
 
   var map = L.map("map", { zoomControl: true, worldCopyJump: false, minZoom: 2 });
   window.plugwayBasemap(map, config, document.getElementById("map-notice"));
@@ -115,7 +120,14 @@
   }
 
   function distanceText(km) {
-    return (km < 1 ? Math.round(km * 1000) + " m" : km.toFixed(km < 10 ? 1 : 0) + " km") + " away";
+    var distance = km < 1
+      ? interpolate(gettext("%(metres)s m"), { metres: wholeNumber.format(Math.round(km * 1000)) }, true)
+      : interpolate(gettext("%(km)s km"), { km: (km < 10 ? oneDecimal : wholeNumber).format(km) }, true);
+    return interpolate(gettext("%(distance)s away"), { distance: distance }, true);
+  }
+
+  function powerText(kw) {
+    return interpolate(gettext("up to %(power)s kW"), { power: oneDecimal.format(kw) }, true);
   }
 
   function csrfToken() {
@@ -134,7 +146,8 @@
       button.setAttribute("aria-pressed", on ? "true" : "false");
       button.textContent = "";
       button.appendChild(el("span", "", on ? "★" : "☆")).setAttribute("aria-hidden", "true");
-      button.appendChild(el("span", "visually-hidden", (on ? "Remove " : "Save ") + station.name + (on ? " from" : " to") + " favourites"));
+      var label = on ? gettext("Remove %(name)s from favourites") : gettext("Save %(name)s to favourites");
+      button.appendChild(el("span", "visually-hidden", interpolate(label, { name: station.name }, true)));
     }
     button.addEventListener("click", function () {
       var on = favourites.has(station.id);
@@ -146,7 +159,7 @@
         if (!r.ok && r.status !== 404) { return Promise.reject(r); }
         if (on) { favourites.delete(station.id); } else { favourites.add(station.id); }
         document.querySelectorAll('[data-star="' + station.id + '"]').forEach(function (b) { b.dispatchEvent(new Event("favourite-changed")); });
-      }).catch(function () { message.textContent = "Your favourites could not be changed; try again."; });
+      }).catch(function () { message.textContent = gettext("Your favourites could not be changed; try again."); });
     });
     button.setAttribute("data-star", String(station.id));
     button.addEventListener("favourite-changed", show);
@@ -159,7 +172,7 @@
     var link = el("a", "", station.name);
     link.href = station.url;
     popup.appendChild(link);
-    popup.appendChild(el("p", "", station.status_text + " · up to " + station.max_power_kw + " kW"));
+    popup.appendChild(el("p", "", station.status_text + " · " + powerText(station.max_power_kw)));
     if (here) { popup.appendChild(el("p", "", distanceText(distanceKm(station.lat, station.lon)))); }
     var star = starButton(station);
     if (star) { popup.appendChild(star); }
@@ -176,7 +189,11 @@
         L.marker([node.lat, node.lon], {
           icon: pins.clusterIcon(node),
           keyboard: true,
-          title: node.count + " stations, " + node.available + " with a free charge point"
+          title: interpolate(
+            gettext("%(count)s stations, %(available)s with a free charge point"),
+            { count: wholeNumber.format(node.count), available: wholeNumber.format(node.available) },
+            true
+          )
         }).on("click", function () { map.setView([node.lat, node.lon], Math.min(zoom + 2, 18)); })
           .addTo(layer);
         return;
@@ -201,14 +218,18 @@
   }
 
   function countText(total) {
-    return total > MAX_COUNT ? MAX_COUNT.toLocaleString("en") + "+" : total.toLocaleString("en");
+    return total > MAX_COUNT ? wholeNumber.format(MAX_COUNT) + "+" : wholeNumber.format(total);
   }
 
   function drawPager(total) {
     pager.hidden = total <= PAGE_SIZE;
     var first = listPage * PAGE_SIZE + 1;
     var last = Math.min(total, first + PAGE_SIZE - 1);
-    document.getElementById("page-info").textContent = first + "–" + last + " of " + countText(total);
+    document.getElementById("page-info").textContent = interpolate(
+      gettext("%(first)s–%(last)s of %(total)s"),
+      { first: wholeNumber.format(first), last: wholeNumber.format(last), total: countText(total) },
+      true
+    );
     document.getElementById("page-prev").disabled = listPage === 0;
     document.getElementById("page-next").disabled = last >= Math.min(total, MAX_COUNT);
   }
@@ -216,14 +237,20 @@
   function drawList(items, total) {
     results.textContent = "";
     if (total === null) {
-      resultsTitle.textContent = "Zoom in to list stations";
-      sheetToggle.textContent = "Zoom in to list stations";
+      listLabel = gettext("Zoom in to list stations");
+      resultsTitle.textContent = listLabel;
+      sheetToggle.textContent = listLabel;
       pager.hidden = true;
       return;
     }
-    var title = total ? countText(total) + " station" + (total === 1 ? "" : "s") + " in view" : "No stations in view match";
-    resultsTitle.textContent = title;
-    sheetToggle.textContent = sheet.classList.contains("sheet-open") ? "Show the map" : "List " + title.replace(" in view", "");
+    var count = { count: countText(total) };
+    resultsTitle.textContent = total
+      ? interpolate(ngettext("%(count)s station in view", "%(count)s stations in view", total), count, true)
+      : gettext("No stations in view match");
+    listLabel = total
+      ? interpolate(ngettext("List %(count)s station", "List %(count)s stations", total), count, true)
+      : gettext("List stations");
+    sheetToggle.textContent = sheet.classList.contains("sheet-open") ? gettext("Show the map") : listLabel;
     drawPager(total);
     items.forEach(function (s) {
       var free = s.available > 0 && !s.status_stale;
@@ -237,7 +264,7 @@
       if (star) { head.appendChild(star); }
       li.appendChild(head);
       li.appendChild(el("p", "result-meta", (s.operator ? s.operator + " · " : "") + s.address + ", " + s.city));
-      li.appendChild(el("p", "result-plugs", describeConnectors(s.connectors) + " · up to " + s.max_power_kw + " kW"));
+      li.appendChild(el("p", "result-plugs", describeConnectors(s.connectors) + " · " + powerText(s.max_power_kw)));
       li.appendChild(el("p", "result-status", s.status_text));
       if (here) { li.appendChild(el("p", "result-distance", distanceText(distanceKm(s.lat, s.lon)))); }
       if (s.price) { li.appendChild(el("p", "result-price", s.price)); }
@@ -266,7 +293,7 @@
         layer.clearLayers();
         drawMarkers(data.items, data.kind === "stations");
       })
-      .catch(function (err) { if (err.name !== "AbortError") { message.textContent = "The map could not load stations; try again."; } });
+      .catch(function (err) { if (err.name !== "AbortError") { message.textContent = gettext("The map could not load stations; try again."); } });
     var box = clampedBbox();
     var tooWide = box[2] - box[0] > LIST_MAX_DEGREES || box[3] - box[1] > LIST_MAX_DEGREES;
     exportBox.hidden = tooWide;
@@ -283,7 +310,7 @@
         var total = parseInt(r.headers.get("X-Total-Count"), 10);
         return r.json().then(function (items) { drawList(items, isFinite(total) ? total : items.length); });
       })
-      .catch(function (err) { if (err.name !== "AbortError") { resultsTitle.textContent = "The list could not load; try again."; } });
+      .catch(function (err) { if (err.name !== "AbortError") { resultsTitle.textContent = gettext("The list could not load; try again."); } });
   }
 
   // Statuses refresh by themselves while the tab is shown; a hidden tab asks for nothing.
@@ -327,7 +354,7 @@
     var open = !sheet.classList.contains("sheet-open");
     sheet.classList.toggle("sheet-open", open);
     sheetToggle.setAttribute("aria-expanded", open ? "true" : "false");
-    sheetToggle.textContent = open ? "Show the map" : "List " + resultsTitle.textContent.replace(" in view", "");
+    sheetToggle.textContent = open ? gettext("Show the map") : listLabel;
   });
 
   function turnPage(step) {
@@ -359,22 +386,22 @@
     }
     L.marker([here.lat, here.lon], {
       icon: L.divIcon({ className: "here", html: "<span></span>", iconSize: [22, 22] }),
-      title: "You are here",
+      title: gettext("You are here"),
       keyboard: false,
       zIndexOffset: 1000
     }).addTo(hereLayer);
   }
 
   document.getElementById("near-me").addEventListener("click", function () {
-    if (!navigator.geolocation) { message.textContent = "Your browser cannot share your location."; return; }
-    message.textContent = "Finding you…";
+    if (!navigator.geolocation) { message.textContent = gettext("Your browser cannot share your location."); return; }
+    message.textContent = gettext("Finding you…");
     navigator.geolocation.getCurrentPosition(function (pos) {
-      message.textContent = "Showing stations near you.";
+      message.textContent = gettext("Showing stations near you.");
       showHere(pos);
       map.setView([here.lat, here.lon], 14);
       writeUrl(true);
     }, function () {
-      message.textContent = "Your location is not available; search for a place instead.";
+      message.textContent = gettext("Your location is not available; search for a place instead.");
     }, { timeout: 10000, maximumAge: 60000 });
   });
 

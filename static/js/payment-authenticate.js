@@ -7,7 +7,7 @@
   const errors = document.getElementById("authenticate-errors");
   const button = form.querySelector("button[type=submit]");
   if (typeof window.Stripe !== "function" || !form.dataset.clientSecret) {
-    errors.textContent = "Confirmation could not load. Check your connection and reload the page.";
+    errors.textContent = gettext("Confirmation could not load. Check your connection and reload the page.");
     button.disabled = true;
     return;
   }
@@ -24,7 +24,7 @@
     if (result.error) {
       // Stay, so the driver can read why and try again; posting back would wipe the message.
       errors.textContent =
-        result.error.message || "Your bank did not confirm the payment. Try again.";
+        result.error.message || gettext("Your bank did not confirm the payment. Try again.");
       button.disabled = false;
       return;
     }

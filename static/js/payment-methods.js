@@ -7,7 +7,7 @@
   const errors = document.getElementById("card-errors");
   const button = form.querySelector("button[type=submit]");
   if (typeof window.Stripe !== "function") {
-    errors.textContent = "The card form could not load. Check your connection and reload the page.";
+    errors.textContent = gettext("The card form could not load. Check your connection and reload the page.");
     button.disabled = true;
     return;
   }
@@ -26,7 +26,7 @@
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     if (!cardState.complete) {
-      errors.textContent = cardState.error ? cardState.error.message : "Enter your card details.";
+      errors.textContent = cardState.error ? cardState.error.message : gettext("Enter your card details.");
       return;
     }
     button.disabled = true;
@@ -39,18 +39,18 @@
       });
       const body = await response.json().catch(function () { return {}; });
       if (!response.ok || !body.client_secret) {
-        throw new Error(body.error || "We could not start saving your card. Try again.");
+        throw new Error(body.error || gettext("We could not start saving your card. Try again."));
       }
       const result = await stripe.confirmCardSetup(body.client_secret, {
         payment_method: { card: card },
       });
       if (result.error) {
-        throw new Error(result.error.message || "Your card was not saved. Try another card.");
+        throw new Error(result.error.message || gettext("Your card was not saved. Try another card."));
       }
       form.querySelector("[name=setup_intent]").value = result.setupIntent.id;
       form.submit();
     } catch (error) {
-      errors.textContent = error && error.message ? error.message : "Your card was not saved.";
+      errors.textContent = error && error.message ? error.message : gettext("Your card was not saved.");
       button.disabled = false;
     }
   });

@@ -83,6 +83,10 @@
   }
 
   // A choice of places under the box; `focus` moves the keyboard to the first one.
+  function showing(label) {
+    return interpolate(gettext("Showing %(place)s"), { place: label }, true);
+  }
+
   function offer(places, text, focus) {
     choices.textContent = "";
     var title = document.createElement("p");
@@ -103,7 +107,7 @@
         button.appendChild(detail);
       }
       button.addEventListener("click", function () {
-        message.textContent = "Showing " + place.label;
+        message.textContent = showing(place.label);
         go(place);
       });
       li.appendChild(button);
@@ -134,7 +138,7 @@
       highlight(active <= 0 ? items.length - 1 : active - 1);
     } else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
-      message.textContent = "Showing " + items[active].label;
+      message.textContent = showing(items[active].label);
       go(items[active]);
     } else if (event.key === "Escape" && !list.hidden) {
       event.preventDefault();  // close the list; a second Escape clears the box as usual
@@ -149,24 +153,24 @@
     clearTimeout(timer);
     close();
     var q = input.value.trim();
-    if (!q) { message.textContent = "Type a place, an address or a station name."; return; }
-    message.textContent = "Searching…";
+    if (!q) { message.textContent = gettext("Type a place, an address or a station name."); return; }
+    message.textContent = gettext("Searching…");
     choices.hidden = true;
     ask(config.geocodeApi, q)
       .then(function (data) {
         if (data.place) {
-          message.textContent = data.message || ("Showing " + data.place.label);
+          message.textContent = data.message || showing(data.place.label);
           go(data.place);
-          if (data.choices.length) { offer(data.choices.slice(0, 3), "Or did you mean:", false); }
+          if (data.choices.length) { offer(data.choices.slice(0, 3), gettext("Or did you mean:"), false); }
         } else if (data.choices.length) {
           message.textContent = "";
           offer(data.choices, data.message, true);
         } else {
-          message.textContent = data.message || "Nothing found.";
+          message.textContent = data.message || gettext("Nothing found.");
         }
       })
       .catch(function (err) {
-        if (err.name !== "AbortError") { message.textContent = "Search is not reachable right now; try again."; }
+        if (err.name !== "AbortError") { message.textContent = gettext("Search is not reachable right now; try again."); }
       });
   });
 }());

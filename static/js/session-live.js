@@ -22,19 +22,22 @@
   var chart = null;
 
   var ANNOUNCE = {
-    accepted: "The charger accepted the start.",
-    active: "Charging started.",
-    stopping: "Stopping the charge.",
-    completed: "Charge complete."
+    accepted: gettext("The charger accepted the start."),
+    active: gettext("Charging started."),
+    stopping: gettext("Stopping the charge."),
+    completed: gettext("Charge complete.")
   };
   var STOP_MESSAGES = {
-    not_stoppable: "This charge can't be stopped from the app right now; it may be ending already.",
-    partner_unavailable: "The operator's network is not answering. Try again, or stop at the charger.",
-    not_authenticated: "You are signed out. Sign in again to stop the charge.",
-    no_answer: "The charger did not answer. Try again, or stop at the charger."
+    not_stoppable: gettext("This charge can't be stopped from the app right now; it may be ending already."),
+    partner_unavailable: gettext("The operator's network is not answering. Try again, or stop at the charger."),
+    not_authenticated: gettext("You are signed out. Sign in again to stop the charge."),
+    no_answer: gettext("The charger did not answer. Try again, or stop at the charger.")
   };
 
   /* ---------- formatting ---------- */
+  var lang = document.documentElement.lang;
+  var twoDecimals = new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  var oneDecimal = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function durationClock(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
@@ -63,7 +66,7 @@
   }
   function chartMake() {
     if (typeof window.uPlot !== "function") {
-      $("chart-caption").textContent = "The chart could not load; the figures above stay current.";
+      $("chart-caption").textContent = gettext("The chart could not load; the figures above stay current.");
       return;
     }
     var size = chartSize();
@@ -76,9 +79,9 @@
                 kwh: { range: function (u, min, max) { return [0, Math.max(0.5, max * 1.15)]; } } },
       series: [
         {},
-        { label: "Power", scale: "kw", stroke: "#0b6e4f", width: 2, fill: "rgba(11,110,79,0.12)",
+        { label: gettext("Power"), scale: "kw", stroke: "#0b6e4f", width: 2, fill: "rgba(11,110,79,0.12)",
           points: { show: false } },
-        { label: "Energy", scale: "kwh", stroke: "#1d4ed8", width: 2, dash: [6, 4],
+        { label: gettext("Energy"), scale: "kwh", stroke: "#1d4ed8", width: 2, dash: [6, 4],
           points: { show: false } }
       ],
       axes: [
@@ -102,8 +105,12 @@
   function chartUpdate() {
     var count = session.samples.length;
     $("chart-caption").textContent = count
-      ? count + " reading" + (count === 1 ? "" : "s") + " from the charger; energy " + session.kwh.toFixed(2) + " kWh."
-      : "The chart fills in as the charger reports.";
+      ? interpolate(ngettext(
+        "%(count)s reading from the charger; energy %(kwh)s kWh.",
+        "%(count)s readings from the charger; energy %(kwh)s kWh.",
+        count
+      ), { count: count, kwh: twoDecimals.format(session.kwh) }, true)
+      : gettext("The chart fills in as the charger reports.");
     // No empty axes: the chart appears with the charger's first reading.
     $("session-chart").hidden = !count;
     $("chart-legend").hidden = !count;
@@ -118,7 +125,7 @@
       seconds += (Date.now() - fetchedAt) / 1000;
     }
     $("session-duration").textContent = durationClock(seconds);
-    $("session-duration-unit").textContent = seconds >= 3600 ? "h" : "min";
+    $("session-duration-unit").textContent = seconds >= 3600 ? pgettext("hours", "h") : pgettext("minutes", "min");
   }
 
   function render(previousState) {
@@ -130,14 +137,14 @@
     $("session-message").textContent = session.message;
     $("session-message").hidden = !session.message;
     $("session-hint").hidden = session.state !== "requested" && session.state !== "accepted";
-    $("session-kwh").textContent = session.kwh.toFixed(2);
+    $("session-kwh").textContent = twoDecimals.format(session.kwh);
     // The power now while charging; once it is over, the average over the charge.
     var seconds = session.duration_seconds;
     var power = session.live ? session.power_kw : (seconds ? session.kwh * 3600 / seconds : 0);
-    $("session-power").textContent = power.toFixed(1);
-    $("session-power-label").textContent = session.live ? "Power now" : "Average power";
+    $("session-power").textContent = oneDecimal.format(power);
+    $("session-power-label").textContent = session.live ? gettext("Power now") : gettext("Average power");
     $("session-cost").textContent = session.cost.display;
-    $("session-cost-label").textContent = session.live ? "Cost so far" : "Cost";
+    $("session-cost-label").textContent = session.live ? gettext("Cost so far") : gettext("Cost");
     if ($("session-hold") && !session.live) { $("session-hold").hidden = true; }
     showDuration();
     if (stopBox) {
@@ -150,7 +157,7 @@
     if (!session.timeline.length) {
       var waiting = document.createElement("li");
       waiting.className = "help";
-      waiting.textContent = "Waiting for the charger.";
+      waiting.textContent = gettext("Waiting for the charger.");
       timeline.appendChild(waiting);
     }
     session.timeline.forEach(function (step) {
@@ -174,13 +181,13 @@
     var box = $("session-outcome");
     var completed = session.state === "completed";
     box.hidden = false;
-    $("outcome-h").textContent = completed ? "Charge complete" : "This charge did not go ahead";
-    var kwh = "You charged " + session.kwh.toFixed(2) + " kWh. ";
+    $("outcome-h").textContent = completed ? gettext("Charge complete") : gettext("This charge did not go ahead");
+    var kwh = { kwh: twoDecimals.format(session.kwh) };
     $("outcome-text").textContent = completed
-      ? kwh + (session.receipt_url
-        ? "Your receipt is ready."
-        : "The operator's bill is on its way: we take the final amount then and email your receipt.")
-      : (session.message || "Nothing was charged, and the hold on your card is released.");
+      ? interpolate(session.receipt_url
+        ? gettext("You charged %(kwh)s kWh. Your receipt is ready.")
+        : gettext("You charged %(kwh)s kWh. The operator's bill is on its way: we take the final amount then and email your receipt."), kwh, true)
+      : (session.message || gettext("Nothing was charged, and the hold on your card is released."));
     var link = $("receipt-link");
     if (session.receipt_url) { link.href = session.receipt_url; }
     link.hidden = !session.receipt_url;
@@ -229,20 +236,20 @@
         var note = $("session-updated");
         if (problem && problem.gone) {
           finished = true;
-          note.textContent = "This charge is no longer on your account.";
+          note.textContent = gettext("This charge is no longer on your account.");
           return;
         }
         if (problem && problem.signedOut) {
           finished = true;
-          note.textContent = "You are signed out. ";
+          note.textContent = gettext("You are signed out.") + " ";
           var link = document.createElement("a");
           link.href = config.signIn;
-          link.textContent = "Sign in to follow your charge";
+          link.textContent = gettext("Sign in to follow your charge");
           note.appendChild(link);
           return;
         }
         failures += 1;
-        note.textContent = "Live updates are interrupted; trying again…";
+        note.textContent = gettext("Live updates are interrupted; trying again…");
         schedule(Math.min(15000, config.interval * Math.pow(2, failures)));
       });
   }
@@ -263,7 +270,7 @@
     if (signIn) {
       var link = document.createElement("a");
       link.href = config.signIn;
-      link.textContent = "Sign in";
+      link.textContent = gettext("Sign in");
       box.appendChild(document.createTextNode(" "));
       box.appendChild(link);
     }
@@ -284,7 +291,7 @@
     $("stop-yes").addEventListener("click", function () {
       var yes = $("stop-yes");
       yes.disabled = true;
-      yes.textContent = "Stopping…";
+      yes.textContent = gettext("Stopping…");
       fetch(config.stop, {
         method: "POST",
         credentials: "same-origin",
@@ -297,7 +304,7 @@
         })
         .then(function (result) {
           yes.disabled = false;
-          yes.textContent = "Yes, stop charging";
+          yes.textContent = gettext("Yes, stop charging");
           $("stop-confirm").hidden = true;
           $("stop-button").hidden = false;
           if (result.ok && result.body.id) {
@@ -313,14 +320,14 @@
           var signedOut = code === "not_authenticated" || result.status === 401 || result.status === 403;
           var text = (code && result.body.detail) || STOP_MESSAGES[code] ||
             (signedOut ? STOP_MESSAGES.not_authenticated
-              : result.status === 404 ? "This charge is not on your account."
-                : "The charge could not be stopped. Try again, or stop at the charger.");
+              : result.status === 404 ? gettext("This charge is not on your account.")
+                : gettext("The charge could not be stopped. Try again, or stop at the charger."));
           stopMessage(text, signedOut);
         })
         .catch(function () {
           yes.disabled = false;
-          yes.textContent = "Yes, stop charging";
-          stopMessage("Plugway could not be reached. Check your connection and try again, or stop at the charger.");
+          yes.textContent = gettext("Yes, stop charging");
+          stopMessage(gettext("Plugway could not be reached. Check your connection and try again, or stop at the charger."));
         });
     });
   }

@@ -13,7 +13,11 @@
       var start = row.querySelector("[data-start-evse]");
       if (start) { start.disabled = !item.startable; }
     });
-    badge.textContent = state.available + " of " + state.evses + " available";
+    badge.textContent = interpolate(
+      ngettext("%(available)s of %(total)s available", "%(available)s of %(total)s available", state.available),
+      { available: state.available, total: state.evses },
+      true
+    );
     badge.className = "badge " + (state.available ? "badge-ok" : "badge-busy");
   }, document.getElementById("live-note"));
 }());

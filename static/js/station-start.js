@@ -10,33 +10,33 @@
 
   // What a driver reads when the API's answer carries no message of its own, and where to go.
   var MESSAGES = {
-    not_authenticated: "You are signed out. Sign in again to start charging.",
-    no_card: "Add a card before you start charging: we hold the estimated cost on it.",
-    card_declined: "Your card was declined for the hold. Try another card.",
-    authentication_required: "Your bank wants to confirm the hold. Taking you there…",
-    already_charging: "You already have a charge under way.",
-    evse_unavailable: "This charge point is in use or not working right now. Try another one.",
-    not_startable: "This charge point can't be started from Plugway.",
-    unknown_evse: "This charge point is no longer listed. Reload the page to see what is.",
-    partner_unavailable: "The operator's network is not answering. Try again in a minute.",
-    payment_unavailable: "We could not reach our payment provider. Try again in a minute.",
-    command_rejected: "The charger refused to start. Try another charge point.",
-    no_answer: "The charger did not answer. Try again, or try another charge point."
+    not_authenticated: gettext("You are signed out. Sign in again to start charging."),
+    no_card: gettext("Add a card before you start charging: we hold the estimated cost on it."),
+    card_declined: gettext("Your card was declined for the hold. Try another card."),
+    authentication_required: gettext("Your bank wants to confirm the hold. Taking you there…"),
+    already_charging: gettext("You already have a charge under way."),
+    evse_unavailable: gettext("This charge point is in use or not working right now. Try another one."),
+    not_startable: gettext("This charge point can't be started from Plugway."),
+    unknown_evse: gettext("This charge point is no longer listed. Reload the page to see what is."),
+    partner_unavailable: gettext("The operator's network is not answering. Try again in a minute."),
+    payment_unavailable: gettext("We could not reach our payment provider. Try again in a minute."),
+    command_rejected: gettext("The charger refused to start. Try another charge point."),
+    no_answer: gettext("The charger did not answer. Try again, or try another charge point.")
   };
-  var GENERIC = "The charge could not start. Try again in a minute.";
+  var GENERIC = gettext("The charge could not start. Try again in a minute.");
 
   function actionFor(code, body) {
     if (code === "not_authenticated") {
-      return { text: "Sign in", href: section.dataset.signInUrl };
+      return { text: gettext("Sign in"), href: section.dataset.signInUrl };
     }
     if (code === "no_card" || code === "card_declined") {
-      return { text: code === "no_card" ? "Add a card" : "Change card", href: section.dataset.cardsUrl };
+      return { text: code === "no_card" ? gettext("Add a card") : gettext("Change card"), href: section.dataset.cardsUrl };
     }
     if (code === "already_charging" && body.session) {
-      return { text: "See your charge", href: sessionsUrl + encodeURIComponent(body.session) + "/" };
+      return { text: gettext("See your charge"), href: sessionsUrl + encodeURIComponent(body.session) + "/" };
     }
     if (code === "unknown_evse") {
-      return { text: "Reload", href: window.location.pathname };
+      return { text: gettext("Reload"), href: window.location.pathname };
     }
     return null;
   }
@@ -57,8 +57,8 @@
     var message = document.getElementById("start-message-" + button.dataset.startEvse);
     var label = button.firstChild.textContent;
     button.disabled = true;
-    button.firstChild.textContent = "Starting…";
-    show(message, "Placing a hold on your card and asking the charger to start…", null, false);
+    button.firstChild.textContent = gettext("Starting…");
+    show(message, gettext("Placing a hold on your card and asking the charger to start…"), null, false);
     fetch(startUrl, {
       method: "POST",
       credentials: "same-origin",
@@ -77,7 +77,7 @@
       .then(function (result) {
         var body = result.body || {};
         if (result.ok && body.id) {
-          show(message, "Starting… opening your charge.", null, false);
+          show(message, gettext("Starting… opening your charge."), null, false);
           window.location.assign(sessionsUrl + encodeURIComponent(body.id) + "/");
           return;
         }
@@ -94,7 +94,7 @@
         button.firstChild.textContent = label;
       })
       .catch(function () {
-        show(message, "Plugway could not be reached. Check your connection and try again.", null, true);
+        show(message, gettext("Plugway could not be reached. Check your connection and try again."), null, true);
         button.disabled = false;
         button.firstChild.textContent = label;
       });

@@ -157,3 +157,23 @@ def test_a_short_charge_at_a_minimum_price_reads_plainly_on_the_receipt(
     pdf = pdf_text(client.get(f"/receipts/{session.public_id}.pdf").content)
     assert "at least €2.42 a charge" in pdf
     assert "40 s" in pdf
+
+
+def test_a_german_driver_gets_the_receipt_email_in_german(
+    client: Client, localstripe: LocalStripe, django_capture_on_commit_callbacks: Any
+) -> None:
+    partner: Partner = cpo_partner()
+    session = session_make(
+        user=driver_make(localstripe), partner=partner, state=SessionState.COMPLETED
+    )
+    ChargingSession.objects.filter(pk=session.pk).update(language="de")  # pressed Start in German
+
+    Ocpi(client, django_capture_on_commit_callbacks).post_cdr(cdr_payload(session, kwh="10"))
+
+    [email] = mail.outbox
+    assert email.subject.startswith("Ihr Plugway-Beleg ")
+    html = email.alternatives[0][0]
+    for text in ("Danke, dass Sie mit Plugway geladen haben.", "Plugway-Gebühr: 0,35 €", "5,07 €"):
+        assert text in email.body, text
+    assert "Preis des Betreibers inkl. MwSt." in html
+    assert '<html lang="de">' in html
