@@ -138,17 +138,20 @@ class Ocpi221Adapter(RoamingAdapter):
             ocpi_status=OcpiStatus.INVALID_PARAMETERS,
         )
         return PartnerCredentials(
-            token=credentials.token,
-            url=credentials.url,
-            roles=tuple(
-                PartyRole(
-                    role=str(role.role),
-                    country_code=role.country_code.upper(),
-                    party_id=role.party_id.upper(),
-                    business_name=role.business_details.name,
-                )
-                for role in credentials.roles
-            ),
+            token=credentials.token, url=credentials.url, roles=cls.party_roles(credentials)
+        )
+
+    @classmethod
+    def party_roles(cls, credentials: Any) -> tuple[PartyRole, ...]:
+        """The parties a validated credentials object of this version speaks for."""
+        return tuple(
+            PartyRole(
+                role=str(role.role),
+                country_code=role.country_code.upper(),
+                party_id=role.party_id.upper(),
+                business_name=role.business_details.name,
+            )
+            for role in credentials.roles
         )
 
     @classmethod

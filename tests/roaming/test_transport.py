@@ -4,20 +4,24 @@ import base64
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import pytest
 from pytest_django.fixtures import Settings
 
-from roaming.adapters import adapter_for
+from roaming.adapters import adapter_class, adapter_for
 from roaming.errors import PartnerError
 from roaming.http import peer_request
 from roaming.models import OutboundCall, Partner, PartnerRole, PartnerState
 from roaming.ocpi.pagination import ocpi_paginate
 from roaming.ocpi.transport import authorization_tokens, ocpi_datetime_parse, ocpi_timestamp
+from roaming.services.credentials import roles_replace
 from tests.roaming.peers import Reply, ScriptedPeer, SeenRequest, ocpi_body, scripted_peer
 
 pytestmark = pytest.mark.django_db
+EXAMPLES_230 = Path(__file__).parent / "ocpi_examples_230"
 
 
 @pytest.fixture
@@ -339,18 +343,47 @@ def test_authorization_header_accepts_base64_and_raw_tokens() -> None:
     assert authorization_tokens(None) == []
 
 
-def test_pulls_through_a_hub_carry_routing_headers(peer: ScriptedPeer) -> None:
+def hub_serving_locations(peer: ScriptedPeer, version: str) -> Partner:
+    """A connected hub whose locations sender is the peer (an empty list)."""
     hub = Partner.objects.create(
-        name="Hub",
+        name=f"Hub {version}",
         state=PartnerState.ACTIVE,
-        version="2.2.1",
+        version=version,
         endpoints={"locations": {"SENDER": f"{peer.url}/locations"}},
     )
     hub.outbound_token = "token-c"
     hub.save()
-    PartnerRole.objects.create(partner=hub, role="HUB", country_code="NL", party_id="HUB")
     peer.routes["/locations"] = lambda request: (200, {}, ocpi_body([]))
+    return hub
+
+
+def test_pulls_through_a_hub_carry_routing_headers(peer: ScriptedPeer) -> None:
+    hub = hub_serving_locations(peer, "2.2.1")
+    PartnerRole.objects.create(partner=hub, role="HUB", country_code="NL", party_id="HUB")
     list(adapter_for(hub).fetch_locations(since=None))
     headers = peer.seen[0].headers
     assert (headers["OCPI-to-country-code"], headers["OCPI-to-party-id"]) == ("NL", "HUB")
     assert (headers["OCPI-from-country-code"], headers["OCPI-from-party-id"]) == ("NL", "PLW")
+
+
+def test_a_230_hub_names_itself_by_hub_party_id_and_pulls_are_routed_to_it(
+    peer: ScriptedPeer,
+) -> None:
+    hub = hub_serving_locations(peer, "2.3.0")
+    # 2.3.0 has no HUB role: a hub lists the operators behind it and names itself.
+    behind = orjson.loads((EXAMPLES_230 / "credentials_example4.json").read_bytes())
+    credentials = adapter_class("2.3.0").credentials_parse({**behind, "hub_party_id": "nlhub"})
+    roles_replace(partner=hub, credentials=credentials)
+
+    list(adapter_for(hub).fetch_locations(since=None))
+
+    headers = peer.seen[0].headers
+    assert (headers["OCPI-to-country-code"], headers["OCPI-to-party-id"]) == ("NL", "HUB")
+    assert set(hub.roles.values_list("role", "party_id")) == {
+        ("CPO", "EXO"),
+        ("CPO", "PFC"),
+        ("CPO", "CGP"),
+        ("HUB", "HUB"),
+    }
+    with pytest.raises(PartnerError, match="hub_party_id"):
+        adapter_class("2.3.0").credentials_parse({**behind, "hub_party_id": "NL-HUB"})

@@ -79,7 +79,8 @@ class CredentialsRole(v221.CredentialsRole):
 
 
 class Credentials(v221.Credentials):
-    hub_party_id: Annotated[str, StringConstraints(max_length=5)] | None = None
+    # A hub names itself: its country code and party id as one string ("NLHUB").
+    hub_party_id: Annotated[str, StringConstraints(min_length=5, max_length=5)] | None = None
     roles: Annotated[list[CredentialsRole], Field(min_length=1)]  # type: ignore[assignment]
 
 
