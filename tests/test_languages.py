@@ -4,6 +4,7 @@ catalogue complete, numbers and money written the way the language writes them."
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -20,18 +21,8 @@ put = catalogue_fixtures.put
 tariffs = catalogue_fixtures.tariffs
 
 LOCALE = ROOT / "locale"
-# French is written from its catalogues next; until then they are known to be incomplete.
-# The marker is strict: it fails the day one is complete, to be taken away.
-NOT_YET_TRANSLATED = {"fr"}
 CATALOGUES = [
-    pytest.param(
-        language,
-        domain,
-        marks=[pytest.mark.xfail(strict=True, reason="translated in the next phase")]
-        if language in NOT_YET_TRANSLATED
-        else [],
-        id=f"{language}-{domain}",
-    )
+    pytest.param(language, domain, id=f"{language}-{domain}")
     for language, _name in settings.LANGUAGES
     if language != settings.LANGUAGE_CODE
     for domain in ("django", "djangojs")
@@ -47,6 +38,14 @@ def compiled() -> None:
             pytest.fail(
                 f"{mo} is missing or older than its .po: run python3 scripts/dev.py install"
             )
+
+
+@pytest.fixture(autouse=True)
+def default_language_after() -> Iterator[None]:
+    """A page request leaves its language active in the test's thread (LocaleMiddleware
+    activates it, nothing deactivates it): the next test starts from the default again."""
+    yield
+    translation.deactivate()
 
 
 @pytest.mark.parametrize(("language", "domain"), CATALOGUES)
@@ -67,26 +66,10 @@ def test_every_catalogue_translates_every_message(language: str, domain: str) ->
     assert re.fullmatch(r"\d+ translated messages?\.", report.splitlines()[-1]), report
 
 
-@pytest.mark.django_db
-def test_a_german_browser_gets_the_station_page_in_german(client: Client, put, tariffs) -> None:
-    station = put(
-        location(
-            "DE1",
-            facilities=("TRAIN_STATION",),
-            evses=(evse("DE1-1", "CHARGING"),),
-            opening_times={
-                "twentyfourseven": False,
-                "regular_hours": [{"weekday": 1, "period_begin": "08:00", "period_end": "20:00"}],
-            },
-        )
-    )
-    response = client.get(
-        f"/stations/{station.id}/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9,en;q=0.5"
-    )
-    page = response.content.decode()
-    assert response["Content-Language"] == "de"
-    assert '<html lang="de">' in page
-    for text in (
+# Words of the station page below, as each language writes them ("\u00a0": a no-break space),
+# and a word of the scripts' catalogue.
+STATION_PAGE_WORDS = {
+    "de": (
         "Zurück zur Karte",
         "Ladepunkte",
         "Belegt",  # the charge point's status
@@ -97,12 +80,65 @@ def test_a_german_browser_gets_the_station_page_in_german(client: Client, put, t
         "Bahnhof",
         "Dieser Ladepunkt kann nicht über Plugway gestartet werden.",
         "Jetzt 40 kWh laden und danach wegfahren",
-    ):
+    ),
+    "fr": (
+        "Retour à la carte",
+        "Points de charge",
+        "Occupé",
+        "Type 2",
+        "Horaires d\u2019ouverture",
+        "lun. 08:00-20:00",
+        "mar. fermé",
+        "Gare",
+        "Ce point de charge ne peut pas être lancé depuis Plugway.",
+        "Recharger 40\u00a0kWh maintenant et repartir aussitôt",
+    ),
+    "nl": (
+        "Terug naar de kaart",
+        "Laadpunten",
+        "In gebruik",
+        "Openingstijden",
+        "ma 08:00-20:00",
+        "di gesloten",
+        "Treinstation",
+        "Dit laadpunt kan niet via Plugway worden gestart.",
+        "Nu 40 kWh laden en daarna wegrijden",
+    ),
+}
+SCRIPT_WORDS = {
+    "de": "Ladestationen im Kartenausschnitt",
+    "fr": "bornes visibles",
+    "nl": "Laadlocaties in beeld",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", STATION_PAGE_WORDS)
+def test_a_browser_gets_the_station_page_in_its_language(
+    client: Client, put, tariffs, language: str
+) -> None:
+    station = put(
+        location(
+            "LG1",
+            facilities=("TRAIN_STATION",),
+            evses=(evse("LG1-1", "CHARGING"),),
+            opening_times={
+                "twentyfourseven": False,
+                "regular_hours": [{"weekday": 1, "period_begin": "08:00", "period_end": "20:00"}],
+            },
+        )
+    )
+    browser_asks = f"{language}-{language.upper()},{language};q=0.9,en;q=0.5"  # de-DE, fr-FR
+    response = client.get(f"/stations/{station.id}/", HTTP_ACCEPT_LANGUAGE=browser_asks)
+    page = response.content.decode()
+    assert response["Content-Language"] == language
+    assert f'<html lang="{language}">' in page
+    for text in STATION_PAGE_WORDS[language]:
         assert text in page, text
     assert "Back to the map" not in page
-    # The scripts' strings come from the German catalogue too, before the scripts run.
-    script = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert "Ladestationen im Kartenausschnitt" in script
+    # The scripts' strings come from the language's catalogue too, before the scripts run.
+    script = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert SCRIPT_WORDS[language] in script
     assert page.index('src="/jsi18n/"') < page.index("js/station-live.js")
 
 
@@ -171,6 +207,10 @@ def test_money_is_written_as_each_language_writes_it() -> None:
         assert format_money(123450, "eur") == "1.234,50 €"
         assert format_money(123450, "sek") == "1.234,50 SEK"
         assert format_money(5000, "chf") == "50,00 CHF"
+    # French puts the sign after the number too, kept on its line by a no-break space.
+    with translation.override("fr"):
+        assert format_money(123450, "eur") == "1\u00a0234,50\u00a0€"
+        assert format_money(5000, "chf") == "50,00\u00a0CHF"
 
 
 def test_a_tariff_with_vat_tiers_and_days_reads_in_german() -> None:
