@@ -108,7 +108,7 @@ STATION_PAGE_WORDS = {
 SCRIPT_WORDS = {
     "de": "Ladestationen im Kartenausschnitt",
     "fr": "bornes visibles",
-    "nl": "Laadlocaties in beeld",
+    "nl": "laadlocaties in beeld",
 }
 
 
