@@ -38,6 +38,10 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ha
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request)
 
+    def format_email_subject(self, subject: str) -> str:
+        """The subject after "[SITE_NAME] ", the name read when sending, as the bodies read it."""
+        return f"[{public_site().name}] {subject}"
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         message = self.render_mail(
             template_prefix, email, {"email": email, "current_site": public_site(), **context}

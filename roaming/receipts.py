@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.utils import timezone
@@ -55,6 +56,7 @@ class ReceiptFacts:
     card: str
     cdr_id: str
     nothing_charged: bool  # a free charge: the hold was released whole, no fee (cdr_fee)
+    site: str  # who charges the fee: SITE_NAME
 
     @property
     def settlement(self) -> str:
@@ -63,7 +65,7 @@ class ReceiptFacts:
             return ""
         return (
             "Nothing was charged to your card: the operator's price was "
-            f"{self.operator_total or self.charged}, so there is no Plugway fee either, and "
+            f"{self.operator_total or self.charged}, so there is no {self.site} fee either, and "
             "the hold on your card was released in full."
         )
 
@@ -153,6 +155,7 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         card=receipt.card_label,
         cdr_id=cdr.cdr_id if cdr else "",
         nothing_charged=receipt.amount == 0,
+        site=settings.SITE_NAME,
     )
 
 
@@ -160,8 +163,8 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
     """The receipt as a one-page PDF (core fonts: text outside Windows-1252 shows as "?")."""
     pdf = FPDF(format="A4")
     pdf.core_fonts_encoding = "windows-1252"
-    pdf.set_title(f"Plugway receipt {facts.number}")
-    pdf.set_author("Plugway")
+    pdf.set_title(f"{facts.site} receipt {facts.number}")
+    pdf.set_author(facts.site)
     pdf.set_creation_date(facts.issued_at)
     pdf.add_page()
 
@@ -174,7 +177,7 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
         pdf.multi_cell(0, 7, text(value), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_font("helvetica", "B", 18)
-    pdf.cell(0, 12, "Plugway receipt", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 12, text(f"{facts.site} receipt"), new_x="LMARGIN", new_y="NEXT")
     local = timezone.localtime
     for label, value in (
         ("Receipt number", facts.number),
@@ -196,7 +199,7 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
         row(line.label, line.amount)
     row("Operator's price incl. VAT", facts.operator_total)
     row("of which VAT", facts.vat)
-    row("Plugway fee", facts.fee)
+    row(f"{facts.site} fee", facts.fee)
     row("Charged to your card", facts.charged, bold=True)
     if facts.refunded:
         row("Refunded", facts.refunded)

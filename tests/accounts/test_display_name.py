@@ -3,8 +3,11 @@ account emails name the site; confirming the email signs the driver in."""
 
 import importlib
 import re
+from pathlib import Path
 
+import allauth
 import pytest
+from allauth.account.adapter import get_adapter
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -74,7 +77,8 @@ def test_confirming_the_email_signs_the_driver_in(client: Client) -> None:
 
 
 def test_every_account_email_names_the_site(client: Client, settings) -> None:
-    settings.SITE_URL = "https://plugway.example.com"
+    settings.SITE_NAME = "Voltly"
+    settings.SITE_URL = "https://voltly.example.com"
     sign_up(client, EMAIL)
     client.post(link_in_last_email("/accounts/confirm-email/"))
     client.logout()
@@ -82,10 +86,31 @@ def test_every_account_email_names_the_site(client: Client, settings) -> None:
     client.post("/accounts/password/reset/", {"email": "nobody@example.net"})  # no account
     assert len(mail.outbox) == 3
     for message in mail.outbox:
-        assert message.subject.startswith("[Plugway] "), message.subject
-        assert "Hello from Plugway!" in message.body, message.body
-        assert "Thank you for using Plugway!\nplugway.example.com" in message.body
-        assert "from !" not in message.body
+        assert message.subject.startswith("[Voltly] "), message.subject
+        assert "Hello from Voltly!" in message.body, message.body
+        assert "Thank you for using Voltly!\nvoltly.example.com" in message.body
+        assert "Plugway" not in message.subject + message.body
+
+
+# Every email the installed allauth apps (account, mfa) can send; ours override theirs by name.
+ALLAUTH_EMAILS = sorted(
+    f"{app}/email/{subject.name.removesuffix('_subject.txt')}"
+    for app in ("account", "mfa")
+    for subject in (Path(allauth.__file__).parent / "templates" / app / "email").glob(
+        "*_subject.txt"
+    )
+)
+
+
+@pytest.mark.parametrize("template", ALLAUTH_EMAILS)
+def test_each_allauth_email_names_the_site_from_settings(settings, template: str) -> None:
+    settings.SITE_NAME = "Voltly"
+    user = get_user_model().objects.create_user("jane", EMAIL)
+    get_adapter().send_mail(template, EMAIL, {"user": user})
+    [message] = mail.outbox
+    assert message.subject.startswith("[Voltly] "), message.subject
+    assert "Hello from Voltly!" in message.body, message.body
+    assert "Plugway" not in message.subject + message.body
 
 
 def test_no_comment_or_page_shows_any_part_of_an_email(client: Client, put) -> None:
