@@ -219,6 +219,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 # Sign-up also asks for the public display name (accounts.forms).
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupFields"
+# allauth names a signed-in driver ("Successfully signed in as ...") by the display name, not
+# by the username it made from the email's local part.
+ACCOUNT_USER_DISPLAY = "accounts.services.display_name_of"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 # Confirming the address (in the browser that signed up) signs the driver in.

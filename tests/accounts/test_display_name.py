@@ -4,22 +4,28 @@ account emails name the site; confirming the email signs the driver in."""
 import importlib
 import re
 from pathlib import Path
+from typing import Any
 
 import allauth
 import pytest
 from allauth.account.adapter import get_adapter
+from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
 from accounts.models import DriverProfile
+from roaming.models import DriverToken, SessionState
 from tests.accounts.test_signup import PASSWORD, link_in_last_email, sign_up
 from tests.locator import conftest as locator_fixtures
 from tests.locator.conftest import location
+from tests.payments.conftest import LocalStripe, localstripe, localstripe_server
+from tests.roaming.billing import Ocpi, cdr_payload, cpo_partner, driver_make, session_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 put = locator_fixtures.put
+__all__ = ["localstripe", "localstripe_server"]  # fixtures for the charge a driver made
 
 EMAIL = "jane.doe@example.org"
 # Any of these on a page someone else sees would leak the address.
@@ -150,6 +156,58 @@ def test_no_comment_or_page_shows_any_part_of_an_email(client: Client, put) -> N
         f"Driver {admin_made.pk}",
         "Volt Rider",
     ]
+
+
+def test_a_drivers_own_pages_show_the_email_only_where_it_is_managed(
+    client: Client,
+    put,
+    localstripe: LocalStripe,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Signed in (the header, its welcome), favourites, charges, receipts and account pages
+    show the display name at most; the email addresses page is where the address belongs."""
+    station = put(location("MINE", name="Home Corner"))
+    driver = driver_make(localstripe, "qzx.wyv")  # a username as allauth makes one: the local part
+    get_user_model().objects.filter(pk=driver.pk).update(email="qzx.wyv@mailhost.test")
+    DriverToken.objects.filter(user=driver).update(uid="APP-1")  # as issued: nothing of the name
+    EmailAddress.objects.create(
+        user=driver, email="qzx.wyv@mailhost.test", verified=True, primary=True
+    )
+    DriverProfile.objects.create(user=driver, display_name="Volt Rider")
+    driver = get_user_model().objects.get(pk=driver.pk)
+    session = session_make(user=driver, partner=cpo_partner(), state=SessionState.COMPLETED)
+    Ocpi(Client(), django_capture_on_commit_callbacks).post_cdr(cdr_payload(session))
+    signed_in = client.post(
+        "/accounts/login/",
+        {"login": "qzx.wyv@mailhost.test", "password": "a-long-password-1"},
+        follow=True,
+    )
+    assert "Successfully signed in as Volt Rider." in signed_in.content.decode()
+    client.post(f"/stations/{station.id}/comments/", {"text": "My local", "rating": 4})
+    client.post(f"/stations/{station.id}/favourite/", {"favourite": "on"})
+    pages = {
+        "map after signing in": signed_in,
+        "station page": client.get(f"/stations/{station.id}/"),
+        "favourites": client.get("/favourites/"),
+        "favourites API": client.get("/api/v1/favourites/"),
+        "charging history": client.get("/sessions/"),
+        "charge": client.get(f"/sessions/{session.public_id}/"),
+        "charge API": client.get(f"/api/v1/sessions/{session.public_id}/"),
+        "receipt": client.get(f"/receipts/{session.public_id}/"),
+        "display name": client.get("/accounts/name/"),
+        "password": client.get("/accounts/password/change/"),
+        "two-factor": client.get("/accounts/2fa/"),
+        "signed-in devices": client.get("/accounts/sessions/"),
+        "payment methods": client.get("/account/payment-methods/"),
+    }
+    for what, response in pages.items():
+        assert response.status_code == 200, what
+        text = response.content.decode().lower()
+        for part in ("qzx", "wyv", "mailhost"):
+            assert part not in text, f"{what} shows {part!r}"
+    assert "Home Corner" in pages["favourites"].content.decode()
+    assert "<strong>Volt Rider</strong>" in pages["station page"].content.decode()
+    assert "qzx.wyv@mailhost.test" in client.get("/accounts/email/").content.decode()
 
 
 def test_drivers_from_before_display_names_get_a_neutral_one() -> None:
