@@ -224,7 +224,8 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupFields"
 ACCOUNT_USER_DISPLAY = "accounts.services.display_name_of"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-# Confirming the address (in the browser that signed up) signs the driver in.
+# Confirming the address in the browser that signed up signs the driver in; in another one
+# it asks them to sign in (config.accounts: allauth never signs in by the link alone).
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_UNIQUE_EMAIL = True

@@ -82,6 +82,19 @@ def test_confirming_the_email_signs_the_driver_in(client: Client) -> None:
     assert client.session["_auth_user_id"] == str(get_user_model().objects.get(email=EMAIL).pk)
 
 
+def test_a_link_opened_in_another_browser_confirms_and_asks_to_sign_in(client: Client) -> None:
+    sign_up(client, EMAIL)
+    phone = Client()  # the email read on another device
+    response = phone.post(link_in_last_email("/accounts/confirm-email/"), follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
+    assert f"You have confirmed {EMAIL}." in page
+    assert "Now sign in with your email and password to continue." in page
+    assert "_auth_user_id" not in phone.session  # the link alone signs nobody in
+    phone.post("/accounts/login/", {"login": EMAIL, "password": PASSWORD})
+    assert phone.session["_auth_user_id"] == str(get_user_model().objects.get(email=EMAIL).pk)
+
+
 def test_every_account_email_names_the_site(client: Client, settings) -> None:
     settings.SITE_NAME = "Voltly"
     settings.SITE_URL = "https://voltly.example.com"
