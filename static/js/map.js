@@ -171,7 +171,7 @@
   function drawMarkers(items, isStation, open) {
     var zoom = map.getZoom();
     var nodes = isStation && zoom >= NO_MERGE_ZOOM
-      ? items.map(function (s) { return { lat: s.lat, lon: s.lon, count: 1, available: s.available, kw: s.max_power_kw, stale: s.status_stale, name: s.name, station: s }; })
+      ? items.map(function (s) { return { lat: s.lat, lon: s.lon, count: 1, available: s.available, kw: s.max_power_kw, stale: s.status_stale, broken: pins.broken(s), name: s.name, station: s }; })
       : pins.declutter(map, items, isStation);
     nodes.forEach(function (node) {
       if (node.count > 1) {

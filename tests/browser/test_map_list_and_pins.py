@@ -1,8 +1,10 @@
 """The map's list and pins in Chromium at phone (390x844) and desktop (1280x800) sizes: a list
-row follows a status the sandbox pushes, a star in a pin's popup reaches the favourites, and on
-a desktop the list sits in a sidebar beside the map."""
+row follows a status the sandbox pushes, a star in a pin's popup reaches the favourites, a
+station whose charge points are all out of order does not look busy, and on a desktop the list
+sits in a sidebar beside the map."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
@@ -10,6 +12,7 @@ from playwright.sync_api import expect
 from locator.models import Evse
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.test_map import DESKTOP, SIZES, UNREACHABLE_TILES, VIEWPORTS, netherlands
+from tests.locator.conftest import evse, location
 from tests.payments.conftest import localstripe, localstripe_server
 from tests.roaming.charging import Net, charging_net, charging_net_factory
 
@@ -89,6 +92,62 @@ def test_a_star_in_a_pins_popup_saves_the_station_to_the_favourites(
     expect(saved).to_have_count(1)
     expect(saved.locator(".result-name")).to_have_text(name)
     screenshot(page, f"favourites-from-pin-{size}")
+
+
+@pytest.fixture
+def broken_beside_busy(settings) -> None:  # type: ignore[no-untyped-def]
+    """Two stations side by side, neither with a free charge point: one busy, one broken."""
+    from locator.catalogue import catalogue_locations_upsert
+
+    settings.LOCATOR_TILE_URL = UNREACHABLE_TILES
+    now = datetime.now(UTC)
+
+    def station(oid: str, lon: float, *statuses: str):  # type: ignore[no-untyped-def]
+        evses = tuple(evse(f"{oid}{n}", s, when=now) for n, s in enumerate(statuses))
+        return location(oid, name=f"Station {oid}", lat=52.37, lon=lon, when=now, evses=evses)
+
+    catalogue_locations_upsert(
+        source="partner:1",
+        records=[
+            station("BUSY", 4.8990, "CHARGING", "CHARGING"),
+            station("BROKEN", 4.9010, "OUTOFORDER", "INOPERATIVE"),
+        ],
+    )
+
+
+def pin_look(page, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    pin = page.locator(f'#map .pin[title^="{name}:"]')
+    expect(pin).to_be_visible()
+    look: dict[str, str] = pin.evaluate(
+        """e => { const s = getComputedStyle(e);
+                  return {title: e.title, cls: e.className, radius: s.borderTopLeftRadius,
+                          image: s.backgroundImage, border: s.borderTopColor}; }"""
+    )
+    return look
+
+
+@SIZES
+def test_a_station_with_every_charge_point_out_of_order_does_not_look_busy(
+    page, broken_beside_busy, size
+) -> None:
+    page.set_viewport_size(VIEWPORTS[size])
+    page.goto("/?lat=52.37&lon=4.90&z=16")
+    busy = pin_look(page, "Station BUSY")
+    broken = pin_look(page, "Station BROKEN")
+    assert busy["title"] == "Station BUSY: all in use, up to 22 kW"
+    assert broken["title"] == "Station BROKEN: out of order, up to 22 kW"
+    assert "pin-busy" in busy["cls"]
+    assert "pin-broken" in broken["cls"]
+    # By shape, not colour alone: the busy pin is a square, the broken one a circle struck
+    # through.
+    assert busy["radius"] == "4px"
+    assert broken["radius"] == "50%"
+    assert busy["image"] == "none"
+    assert broken["image"].startswith("linear-gradient")
+    row = page.locator("#results .result").filter(has_text="Station BROKEN")
+    expect(row.locator(".result-status")).to_have_text("Out of order · reported just now")
+    expect(page.locator(".map-legend .pin-broken")).to_be_visible()
+    screenshot(page, f"map-out-of-order-{size}")
 
 
 def test_on_a_desktop_the_list_is_a_sidebar_beside_the_map(page, netherlands) -> None:
