@@ -1,5 +1,6 @@
 """django-allauth glue: account email leaves through the Celery worker (queued in the outbox),
 names the site from settings (SITE_NAME, SITE_URL's host; we run without django.contrib.sites),
+a confirmation opened in another browser says to sign in,
 allauth's limits key on our one client identity (`config.clients.client_ip`), and staff reach
 the admin only with two-factor authentication."""
 
@@ -16,6 +17,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from config.clients import client_ip
 from config.outbox import task_enqueue
@@ -37,6 +39,19 @@ def public_site() -> PublicSite:
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth has no types
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request)
+
+    def get_email_verification_redirect_url(self, email_address: Any) -> str:
+        """The confirmed driver signs in here when the link was opened in another browser
+        (or after the sign-up's session ended): allauth signs in only the session that signed
+        up, so a leaked link never signs anyone in. Say what to do next."""
+        if not self.request.user.is_authenticated:
+            messages.info(self.request, _("Now sign in with your email and password to continue."))
+        url: str = super().get_email_verification_redirect_url(email_address)
+        return url
+
+    def format_email_subject(self, subject: str) -> str:
+        """The subject after "[SITE_NAME] ", the name read when sending, as the bodies read it."""
+        return f"[{public_site().name}] {subject}"
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         message = self.render_mail(

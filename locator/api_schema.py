@@ -82,6 +82,7 @@ class StationSummaryOutput(StationOutput):
     )
     evses = serializers.IntegerField()
     available = serializers.IntegerField()
+    out_of_order = serializers.IntegerField(help_text="EVSEs out of order or not working.")
     status_at = serializers.DateTimeField(allow_null=True)
     status_age_s = serializers.IntegerField(allow_null=True)
     status_stale = serializers.BooleanField(help_text="The last report is too old to trust.")

@@ -56,14 +56,17 @@ def span_words(seconds: float) -> str:
 
 
 def station_status_text(
-    *, available: int, evses: int, reported_at: datetime | None, now: datetime
+    *, available: int, evses: int, out_of_order: int, reported_at: datetime | None, now: datetime
 ) -> str:
-    """A station's status line in lists: '2 of 4 free · reported 3 min ago', or unknown."""
+    """A station's status line in lists: '2 of 4 free · reported 3 min ago', 'Out of order'
+    when every charge point is, or unknown."""
     if reported_at is None:
         return _("Status unknown")
     ago = age_words(max(0.0, (now - reported_at).total_seconds()))
     if status_stale(reported_at, now):
         return _("Status unknown (last report %(age)s)") % {"age": ago}
+    if evses and out_of_order == evses:
+        return _("Out of order · reported %(age)s") % {"age": ago}
     return ngettext(
         "%(available)s of %(evses)s free · reported %(age)s",
         "%(available)s of %(evses)s free · reported %(age)s",

@@ -71,6 +71,8 @@ class Location(models.Model):
     restricted = models.BooleanField(default=False)
     evse_count = models.PositiveIntegerField(default=0)
     available_count = models.PositiveIntegerField(default=0)
+    # EVSEs OUTOFORDER or INOPERATIVE: a station with all of them so is broken, not busy.
+    out_of_order_count = models.PositiveIntegerField(default=0)
     max_power_kw = models.FloatField(default=0)
     standards_mask = BitmaskField(default=0)
     available_mask = BitmaskField(default=0)

@@ -48,6 +48,7 @@ LIST_FIELDS = (
     "connector_counts",
     "evse_count",
     "available_count",
+    "out_of_order_count",
     "status_at",
     "remote_start",
     "tariff_id",
@@ -390,6 +391,7 @@ def _station_summary(row: dict[str, Any], now: datetime, prices: dict[int, str])
         },
         "evses": row["evse_count"],
         "available": row["available_count"],
+        "out_of_order": row["out_of_order_count"],
         "remote_start": row["remote_start"],
         "price": prices.get(row["id"], ""),
         "status_at": status_at.isoformat() if status_at else None,
@@ -398,6 +400,7 @@ def _station_summary(row: dict[str, Any], now: datetime, prices: dict[int, str])
         "status_text": live.station_status_text(
             available=row["available_count"],
             evses=row["evse_count"],
+            out_of_order=row["out_of_order_count"],
             reported_at=status_at,
             now=now,
         ),

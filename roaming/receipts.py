@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.utils import formats, timezone
@@ -56,6 +57,7 @@ class ReceiptFacts:
     card: str
     cdr_id: str
     nothing_charged: bool  # a free charge: the hold was released whole, no fee (cdr_fee)
+    site: str  # who charges the fee: SITE_NAME
 
     @property
     def settlement(self) -> str:
@@ -64,8 +66,8 @@ class ReceiptFacts:
             return ""
         return _(
             "Nothing was charged to your card: the operator's price was %(price)s, so there is "
-            "no Plugway fee either, and the hold on your card was released in full."
-        ) % {"price": self.operator_total or self.charged}
+            "no %(site)s fee either, and the hold on your card was released in full."
+        ) % {"price": self.operator_total or self.charged, "site": self.site}
 
     @property
     def duration(self) -> str:
@@ -158,6 +160,7 @@ def receipt_facts(*, session: ChargingSession) -> ReceiptFacts:
         card=receipt.card_label,
         cdr_id=cdr.cdr_id if cdr else "",
         nothing_charged=receipt.amount == 0,
+        site=settings.SITE_NAME,
     )
 
 
@@ -165,8 +168,8 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
     """The receipt as a one-page PDF (core fonts: text outside Windows-1252 shows as "?")."""
     pdf = FPDF(format="A4")
     pdf.core_fonts_encoding = "windows-1252"
-    pdf.set_title(_("Plugway receipt %(number)s") % {"number": facts.number})
-    pdf.set_author("Plugway")
+    pdf.set_title(_("%(site)s receipt %(number)s") % {"site": facts.site, "number": facts.number})
+    pdf.set_author(facts.site)
     pdf.set_creation_date(facts.issued_at)
     pdf.add_page()
 
@@ -179,7 +182,8 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
         pdf.multi_cell(0, 7, text(value), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_font("helvetica", "B", 18)
-    pdf.cell(0, 12, text(_("Plugway receipt")), new_x="LMARGIN", new_y="NEXT")
+    title = _("%(site)s receipt") % {"site": facts.site}
+    pdf.cell(0, 12, text(title), new_x="LMARGIN", new_y="NEXT")
     local = timezone.localtime
     for label, value in (
         (_("Receipt number"), facts.number),
@@ -201,7 +205,7 @@ def receipt_pdf(*, facts: ReceiptFacts) -> bytes:
         row(line.label, line.amount)
     row(_("Operator's price incl. VAT"), facts.operator_total)
     row(_("of which VAT"), facts.vat)
-    row(_("Plugway fee"), facts.fee)
+    row(_("%(site)s fee") % {"site": facts.site}, facts.fee)
     row(_("Charged to your card"), facts.charged, bold=True)
     if facts.refunded:
         row(_("Refunded"), facts.refunded)

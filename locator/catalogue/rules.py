@@ -8,7 +8,8 @@
   has at least one EVSE not `REMOVED`. A station with a `publish_allowed_to` list is
   `restricted` instead of `visible` (whatever `publish` says): only the drivers the list names
   see it (locator.audience), never the public, the cluster grid or an open-data feed.
-- Aggregates (counts per connector standard, availability, max kW, status time, tariff) are
+- Aggregates (counts per connector standard, availability, out of order, max kW, status time,
+  tariff) are
   rewritten in the writing transaction, so readers never aggregate EVSEs; the cluster grid
   follows (see grid_refresh).
 """
@@ -52,6 +53,7 @@ AGGREGATE_FIELDS = (
     "restricted",
     "evse_count",
     "available_count",
+    "out_of_order_count",
     "max_power_kw",
     "standards_mask",
     "available_mask",
@@ -80,6 +82,7 @@ CONNECTOR_FIELDS = (
     "tariff_ids",
     "terms_and_conditions",
 )
+OUT_OF_ORDER = frozenset({"OUTOFORDER", "INOPERATIVE"})
 # What decides a station's place on the cluster grid.
 GRID_FIELDS = ("visible", "available_count", "standards_mask", "available_mask", "max_power_kw")
 
@@ -125,7 +128,7 @@ def aggregates(
     """A station's AGGREGATE_FIELDS from its EVSEs (records or stored rows); `limited`: its
     publication is limited to the tokens its `publish_allowed_to` names."""
     counts: dict[str, dict[str, int]] = {}
-    evse_count = available = 0
+    evse_count = available = out_of_order = 0
     max_kw = 0.0
     mask = available_mask = 0
     status_at: datetime | None = None
@@ -137,6 +140,7 @@ def aggregates(
         evse_count += 1
         is_available = evse.status == "AVAILABLE"
         available += is_available
+        out_of_order += evse.status in OUT_OF_ORDER
         status_at = max(status_at, evse.last_updated) if status_at else evse.last_updated
         for standard in {c.standard for c in evse.connectors}:
             entry = counts.setdefault(standard, {"total": 0, "available": 0})
@@ -157,6 +161,7 @@ def aggregates(
         "restricted": limited and not hidden and evse_count > 0,
         "evse_count": evse_count,
         "available_count": available,
+        "out_of_order_count": out_of_order,
         "max_power_kw": round(max_kw, 1),
         "standards_mask": mask,
         "available_mask": available_mask,

@@ -228,7 +228,8 @@ def _report(differences: list[BillingDifference]) -> None:
     )
     task_enqueue(
         email_send,
-        subject=f"[Plugway] Billing reconciliation: {len(differences)} new difference(s)",
+        subject=f"[{settings.SITE_NAME}] Billing reconciliation: "
+        f"{len(differences)} new difference(s)",
         body=body,
         html_body=None,
         to=recipients,

@@ -406,7 +406,10 @@ def receipt_email(*, session: ChargingSession, receipt: Receipt) -> None:
             "url": settings.SITE_URL + reverse("receipt", kwargs={"public_id": session.public_id}),
             "facts": receipt_facts(session=session),
         }
-        subject = _("Your Plugway receipt %(number)s") % {"number": receipt.number}
+        subject = _("Your %(site)s receipt %(number)s") % {
+            "site": settings.SITE_NAME,
+            "number": receipt.number,
+        }
         body = render_to_string("receipts/email.txt", context)
         html_body = render_to_string("receipts/email.html", context)
     task_enqueue(email_send, subject=subject, body=body, html_body=html_body, to=[user.email])

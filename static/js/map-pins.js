@@ -1,5 +1,6 @@
 /* What the map draws: station pins that show speed and availability by colour AND shape
-   (free: green circle, all in use: grey square, status unknown: dashed white circle; the
+   (free: green circle, all in use: grey square, status unknown: dashed white circle, every
+   charge point out of order: red-ringed circle struck through; the
    number is the fastest charge point's kW, a thick ring marks DC fast), cluster bubbles, and
    `declutter`, which merges markers until no two icons overlap on screen, so a lone station
    is always a pin and clusters never cover each other. */
@@ -16,12 +17,19 @@
 
   function state(item) {
     if (item.stale) { return "unknown"; }
-    return item.available > 0 ? "free" : "busy";
+    if (item.available > 0) { return "free"; }
+    return item.broken ? "broken" : "busy";
+  }
+
+  // A station whose every charge point is out of order (or not working): not merely busy.
+  function broken(station) {
+    return station.evses > 0 && station.out_of_order >= station.evses;
   }
 
   var STATE_WORDS = {
     free: pgettext("pin", "free now"),
     busy: pgettext("pin", "all in use"),
+    broken: pgettext("pin", "out of order"),
     unknown: pgettext("pin", "status unknown")
   };
 
@@ -74,6 +82,7 @@
     a.count = n;
     a.station = null;
     a.stale = false;
+    a.broken = false;
     var p = map.latLngToLayerPoint([a.lat, a.lon]);
     a.x = p.x;
     a.y = p.y;
@@ -91,6 +100,7 @@
         available: station ? (it.available > 0 && !it.status_stale ? 1 : 0) : it.available,
         kw: it.max_power_kw || 0,
         stale: station ? Boolean(it.status_stale) : false,
+        broken: station ? broken(it) : false,
         name: station ? it.name : "",
         station: station
       };
@@ -119,6 +129,7 @@
     pinTitle: pinTitle,
     clusterIcon: clusterIcon,
     state: state,
+    broken: broken,
     speedClass: speedClass
   };
 }());

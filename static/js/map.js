@@ -179,10 +179,12 @@
     return popup;
   }
 
-  function drawMarkers(items, isStation) {
+  /* `open`: the pin whose popup is open, kept on the map (a redraw would close the popup):
+     it follows its station's new state, or goes when the station is no longer in view. */
+  function drawMarkers(items, isStation, open) {
     var zoom = map.getZoom();
     var nodes = isStation && zoom >= NO_MERGE_ZOOM
-      ? items.map(function (s) { return { lat: s.lat, lon: s.lon, count: 1, available: s.available, kw: s.max_power_kw, stale: s.status_stale, name: s.name, station: s }; })
+      ? items.map(function (s) { return { lat: s.lat, lon: s.lon, count: 1, available: s.available, kw: s.max_power_kw, stale: s.status_stale, broken: pins.broken(s), name: s.name, station: s }; })
       : pins.declutter(map, items, isStation);
     nodes.forEach(function (node) {
       if (node.count > 1) {
@@ -199,15 +201,23 @@
         return;
       }
       node.favourite = node.station && favourites.has(node.station.id);
+      if (open && node.station && node.station.id === open.stationId) {
+        open.options.title = pins.pinTitle(node);
+        open.setLatLng([node.lat, node.lon]).setIcon(pins.pinIcon(node)).setPopupContent(stationPopup(node.station));
+        open = null;
+        return;
+      }
       var marker = L.marker([node.lat, node.lon], { icon: pins.pinIcon(node), keyboard: true, title: pins.pinTitle(node) });
       if (node.station) {
         marker.bindPopup(function () { return stationPopup(node.station); });
+        marker.stationId = node.station.id;
       } else {
         // A lone station of a cluster answer: its details come with the stations, nearer in.
         marker.on("click", function () { map.setView([node.lat, node.lon], Math.max(zoom + 2, 14)); });
       }
       marker.addTo(layer);
     });
+    if (open) { layer.removeLayer(open); }
   }
 
   function describeConnectors(connectors) {
@@ -290,8 +300,11 @@
     getJson(config.mapApi + "?" + mapParams.toString(), signal)
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        layer.clearLayers();
-        drawMarkers(data.items, data.kind === "stations");
+        var open = null;
+        layer.eachLayer(function (marker) {
+          if (marker.isPopupOpen()) { open = marker; } else { layer.removeLayer(marker); }
+        });
+        drawMarkers(data.items, data.kind === "stations", open);
       })
       .catch(function (err) { if (err.name !== "AbortError") { message.textContent = gettext("The map could not load stations; try again."); } });
     var box = clampedBbox();

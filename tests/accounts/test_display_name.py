@@ -3,20 +3,29 @@ account emails name the site; confirming the email signs the driver in."""
 
 import importlib
 import re
+from pathlib import Path
+from typing import Any
 
+import allauth
 import pytest
+from allauth.account.adapter import get_adapter
+from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
 from accounts.models import DriverProfile
+from roaming.models import DriverToken, SessionState
 from tests.accounts.test_signup import PASSWORD, link_in_last_email, sign_up
 from tests.locator import conftest as locator_fixtures
 from tests.locator.conftest import location
+from tests.payments.conftest import LocalStripe, localstripe, localstripe_server
+from tests.roaming.billing import Ocpi, cdr_payload, cpo_partner, driver_make, session_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 put = locator_fixtures.put
+__all__ = ["localstripe", "localstripe_server"]  # fixtures for the charge a driver made
 
 EMAIL = "jane.doe@example.org"
 # Any of these on a page someone else sees would leak the address.
@@ -73,8 +82,22 @@ def test_confirming_the_email_signs_the_driver_in(client: Client) -> None:
     assert client.session["_auth_user_id"] == str(get_user_model().objects.get(email=EMAIL).pk)
 
 
+def test_a_link_opened_in_another_browser_confirms_and_asks_to_sign_in(client: Client) -> None:
+    sign_up(client, EMAIL)
+    phone = Client()  # the email read on another device
+    response = phone.post(link_in_last_email("/accounts/confirm-email/"), follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/accounts/login/"
+    assert f"You have confirmed {EMAIL}." in page
+    assert "Now sign in with your email and password to continue." in page
+    assert "_auth_user_id" not in phone.session  # the link alone signs nobody in
+    phone.post("/accounts/login/", {"login": EMAIL, "password": PASSWORD})
+    assert phone.session["_auth_user_id"] == str(get_user_model().objects.get(email=EMAIL).pk)
+
+
 def test_every_account_email_names_the_site(client: Client, settings) -> None:
-    settings.SITE_URL = "https://plugway.example.com"
+    settings.SITE_NAME = "Voltly"
+    settings.SITE_URL = "https://voltly.example.com"
     sign_up(client, EMAIL)
     client.post(link_in_last_email("/accounts/confirm-email/"))
     client.logout()
@@ -82,10 +105,31 @@ def test_every_account_email_names_the_site(client: Client, settings) -> None:
     client.post("/accounts/password/reset/", {"email": "nobody@example.net"})  # no account
     assert len(mail.outbox) == 3
     for message in mail.outbox:
-        assert message.subject.startswith("[Plugway] "), message.subject
-        assert "Hello from Plugway!" in message.body, message.body
-        assert "Thank you for using Plugway!\nplugway.example.com" in message.body
-        assert "from !" not in message.body
+        assert message.subject.startswith("[Voltly] "), message.subject
+        assert "Hello from Voltly!" in message.body, message.body
+        assert "Thank you for using Voltly!\nvoltly.example.com" in message.body
+        assert "Plugway" not in message.subject + message.body
+
+
+# Every email the installed allauth apps (account, mfa) can send; ours override theirs by name.
+ALLAUTH_EMAILS = sorted(
+    f"{app}/email/{subject.name.removesuffix('_subject.txt')}"
+    for app in ("account", "mfa")
+    for subject in (Path(allauth.__file__).parent / "templates" / app / "email").glob(
+        "*_subject.txt"
+    )
+)
+
+
+@pytest.mark.parametrize("template", ALLAUTH_EMAILS)
+def test_each_allauth_email_names_the_site_from_settings(settings, template: str) -> None:
+    settings.SITE_NAME = "Voltly"
+    user = get_user_model().objects.create_user("jane", EMAIL)
+    get_adapter().send_mail(template, EMAIL, {"user": user})
+    [message] = mail.outbox
+    assert message.subject.startswith("[Voltly] "), message.subject
+    assert "Hello from Voltly!" in message.body, message.body
+    assert "Plugway" not in message.subject + message.body
 
 
 def test_no_comment_or_page_shows_any_part_of_an_email(client: Client, put) -> None:
@@ -125,6 +169,58 @@ def test_no_comment_or_page_shows_any_part_of_an_email(client: Client, put) -> N
         f"Driver {admin_made.pk}",
         "Volt Rider",
     ]
+
+
+def test_a_drivers_own_pages_show_the_email_only_where_it_is_managed(
+    client: Client,
+    put,
+    localstripe: LocalStripe,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Signed in (the header, its welcome), favourites, charges, receipts and account pages
+    show the display name at most; the email addresses page is where the address belongs."""
+    station = put(location("MINE", name="Home Corner"))
+    driver = driver_make(localstripe, "qzx.wyv")  # a username as allauth makes one: the local part
+    get_user_model().objects.filter(pk=driver.pk).update(email="qzx.wyv@mailhost.test")
+    DriverToken.objects.filter(user=driver).update(uid="APP-1")  # as issued: nothing of the name
+    EmailAddress.objects.create(
+        user=driver, email="qzx.wyv@mailhost.test", verified=True, primary=True
+    )
+    DriverProfile.objects.create(user=driver, display_name="Volt Rider")
+    driver = get_user_model().objects.get(pk=driver.pk)
+    session = session_make(user=driver, partner=cpo_partner(), state=SessionState.COMPLETED)
+    Ocpi(Client(), django_capture_on_commit_callbacks).post_cdr(cdr_payload(session))
+    signed_in = client.post(
+        "/accounts/login/",
+        {"login": "qzx.wyv@mailhost.test", "password": "a-long-password-1"},
+        follow=True,
+    )
+    assert "Successfully signed in as Volt Rider." in signed_in.content.decode()
+    client.post(f"/stations/{station.id}/comments/", {"text": "My local", "rating": 4})
+    client.post(f"/stations/{station.id}/favourite/", {"favourite": "on"})
+    pages = {
+        "map after signing in": signed_in,
+        "station page": client.get(f"/stations/{station.id}/"),
+        "favourites": client.get("/favourites/"),
+        "favourites API": client.get("/api/v1/favourites/"),
+        "charging history": client.get("/sessions/"),
+        "charge": client.get(f"/sessions/{session.public_id}/"),
+        "charge API": client.get(f"/api/v1/sessions/{session.public_id}/"),
+        "receipt": client.get(f"/receipts/{session.public_id}/"),
+        "display name": client.get("/accounts/name/"),
+        "password": client.get("/accounts/password/change/"),
+        "two-factor": client.get("/accounts/2fa/"),
+        "signed-in devices": client.get("/accounts/sessions/"),
+        "payment methods": client.get("/account/payment-methods/"),
+    }
+    for what, response in pages.items():
+        assert response.status_code == 200, what
+        text = response.content.decode().lower()
+        for part in ("qzx", "wyv", "mailhost"):
+            assert part not in text, f"{what} shows {part!r}"
+    assert "Home Corner" in pages["favourites"].content.decode()
+    assert "<strong>Volt Rider</strong>" in pages["station page"].content.decode()
+    assert "qzx.wyv@mailhost.test" in client.get("/accounts/email/").content.decode()
 
 
 def test_drivers_from_before_display_names_get_a_neutral_one() -> None:

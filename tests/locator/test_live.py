@@ -7,7 +7,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.locator.conftest import evse, location
+from locator.catalogue import EvseStatusUpdate
+from locator.catalogue.statuses import evse_statuses_apply
+from tests.locator.conftest import SOURCE, evse, location
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +75,36 @@ def test_the_station_list_marks_a_stale_status(client: Client, put, settings) ->
         "Station STALE": True,
         "Station FRESH": False,
     }
+
+
+def test_a_station_whose_every_charge_point_is_out_of_order_is_listed_so(
+    client: Client, put
+) -> None:
+    now = timezone.now().replace(microsecond=0)
+    for oid, lat, statuses in (
+        ("BROKEN", 52.0, ("OUTOFORDER", "INOPERATIVE")),
+        ("BUSY", 52.001, ("CHARGING", "OUTOFORDER")),
+    ):
+        evses = tuple(evse(f"{oid}{n}", status, when=now) for n, status in enumerate(statuses))
+        put(location(oid, lat=lat, lon=5.0, when=now, evses=evses))
+
+    def listed() -> dict[str, tuple[int, int, int, str]]:
+        rows = client.get("/api/v1/stations/?lat=52&lon=5&radius_km=5").json()
+        return {
+            r["name"]: (r["available"], r["out_of_order"], r["evses"], r["status_text"])
+            for r in rows
+        }
+
+    assert listed() == {
+        "Station BROKEN": (0, 2, 2, "Out of order · reported just now"),
+        "Station BUSY": (0, 1, 2, "0 of 2 free · reported just now"),
+    }
+    # Repaired: a status push brings the station back among the ones in use.
+    evse_statuses_apply(
+        source=SOURCE,
+        updates=[EvseStatusUpdate("NL", "PLW", "BROKEN", "BROKEN0", "CHARGING", now)],
+    )
+    assert listed()["Station BROKEN"] == (0, 1, 2, "0 of 2 free · reported just now")
 
 
 def test_an_unknown_station_has_no_status(client: Client) -> None:

@@ -1,12 +1,17 @@
 """Place search on the embedded default (no geocoder): our stations' addresses, postcodes,
-cities and names, as drivers type them, on whichever database the tests run on."""
+cities and names, as drivers type them, on whichever database the tests run on (CI runs this
+module on PostgreSQL and again on SQLite, the embedded default's database)."""
 
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
+from locator.catalogue import catalogue_locations_upsert
 from locator.models import Location
+from sandbox.catalogue import Catalogue
+from sandbox.config import SandboxConfig
+from sandbox.demo import demo_locations
 from tests.locator.conftest import location
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +173,43 @@ def test_a_renamed_station_is_found_by_its_new_address(
         )
     )
     assert geocode(client, "prinsengracht")["place"]["label"] == "Prinsengracht, Amsterdam"
+
+
+@pytest.fixture
+def sandbox_catalogue() -> list[dict]:
+    """The demo's catalogue: the sandbox CPO's own 2,000 generated stations (its default
+    seed and cities), read in as a pull from it would."""
+    stations = list(Catalogue(SandboxConfig()).locations.values())
+    catalogue_locations_upsert(source="partner:1", records=list(demo_locations(stations)))
+    return stations
+
+
+def test_the_sandboxs_stations_are_found_by_street_postcode_and_city(
+    client: Client, sandbox_catalogue: list[dict]
+) -> None:
+    amsterdam = [s for s in sandbox_catalogue if s["city"] == "Amsterdam"]
+    street = amsterdam[0]["address"].rsplit(" ", 1)[0]  # "Stationsplein 12" -> "Stationsplein"
+    on_street = [s for s in amsterdam if s["address"].rsplit(" ", 1)[0] == street]
+    assert on_street
+
+    body = geocode(client, f"{street.lower()} amsterdam")
+    assert body["place"]["kind"] == "street"
+    assert body["place"]["label"] == f"{street}, Amsterdam"
+    west, south, east, north = body["place"]["bbox"]
+    for station in on_street:
+        coordinates = station["coordinates"]
+        assert west <= float(coordinates["longitude"]) <= east
+        assert south <= float(coordinates["latitude"]) <= north
+
+    body = geocode(client, "1012AB")
+    assert body["place"]["kind"] == "postcode"
+    assert body["place"]["label"] == "1012 AB Amsterdam"
+
+    body = geocode(client, "amsterdam")
+    assert body["place"]["kind"] == "city"
+    assert body["place"]["label"] == "Amsterdam"
+    assert body["message"] == ""
+
+    body = geocode(client, "munchen")  # the sandbox spells it "Munich"
+    assert body["place"]["kind"] == "city"
+    assert body["place"]["label"] == "Munich"

@@ -54,6 +54,7 @@ def test_each_kind_of_difference_is_reported_to_admins_once(
 ) -> None:
     handle, partner = sandbox
     settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.SITE_NAME = "Voltly"
     get_user_model().objects.filter(is_superuser=True).update(email="admin@example.com")
 
     def charge(ended_ago: timedelta = timedelta(minutes=30)) -> ChargingSession:
@@ -111,7 +112,7 @@ def test_each_kind_of_difference_is_reported_to_admins_once(
     # the relay can.
     [report] = PendingTask.objects.filter(task="config.tasks.email_send", sent_at=None)
     assert report.kwargs["to"] == ["admin@example.com", "ops@example.com"]
-    assert report.kwargs["subject"] == "[Plugway] Billing reconciliation: 5 new difference(s)"
+    assert report.kwargs["subject"] == "[Voltly] Billing reconciliation: 5 new difference(s)"
     for difference in found:
         assert difference.subject in report.kwargs["body"]
     assert "/admin/roaming/billingdifference/" in report.kwargs["body"]
@@ -126,7 +127,7 @@ def test_each_kind_of_difference_is_reported_to_admins_once(
         assert difference.subject in page
     assert billing_reconcile(now=tomorrow_night + timedelta(days=1)) == []
     reports = PendingTask.objects.filter(
-        kwargs__subject__startswith="[Plugway] Billing reconciliation"
+        kwargs__subject__startswith="[Voltly] Billing reconciliation"
     )
     assert reports.count() == 1
     assert django_settings.CELERY_BEAT_SCHEDULE["roaming-billing-reconcile"]["task"] == (

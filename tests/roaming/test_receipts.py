@@ -94,6 +94,31 @@ def test_receipt_email_says_the_same_and_links_the_page(billed: ChargingSession)
     assert f"/receipts/{billed.public_id}/" in html
 
 
+@pytest.fixture
+def voltly(settings: Any) -> None:
+    settings.SITE_NAME = "Voltly"
+
+
+def test_the_site_name_comes_from_settings_on_the_receipt_and_its_email(
+    voltly: None, client: Client, billed: ChargingSession
+) -> None:
+    [email] = mail.outbox
+    html = email.alternatives[0][0]
+    number = Receipt.objects.get().number
+    assert email.subject == f"Your Voltly receipt {number}"
+    for text in (email.body, html):
+        assert "Thank you for charging with Voltly." in text
+        assert "Plugway" not in text
+    assert "Voltly fee: €0.35" in email.body
+    assert '<th scope="row">Voltly fee</th><td>€0.35</td>' in html
+    client.force_login(billed.user)
+    page = client.get(f"/receipts/{billed.public_id}/").content.decode()
+    assert '<th scope="row">Voltly fee</th><td>€0.35</td>' in page
+    pdf = client.get(f"/receipts/{billed.public_id}.pdf").content
+    assert f"/Title (Voltly receipt {number})".encode() in pdf
+    assert "Voltly fee" in pdf_text(pdf)
+
+
 def test_another_driver_gets_a_404_for_the_receipt_and_its_pdf(
     client: Client, billed: ChargingSession, localstripe: LocalStripe
 ) -> None:

@@ -1,0 +1,181 @@
+"""The map's list and pins in Chromium at phone (390x844) and desktop (1280x800) sizes: a list
+row follows a status the sandbox pushes, a star in a pin's popup reaches the favourites, a
+station whose charge points are all out of order does not look busy, and on a desktop the list
+sits in a sidebar beside the map."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from locator.models import Evse
+from tests.browser.conftest import screenshot, sign_in
+from tests.browser.test_map import DESKTOP, SIZES, UNREACHABLE_TILES, VIEWPORTS, netherlands
+from tests.locator.conftest import evse, location
+from tests.payments.conftest import localstripe, localstripe_server
+from tests.roaming.charging import Net, charging_net, charging_net_factory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+__all__ = [
+    "charging_net",
+    "charging_net_factory",
+    "localstripe",
+    "localstripe_server",
+    "netherlands",
+]
+
+
+@SIZES
+def test_a_list_row_shows_a_pushed_status_without_a_reload(
+    page, settings, charging_net: Net, size
+) -> None:
+    settings.LOCATOR_STATUS_POLL_SECONDS = 1
+    settings.LOCATOR_TILE_URL = UNREACHABLE_TILES
+    pushed = charging_net.evse(status="AVAILABLE")
+    station = pushed.location
+    free = Evse.objects.filter(location=station, status="AVAILABLE").count()
+    total = Evse.objects.filter(location=station).exclude(status="REMOVED").count()
+    page.set_viewport_size(VIEWPORTS[size])
+    page.goto(f"/?lat={station.lat}&lon={station.lon}&z=17")
+    row = page.locator(f'#results .result[data-station="{station.id}"]')
+    status = row.locator(".result-status")
+    expect(status).to_have_text(re.compile(rf"^{free} of {total} free · reported "))
+    page.evaluate("window.notReloaded = true")
+
+    charging_net.sandbox.cpo.simulator.evse_status_push(pushed.uid, "CHARGING")
+
+    expect(status).to_have_text(re.compile(rf"^{free - 1} of {total} free · reported just now$"))
+    assert page.evaluate("window.notReloaded") is True
+    if size == "phone":
+        page.click("#sheet-toggle")  # the list, opened over the map
+    row.scroll_into_view_if_needed()
+    screenshot(page, f"map-list-live-{size}")
+
+
+@SIZES
+def test_a_star_in_a_pins_popup_saves_the_station_to_the_favourites(
+    page, netherlands, live_server, settings, size
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    settings.LOCATOR_STATUS_POLL_SECONDS = 1
+    driver = get_user_model().objects.create_user("pia", "pia@example.com", "a long password")
+    sign_in(page, live_server, driver)
+    page.set_viewport_size(VIEWPORTS[size])
+    page.goto("/?lat=52.3728&lon=4.8936&z=16")
+    expect(page.locator("#map .pin").first).to_be_visible()
+    # The pin nearest the middle of the map: clear of the search box and the list.
+    nearest = page.evaluate(
+        """() => { const m = document.querySelector('#map').getBoundingClientRect();
+          const pins = Array.from(document.querySelectorAll('#map .pin'));
+          const off = e => { const r = e.getBoundingClientRect();
+            return Math.hypot(r.x + r.width / 2 - (m.x + m.width / 2),
+                              r.y + r.height / 2 - (m.y + m.height / 2)); };
+          return pins.indexOf(pins.reduce((a, b) => off(a) <= off(b) ? a : b)); }"""
+    )
+    page.locator("#map .pin").nth(nearest).click()
+    popup = page.locator("#map .leaflet-popup")
+    name = popup.locator("a").first.inner_text()
+    star = popup.locator(".star")
+    expect(star).to_have_attribute("aria-pressed", "false")
+    star.click()
+    expect(star).to_have_attribute("aria-pressed", "true")
+    # The statuses refreshing underneath (every second here) leave the popup open.
+    page.wait_for_timeout(2500)
+    expect(popup.locator(".star")).to_have_attribute("aria-pressed", "true")
+    expect(popup.locator("a").first).to_have_text(name)
+    screenshot(page, f"map-pin-star-{size}")
+
+    page.click("nav >> text=Favourites")
+    saved = page.locator("#favourites .result")
+    expect(saved).to_have_count(1)
+    expect(saved.locator(".result-name")).to_have_text(name)
+    screenshot(page, f"favourites-from-pin-{size}")
+
+
+@pytest.fixture
+def broken_beside_busy(settings) -> None:  # type: ignore[no-untyped-def]
+    """Two stations side by side, neither with a free charge point: one busy, one broken."""
+    from locator.catalogue import catalogue_locations_upsert
+
+    settings.LOCATOR_TILE_URL = UNREACHABLE_TILES
+    now = datetime.now(UTC)
+
+    def station(oid: str, lon: float, *statuses: str):  # type: ignore[no-untyped-def]
+        evses = tuple(evse(f"{oid}{n}", s, when=now) for n, s in enumerate(statuses))
+        return location(oid, name=f"Station {oid}", lat=52.37, lon=lon, when=now, evses=evses)
+
+    catalogue_locations_upsert(
+        source="partner:1",
+        records=[
+            station("BUSY", 4.8990, "CHARGING", "CHARGING"),
+            station("BROKEN", 4.9010, "OUTOFORDER", "INOPERATIVE"),
+        ],
+    )
+
+
+def pin_look(page, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    pin = page.locator(f'#map .pin[title^="{name}:"]')
+    expect(pin).to_be_visible()
+    look: dict[str, str] = pin.evaluate(
+        """e => { const s = getComputedStyle(e);
+                  return {title: e.title, cls: e.className, radius: s.borderTopLeftRadius,
+                          image: s.backgroundImage, border: s.borderTopColor}; }"""
+    )
+    return look
+
+
+@SIZES
+def test_a_station_with_every_charge_point_out_of_order_does_not_look_busy(
+    page, broken_beside_busy, size
+) -> None:
+    page.set_viewport_size(VIEWPORTS[size])
+    page.goto("/?lat=52.37&lon=4.90&z=16")
+    busy = pin_look(page, "Station BUSY")
+    broken = pin_look(page, "Station BROKEN")
+    assert busy["title"] == "Station BUSY: all in use, up to 22 kW"
+    assert broken["title"] == "Station BROKEN: out of order, up to 22 kW"
+    assert "pin-busy" in busy["cls"]
+    assert "pin-broken" in broken["cls"]
+    # By shape, not colour alone: the busy pin is a square, the broken one a circle struck
+    # through.
+    assert busy["radius"] == "4px"
+    assert broken["radius"] == "50%"
+    assert busy["image"] == "none"
+    assert broken["image"].startswith("linear-gradient")
+    row = page.locator("#results .result").filter(has_text="Station BROKEN")
+    expect(row.locator(".result-status")).to_have_text("Out of order · reported just now")
+    expect(page.locator(".map-legend .pin-broken")).to_be_visible()
+    screenshot(page, f"map-out-of-order-{size}")
+
+
+def test_on_a_desktop_the_list_is_a_sidebar_beside_the_map(page, netherlands) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.goto("/?lat=52.37&lon=4.90&z=12")
+    expect(page.locator("#results .result").first).to_be_visible()
+
+    def box(selector: str) -> dict[str, float]:
+        found = page.locator(selector).bounding_box()
+        assert found, selector
+        return found
+
+    header, side, map_box = box(".site-header"), box(".finder-side"), box("#map")
+    results = box("#results")
+    # The sidebar on the left, the map filling the rest: side by side, both from the header
+    # down to the bottom of the window.
+    assert side["x"] == 0
+    assert 300 <= side["width"] <= 420
+    assert map_box["x"] >= side["x"] + side["width"]
+    assert map_box["x"] + map_box["width"] == DESKTOP["width"]
+    assert map_box["width"] > DESKTOP["width"] / 2
+    for part in (side, map_box):
+        assert part["y"] == header["height"]
+        assert part["y"] + part["height"] == DESKTOP["height"]
+    # The list is in the sidebar, not over the map; no bottom sheet toggle.
+    assert results["x"] >= side["x"]
+    assert results["x"] + results["width"] <= side["x"] + side["width"]
+    assert results["y"] + results["height"] <= DESKTOP["height"]
+    expect(page.locator("#sheet-toggle")).to_be_hidden()
+    expect(page.locator("#results-title")).to_be_visible()
+    screenshot(page, "map-sidebar-desktop")
