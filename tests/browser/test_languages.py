@@ -76,6 +76,11 @@ def test_the_map_reads_in_german(german, stations, size: str) -> None:
         page.locator("#sheet-toggle").click()
     switch = page.locator("#language-select")
     expect(switch).to_have_value("de")
+    button = page.get_by_role("button", name="Sprache wechseln").bounding_box()
+    side = page.locator("#sheet").bounding_box()
+    assert button
+    assert side
+    assert button["x"] + button["width"] <= side["x"] + side["width"]  # inside the list's column
     switch.select_option("en")
     page.get_by_role("button", name="Sprache wechseln").click()
     # Back at the same view ("Near me" moved it there from 52.0960), now in English.
