@@ -130,7 +130,7 @@ def translations_compile() -> None:
             "(Debian or Ubuntu: apt-get install gettext; macOS: brew install gettext) and run "
             "this again."
         )
-    say(f"compiling {len(stale)} translation catalogues (msgfmt)")
+    say("compiling translations: " + ", ".join(f"{po.parts[-3]}/{po.name}" for po in stale))
     for po in stale:
         subprocess.run([msgfmt, "--check", "-o", po.with_suffix(".mo"), po], check=True)
 

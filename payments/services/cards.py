@@ -4,6 +4,7 @@ import re
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext
 
 from payments import gateway
 from payments.gateway import PaymentError
@@ -69,7 +70,7 @@ def payment_method_save(
         pk=billing_account_customer_ensure(user=user).pk
     )
     not_found = PaymentError(
-        "That card setup was not found. Add the card again.", code="setup_not_found"
+        gettext("That card setup was not found. Add the card again."), code="setup_not_found"
     )
     if not re.fullmatch(r"seti_\w{1,250}", setup_intent_id):
         raise not_found
@@ -80,22 +81,25 @@ def payment_method_save(
             raise
         raise not_found from exc
     if setup_intent.customer != account.stripe_customer_id:
-        raise PaymentError("That card setup does not belong to your account.", code="not_yours")
+        raise PaymentError(
+            gettext("That card setup does not belong to your account."), code="not_yours"
+        )
     if setup_intent.status == "requires_action":
         raise PaymentError(
-            "Your bank still wants you to confirm the card. Add it again and confirm.",
+            gettext("Your bank still wants you to confirm the card. Add it again and confirm."),
             code="authentication_required",
         )
     if setup_intent.status != "succeeded" or not setup_intent.payment_method:
         raise PaymentError(
-            "The card was not saved. Add it again, or use another card.", code="setup_incomplete"
+            gettext("The card was not saved. Add it again, or use another card."),
+            code="setup_incomplete",
         )
     existing = PaymentMethod.objects.filter(
         stripe_payment_method_id=setup_intent.payment_method
     ).first()
     if existing is not None:
         if existing.account_id != account.pk:
-            raise PaymentError("That card belongs to another account.", code="not_yours")
+            raise PaymentError(gettext("That card belongs to another account."), code="not_yours")
         card = None
         payment_method = existing
     else:
@@ -131,7 +135,7 @@ def payment_method_default_set(*, user: User, payment_method: PaymentMethod) -> 
     """Make one of the user's cards the one holds are placed on."""
     account = BillingAccount.objects.select_for_update().get(user=user)
     if payment_method.account_id != account.pk:
-        raise PaymentError("That card belongs to another account.", code="not_yours")
+        raise PaymentError(gettext("That card belongs to another account."), code="not_yours")
     if account.default_payment_method_id != payment_method.pk:
         _default_set(account, payment_method)
     return payment_method
@@ -150,7 +154,7 @@ def payment_method_remove(*, user: User, payment_method_id: int) -> None:
         return
     if payment_method.payments.filter(status__in=OPEN_STATUSES).exists():
         raise PaymentError(
-            "This card has a charge in progress. Remove it once the charge has finished.",
+            gettext("This card has a charge in progress. Remove it once the charge has finished."),
             code="card_in_use",
         )
     try:

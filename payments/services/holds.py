@@ -36,6 +36,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from payments import gateway
 from payments.gateway import PaymentError
@@ -51,7 +52,7 @@ Status = Payment.Status
 
 def _in_progress(payment: Payment) -> PaymentError:
     return PaymentError(
-        "This payment is being processed right now. Try again in a moment.",
+        gettext("This payment is being processed right now. Try again in a moment."),
         code="in_progress",
         retryable=True,
         payment_id=payment.pk,
@@ -190,7 +191,7 @@ def hold_place(*, user: User, reference: str, amount: int, currency: str) -> Pay
     ):
         if billing is None or card is None or not billing.stripe_customer_id:
             raise PaymentError(
-                "Add a card in Payment methods before you start a charge.",
+                gettext("Add a card in Payment methods before you start a charge."),
                 code="no_payment_method",
             )
         number = attempts.count() + 1

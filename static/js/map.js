@@ -94,6 +94,8 @@
     });
     if (listPage) { params.set("page", String(listPage + 1)); }
     var url = "?" + params.toString();
+    // Switching the language comes back to this view, not to the map's first one.
+    document.querySelector(".language-form input[name=next]").value = window.location.pathname + url;
     if (url === window.location.search) { return; }
     if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
   }

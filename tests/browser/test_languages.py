@@ -69,8 +69,24 @@ def test_the_map_reads_in_german(german, stations, size: str) -> None:
     distances = page.locator("#results .result-distance")
     expect(distances.filter(has_text=re.compile(r"^1,3 km entfernt$"))).to_have_count(1)
     expect(distances.filter(has_text=re.compile(r"^0 m entfernt$"))).to_have_count(1)
-    expect(page.locator("#language-select")).to_have_value("de")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"languages-map-de-{size}")
+    # The map fills the screen: the switch sits under the list (on a phone, once it is open).
+    if size == "phone":
+        page.locator("#sheet-toggle").click()
+    switch = page.locator("#language-select")
+    expect(switch).to_have_value("de")
+    button = page.get_by_role("button", name="Sprache wechseln").bounding_box()
+    side = page.locator("#sheet").bounding_box()
+    assert button
+    assert side
+    assert button["x"] + button["width"] <= side["x"] + side["width"]  # inside the list's column
+    switch.select_option("en")
+    page.get_by_role("button", name="Sprache wechseln").click()
+    # Back at the same view ("Near me" moved it there from 52.0960), now in English.
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(r"/\?lat=52\.090[67]\d&lon=5\.121[34]\d&z=14$"))
+    expect(page.locator("#results-title")).to_have_text("2 stations in view")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -86,4 +102,7 @@ def test_a_station_page_reads_in_german(german, stations, size: str) -> None:
     )
     expect(page.locator(".evse .status").first).to_have_text("Verfügbar")
     expect(page.get_by_text("Zurück zur Karte")).to_be_visible()
+    expect(page.locator(".connectors").first).to_contain_text("Steckdose")
+    # Longer German words still fit the phone: nothing sticks out sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"languages-station-de-{size}")
