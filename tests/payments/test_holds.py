@@ -195,6 +195,28 @@ def test_a_capture_another_worker_holds_says_when_its_claim_ends(
     assert localstripe.writes("/capture") == []
 
 
+def test_a_capture_tried_again_sends_stripe_the_same_idempotency_key(
+    localstripe: LocalStripe, driver_with_card: Any, flaky_stripe: FlakyStripe
+) -> None:
+    """Keys derive from our own ids (`hold-<reference>`, `capture-<payment>`), so Stripe can
+    tell a repeat from a new request whichever worker sends it. Read off the wire: by the proxy
+    in front of localstripe and by localstripe (which itself ignores them)."""
+    hold = hold_place(user=driver_with_card, reference="session-11", amount=5000, currency="eur")
+    intent = f"/v1/payment_intents/{hold.stripe_payment_intent_id}"
+    flaky_stripe.fail_once("POST", f"{intent}/capture")
+    flaky_stripe.fail_once("GET", intent)  # nor can the worker find out what happened
+    with pytest.raises(PaymentError):
+        hold_capture(payment=hold, amount=1234)
+    Payment.objects.filter(pk=hold.pk).update(locked_until=timezone.now())  # its claim lapses
+
+    assert hold_capture(payment=hold, amount=1234).status == Payment.Status.CAPTURED
+
+    key = f"capture-{hold.pk}"
+    assert flaky_stripe.idempotency_keys("POST", f"{intent}/capture") == [key, key]
+    assert localstripe.idempotency_keys("/capture") == [key]  # the first never got through
+    assert localstripe.idempotency_keys("/v1/payment_intents") == ["hold-session-11"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_retry_storm_of_twenty_identical_captures_captures_once(
     localstripe: LocalStripe, driver_with_card: Any
