@@ -31,8 +31,9 @@ class PaymentError(Exception):
 
     `code` is stable for programs (`card_declined`, `authentication_required`, `in_progress`,
     `gateway_unavailable`, ...). `retryable` says whether the same call may succeed later
-    unchanged (the gateway was unreachable, another worker holds the payment). `detail` keeps
-    Stripe's own wording for the logs.
+    unchanged (the gateway was unreachable, another worker holds the payment), and
+    `retry_after` in how many seconds, when that is known (another worker's claim on the
+    payment ends then). `detail` keeps Stripe's own wording for the logs.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class PaymentError(Exception):
         detail: str = "",
         payment_intent_id: str | None = None,
         payment_id: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -52,6 +54,7 @@ class PaymentError(Exception):
         self.detail = detail
         self.payment_intent_id = payment_intent_id
         self.payment_id = payment_id
+        self.retry_after = retry_after
 
 
 CARD_MESSAGES = {

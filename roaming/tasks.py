@@ -59,18 +59,28 @@ def partners_sync_due() -> int:
 
 @shared_task(bind=True, max_retries=8)
 def cdr_bill_task(self: Task[..., str], cdr_id: int) -> str:
-    """Bill one stored CDR (`cdr_bill`). While Stripe is unreachable or the payment is busy,
-    retry with jittered exponential backoff; after the last try the CDR waits for an admin."""
+    """Bill one stored CDR (`cdr_bill`). While Stripe is unreachable, retry with jittered
+    exponential backoff, and after the last try the CDR waits for an admin. While another
+    worker holds the payment (a copy of this task, or one that died mid-capture), retry once
+    its claim ends; after the last try leave the CDR to that worker (or to the sweep,
+    `cdrs_unbilled_requeue`)."""
     cdr = ChargeDetailRecord.objects.filter(pk=cdr_id).first()
     if cdr is None:
         return "gone"
     try:
         return cdr_bill(cdr=cdr).billing
     except PaymentError as error:
-        if self.request.retries >= (self.max_retries or 0):
+        last = self.request.retries >= (self.max_retries or 0)
+        jitter = random.uniform(0.5, 1.0)  # noqa: S311
+        if error.retry_after is not None:
+            if last:
+                return str(ChargeDetailRecord.Billing.PENDING)
+            countdown = error.retry_after + jitter
+        elif last:
             cdr_hold(cdr=cdr, message=f"The capture kept failing: {error.message}")
             return str(ChargeDetailRecord.Billing.REVIEW)
-        countdown = min(600, 5 * 2**self.request.retries) * random.uniform(0.5, 1.0)  # noqa: S311
+        else:
+            countdown = min(600, 5 * 2**self.request.retries) * jitter
         raise self.retry(exc=error, countdown=countdown) from error
 
 

@@ -11,9 +11,10 @@ keeps the store in memory, and adds two test conveniences:
 - it prints `localstripe listening on http://127.0.0.1:<port>` once it accepts connections;
 - its Stripe.js stand-in gets our card form (`scripts/localstripe_card.js`: labelled fields,
   an error under the field that is wrong, four-digit years) instead of localstripe's bare one;
-- `GET /_config/requests` lists the API writes it received (method and path, oldest first), so
-  a test can assert how often we really called Stripe; `DELETE /_config/data` (localstripe's own
-  flush) also forgets that log and the registered webhooks.
+- `GET /_config/requests` lists the API writes it received (method, path and the
+  `Idempotency-Key` header, "" without one; oldest first), so a test can assert how often we
+  really called Stripe and with which keys (localstripe itself ignores them); `DELETE
+  /_config/data` (localstripe's own flush) also forgets that log and the registered webhooks.
 
 `--webhook-url`/`--webhook-secret` register a webhook endpoint at start-up, so `dev.py run`
 receives the events localstripe sends (payment_intent.succeeded / payment_failed).
@@ -52,7 +53,8 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         REQUEST_LOG.clear()
         webhooks._webhooks.clear()
     elif request.method in ("POST", "DELETE") and request.path.startswith("/v1/"):
-        REQUEST_LOG.append({"method": request.method, "path": request.path})
+        key = request.headers.get("Idempotency-Key", "")
+        REQUEST_LOG.append({"method": request.method, "path": request.path, "idempotency_key": key})
     return await handler(request)
 
 

@@ -51,11 +51,15 @@ Status = Payment.Status
 
 
 def _in_progress(payment: Payment) -> PaymentError:
+    """Another worker holds the payment: try again once its claim ends."""
+    until = payment.locked_until
+    held_for = (until - timezone.now()).total_seconds() if until else 0.0
     return PaymentError(
         gettext("This payment is being processed right now. Try again in a moment."),
         code="in_progress",
         retryable=True,
         payment_id=payment.pk,
+        retry_after=max(0.0, held_for),
     )
 
 

@@ -57,11 +57,15 @@ class LocalStripe:
 
     def writes(self, path_suffix: str = "") -> list[str]:
         """The API writes localstripe received (e.g. "/capture" ones), oldest first."""
-        return [
-            r["path"]
-            for r in self.request("GET", "/_config/requests")
-            if r["path"].endswith(path_suffix)
-        ]
+        return [write["path"] for write in self._writes(path_suffix)]
+
+    def idempotency_keys(self, path_suffix: str) -> list[str]:
+        """The `Idempotency-Key` header of each of those writes ("" for one without)."""
+        return [write["idempotency_key"] for write in self._writes(path_suffix)]
+
+    def _writes(self, path_suffix: str) -> list[dict[str, str]]:
+        log = self.request("GET", "/_config/requests")
+        return [write for write in log if write["path"].endswith(path_suffix)]
 
     def payment_intent(self, pi_id: str) -> Any:
         return self.request("GET", f"/v1/payment_intents/{pi_id}")
@@ -123,14 +127,20 @@ def localstripe(localstripe_server: LocalStripe, settings: Settings) -> LocalStr
 
 @dataclass
 class FlakyStripe:
-    """A proxy to localstripe: the calls named in `failures` get a 503, once each."""
+    """A proxy to localstripe: the calls named in `failures` get a 503, once each. It notes the
+    `Idempotency-Key` of every call it gets, failed or passed on."""
 
     url: str
     failures: list[tuple[str, str]] = field(default_factory=list)
+    keys_seen: list[tuple[str, str, str]] = field(default_factory=list)
 
     def fail_once(self, method: str, path: str) -> None:
         """The next `method` request to exactly `path` fails without reaching localstripe."""
         self.failures.append((method, path))
+
+    def idempotency_keys(self, method: str, path: str) -> list[str]:
+        """The `Idempotency-Key` of each `method` call to exactly `path`, oldest first."""
+        return [key for *call, key in self.keys_seen if tuple(call) == (method, path)]
 
 
 def _proxy_handler(upstream: str, flaky: "list[FlakyStripe]") -> type[BaseHTTPRequestHandler]:
@@ -141,6 +151,7 @@ def _proxy_handler(upstream: str, flaky: "list[FlakyStripe]") -> type[BaseHTTPRe
         def _forward(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             rule = (self.command, self.path.split("?")[0])
+            flaky[0].keys_seen.append((*rule, self.headers.get("Idempotency-Key", "")))
             if rule in flaky[0].failures:
                 flaky[0].failures.remove(rule)
                 self._answer(503, b'{"error": {"type": "api_error", "message": "overloaded"}}')

@@ -1,9 +1,11 @@
 """The issue's "done when", against localstripe: a card, a €50 hold, a €12.34 capture, a €2.00
 refund, each asked twice; declined and authentication-required cards; the retry storm."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from payments.models import BillingAccount, Payment, Receipt, Refund
 from payments.services import (
@@ -172,6 +174,47 @@ def test_a_hold_without_a_card_asks_for_one(localstripe: LocalStripe, driver: An
         hold_place(user=driver, reference="session-8", amount=5000, currency="eur")
     assert error.value.message == "Add a card in Payment methods before you start a charge."
     assert localstripe.writes("/v1/payment_intents") == []
+
+
+def test_a_capture_another_worker_holds_says_when_its_claim_ends(
+    localstripe: LocalStripe, driver_with_card: Any
+) -> None:
+    """So a retry need not back off blindly (minutes, for a claim of seconds)."""
+    hold = hold_place(user=driver_with_card, reference="session-10", amount=5000, currency="eur")
+    claimed = {"status": Payment.Status.CAPTURING, "amount_to_capture": 1234}
+    Payment.objects.filter(pk=hold.pk).update(
+        locked_until=timezone.now() + timedelta(seconds=30), **claimed
+    )
+
+    with pytest.raises(PaymentError) as busy:
+        hold_capture(payment=hold, amount=1234)
+
+    assert (busy.value.code, busy.value.retryable) == ("in_progress", True)
+    assert busy.value.retry_after is not None
+    assert 25 < busy.value.retry_after <= 30
+    assert localstripe.writes("/capture") == []
+
+
+def test_a_capture_tried_again_sends_stripe_the_same_idempotency_key(
+    localstripe: LocalStripe, driver_with_card: Any, flaky_stripe: FlakyStripe
+) -> None:
+    """Keys derive from our own ids (`hold-<reference>`, `capture-<payment>`), so Stripe can
+    tell a repeat from a new request whichever worker sends it. Read off the wire: by the proxy
+    in front of localstripe and by localstripe (which itself ignores them)."""
+    hold = hold_place(user=driver_with_card, reference="session-11", amount=5000, currency="eur")
+    intent = f"/v1/payment_intents/{hold.stripe_payment_intent_id}"
+    flaky_stripe.fail_once("POST", f"{intent}/capture")
+    flaky_stripe.fail_once("GET", intent)  # nor can the worker find out what happened
+    with pytest.raises(PaymentError):
+        hold_capture(payment=hold, amount=1234)
+    Payment.objects.filter(pk=hold.pk).update(locked_until=timezone.now())  # its claim lapses
+
+    assert hold_capture(payment=hold, amount=1234).status == Payment.Status.CAPTURED
+
+    key = f"capture-{hold.pk}"
+    assert flaky_stripe.idempotency_keys("POST", f"{intent}/capture") == [key, key]
+    assert localstripe.idempotency_keys("/capture") == [key]  # the first never got through
+    assert localstripe.idempotency_keys("/v1/payment_intents") == ["hold-session-11"]
 
 
 @pytest.mark.django_db(transaction=True)

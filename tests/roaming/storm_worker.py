@@ -18,6 +18,9 @@ from celery.signals import worker_process_init
 from config.celery import app
 
 app.conf.task_default_queue = os.environ["STORM_QUEUE"]
+# A child that died leaves its task unanswered; Celery waits this long (10 s by default) for a
+# result it may have sent before it gives the task up as lost and has it redelivered.
+app.conf.worker_lost_wait = 0.5
 CRASH_RATE = float(os.environ.get("STORM_CRASH_RATE", "0.1"))
 
 

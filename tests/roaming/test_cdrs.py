@@ -380,6 +380,28 @@ def test_capture_stripe_could_not_take_is_retried_and_bills_once(
     assert len(mail.outbox) == 1
 
 
+def test_billing_a_payment_another_worker_holds_is_left_to_it_not_to_an_admin(
+    ocpi: Ocpi, cpo: Partner, driver: Any, localstripe: LocalStripe
+) -> None:
+    """A copy of the billing task (a redelivery) meeting the worker that is capturing: it tries
+    again when that claim ends, and after its last try leaves the CDR to that worker."""
+    session = session_make(user=driver, partner=cpo, state=SessionState.COMPLETED)
+    Payment.objects.filter(pk=session.payment_id).update(
+        status=Payment.Status.CAPTURING, locked_until=timezone.now() + timedelta(minutes=1)
+    )
+
+    ocpi.post_cdr(cdr_payload(session))  # finds it held: asks Celery to retry
+    cdr = ChargeDetailRecord.objects.get()
+
+    last = cdr_bill_task.apply(args=[cdr.pk], retries=cdr_bill_task.max_retries)
+
+    assert last.get() == Billing.PENDING
+    cdr.refresh_from_db()
+    assert (cdr.billing, cdr.billing_message) == (Billing.PENDING, "")
+    assert ChargingSession.objects.get(pk=session.pk).needs_attention == ""
+    assert localstripe.writes("/capture") == []
+
+
 def test_capture_still_failing_after_the_last_retry_waits_for_an_admin(
     ocpi: Ocpi, cpo: Partner, driver: Any, localstripe: LocalStripe, flaky_stripe: Any
 ) -> None:
