@@ -2,16 +2,22 @@
 """Roaming benchmark: full pull of a big sandbox CPO into PostgreSQL, then status PATCHes/s.
 
     .venv/bin/python bench/roaming_ingest.py [--locations 100000] [--patch-seconds 20]
+        [--compare-sync] [--baseline CHECKOUT] [--rounds 1] [--reuse]
 
 1. Starts a sandbox CPO (`manage.py sandbox_cpo`) with --locations stations, and the app as in
-   production: gunicorn (DEBUG off) on a fresh PostgreSQL database, Redis, and a Celery worker
-   (which refreshes the map's cluster grid after writes).
+   production: gunicorn with config/gunicorn.conf.py (DEBUG off) on a fresh PostgreSQL
+   database, Redis, and a Celery worker (which refreshes the map's cluster grid after writes).
+   `--compare-sync` also serves the app with sync workers (each connection closed after its
+   request), `--baseline` also serves another checkout's code (the main branch's, say) on the
+   same database, and the PATCH runs alternate between the servers; `--reuse` skips the pull
+   and PATCHes what the last run pulled.
 2. Registers with the sandbox through the real handshake and runs `partner_sync --full`:
    prints locations/s end to end (HTTP paging, parsing, validation, bulk upsert, aggregates).
 3. Drives EVSE status PATCHes at our locations receiver with wrk (Debian package `wrk`) and
-   prints PATCHes/s and latency, and how far the batched status writer fell behind (accepted
-   PATCHes wait in a Redis queue until a Celery task applies them: a rate it cannot keep up
-   with is not sustained).
+   prints PATCHes/s, latency and gunicorn's CPU time a PATCH (which other load on a shared
+   machine inflates far less than latency), and how far the batched status writer fell
+   behind (accepted PATCHes wait in a Redis queue until a Celery task applies them: a rate it
+   cannot keep up with is not sustained).
 
 Not a test: it prints figures. Needs PostgreSQL (BENCH_DATABASE_URL), Redis (BENCH_REDIS_URL)
 and wrk; defaults below.
@@ -100,15 +106,29 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=100_000)
     parser.add_argument("--patch-seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--compare-sync",
+        action="store_true",
+        help="also serve with sync workers (the setup before config/gunicorn.conf.py), "
+        "alternating PATCH runs between the two",
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="also serve this checkout's code, alternating PATCH runs"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="PATCH runs on each server")
+    parser.add_argument(
+        "--reuse", action="store_true", help="skip the pull: PATCH what an earlier run pulled"
+    )
     args = parser.parse_args()
     wrk_path = shutil.which("wrk")
     if not wrk_path:
         sys.exit("wrk is not installed: apt-get install wrk")
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    fresh_database(database_url)
+    if not args.reuse:
+        fresh_database(database_url)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     status_queue = StatusQueueWatch(redis_url)
-    app_port, cpo_port = free_port(), free_port()
+    app_port, sync_port, baseline_port, cpo_port = (free_port() for _ in range(4))
     env = os.environ | {
         "DATABASE_URL": database_url,
         "DEBUG": "false",
@@ -118,148 +138,211 @@ def main() -> None:
     }
     manage(env, "migrate", "--no-input")
 
-    children: list[subprocess.Popen[bytes]] = []
+    children: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        started = time.monotonic()
-        children.append(
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "manage.py",
-                    "sandbox_cpo",
-                    "--port",
-                    str(cpo_port),
-                    "--stations",
-                    str(args.locations),
-                    "--seed",
-                    "7",
-                    "--token-a",
-                    "bench-a",
-                    "--quiet",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
+        if not args.reuse:
+            started = time.monotonic()
+            children["sandbox"] = sandbox_start(env, cpo_port, args.locations)
+            wait_for(f"http://127.0.0.1:{cpo_port}/ocpi/versions")
+            print(
+                f"sandbox with {args.locations:,} stations up in {time.monotonic() - started:.1f} s"
             )
-        )
-        versions_url = f"http://127.0.0.1:{cpo_port}/ocpi/versions"
-        wait_for(versions_url)
-        print(f"sandbox with {args.locations:,} stations up in {time.monotonic() - started:.1f} s")
-        children.append(
-            subprocess.Popen(
-                [
-                    str(Path(PYTHON).parent / "gunicorn"),
-                    "config.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{app_port}",
-                    "--workers",
-                    str(args.workers),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        children.append(
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "WARNING",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-
-        print(
-            manage(
+        servers = {"gunicorn": app_port}
+        children["gunicorn"] = gunicorn_start("config.wsgi", app_port, env, args.workers)
+        if args.compare_sync:
+            servers["gunicorn sync"] = sync_port
+            children["gunicorn sync"] = gunicorn_start(
+                "config.wsgi",
+                sync_port,
                 env,
-                "partner_register",
-                "--name",
-                "Bench CPO",
-                "--versions-url",
-                versions_url,
-                "--token",
-                "bench-a",
-            ).strip()
+                args.workers,
+                "--worker-class",
+                "sync",
+                "--threads",
+                "1",
+            )
+        if args.baseline:
+            servers["baseline"] = baseline_port
+            children["baseline"] = gunicorn_start(
+                "config.wsgi", baseline_port, env, args.workers, checkout=args.baseline
+            )
+        for port in servers.values():
+            wait_for(f"http://127.0.0.1:{port}/healthz")
+        children["celery"] = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
         )
-        cpu_before = cpu_seconds(children, "pull")
-        started = time.monotonic()
-        summary = manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
-        elapsed = time.monotonic() - started
-        cpu_used = cpu_since(cpu_before, children, "pull")
-        received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
-        tariffs = received - args.locations
-        print(summary)
-        evses, connectors = feed_shape(database_url)
-        print(f"FEED: {args.locations:,} locations, {evses:,} EVSEs, {connectors:,} connectors")
-        print(
-            f"INGEST: {args.locations:,} locations (+{tariffs} tariffs) in {elapsed:.1f} s "
-            f"= {args.locations / elapsed:,.0f} locations/s end to end (command start-up included)"
-        )
-        print(
-            f"CPU seconds during the pull (2 cores = {2 * elapsed:.0f} available): "
-            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
-        )
-
+        if not args.reuse:
+            pull(env, children, database_url, cpo_port, args.locations)
         paths = evse_paths(env, database_url)
         with tempfile.TemporaryDirectory() as tmp:
             lua = Path(tmp) / "patch.lua"
             paths_file = Path(tmp) / "paths.txt"
             paths_file.write_text("\n".join(random.sample(paths, min(len(paths), 50_000))))
             lua.write_text(PATCH_LUA % {"paths": paths_file, "token": PUSH_TOKEN})
-            status_queue.start()
-            cpu_before = cpu_seconds(children, "wrk")
-            wrk = subprocess.run(
-                [
-                    wrk_path,
-                    "-t2",
-                    "-c16",
-                    f"-d{args.patch_seconds}s",
-                    "--latency",
-                    "-s",
-                    str(lua),
-                    f"http://127.0.0.1:{app_port}",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-        drained_after = status_queue.stop()
-        cpu_used = cpu_since(cpu_before, children, "wrk")
-        print(wrk.stdout)
-        rate = re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout)
-        print(
-            f"PATCH: {float(rate.group(1)):,.0f} EVSE status PATCHes/s through HTTP "  # type: ignore[union-attr]
-            f"(gunicorn, {args.workers} sync workers, PostgreSQL, wrk on the same 2 cores)"
-        )
-        print(
-            f"STATUS QUEUE: at most {status_queue.most:,} PATCHes waiting to be applied during the "
-            f"run; all applied {drained_after:.1f} s after the last one"
-        )
-        print(
-            f"CPU seconds during the PATCHes (2 cores = {2 * args.patch_seconds} available): "
-            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
-        )
+            for run in range(args.rounds):
+                for server, port in servers.items():
+                    patches_run(
+                        wrk_path, lua, port, args, children, server, status_queue, f"{run + 1}"
+                    )
     finally:
-        for child in children:
+        for child in children.values():
             child.terminate()
-        for child in children:
+        for child in children.values():
             child.wait(timeout=30)
 
 
+def sandbox_start(env: dict[str, str], port: int, stations: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            PYTHON,
+            "manage.py",
+            "sandbox_cpo",
+            "--port",
+            str(port),
+            "--stations",
+            str(stations),
+            "--seed",
+            "7",
+            "--token-a",
+            "bench-a",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def pull(
+    env: dict[str, str],
+    children: dict[str, subprocess.Popen[bytes]],
+    database_url: str,
+    cpo_port: int,
+    locations: int,
+) -> None:
+    """Register with the sandbox and pull everything it holds, printing the rates."""
+    versions_url = f"http://127.0.0.1:{cpo_port}/ocpi/versions"
+    print(
+        manage(
+            env,
+            "partner_register",
+            "--name",
+            "Bench CPO",
+            "--versions-url",
+            versions_url,
+            "--token",
+            "bench-a",
+        ).strip()
+    )
+    cpu_before = cpu_seconds(children, "pull")
+    started = time.monotonic()
+    summary = manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
+    elapsed = time.monotonic() - started
+    cpu_used = cpu_since(cpu_before, children, "pull")
+    received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
+    tariffs = received - locations
+    print(summary)
+    evses, connectors = feed_shape(database_url)
+    print(f"FEED: {locations:,} locations, {evses:,} EVSEs, {connectors:,} connectors")
+    print(
+        f"INGEST: {locations:,} locations (+{tariffs} tariffs) in {elapsed:.1f} s "
+        f"= {locations / elapsed:,.0f} locations/s end to end (command start-up included)"
+    )
+    print(
+        f"CPU seconds during the pull (2 cores = {2 * elapsed:.0f} available): "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
+    )
+
+
+def patches_run(
+    wrk_path: str,
+    lua: Path,
+    port: int,
+    args: argparse.Namespace,
+    children: dict[str, subprocess.Popen[bytes]],
+    server: str,
+    status_queue: "StatusQueueWatch",
+    run: str,
+) -> None:
+    """One wrk run of status PATCHes at `server`: its rate, latency and CPU per PATCH."""
+    status_queue.start()
+    cpu_before = cpu_seconds(children, "wrk")
+    wrk = subprocess.run(
+        [
+            wrk_path,
+            "-t2",
+            "-c16",
+            f"-d{args.patch_seconds}s",
+            "--latency",
+            "-s",
+            str(lua),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    drained_after = status_queue.stop()
+    cpu_used = cpu_since(cpu_before, children, "wrk")
+    print(f"--- run {run}: {server}")
+    print(wrk.stdout)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk.stdout).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", wrk.stdout).group(1))  # type: ignore[union-attr]
+    print(
+        f"PATCH ({server}, run {run}): {rate:,.0f} EVSE status PATCHes/s through HTTP "
+        f"({args.workers} workers, PostgreSQL, wrk on the same 2 cores); "
+        f"{cpu_used[server] * 1000 / max(requests, 1):.3f} ms of gunicorn CPU a PATCH"
+    )
+    print(
+        f"STATUS QUEUE: at most {status_queue.most:,} PATCHes waiting to be applied during the "
+        f"run; all applied {drained_after:.1f} s after the last one"
+    )
+    print(
+        f"CPU seconds during the PATCHes (2 cores = {2 * args.patch_seconds} available): "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
+    )
+
+
+def gunicorn_start(
+    app: str, port: int, env: dict[str, str], workers: int, *options: str, checkout: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """gunicorn as README's production deployment runs it (config/gunicorn.conf.py), with
+    `options` overriding that (`--worker-class sync --threads 1`: the setup before it), on
+    the code of `checkout` (this one's by default)."""
+    return subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "--config",
+            str(ROOT / "config" / "gunicorn.conf.py"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        cwd=checkout,
+        env=env,
+    )
+
+
 def cpu_since(
-    before: dict[str, float], children: list[subprocess.Popen[bytes]], finished: str
+    before: dict[str, float], children: dict[str, subprocess.Popen[bytes]], finished: str
 ) -> dict[str, float]:
     return {name: now - before[name] for name, now in cpu_seconds(children, finished).items()}
 
@@ -273,22 +356,20 @@ def process_tree_cpu(pid: int) -> float:
     return own + sum(process_tree_cpu(int(kid)) for kid in kids)
 
 
-def cpu_seconds(children: list[subprocess.Popen[bytes]], finished: str) -> dict[str, float]:
+def cpu_seconds(children: dict[str, subprocess.Popen[bytes]], finished: str) -> dict[str, float]:
     """CPU time so far of the finished children of this script (named `finished`: the pull,
-    or wrk), the sandbox, the Celery worker, gunicorn and of the whole machine less those
-    (PostgreSQL and Redis, mostly)."""
+    or wrk), of each server we started (the sandbox, the Celery worker, gunicorn) and of the
+    whole machine less those (PostgreSQL and Redis, mostly)."""
     ticks = os.sysconf("SC_CLK_TCK")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    sandbox, gunicorn, worker = (process_tree_cpu(child.pid) for child in children)
+    servers = {name: process_tree_cpu(child.pid) for name, child in children.items()}
     cpu = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     busy = (sum(cpu) - cpu[3] - cpu[4]) / ticks
     reaped = usage.ru_utime + usage.ru_stime
     return {
         finished: reaped,
-        "sandbox": sandbox,
-        "celery": worker,
-        "gunicorn": gunicorn,
-        "rest (PostgreSQL, Redis, ...)": busy - reaped - sandbox - worker - gunicorn,
+        **servers,
+        "rest (PostgreSQL, Redis, ...)": busy - reaped - sum(servers.values()),
     }
 
 
@@ -301,9 +382,12 @@ class StatusQueueWatch:
         self.client.delete(STATUS_QUEUE)  # nothing left from an earlier run
         self.most = 0
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.most = 0
+        self.stopping.clear()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
         self.thread.start()
 
     def watch(self) -> None:
@@ -312,6 +396,7 @@ class StatusQueueWatch:
 
     def stop(self, patience: float = 300) -> float:
         self.stopping.set()
+        assert self.thread is not None
         self.thread.join()
         stopped = time.monotonic()
         while self.client.llen(STATUS_QUEUE) and time.monotonic() - stopped < patience:

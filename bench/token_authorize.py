@@ -9,7 +9,7 @@
    time at this size is printed, then again: the minutely run's) so every stored validity is
    current. One CPO partner. `--reuse` skips the build and uses an earlier run's database.
 2. Serves the app as README's "Production deployment" does: `DJANGO_ENV=production` settings,
-   `gunicorn config.wsgi --workers 4 --timeout 30`, PostgreSQL and Redis. Production insists on
+   `gunicorn -c config/gunicorn.conf.py config.wsgi`, PostgreSQL and Redis. Production insists on
    secrets; this benchmark calls no Stripe and signs nothing that leaves it, so it passes
    throwaway ones (SECRET_KEY, STRIPE_*). Requests carry `X-Forwarded-Proto: https`, as the TLS
    proxy in front of gunicorn adds.
@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench.roaming_ingest import (  # noqa: E402 (after the path is set)
     free_port,
     fresh_database,
+    gunicorn_start,
     process_tree_cpu,
     wait_for,
 )
@@ -279,28 +280,6 @@ def wrk_run(
     }
 
 
-def gunicorn_start(
-    app: str, port: int, env: dict[str, str], workers: int
-) -> subprocess.Popen[bytes]:
-    """gunicorn as README's production deployment runs it."""
-    return subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            app,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--timeout",
-            "30",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-
-
 def verdicts_check(base: str, uids: list[str]) -> dict[str, int]:
     """Ask about a sample of drivers (and one unknown uid) and count the answers."""
     import httpx
@@ -440,7 +419,8 @@ def main() -> None:
 
     print()
     print(
-        f"Token authorize through HTTP: gunicorn ({args.workers} sync workers, production "
+        f"Token authorize through HTTP: gunicorn ({args.workers} workers, config/gunicorn.conf.py, "
+        "production "
         f"settings), PostgreSQL, Redis, wrk; {args.drivers:,} drivers; all on the same "
         f"{os.cpu_count()} cores"
     )

@@ -7,10 +7,13 @@ instead. None without REDIS_URL (the embedded default).
 
 Also generations: a random token under a key that a writer replaces to tell every web process
 to forget what it remembers (see roaming.ocpi.known_partners and
-locator.catalogue.known_evses).
+locator.catalogue.known_evses); and conditions, a generation a write checks in the same round
+trip as it is made, so a process can act on what it remembers before asking whether that is
+still current.
 """
 
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from typing import cast
 
@@ -53,3 +56,23 @@ def generation_start(key: str) -> bool:
     except redis.RedisError:
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class RedisCondition:
+    """A write's condition: Redis holds `value` under `key` (a generation, say)."""
+
+    key: str
+    value: bytes | str
+
+
+class ConditionFailedError(Exception):
+    """A write's RedisCondition did not hold (or Redis did not answer the check): nothing was
+    written. Whoever set the condition makes it current and writes again."""
+
+
+def condition_check(condition: RedisCondition) -> None:
+    """Raise ConditionFailedError unless the condition holds: one round trip, for a write that
+    cannot carry the condition to Redis itself."""
+    if generation_read(condition.key) != condition.value:
+        raise ConditionFailedError(f"{condition.key} has moved on")

@@ -286,10 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api_defaults.LenientFormatNegotiation",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
-    "DEFAULT_THROTTLE_CLASSES": [
-        "config.clients.AnonRateThrottle",
-        "config.clients.UserRateThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["config.clients.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),
         "user": env.str("API_THROTTLE_USER", default="600/min"),

@@ -11,9 +11,9 @@ Reads: locator.selectors (station_search, favourites, comments), locator.selecto
 and locator.clusters (station_map), served by locator.api, api_comments and api_places
 (/api/v1/...) and locator.views (/, /stations/<id>/, /favourites/).
 
-Speed comes from three things: aggregates on Location written with every change, a (lat, lon)
-B-tree over visible stations searched in expanding windows, and a precomputed multi-zoom
-cluster grid (locator.grid, kept by the catalogue). `python3 scripts/dev.py bench` runs the
-benchmark (bench/run.py); its stations, like the demo ones (`catalogue_demo`), come from the
-sandbox app's generator.
+Speed comes from three things: aggregates on Location written with every change, an index of
+visible stations' points (GiST on PostgreSQL, a (lat, lon) B-tree on SQLite) searched in
+expanding windows, and a precomputed multi-zoom cluster grid (locator.grid, kept by the
+catalogue). `python3 scripts/dev.py bench` runs the benchmark (bench/run.py); its stations,
+like the demo ones (`catalogue_demo`), come from the sandbox app's generator.
 """

@@ -5,7 +5,8 @@ Rows are keyed by the OCPI identity (country_code, party_id, id) plus `source`, 
 partner that supplies them ("partner:12", "demo"); locator never points at roaming's tables.
 Search reads only Location: its aggregate columns (counts per connector standard, max kW,
 availability, status time) are written by `locator.catalogue` whenever a child changes, and the
-(lat, lon) B-tree covers visible stations only.
+(lat, lon) B-tree (and on PostgreSQL a GiST of points, migration 0011) covers visible stations
+only.
 """
 
 from typing import Any

@@ -1,9 +1,10 @@
 """Reads from the station catalogue for drivers: search, station details, comments.
 
-Every search starts from a bounding box on the (lat, lon) B-tree of visible stations, with
-literal coordinates (a derived centre made the planner scan), then filters on the aggregate
-columns the write path keeps: no query here touches EVSE rows except a single station's page.
-The map's clusters are read in locator.grid. Called by locator's API and pages.
+Every search starts from a bounding box on an index of visible stations (a GiST of points on
+PostgreSQL, the (lat, lon) B-tree on SQLite), with literal coordinates (a derived centre made
+the planner scan), then filters on the aggregate columns the write path keeps: no query here
+touches EVSE rows except a single station's page. The map's clusters are read in locator.grid.
+Called by locator's API and pages.
 """
 
 import json
@@ -216,12 +217,17 @@ def _window_rows(
 ) -> list[dict[str, Any]]:
     """The hot query, in plain SQL: the ORM took longer to build it than the database to answer.
 
-    Portable between PostgreSQL and SQLite; coordinates are bound literals so the planner uses
-    the partial (lat, lon) index of visible stations. A viewer's restricted stations are a
-    second query by id (an OR with `visible` would lose that index), merged by distance."""
+    Coordinates are bound literals so the planner uses the partial index of visible stations:
+    on PostgreSQL the GiST of `point(lon, lat)`, which bounds both coordinates (migration
+    0011), on SQLite the (lat, lon) B-tree. A viewer's restricted stations are a second query
+    by id (an OR with `visible` would lose that index), merged by distance."""
     quote = connection.ops.quote_name
-    where = ["lat >= %s", "lat <= %s", "lon >= %s", "lon <= %s"]
-    params: list[Any] = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+    if connection.vendor == "postgresql":
+        where = ["point(lon, lat) <@ box(point(%s, %s), point(%s, %s))"]
+        params: list[Any] = [box.min_lon, box.min_lat, box.max_lon, box.max_lat]
+    else:
+        where = ["lat >= %s", "lat <= %s", "lon >= %s", "lon <= %s"]
+        params = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
     if filters.standards:
         bits = 0
         for standard in filters.standards:

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 from pytest_django.fixtures import Settings
+from rest_framework import throttling
 
 from config.clients import AnonRateThrottle
 from locator.models import Location
@@ -41,6 +42,21 @@ def test_a_client_sent_forwarded_for_does_not_escape_the_api_limit(
         for n in range(4)
     ]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
+
+
+def test_a_signed_in_driver_has_the_user_limit_and_is_told_when_to_retry(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        throttling.SimpleRateThrottle, "THROTTLE_RATES", {"anon": "1/min", "user": "3/min"}
+    )
+    verified_user("driver@example.com")
+    client.force_login(get_user_model().objects.get())
+    answers = [client.get("/api/v1/stations/?lat=52.37&lon=4.89") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+    # Anonymous callers from the same address have a limit of their own.
+    assert Client().get("/api/v1/stations/?lat=52.37&lon=4.89").status_code == 200
 
 
 def test_behind_our_proxy_each_client_has_its_own_api_limit(

@@ -30,7 +30,12 @@ import redis
 from redis.client import Pipeline
 
 from config.celery import app as celery_app
-from config.redis_connection import redis_connection
+from config.redis_connection import (
+    ConditionFailedError,
+    RedisCondition,
+    condition_check,
+    redis_connection,
+)
 from locator.catalogue.errors import CatalogueUnavailableError
 from locator.catalogue.known_evses import evse_known
 from locator.catalogue.objects import catalogue_evse_patch
@@ -59,10 +64,23 @@ return 1
 RELEASE_IF_LEASED = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 """
+# KEYS: queue, drain scheduled, the condition's key; ARGV: the change, drain delay (ms), the
+# value the condition's key must hold ('': no condition). Returns -1 when the condition does
+# not hold (nothing queued), 1 when this change schedules the drain, else 0.
+QUEUE_IF = """
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
 
 
 def evse_status_submit(
-    *, source: str, update: EvseStatusUpdate, pipeline: Pipeline | None = None
+    *,
+    source: str,
+    update: EvseStatusUpdate,
+    pipeline: Pipeline | None = None,
+    condition: RedisCondition | None = None,
 ) -> bool:
     """Take a pushed EVSE status: queued for the next batch when batching is on and we hold the
     EVSE (returns at once), else applied now. Returns False, changing nothing, when what we
@@ -70,9 +88,11 @@ def evse_status_submit(
     skipped by its batch).
 
     `pipeline`: the caller's own Redis commands (a counter, say) to send in the same round
-    trip as a queued change; left unsent when the change is applied now. Raises UnknownObjectError
-    for an EVSE or location we do not hold, CatalogueUnavailableError when the queue (Redis) does
-    not answer: nothing was stored then.
+    trip as a queued change; left unsent when the change is applied now. `condition`: taken
+    only if it holds, checked in that same round trip (the caller's check that what it
+    authenticated the sender from is current, say). Raises UnknownObjectError for an EVSE or
+    location we do not hold, CatalogueUnavailableError when the queue (Redis) does not answer,
+    ConditionFailedError when the condition does not hold: nothing was stored then.
     """
     evse = {
         "source": source,
@@ -83,14 +103,19 @@ def evse_status_submit(
     }
     client = redis_connection()
     if client is not None and not celery_app.conf.task_always_eager and evse_known(**evse):
-        _queue(source, update, pipeline or client.pipeline(transaction=False))
+        _queue(source, update, pipeline or client.pipeline(transaction=False), condition)
         return True
+    if condition is not None:
+        condition_check(condition)
     status = Patch(last_updated=update.last_updated, changes={"status": update.status})
     return catalogue_evse_patch(**evse, patch=status)
 
 
-def _queue(source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> None:
-    """Queue a change, and schedule a drain unless one is due: one round trip."""
+def _queue(
+    source: str, update: EvseStatusUpdate, pipeline: Pipeline, condition: RedisCondition | None
+) -> None:
+    """Queue a change if the condition holds, and schedule a drain unless one is due: one
+    round trip."""
     item = {
         "source": source,
         "country_code": update.country_code,
@@ -100,15 +125,25 @@ def _queue(source: str, update: EvseStatusUpdate, pipeline: Pipeline) -> None:
         "status": update.status,
         "last_updated": update.last_updated.isoformat(),
     }
-    pipeline.rpush(QUEUE_KEY, orjson.dumps(item))
-    pipeline.set(DRAIN_SCHEDULED_KEY, 1, nx=True, px=int(DRAIN_DELAY_SECONDS * 1000))
+    pipeline.eval(
+        QUEUE_IF,
+        3,
+        QUEUE_KEY,
+        DRAIN_SCHEDULED_KEY,
+        condition.key if condition else QUEUE_KEY,
+        orjson.dumps(item),
+        int(DRAIN_DELAY_SECONDS * 1000),
+        condition.value if condition else "",
+    )
     try:
-        *_, drain_is_ours = pipeline.execute()
+        *_, queued = pipeline.execute()
     except redis.RedisError as error:
         raise CatalogueUnavailableError(
             "The status queue is unavailable; nothing was stored, send the change again shortly."
         ) from error
-    if drain_is_ours:
+    if queued == -1:
+        raise ConditionFailedError(f"{condition and condition.key} has moved on")
+    if queued == 1:  # this change scheduled the drain
         celery_app.send_task(
             "locator.tasks.catalogue_evse_statuses_apply", countdown=DRAIN_DELAY_SECONDS
         )

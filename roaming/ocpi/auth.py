@@ -12,9 +12,16 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from config.redis_connection import ConditionFailedError
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerState
-from roaming.ocpi.known_partners import KnownPartners, known_partners
+from roaming.ocpi.known_partners import (
+    KnownPartners,
+    PartnerGuard,
+    known_partners,
+    partner_guard,
+    partners_forget,
+)
 from roaming.ocpi.transport import OcpiStatus, authorization_tokens, ocpi_response
 from roaming.ocpi.versions import SUPPORTED_VERSIONS
 from roaming.selectors import partner_owns
@@ -56,53 +63,70 @@ def partner_may_write(
 
 
 def ocpi_endpoint(
-    module: str,
+    module: str, *, guarded_patches: bool = False
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Authenticate an OCPI view; the view receives the calling partner as `partner`.
 
     Unknown or missing tokens, and TOKEN_A outside versions/credentials, get HTTP 401; a
     version we do not speak in the path, 404 (each version's modules are at the same paths).
     Request and correlation IDs are echoed back as the spec asks.
+
+    `guarded_patches`: a PATCH may be authenticated from what this process remembers without
+    asking Redis whether that is current; the view then receives `guard` (a PartnerGuard, or
+    None when the partner was checked already) and must `confirm()` it before writing, or hand
+    its `condition` to the write. When the guard fails, the call is authenticated again from
+    the database and the view runs again.
     """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @csrf_exempt
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            known = known_partners()
+        def answer(
+            request: HttpRequest, args: Any, kwargs: Any, guard: PartnerGuard | None
+        ) -> HttpResponse:
+            known = guard.known if guard is not None else known_partners()
             partner = partner_from_header(request.headers.get("Authorization"), known)
             version = kwargs.get("version", SUPPORTED_VERSIONS[0])
             if version not in SUPPORTED_VERSIONS:
-                response = ocpi_response(
+                return ocpi_response(
                     status_code=OcpiStatus.UNSUPPORTED_VERSION,
                     message=f"We speak OCPI {', '.join(SUPPORTED_VERSIONS)}, not {version}",
                     http_status=404,
                 )
-            elif partner is None or (partner.inbound_token_is_a and module not in TOKEN_A_MODULES):
-                response = ocpi_response(
+            if partner is None or (partner.inbound_token_is_a and module not in TOKEN_A_MODULES):
+                return ocpi_response(
                     status_code=OcpiStatus.CLIENT_ERROR,
                     message="Unknown or missing token"
                     if partner is None
                     else "This token only opens versions and credentials",
                     http_status=401,
                 )
-            elif unreadable := [name for name, value in kwargs.items() if "\x00" in str(value)]:
+            if unreadable := [name for name, value in kwargs.items() if "\x00" in str(value)]:
                 # The ids in the URL reach the database, which refuses NUL in text.
-                response = ocpi_response(
+                return ocpi_response(
                     status_code=OcpiStatus.INVALID_PARAMETERS,
                     message=f"{unreadable[0]} in the URL must not contain a NUL character",
                     http_status=400,
                 )
-            elif "party_id" in kwargs and not partner_may_write(
+            if "party_id" in kwargs and not partner_may_write(
                 partner, kwargs["country_code"], kwargs["party_id"], known
             ):
-                response = ocpi_response(
+                return ocpi_response(
                     status_code=OcpiStatus.CLIENT_ERROR,
                     message=f"{kwargs['country_code']}/{kwargs['party_id']} is not your party",
                     http_status=404,
                 )
-            else:
-                response = view(request, *args, partner=partner, **kwargs)
+            if guarded_patches:
+                kwargs = {**kwargs, "guard": guard}
+            return view(request, *args, partner=partner, **kwargs)
+
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            guard = partner_guard() if guarded_patches and request.method == "PATCH" else None
+            try:
+                response = answer(request, args, kwargs, guard)
+            except ConditionFailedError:  # what this process remembered is out of date
+                partners_forget()
+                response = answer(request, args, kwargs, None)
             for header in ("X-Request-ID", "X-Correlation-ID"):
                 if header in request.headers:
                     response[header] = request.headers[header]

@@ -10,7 +10,11 @@ token hash) and the parties each may write for, under a generation kept in Redis
   other process starts afresh on its next call: a rotated, unregistered or disabled token stops
   working everywhere the moment the change is committed;
 - each call reads the generation (one Redis round trip) before trusting or adding anything, so
-  a lookup that raced a change is never kept under the new generation;
+  a lookup that raced a change is never kept under the new generation; except a status push
+  (the bulk of partner traffic), which goes on from what this process remembers and carries
+  the generation it remembered under to Redis with its queued change, in the same round trip
+  (`partner_guard`): when the generation moved on, nothing is queued and the push is
+  authenticated again from the database, so a revoked token still stops at once;
 - without Redis (the embedded default), or while it does not answer, nothing is remembered and
   every call asks the database;
 - what is remembered is dropped after MAX_AGE_SECONDS whatever the generation, so a change made
@@ -26,7 +30,12 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from config.redis_connection import generation_read, generation_start
+from config.redis_connection import (
+    RedisCondition,
+    condition_check,
+    generation_read,
+    generation_start,
+)
 
 if TYPE_CHECKING:
     from roaming.models import Partner
@@ -76,11 +85,40 @@ def known_partners() -> KnownPartners | None:
     return known
 
 
+@dataclass(frozen=True)
+class PartnerGuard:
+    """What this process remembers, not yet checked against the generation in Redis. A call
+    authenticated from it must not write before `confirm()`, or must carry `condition` to
+    Redis with its write; either raises ConditionFailedError when the generation moved on."""
+
+    known: KnownPartners
+
+    @property
+    def condition(self) -> RedisCondition:
+        return RedisCondition(key=GENERATION_KEY, value=self.known.generation)
+
+    def confirm(self) -> None:
+        condition_check(self.condition)
+
+
+def partner_guard() -> PartnerGuard | None:
+    """This process's partners, unchecked (see PartnerGuard); None when it remembers none."""
+    known = _known
+    if known is None or time.monotonic() - known.born > MAX_AGE_SECONDS:
+        return None
+    return PartnerGuard(known)
+
+
+def partners_forget() -> None:
+    """Drop what this process remembers (its generation moved on)."""
+    global _known
+    _known = None
+
+
 def partners_changed() -> None:
     """A partner or role was written: every process forgets what it knows once this commits
     (this one at once; a write outside a transaction counts as committed)."""
-    global _known
-    _known = None
+    partners_forget()
     transaction.on_commit(_generation_start)
 
 

@@ -40,6 +40,7 @@ from roaming.adapters.base import RoamingAdapter
 from roaming.errors import PartnerError
 from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
+from roaming.ocpi.known_partners import PartnerGuard
 from roaming.ocpi.transport import OcpiStatus, ocpi_response
 from roaming.push_counts import push_count_commands, push_count_record
 from roaming.services.sync import catalogue_source
@@ -106,7 +107,7 @@ def written(applied: bool) -> HttpResponse:
 
 
 @require_http_methods(["GET", "PUT", "PATCH"])
-@ocpi_endpoint("locations")
+@ocpi_endpoint("locations", guarded_patches=True)
 def locations(
     request: HttpRequest,
     version: str,
@@ -117,13 +118,16 @@ def locations(
     connector_id: str | None = None,
     *,
     partner: Partner,
+    guard: PartnerGuard | None,
 ) -> HttpResponse:
     where = {**party(partner, country_code, party_id), "location_id": location_id}
     try:
         adapter = adapter_for(partner)
         if request.method == "GET":
             return location_get(adapter, where, evse_uid, connector_id)
-        return written(location_write(request, adapter, where, evse_uid, connector_id, partner))
+        return written(
+            location_write(request, adapter, where, evse_uid, connector_id, partner, guard)
+        )
     except PartnerError as error:
         return refusal(error.ocpi_status, error.message)
     except CatalogueError as error:
@@ -137,6 +141,7 @@ def location_write(
     evse_uid: str | None,
     connector_id: str | None,
     partner: Partner,
+    guard: PartnerGuard | None,
 ) -> bool:
     """A pushed PUT or PATCH, counted for the admin whatever becomes of it."""
     now = timezone.now()
@@ -158,7 +163,7 @@ def location_write(
             )
         if request.method == "PUT":
             return location_put(adapter, where, body, evse_uid, connector_id)
-        return location_patch(adapter, where, body, evse_uid, connector_id, counter)
+        return location_patch(adapter, where, body, evse_uid, connector_id, counter, guard)
     finally:
         push_count_record(partner=partner, now=now, pipeline=counter)
 
@@ -187,27 +192,37 @@ def location_patch(
     evse_uid: str | None,
     connector_id: str | None,
     counter: Pipeline | None,
+    guard: PartnerGuard | None,
 ) -> bool:
-    if evse_uid is not None and connector_id is not None:
-        patch = adapter.connector_patch_parse(body)
-        return catalogue_connector_patch(
-            **where, evse_uid=evse_uid, connector_id=connector_id, patch=patch
-        )
+    if evse_uid is not None and connector_id is None:
+        patch = adapter.evse_patch_parse(body)
+        if set(patch.changes) == {"status"}:
+            # The bulk of partner traffic: one Redis round trip carries the queued push, its
+            # count and the check that the partner's authentication is current.
+            update = EvseStatusUpdate(
+                country_code=where["country_code"],
+                party_id=where["party_id"],
+                location_id=where["location_id"],
+                evse_uid=evse_uid,
+                status=patch.changes["status"],
+                last_updated=patch.last_updated,
+            )
+            condition = guard.condition if guard is not None else None
+            return evse_status_submit(
+                source=where["source"], update=update, pipeline=counter, condition=condition
+            )
+    if guard is not None:
+        guard.confirm()
     if evse_uid is None:
         return catalogue_location_patch(**where, patch=adapter.location_patch_parse(body))
-    patch = adapter.evse_patch_parse(body)
-    if set(patch.changes) != {"status"}:
+    if connector_id is None:
         return catalogue_evse_patch(**where, evse_uid=evse_uid, patch=patch)
-    # The bulk of partner traffic: the push's count goes out with it when it is queued.
-    update = EvseStatusUpdate(
-        country_code=where["country_code"],
-        party_id=where["party_id"],
-        location_id=where["location_id"],
+    return catalogue_connector_patch(
+        **where,
         evse_uid=evse_uid,
-        status=patch.changes["status"],
-        last_updated=patch.last_updated,
+        connector_id=connector_id,
+        patch=adapter.connector_patch_parse(body),
     )
-    return evse_status_submit(source=where["source"], update=update, pipeline=counter)
 
 
 def location_get(

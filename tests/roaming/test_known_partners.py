@@ -9,12 +9,20 @@ from django.db import connection
 from django.test import Client
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
+from config.celery import app as celery_app
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
 from roaming.ocpi import known_partners
 from roaming.services import partner_unregister
 from tests.conftest import redis_unreachable_reason, skip_or_fail
-from tests.roaming.test_receivers import Ocpi, example, location_path
+from tests.roaming.test_receivers import (  # noqa: F401 (batching: a fixture)
+    Ocpi,
+    batching,
+    example,
+    location_path,
+    queued_pushes,
+    status_push,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +103,32 @@ def test_every_process_sees_a_change_once_it_commits(
     status, body = push(client)
     assert status == refused_with, body
     assert body["status_code"] == 2000
+
+
+@pytest.mark.usefixtures("batching")
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_a_status_push_answered_from_memory_sees_a_change_once_it_commits(
+    remembering: None,
+    cpo: Partner,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    change: str,
+) -> None:
+    """A status push goes on from what the process remembers and checks the generation in
+    the same round trip as it is queued: a revoked partner's push is refused all the same."""
+    assert push(client)[0] == 200
+    celery_app.conf.task_always_eager = False  # queued in Redis, as in production
+    ocpi = Ocpi(client, TOKEN)
+    uid = LOCATION["evses"][0]["uid"]
+    assert status_push(ocpi, LOCATION, uid, "CHARGING") == (200, 1000)
+    other_process = known_partners._known
+    write, refused_with = CHANGES[change]
+    with django_capture_on_commit_callbacks(execute=True):
+        write(cpo)
+    monkeypatch.setattr(known_partners, "_known", other_process)  # it has not heard yet
+    assert status_push(ocpi, LOCATION, uid, "AVAILABLE") == (refused_with, 2000)
+    assert queued_pushes() == 1  # only the push from before the change
 
 
 def test_a_change_behind_the_models_back_is_seen_within_max_age(
