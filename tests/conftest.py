@@ -190,11 +190,14 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
 
 
 def broker_pools_reset() -> None:
-    """Close every pooled broker connection of this process and forget the pools, so the app
-    builds fresh ones (on the broker URL it has now) on its next use."""
+    """Close every pooled broker connection of this process and forget the pools and the result
+    backend, so the app builds fresh ones (on the broker and backend URLs it has now) on its
+    next use."""
     kombu_pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    celery_app._backend_cache = None  # the result backend, made again from the conf when used
+    celery_app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture
