@@ -51,9 +51,20 @@ def partners_due_for_sync(
     return due
 
 
+def our_party(*, country_code: str, party_id: str) -> bool:
+    """Whether this country_code/party_id is Plugway's own (OCPI_COUNTRY_CODE, OCPI_PARTY_ID)."""
+    return (country_code.upper(), party_id.upper()) == (
+        settings.OCPI_COUNTRY_CODE.upper(),
+        settings.OCPI_PARTY_ID.upper(),
+    )
+
+
 def partner_owns(*, partner: Partner, country_code: str, party_id: str) -> bool:
     """Whether the partner may write this country_code/party_id's objects: its own roles, and,
-    for a hub (which in 2.2.1 names only itself), every party no other partner speaks for."""
+    for a hub (which in 2.2.1 names only itself), every party no other partner speaks for, but
+    never ours."""
+    if our_party(country_code=country_code, party_id=party_id):
+        return False
     party = {"country_code": country_code.upper(), "party_id": party_id.upper()}
     roles = PartnerRole.objects.filter(**party)
     if roles.filter(partner=partner).exists():

@@ -24,6 +24,7 @@ from roaming.ocpi.transport import OcpiStatus, envelope_data
 from roaming.ocpi.v221.reading import wire_parse
 from roaming.ocpi.v230.schemas import Version
 from roaming.ocpi.versions import SUPPORTED_VERSIONS
+from roaming.selectors import our_party
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +107,17 @@ def roles_replace(*, partner: Partner, credentials: PartnerCredentials) -> None:
 
     A party another partner already speaks for is refused whatever role it is claimed under:
     whoever holds a role of a party may write that party's objects, so a second partner naming
-    it (say as a HUB) could publish stations under the first one's name.
+    it (say as a HUB) could publish stations under the first one's name. Our own party is
+    refused for the same reason.
     """
     for role in credentials.roles:
         party = {"country_code": role.country_code, "party_id": role.party_id}
+        if our_party(**party):
+            raise PartnerError(
+                f"{party['country_code']}*{party['party_id']} is our own party",
+                permanent=True,
+                ocpi_status=OcpiStatus.CLIENT_ERROR,
+            )
         if PartnerRole.objects.filter(**party).exclude(partner=partner).exists():
             raise PartnerError(
                 f"{party['country_code']}*{party['party_id']} already belongs to another "

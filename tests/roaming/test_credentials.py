@@ -285,6 +285,23 @@ def test_partner_cannot_claim_another_partners_party_under_another_role(
     assert not other.roles.exists()
 
 
+def test_partner_cannot_claim_our_own_party(client: Client, cpo: ScriptedPeer) -> None:
+    """Whoever holds a role of a party may write its objects: a partner naming NL*PLW, ours,
+    could publish stations under Plugway's own name."""
+    partner, token_a = partner_invite(name="Impostor")
+    ours = {
+        "role": "HUB",
+        "party_id": "PLW",
+        "country_code": "NL",
+        "business_details": {"name": "Impostor hub"},
+    }
+    body = register(client, cpo, token_a, roles=[ours]).json()
+    assert "NL*PLW is our own party" in body["status_message"]
+    partner.refresh_from_db()
+    assert partner.state == PartnerState.INVITED
+    assert not partner.roles.exists()
+
+
 def test_partner_invite_command_prints_url_and_a_working_token(client: Client) -> None:
     out = StringIO()
     call_command("partner_invite", "--name", "Sandbox", stdout=out)

@@ -436,6 +436,9 @@ def test_a_hub_writes_for_parties_behind_it_but_not_for_a_direct_partners(client
     directly_connected = example("location_example.json")
     status, body = pushes.call("put", location_path(directly_connected), directly_connected)
     assert (status, body["status_code"]) == (404, 2000)
+    ours = {**behind_hub, "country_code": "NL", "party_id": "PLW", "id": "SPOOF"}
+    status, body = pushes.call("put", location_path(ours), ours)
+    assert (status, body["status_code"]) == (404, 2000)
     assert Location.objects.count() == 1
 
 
