@@ -215,7 +215,8 @@ def test_a_drivers_own_pages_show_the_email_only_where_it_is_managed(
     }
     for what, response in pages.items():
         assert response.status_code == 200, what
-        text = response.content.decode().lower()
+        # CSRF tokens are random letters: one may hold "qzx" by chance.
+        text = re.sub(r'value="[A-Za-z0-9]{64}"', "", response.content.decode()).lower()
         for part in ("qzx", "wyv", "mailhost"):
             assert part not in text, f"{what} shows {part!r}"
     assert "Home Corner" in pages["favourites"].content.decode()
