@@ -121,9 +121,11 @@ def celery_workers(
     pool: str = "solo",
     concurrency: int = 1,
     env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """`count` real `celery worker` processes on Redis, consuming `queue`, mailing to files in
-    `mail_dir`; stopped on exit."""
+    `mail_dir`; stopped on exit. With `log_dir`, each logs at INFO (every task received and
+    finished, with its id) to `<log_dir>/<queue>-<n>.log` instead of the test's output."""
     reason = redis_unreachable_reason()
     if reason:
         skip_or_fail(reason)
@@ -134,7 +136,7 @@ def celery_workers(
     }
     names = [f"{queue}-{n}" for n in range(count)]
     processes = [
-        subprocess.Popen(
+        process_start(
             [
                 sys.executable,
                 "-m",
@@ -150,10 +152,10 @@ def celery_workers(
                 f"{name}@%h",
                 "--without-gossip",
                 "--without-mingle",
-                "--loglevel=WARNING",
+                "--loglevel=" + ("INFO" if log_dir else "WARNING"),
             ],
-            cwd=ROOT,
-            env=worker_env,
+            worker_env,
+            log_dir / f"{name}.log" if log_dir else None,
         )
         for name in names
     ]
@@ -176,6 +178,16 @@ def celery_workers(
         # mid-BRPOP): a child forked later (a pull's reader) runs kombu's after-fork cleanup on
         # these inherited sockets and would wait for ever on a reply that is not its own.
         broker_pools_reset()
+
+
+def process_start(
+    argv: list[str], env: dict[str, str], log: Path | None
+) -> subprocess.Popen[bytes]:
+    """A child in the repository's root, its output in `log` (else the test's output)."""
+    if log is None:
+        return subprocess.Popen(argv, cwd=ROOT, env=env)
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 @pytest.fixture

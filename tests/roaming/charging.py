@@ -65,10 +65,14 @@ class Net:
     def evse(
         self, *, status: str = "AVAILABLE", exclude: tuple[int, ...] = (), also: str = ""
     ) -> Evse:
-        """One of our EVSEs that can be started remotely and that the sandbox holds in
-        `status` (and so do we, after the pull)."""
+        """One of our EVSEs of this partner that can be started remotely and that the sandbox
+        holds in `status` (and so do we, after the pull)."""
         for evse in (
-            Evse.objects.filter(location__visible=True, location__remote_start=True)
+            Evse.objects.filter(
+                location__source=f"partner:{self.partner.pk}",
+                location__visible=True,
+                location__remote_start=True,
+            )
             .exclude(pk__in=exclude)
             .select_related("location")
             .order_by("pk")
