@@ -220,13 +220,11 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 # Sign-up also asks for the public display name (accounts.forms).
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupFields"
-# allauth names a signed-in driver ("Successfully signed in as ...") by the display name, not
-# by the username it made from the email's local part.
+# allauth names a signed-in driver by the display name, never by the email's local part.
 ACCOUNT_USER_DISPLAY = "accounts.services.display_name_of"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-# Confirming the address in the browser that signed up signs the driver in; in another one
-# it asks them to sign in (config.accounts: allauth never signs in by the link alone).
+# Confirming in the browser that signed up signs in; another browser is asked to sign in.
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_UNIQUE_EMAIL = True

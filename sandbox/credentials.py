@@ -63,6 +63,28 @@ class Registration:
             headers["OCPI-to-party-id"] = emsp["party_id"]
         return headers
 
+    def authorization_ask(
+        self,
+        config: SandboxConfig,
+        token_uid: str,
+        token_type: str | None,
+        references: dict[str, Any],
+    ) -> dict[str, Any]:
+        """POST the eMSP's tokens sender `{uid}/authorize[?type=]` with the LocationReferences;
+        its whole answer (the envelope)."""
+        reply = httpx.post(
+            f"{self.endpoints['tokens'].rstrip('/')}/{token_uid}/authorize",
+            params={"type": token_type} if token_type else None,
+            json=references,
+            headers={
+                **self.push_headers(config),
+                **DIALECTS[config.ocpi_version].request_headers(self.token_b),
+            },
+            timeout=config.push_timeout,
+        )
+        answer: dict[str, Any] = reply.json()
+        return answer
+
 
 def _decode_token(header: str | None, *, accept_raw: bool) -> list[str]:
     """Candidate tokens in an Authorization header: base64-decoded, and raw if allowed."""

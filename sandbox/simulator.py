@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pydantic
 
 from roaming.ocpi.v221.schemas import COMMAND_BODIES, CommandType
@@ -208,19 +207,8 @@ class Simulator:
         if registration is None or "tokens" not in registration.endpoints:
             raise OcpiError("No eMSP with a tokens sender is registered.", status_code=3001)
         location, evse = self.catalogue.evses[evse_uid]
-        dialect = self.catalogue.dialect
-        url = f"{registration.endpoints['tokens'].rstrip('/')}/{token_uid}/authorize"
-        reply = httpx.post(
-            url,
-            params={"type": token_type} if token_type else None,
-            json={"location_id": location["id"], "evse_uids": [evse_uid]},
-            headers={
-                **registration.push_headers(self.config),
-                **dialect.request_headers(registration.token_b),
-            },
-            timeout=self.config.push_timeout,
-        )
-        answer: dict[str, Any] = reply.json()
+        references = {"location_id": location["id"], "evse_uids": [evse_uid]}
+        answer = registration.authorization_ask(self.config, token_uid, token_type, references)
         info = answer.get("data") if answer.get("status_code") == 1000 else None
         if not isinstance(info, dict) or info.get("allowed") != "ALLOWED":
             return answer
