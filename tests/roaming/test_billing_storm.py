@@ -5,8 +5,8 @@ one capture per CDR at Stripe, every CDR billed, one receipt and one email each.
 
 The 1,000 run is marked `slow`: the test command leaves it out, as it takes 3.5 minutes on two
 quiet cores (11 on busy ones); CI runs it in a step of its own (`pytest -m slow`). The test
-command runs the same storm on BILLING_STORM_CDRS (default 100), in one or two minutes. BILLING_STORM_CRASH_RATE
-is the chance of a crash at each of the two points (default 0.1).
+command runs the same storm on BILLING_STORM_CDRS (default 100), in one or two minutes.
+BILLING_STORM_CRASH_RATE is the chance of a crash at each of the two points (default 0.1).
 """
 
 import json
