@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""Set up and run Plugway on this machine with nothing but python3 (and GNU gettext's msgfmt,
-which compiles the translations).
+"""Set up and run Plugway on this machine with nothing but python3.
 
     python3 scripts/dev.py run     # install, migrate, start the app and what it needs, print URLs
     python3 scripts/dev.py test    # install, run the test suite (extra args go to pytest)
@@ -113,8 +112,9 @@ def vendor_static() -> None:
 
 def translations_compile() -> None:
     """Compile each translation catalogue (locale/<language>/LC_MESSAGES/*.po) that changed
-    into the .mo file Django reads. The .mo files are build output, not committed: a .po
-    is the one source, and a stale .mo cannot ship. Needs GNU gettext's msgfmt."""
+    into the .mo file Django reads, with Babel's pybabel (installed in .venv), which also
+    refuses a translation whose placeholders differ from its message's. The .mo files are
+    build output, not committed: a .po is the one source, and a stale .mo cannot ship."""
     stale = [
         po
         for po in sorted(LOCALE.glob("*/LC_MESSAGES/*.po"))
@@ -123,16 +123,14 @@ def translations_compile() -> None:
     ]
     if not stale:
         return
-    msgfmt = shutil.which("msgfmt")
-    if msgfmt is None:
-        sys.exit(
-            "Compiling the translations (locale/) needs msgfmt from GNU gettext: install it "
-            "(Debian or Ubuntu: apt-get install gettext; macOS: brew install gettext) and run "
-            "this again."
-        )
     say("compiling translations: " + ", ".join(f"{po.parts[-3]}/{po.name}" for po in stale))
     for po in stale:
-        subprocess.run([msgfmt, "--check", "-o", po.with_suffix(".mo"), po], check=True)
+        mo, language = po.with_suffix(".mo"), po.parts[-3]
+        compiled = subprocess.run(
+            [BIN / "pybabel", "-q", "compile", "-l", language, "-i", po, "-o", mo], check=False
+        )
+        if compiled.returncode:
+            sys.exit(f"{po.relative_to(ROOT)} does not compile (see above): fix it and run again.")
 
 
 def port_free(port: int) -> bool:
