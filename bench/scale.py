@@ -295,7 +295,7 @@ def table(
     """(figure, Plugway, reference, ratio) rows for one size."""
 
     def ratio(ours: float, theirs: float) -> str:
-        return f"{ours / theirs:.2f}" if theirs else "-"
+        return f"{ours / theirs:.3g}" if theirs else "-"
 
     nearby_http, nearby_ref = search["nearby"], search["nearby reference"]
     clusters_http, clusters_ref = search["clusters"], search["clusters reference"]
