@@ -221,6 +221,20 @@ def window(
     return "lat BETWEEN %s AND %s AND lon BETWEEN %s AND %s", [min_lat, max_lat, min_lon, max_lon]
 
 
+def clusters_statement() -> tuple[str, list[object]]:
+    """The continent clusters (US, zoom 4) as bare SQL on the cluster table."""
+    from locator import grid
+
+    x0, y0 = grid.cell_xy(24.0, -125.0, 4)
+    x1, y1 = grid.cell_xy(50.0, -66.0, 4)
+    return (
+        "SELECT lat, lon, count, available, max_power_kw FROM locator_clustercell"
+        " WHERE zoom = %s AND standard = '' AND x BETWEEN %s AND %s AND y BETWEEN %s AND %s"
+        " ORDER BY count DESC LIMIT 300",
+        [4, x0, x1, y0, y1],
+    )
+
+
 def timed(fn: Callable[[], object], n: int) -> list[float]:
     fn()  # warm up
     samples = []
@@ -383,14 +397,7 @@ def main() -> None:
         return api("/api/v1/map/", {**continent, "min_power_kw": 150})()
 
     def clusters_sql() -> object:
-        x0, y0 = grid.cell_xy(24.0, -125.0, 4)
-        x1, y1 = grid.cell_xy(50.0, -66.0, 4)
-        return sql(
-            "SELECT lat, lon, count, available, max_power_kw FROM locator_clustercell"
-            " WHERE zoom = %s AND standard = '' AND x BETWEEN %s AND %s AND y BETWEEN %s AND %s"
-            " ORDER BY count DESC LIMIT 300",
-            [4, x0, x1, y0, y1],
-        )
+        return sql(*clusters_statement())
 
     def clusters_live_sql() -> object:
         size = grid.cell_size(4)

@@ -84,6 +84,10 @@ request = function()
   local uid = uids[math.random(#uids)]
   return wrk.format("POST", "%(path)s" .. uid .. "%(query)s", headers, '%(body)s')
 end
+"""
+
+# What `wrk_run` reads: appended to a request script (a %-template, like WRK_LUA).
+WRK_RESULT_LUA = """
 done = function(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
@@ -97,6 +101,7 @@ done = function(summary, latency, requests)
     latency:percentile(99) / 1e3))
 end
 """
+WRK_LUA += WRK_RESULT_LUA
 
 
 def minimal_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
