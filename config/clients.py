@@ -88,7 +88,7 @@ class ClientRateThrottle(throttling.SimpleRateThrottle):
 
     def allow_request(self, request: Request, view: "APIView") -> bool:
         self.scope = "user" if request.user and request.user.is_authenticated else "anon"
-        self.rate = getattr(type(self), "rate", None) or self.get_rate()
+        self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.num_requests is None or self.duration is None:  # a rate of None: no limit
             return True
@@ -116,8 +116,3 @@ class ClientRateThrottle(throttling.SimpleRateThrottle):
             return True
         self.history = [float(at) for at in kept]  # what DRF's wait() reads for Retry-After
         return False
-
-
-# Its name when anonymous and signed-in callers had a class each (tests/test_clients.py lowers
-# the anonymous rate through it).
-AnonRateThrottle = ClientRateThrottle

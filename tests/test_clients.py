@@ -10,7 +10,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 from rest_framework import throttling
 
-from config.clients import AnonRateThrottle
+from config.clients import ClientRateThrottle
 from locator.models import Location
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_a_client_sent_forwarded_for_does_not_escape_the_api_limit(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No proxy is trusted by default: whatever X-Forwarded-For says, the peer is the client."""
-    monkeypatch.setattr(AnonRateThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setitem(ClientRateThrottle.THROTTLE_RATES, "anon", "3/min")
     answers = [
         client.get("/api/v1/stations/?lat=52.37&lon=4.89", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
         for n in range(4)
@@ -65,7 +65,7 @@ def test_behind_our_proxy_each_client_has_its_own_api_limit(
     """With one trusted proxy the client is the entry our proxy appended; what the client put
     before it changes nothing."""
     settings.TRUSTED_PROXY_COUNT = 1
-    monkeypatch.setattr(AnonRateThrottle, "rate", "2/min", raising=False)
+    monkeypatch.setitem(ClientRateThrottle.THROTTLE_RATES, "anon", "2/min")
 
     def search(forwarded_for: str) -> int:
         return client.get(

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from config.clients import AnonRateThrottle
+from config.clients import ClientRateThrottle
 from locator.models import Location
 from roaming.models import ChargingSession
 from tests.conftest import RedisServer
@@ -86,7 +86,7 @@ def test_with_redis_down_the_station_and_the_charge_are_all_there(
 def test_writes_are_refused_with_503_while_redis_is_down_and_limited_again_once_it_is_back(
     client: Client, station: Location, redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(AnonRateThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setitem(ClientRateThrottle.THROTTLE_RATES, "anon", "3/min")
     verified_user("driver@example.com")
     credentials = {"login": "driver@example.com", "password": PASSWORD}
     driver = Client(raise_request_exception=False)
