@@ -35,8 +35,10 @@ def billed(
 
 
 def pdf_text(pdf: bytes) -> str:
-    """The text drawn on the PDF's pages (fpdf2 deflates each page's content stream)."""
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL)
+    """The text drawn on the PDF's pages. fpdf2 deflates each page's content stream and puts
+    it on lines of its own between "stream" and "endstream"; the deflated bytes may themselves
+    end in a carriage return, so only the newline is the separator."""
+    streams = re.findall(rb"stream\n(.*?)\nendstream", pdf, re.DOTALL)
     return "".join(zlib.decompress(s).decode("cp1252") for s in streams if s.startswith(b"x"))
 
 
