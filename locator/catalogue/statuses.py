@@ -8,7 +8,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import transaction
+import psycopg
+from django.db import connection, transaction
 from django.db.models import Q
 
 from locator.catalogue import bulk
@@ -17,6 +18,9 @@ from locator.catalogue.records import EvseStatusUpdate, UpsertResult
 from locator.catalogue.rules import recompute
 from locator.models import Evse, Location
 
+Key = tuple[str, str, str, str]  # COUNTRY_CODE, PARTY_ID, location id, EVSE uid
+Written = list[tuple[int, datetime]]  # (station id, the change's last_updated) per EVSE written
+
 
 @transaction.atomic
 def evse_statuses_apply(*, source: str, updates: Sequence[EvseStatusUpdate]) -> UpsertResult:
@@ -24,7 +28,8 @@ def evse_statuses_apply(*, source: str, updates: Sequence[EvseStatusUpdate]) -> 
 
     For each EVSE the newest update in the batch wins, and only if it is not older than what we
     hold; unknown EVSEs are skipped (counted as stale: the next pull brings them). Costs a
-    fixed handful of queries per batch, whatever its size.
+    fixed handful of queries per batch, whatever its size: on PostgreSQL the EVSEs are matched,
+    checked and written by one set-based statement, with no Python per EVSE.
 
     Batches run beside each other (one per Celery worker), beside pull pages and single pushes,
     over the same stations. They wait for each other instead of deadlocking because every
@@ -37,7 +42,7 @@ def evse_statuses_apply(*, source: str, updates: Sequence[EvseStatusUpdate]) -> 
     a pull fails (recorded as failed) and the next one redoes the page.
     """
     result = UpsertResult()
-    newest: dict[tuple[str, str, str, str], EvseStatusUpdate] = {}
+    newest: dict[Key, EvseStatusUpdate] = {}
     for update in updates:
         key = (
             update.country_code.upper(),
@@ -49,6 +54,66 @@ def evse_statuses_apply(*, source: str, updates: Sequence[EvseStatusUpdate]) -> 
             newest[key] = update
     if not newest:
         return result
+    write = _evses_write_sql if connection.vendor == "postgresql" else _evses_write_orm
+    evses = write(source, newest)
+    touched: dict[int, datetime] = {}
+    for location_id, last_updated in evses:
+        touched[location_id] = max(touched.get(location_id, last_updated), last_updated)
+    grid_refresh_on_commit(recompute(touched, bump=touched))
+    result.written = len(evses)
+    result.skipped_stale = len(updates) - len(evses)
+    result.location_ids = list(touched)
+    return result
+
+
+_LOCATION = Location._meta.db_table
+_EVSE = Evse._meta.db_table
+# The batch's changes as a table: u(cc, party, location_id, uid, status, last_updated).
+_CHANGES = (
+    "unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+    " AS u(cc, party, location_id, uid, status, last_updated)"
+)
+_STATIONS_LOCK = (
+    f"SELECT l.id FROM {_LOCATION} l WHERE l.source = %s"  # noqa: S608
+    " AND (l.country_code, l.party_id, l.ocpi_id) IN"
+    " (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
+    " ORDER BY l.id FOR UPDATE"
+)
+# Locks the batch's EVSEs in id order (in the materialized CTE), then writes those whose
+# change is not older than what we hold; a changed status restarts its clock.
+_EVSES_WRITE = (
+    f"WITH target AS MATERIALIZED (SELECT e.id, u.status, u.last_updated FROM {_CHANGES}"  # noqa: S608
+    f" JOIN {_LOCATION} l ON l.source = %s AND l.country_code = u.cc"
+    " AND l.party_id = u.party AND l.ocpi_id = u.location_id"
+    f" JOIN {_EVSE} e ON e.location_id = l.id AND e.uid = u.uid"
+    " ORDER BY e.id FOR UPDATE OF e)"
+    f" UPDATE {_EVSE} e SET status = t.status, last_updated = t.last_updated,"
+    " status_changed_at = CASE WHEN e.status = t.status THEN e.status_changed_at"
+    " ELSE t.last_updated END"
+    " FROM target t WHERE e.id = t.id AND e.last_updated <= t.last_updated"
+    " RETURNING e.location_id, t.last_updated"
+)
+
+
+def _evses_write_sql(source: str, newest: dict[Key, EvseStatusUpdate]) -> Written:
+    changes = [
+        [key[0] for key in newest],
+        [key[1] for key in newest],
+        [key[2] for key in newest],
+        [key[3] for key in newest],
+        [update.status for update in newest.values()],
+        [update.last_updated for update in newest.values()],
+    ]
+    connection.ensure_connection()
+    # A plain psycopg cursor binds the arrays on the server (see bulk._execute).
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_STATIONS_LOCK, [source, *changes[:3]])
+        cursor.execute(_EVSES_WRITE, [*changes, source])
+        return [(location_id, last_updated) for location_id, last_updated in cursor.fetchall()]
+
+
+def _evses_write_orm(source: str, newest: dict[Key, EvseStatusUpdate]) -> Written:
+    """The same through the ORM, for databases other than PostgreSQL (SQLite)."""
     # Grouped by party so each lookup uses the full (source, cc, party, id) index.
     by_party: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cc, party, location_id, _ in newest:
@@ -64,7 +129,7 @@ def evse_statuses_apply(*, source: str, updates: Sequence[EvseStatusUpdate]) -> 
         .values_list("id", "country_code", "party_id", "ocpi_id")
     }
     evses: list[Evse] = []
-    touched: dict[int, datetime] = {}
+    written: Written = []
     for evse in (
         Evse.objects.select_for_update()
         .filter(location_id__in=list(stations), uid__in={key[3] for key in newest})
@@ -79,12 +144,6 @@ def evse_statuses_apply(*, source: str, updates: Sequence[EvseStatusUpdate]) -> 
         evse.status = change.status
         evse.last_updated = change.last_updated
         evses.append(evse)
-        touched[evse.location_id] = max(
-            touched.get(evse.location_id, change.last_updated), change.last_updated
-        )
+        written.append((evse.location_id, change.last_updated))
     bulk.update(evses, ["status", "status_changed_at", "last_updated"])
-    grid_refresh_on_commit(recompute(touched, bump=touched))
-    result.written = len(evses)
-    result.skipped_stale = len(updates) - len(evses)
-    result.location_ids = list(touched)
-    return result
+    return written
