@@ -17,7 +17,10 @@
    prints PATCHes/s, latency and gunicorn's CPU time a PATCH (which other load on a shared
    machine inflates far less than latency), and how far the batched status writer fell
    behind (accepted PATCHes wait in a Redis queue until a Celery task applies them: a rate it
-   cannot keep up with is not sustained).
+   cannot keep up with is not sustained). The same PATCHes go, alternately, to a reference
+   served by the same gunicorn settings: bench/patch_reference.py, one parse and the same one
+   Redis EVAL a PATCH and nothing else (the design's ceiling on this machine); the last lines
+   print Plugway's figures beside it, with the ratio.
 
 Not a test: it prints figures. Needs PostgreSQL (BENCH_DATABASE_URL), Redis (BENCH_REDIS_URL)
 and wrk; defaults below.
@@ -36,6 +39,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import psycopg
@@ -47,6 +51,8 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
 STATUS_QUEUE = "roaming:evse-status-pushes"  # locator.catalogue.status_queue.QUEUE_KEY
+# bench.patch_reference's QUEUE_KEY and DRAIN_SCHEDULED_KEY
+REFERENCE_KEYS = ("bench:reference:status-pushes", "bench:reference:drain-scheduled")
 
 PATCH_LUA = """
 local paths = {}
@@ -128,7 +134,7 @@ def main() -> None:
         fresh_database(database_url)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     status_queue = StatusQueueWatch(redis_url)
-    app_port, sync_port, baseline_port, cpo_port = (free_port() for _ in range(4))
+    app_port, reference_port, sync_port, baseline_port, cpo_port = (free_port() for _ in range(5))
     env = os.environ | {
         "DATABASE_URL": database_url,
         "DEBUG": "false",
@@ -147,8 +153,11 @@ def main() -> None:
             print(
                 f"sandbox with {args.locations:,} stations up in {time.monotonic() - started:.1f} s"
             )
-        servers = {"gunicorn": app_port}
+        servers = {"gunicorn": app_port, "reference": reference_port}
         children["gunicorn"] = gunicorn_start("config.wsgi", app_port, env, args.workers)
+        children["reference"] = gunicorn_start(
+            "bench.patch_reference:application", reference_port, env, args.workers
+        )
         if args.compare_sync:
             servers["gunicorn sync"] = sync_port
             children["gunicorn sync"] = gunicorn_start(
@@ -192,11 +201,16 @@ def main() -> None:
             paths_file = Path(tmp) / "paths.txt"
             paths_file.write_text("\n".join(random.sample(paths, min(len(paths), 50_000))))
             lua.write_text(PATCH_LUA % {"paths": paths_file, "token": PUSH_TOKEN})
+            figures: dict[str, list[PatchFigures]] = {server: [] for server in servers}
             for run in range(args.rounds):
                 for server, port in servers.items():
-                    patches_run(
-                        wrk_path, lua, port, args, children, server, status_queue, f"{run + 1}"
+                    figures[server].append(
+                        patches_run(
+                            wrk_path, lua, port, args, children, server, status_queue, f"{run + 1}"
+                        )
                     )
+            status_queue.client.delete(*REFERENCE_KEYS)
+            patches_compare(figures)
     finally:
         for child in children.values():
             child.terminate()
@@ -267,6 +281,25 @@ def pull(
     )
 
 
+class PatchFigures(NamedTuple):
+    rate: float  # PATCHes/s
+    p99_ms: float
+    cpu_ms: dict[str, float]  # CPU a PATCH of each process (wrk, gunicorn, ...)
+
+
+def patches_compare(figures: dict[str, list["PatchFigures"]]) -> None:
+    """Each server's best run beside the reference's best, with the ratio."""
+    reference = max(figures["reference"], key=lambda run: run.rate)
+    for server, runs in figures.items():
+        best = max(runs, key=lambda run: run.rate)
+        print(
+            f"PATCH {server}: {best.rate:,.0f}/s, p99 {best.p99_ms:.0f} ms, "
+            f"{best.cpu_ms[server]:.3f} ms of its server's CPU a PATCH | reference (one parse, "
+            f"one Redis EVAL): {reference.rate:,.0f}/s, p99 {reference.p99_ms:.0f} ms, "
+            f"{reference.cpu_ms['reference']:.3f} ms | ratio {best.rate / reference.rate:.2f}"
+        )
+
+
 def patches_run(
     wrk_path: str,
     lua: Path,
@@ -276,7 +309,7 @@ def patches_run(
     server: str,
     status_queue: "StatusQueueWatch",
     run: str,
-) -> None:
+) -> PatchFigures:
     """One wrk run of status PATCHes at `server`: its rate, latency and CPU per PATCH."""
     status_queue.start()
     cpu_before = cpu_seconds(children, "wrk")
@@ -314,6 +347,12 @@ def patches_run(
         f"CPU seconds during the PATCHes (2 cores = {2 * args.patch_seconds} available): "
         + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items())
     )
+    cpu_ms = {name: seconds * 1000 / max(requests, 1) for name, seconds in cpu_used.items()}
+    print("CPU ms a PATCH: " + ", ".join(f"{name} {ms:.3f}" for name, ms in cpu_ms.items()))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", wrk.stdout)
+    assert p99 is not None
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    return PatchFigures(rate, p99_ms, cpu_ms)
 
 
 def gunicorn_start(
