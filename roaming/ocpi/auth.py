@@ -28,6 +28,11 @@ from roaming.selectors import partner_owns
 
 # TOKEN_A (an invitation) opens only these modules (transport_and_format, 2.2.1).
 TOKEN_A_MODULES = {"versions", "credentials"}
+# Request headers echoed in the answer (transport_and_format), with their WSGI names.
+ECHOED_HEADERS = (
+    ("X-Request-ID", "HTTP_X_REQUEST_ID"),
+    ("X-Correlation-ID", "HTTP_X_CORRELATION_ID"),
+)
 
 
 def partner_from_header(header: str | None, known: KnownPartners | None) -> Partner | None:
@@ -83,7 +88,7 @@ def ocpi_endpoint(
             request: HttpRequest, args: Any, kwargs: Any, guard: PartnerGuard | None
         ) -> HttpResponse:
             known = guard.known if guard is not None else known_partners()
-            partner = partner_from_header(request.headers.get("Authorization"), known)
+            partner = partner_from_header(request.META.get("HTTP_AUTHORIZATION"), known)
             version = kwargs.get("version", SUPPORTED_VERSIONS[0])
             if version not in SUPPORTED_VERSIONS:
                 return ocpi_response(
@@ -127,9 +132,10 @@ def ocpi_endpoint(
             except ConditionFailedError:  # what this process remembered is out of date
                 partners_forget()
                 response = answer(request, args, kwargs, None)
-            for header in ("X-Request-ID", "X-Correlation-ID"):
-                if header in request.headers:
-                    response[header] = request.headers[header]
+            # From META: request.headers would parse every header of every push to read these.
+            for header, name in ECHOED_HEADERS:
+                if name in request.META:
+                    response[header] = request.META[name]
             return response
 
         return wrapper
