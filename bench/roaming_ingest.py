@@ -291,6 +291,8 @@ def patches_compare(figures: dict[str, list["PatchFigures"]]) -> None:
     """Each server's best run beside the reference's best, with the ratio."""
     reference = max(figures["reference"], key=lambda run: run.rate)
     for server, runs in figures.items():
+        if server == "reference":
+            continue
         best = max(runs, key=lambda run: run.rate)
         print(
             f"PATCH {server}: {best.rate:,.0f}/s, p99 {best.p99_ms:.0f} ms, "
