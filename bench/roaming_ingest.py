@@ -89,6 +89,14 @@ def wait_for(url: str, seconds: float = 120) -> None:
     sys.exit(f"{url} did not answer within {seconds:.0f} s")
 
 
+def bench_database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+
+
+def bench_redis_url() -> str:
+    return os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+
+
 def fresh_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
@@ -129,10 +137,10 @@ def main() -> None:
     wrk_path = shutil.which("wrk")
     if not wrk_path:
         sys.exit("wrk is not installed: apt-get install wrk")
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    database_url = bench_database_url()
     if not args.reuse:
         fresh_database(database_url)
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    redis_url = bench_redis_url()
     status_queue = StatusQueueWatch(redis_url)
     app_port, reference_port, sync_port, baseline_port, cpo_port = (free_port() for _ in range(5))
     env = os.environ | {
@@ -399,19 +407,41 @@ def process_tree_cpu(pid: int) -> float:
 
 def cpu_seconds(children: dict[str, subprocess.Popen[bytes]], finished: str) -> dict[str, float]:
     """CPU time so far of the finished children of this script (named `finished`: the pull,
-    or wrk), of each server we started (the sandbox, the Celery worker, gunicorn) and of the
-    whole machine less those (PostgreSQL and Redis, mostly)."""
+    or wrk), of each server we started (the sandbox, the Celery worker, gunicorn), of the
+    PostgreSQL backends serving the bench's database (those alive at both readings: the
+    servers keep theirs open), of the Redis server (shared with whatever else uses it) and of
+    the whole machine less those (PostgreSQL's background processes, other load)."""
     ticks = os.sysconf("SC_CLK_TCK")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     servers = {name: process_tree_cpu(child.pid) for name, child in children.items()}
+    redis_cpu = redis.Redis.from_url(bench_redis_url()).info("cpu")
+    shared = {
+        "PostgreSQL": database_backends_cpu(bench_database_url().rsplit("/", 1)[1]),
+        "Redis": float(redis_cpu["used_cpu_sys"]) + float(redis_cpu["used_cpu_user"]),
+    }
     cpu = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     busy = (sum(cpu) - cpu[3] - cpu[4]) / ticks
     reaped = usage.ru_utime + usage.ru_stime
     return {
         finished: reaped,
         **servers,
-        "rest (PostgreSQL, Redis, ...)": busy - reaped - sum(servers.values()),
+        **shared,
+        "rest": busy - reaped - sum(servers.values()) - sum(shared.values()),
     }
+
+
+def database_backends_cpu(database: str) -> float:
+    """CPU seconds so far of the live PostgreSQL backends connected to `database` (their
+    process titles name it)."""
+    total = 0.0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes()
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                total += process_tree_cpu(int(cmdline.parent.name))
+        except (OSError, ValueError):  # the process ended meanwhile
+            continue
+    return total
 
 
 class StatusQueueWatch:
