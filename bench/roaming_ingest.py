@@ -408,15 +408,14 @@ def process_tree_cpu(pid: int) -> float:
 def cpu_seconds(children: dict[str, subprocess.Popen[bytes]], finished: str) -> dict[str, float]:
     """CPU time so far of the finished children of this script (named `finished`: the pull,
     or wrk), of each server we started (the sandbox, the Celery worker, gunicorn), of the
-    PostgreSQL backends serving the bench's database (those alive at both readings: the
-    servers keep theirs open), of the Redis server (shared with whatever else uses it) and of
-    the whole machine less those (PostgreSQL's background processes, other load)."""
+    local PostgreSQL and Redis servers (whole: other work on them counts too) and of the
+    whole machine less those (other load)."""
     ticks = os.sysconf("SC_CLK_TCK")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     servers = {name: process_tree_cpu(child.pid) for name, child in children.items()}
     redis_cpu = redis.Redis.from_url(bench_redis_url()).info("cpu")
     shared = {
-        "PostgreSQL": database_backends_cpu(bench_database_url().rsplit("/", 1)[1]),
+        "PostgreSQL": postgres_server_cpu(),
         "Redis": float(redis_cpu["used_cpu_sys"]) + float(redis_cpu["used_cpu_user"]),
     }
     cpu = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
@@ -430,18 +429,18 @@ def cpu_seconds(children: dict[str, subprocess.Popen[bytes]], finished: str) -> 
     }
 
 
-def database_backends_cpu(database: str) -> float:
-    """CPU seconds so far of the live PostgreSQL backends connected to `database` (their
-    process titles name it)."""
-    total = 0.0
+def postgres_server_cpu() -> float:
+    """CPU seconds so far of the local PostgreSQL server: its postmaster, the processes it
+    runs (each database's backends, the background writers) and those that ended (a backend
+    whose client closed its connection)."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            title = cmdline.read_bytes()
-            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
-                total += process_tree_cpu(int(cmdline.parent.name))
+            argv = cmdline.read_bytes().split(b"\0")
+            if argv[0].endswith(b"/postgres") and b"-D" in argv:
+                return process_tree_cpu(int(cmdline.parent.name))
         except (OSError, ValueError):  # the process ended meanwhile
             continue
-    return total
+    return 0.0
 
 
 class StatusQueueWatch:
