@@ -1,10 +1,11 @@
 """Reads from the station catalogue for drivers: search, station details, comments.
 
-Every search starts from a bounding box on an index of visible stations (a GiST of points on
-PostgreSQL, the (lat, lon) B-tree on SQLite), with literal coordinates (a derived centre made
-the planner scan), then filters on the aggregate columns the write path keeps: no query here
-touches EVSE rows except a single station's page. The map's clusters are read in locator.grid.
-Called by locator's API and pages.
+A search is one statement (`search_statement`): on PostgreSQL it reads stations nearest first
+on a GiST of Mercator points and stops after the page, on SQLite it sorts the box read on the
+(lat, lon) B-tree; it filters on the aggregate columns the write path keeps, so no query here
+touches EVSE rows except a single station's page. Rows become list entries in
+locator.summaries; the map's clusters are read in locator.clusters. Called by locator's API and
+pages.
 """
 
 import json
@@ -24,9 +25,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import hours, live, pricing
-from locator.catalogue import standard_bit, standard_label
-from locator.models import Comment, Favourite, Location, Tariff
+from locator import hours
+from locator.catalogue import standard_bit
+from locator.models import Comment, Favourite, Location
+from locator.summaries import station_summaries
 
 KM_PER_DEGREE = 111.195
 MAX_ITEMS = 300  # never more than this many clusters or stations in one map answer
@@ -364,8 +366,7 @@ def station_search(
         rows = _search_rows(area, filters, wanted)[offset:]
     has_more = len(rows) > limit
     rows = rows[:limit]
-    prices = _price_hints(rows)
-    results = [_station_summary(row, now, prices) for row in rows]
+    results = station_summaries(rows, now)
     if point is not None:
         for row, result in zip(rows, results, strict=True):
             result["distance_km"] = round(
@@ -393,77 +394,6 @@ def station_count(*, filters: StationFilters, bbox: BBox, cap: int) -> int:
             )
             total += cursor.fetchone()[0]
     return min(total, cap + 1)
-
-
-def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    ids = row["tariff_ids"] or ([row["tariff_id"]] if row["tariff_id"] else [])
-    return [(row["source"], row["country_code"], row["party_id"], t) for t in ids]
-
-
-# What pricing.headline reads of a tariff, in any language (min and max price too).
-TARIFF_WORDS_FIELDS = (
-    "source",
-    "country_code",
-    "party_id",
-    "ocpi_id",
-    "summary",
-    "elements",
-    "currency",
-    "min_price",
-    "max_price",
-)
-
-
-def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
-    """Each station's price in one line (pricing.headline over its connectors' tariffs)."""
-    wanted = {key for row in rows for key in _row_tariffs(row)}
-    if not wanted:
-        return {}
-    found = {
-        (t.source, t.country_code, t.party_id, t.ocpi_id): t
-        for t in Tariff.objects.filter(
-            source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
-        ).only(*TARIFF_WORDS_FIELDS)
-    }
-    return {
-        row["id"]: pricing.headline([found[k] for k in _row_tariffs(row) if k in found])
-        for row in rows
-    }
-
-
-def _station_summary(row: dict[str, Any], now: datetime, prices: dict[int, str]) -> dict[str, Any]:
-    status_at: datetime | None = row["status_at"]
-    return {
-        "id": row["id"],
-        "name": row["name"] or row["address"],
-        "address": row["address"],
-        "city": row["city"],
-        "postal_code": row["postal_code"],
-        "lat": row["lat"],
-        "lon": row["lon"],
-        "operator": row["operator_name"],
-        "max_power_kw": row["max_power_kw"],
-        "connectors": {
-            standard: {**counts, "label": standard_label(standard)}
-            for standard, counts in sorted(row["connector_counts"].items())
-        },
-        "evses": row["evse_count"],
-        "available": row["available_count"],
-        "out_of_order": row["out_of_order_count"],
-        "remote_start": row["remote_start"],
-        "price": prices.get(row["id"], ""),
-        "status_at": status_at.isoformat() if status_at else None,
-        "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
-        "status_stale": live.status_stale(status_at, now),
-        "status_text": live.station_status_text(
-            available=row["available_count"],
-            evses=row["evse_count"],
-            out_of_order=row["out_of_order_count"],
-            reported_at=status_at,
-            now=now,
-        ),
-        "url": f"/stations/{row['id']}/",
-    }
 
 
 def station_comments(*, location: Location) -> QuerySet[Comment]:
@@ -516,5 +446,4 @@ def favourite_stations(*, user: Any) -> list[dict[str, Any]]:
     rows = list(Location.objects.filter(id__in=list(order), visible=True).values(*LIST_FIELDS))
     rows.sort(key=lambda row: order[row["id"]])
     now = timezone.now()
-    prices = _price_hints(rows)
-    return [_station_summary(row, now, prices) for row in rows]
+    return station_summaries(rows, now)
