@@ -189,7 +189,7 @@ class SearchArea:
 
     @property
     def k(self) -> float:
-        """Degrees of longitude per degree of latitude on the ground, at the centre."""
+        """How long a degree of longitude is on the ground at the centre, in degrees of latitude."""
         return max(0.01, math.cos(math.radians(self.lat)))
 
     @property

@@ -23,6 +23,10 @@ class Command(BaseCommand):
             raise CommandError("Only PostgreSQL needs (and supports) this; nothing to do here.")
         started = time.monotonic()
         with connection.cursor() as cursor:
+            # CLUSTER writes rows in the order it reads the index. Rebuilt first, the index is
+            # sorted along a space-filling curve; after many single inserts its leaves are not,
+            # and a search read about 1.7 times as many pages.
+            cursor.execute("REINDEX INDEX location_mercator")
             cursor.execute("CLUSTER locator_location USING location_mercator")
             cursor.execute("ANALYZE locator_location")
         self.stdout.write(f"Stations reordered by place in {time.monotonic() - started:.1f} s.")
