@@ -13,7 +13,6 @@ shows. Prints a table of p50/p95/p99 in milliseconds. Not part of the test suite
 """
 
 import argparse
-import math
 import os
 import random
 import statistics
@@ -206,21 +205,6 @@ def status_rate(rng: random.Random, *, deferred: bool, batches: int = 20, size: 
     )
 
 
-def window(
-    min_lat: float, max_lat: float, min_lon: float, max_lon: float, index: str
-) -> tuple[str, list[float]]:
-    """The bounding box of a search, as the statement bounded by `index` ("GiST": PostgreSQL's
-    index of points, what search uses there; "B-tree": (lat, lon), SQLite's) writes it."""
-    if index == "GiST":
-        return "point(lon, lat) <@ box(point(%s, %s), point(%s, %s))", [
-            min_lon,
-            min_lat,
-            max_lon,
-            max_lat,
-        ]
-    return "lat BETWEEN %s AND %s AND lon BETWEEN %s AND %s", [min_lat, max_lat, min_lon, max_lon]
-
-
 def clusters_statement() -> tuple[str, list[object]]:
     """The continent clusters (US, zoom 4) as bare SQL on the cluster table."""
     from locator import grid
@@ -261,9 +245,10 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from bench.search_index import nearby as nearby_statement
     from locator import grid
-    from locator.catalogue import standard_bit
     from locator.models import Location
+    from locator.selectors import BBox, SearchArea, StationFilters, search_statement
 
     print(f"database: {connection.vendor}", flush=True)
     notes = build(args.locations)
@@ -289,8 +274,6 @@ def main() -> None:
         ]
     )
     client = Client()
-    ccs = standard_bit("IEC_62196_T1_COMBO")
-    index = "GiST" if connection.vendor == "postgresql" else "B-tree"  # as search does
 
     def centre() -> tuple[int, float, float]:
         return rng.choice(ids)
@@ -324,36 +307,7 @@ def main() -> None:
 
     def nearby_sql() -> object:
         _, lat, lon = centre()
-        dlat, dlon = (
-            10 / 111.195,
-            10 / (111.195 * max(0.01, math.cos(math.radians(lat)))),
-        )
-        k = math.cos(math.radians(lat))
-        box, box_params = window(lat - dlat, lat + dlat, lon - dlon, lon + dlon, index)
-        return sql(
-            "SELECT id, name, lat, lon, connector_counts, max_power_kw FROM locator_location"  # noqa: S608
-            f" WHERE visible AND {box}"
-            " AND (available_mask & %s) <> 0"
-            " AND ((lat-%s)*(lat-%s) + ((lon-%s)*%s)*((lon-%s)*%s)) <= %s"
-            " ORDER BY (lat-%s)*(lat-%s) + ((lon-%s)*%s)*((lon-%s)*%s) LIMIT 50",
-            [
-                *box_params,
-                ccs,
-                lat,
-                lat,
-                lon,
-                k,
-                lon,
-                k,
-                (10 / 111.195) ** 2,
-                lat,
-                lat,
-                lon,
-                k,
-                lon,
-                k,
-            ],
-        )
+        return sql(*nearby_statement(lat, lon))
 
     def bbox_of(lat: float, lon: float, h: float, w: float) -> tuple[float, float, float, float]:
         return (lon - w / 2, lat - h / 2, lon + w / 2, lat + h / 2)
@@ -371,15 +325,8 @@ def main() -> None:
     def bbox_sql(h: float, w: float) -> Callable[[], object]:
         def call() -> object:
             _, lat, lon = centre()
-            b = bbox_of(lat, lon, h, w)
-            k = math.cos(math.radians(lat))
-            box, box_params = window(b[1], b[3], b[0], b[2], index)
-            return sql(
-                "SELECT id, name, lat, lon, connector_counts, max_power_kw FROM locator_location"  # noqa: S608
-                f" WHERE visible AND {box}"
-                " ORDER BY (lat-%s)*(lat-%s) + ((lon-%s)*%s)*((lon-%s)*%s) LIMIT 50",
-                [*box_params, lat, lat, lon, k, lon, k],
-            )
+            area = SearchArea.of(bbox=BBox(*bbox_of(lat, lon, h, w)), point=None, radius_km=0)
+            return sql(*search_statement(area, StationFilters(), 51))
 
         return call
 

@@ -4,19 +4,17 @@
         .venv/bin/python bench/search_index.py [--queries 500]
 
 Loads 50,000 stations around the real US sites through the real write path (bench/run.py's
-`build`), times the nearby (10 km, CCS1 + available, the 50 nearest) and city-box (0.2° x 0.3°)
-statements at random stations, then copies every station seven times, each copy moved at
-random within about 2 km (400,000 stations, the same spread), and times them again. Each
-statement runs in two forms on the same data, alternating sample by sample: bounded by the
-(lat, lon) B-tree (`lat BETWEEN ... AND lon BETWEEN ...`, what search sent before migration
-0011) and by the GiST of points (`point(lon, lat) <@ box(...)`, what it sends now). A B-tree
-bounds latitude only: a window reads the whole latitude band of the continent, which grows
-with the catalogue. The goal: p95 grows at most x1.5 from 50k to 400k. Not a test: it prints
-figures. Reruns drop the copies first.
+`build`), times the nearby (10 km, CCS1 + available, the 50 nearest) and city-box (0.2° x 0.3°,
+the 50 nearest its centre) searches at random stations, then copies every station seven times,
+each copy moved at random within about 2 km (400,000 stations, the same spread, eight times
+as dense), and times them again. Each is the statement the API runs (locator.selectors.
+search_statement, asking one row more than the page, as the API does): it reads stations
+nearest first and stops after the page, so its work should not grow with density, where a scan
+of the box read every station of a dense city before the LIMIT. The goal: p95 grows at most
+x1.5 from 50k to 400k. Not a test: it prints figures. Reruns drop the copies first.
 """
 
 import argparse
-import math
 import random
 import sys
 import time
@@ -26,65 +24,53 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import build, percentiles, setup, window  # noqa: E402 (after the path is set)
+from bench.run import build, percentiles, setup  # noqa: E402 (after the path is set)
 
 COPIES = 7
 COPY_SOURCE = "bench-copy"
+PAGE = 50
 
 
-def nearby(lat: float, lon: float, index: str) -> tuple[str, list[Any]]:
-    from locator.catalogue import standard_bit
+def nearby(lat: float, lon: float) -> tuple[str, list[Any]]:
+    """The API's nearby search (10 km, CCS1 + available, 50 a page) as (SQL, parameters)."""
+    from locator.selectors import SearchArea, StationFilters, search_statement
 
-    reach = 10 / 111.195
-    k = max(0.01, math.cos(math.radians(lat)))
-    box, params = window(lat - reach, lat + reach, lon - reach / k, lon + reach / k, index)
-    d2 = "((lat - %s) * (lat - %s) + ((lon - %s) * %s) * ((lon - %s) * %s))"
-    d2_params = [lat, lat, lon, k, lon, k]
-    return (
-        "SELECT id, name, lat, lon, connector_counts, max_power_kw FROM locator_location"  # noqa: S608
-        f" WHERE visible AND {box} AND (available_mask & %s) <> 0 AND {d2} <= %s"
-        f" ORDER BY {d2}, id LIMIT 50",
-        [*params, standard_bit("IEC_62196_T1_COMBO"), *d2_params, reach * reach, *d2_params],
-    )
+    area = SearchArea.of(bbox=None, point=(lat, lon), radius_km=10)
+    filters = StationFilters(standards=("IEC_62196_T1_COMBO",), available=True)
+    return search_statement(area, filters, PAGE + 1)
 
 
-def city_box(lat: float, lon: float, index: str) -> tuple[str, list[Any]]:
-    k = max(0.01, math.cos(math.radians(lat)))
-    box, params = window(lat - 0.1, lat + 0.1, lon - 0.15, lon + 0.15, index)
-    d2 = "((lat - %s) * (lat - %s) + ((lon - %s) * %s) * ((lon - %s) * %s))"
-    return (
-        "SELECT id, name, lat, lon, connector_counts, max_power_kw FROM locator_location"  # noqa: S608
-        f" WHERE visible AND {box} ORDER BY {d2}, id LIMIT 50",
-        [*params, lat, lat, lon, k, lon, k],
-    )
+def city_box(lat: float, lon: float) -> tuple[str, list[Any]]:
+    """The API's viewport search of a 0.2° x 0.3° box, 50 a page, as (SQL, parameters)."""
+    from locator.selectors import BBox, SearchArea, StationFilters, search_statement
+
+    box = BBox(lon - 0.15, lat - 0.1, lon + 0.15, lat + 0.1)
+    area = SearchArea.of(bbox=box, point=None, radius_km=0)
+    return search_statement(area, StationFilters(), PAGE + 1)
 
 
 STATEMENTS = {"nearby 10 km, CCS1 + available": nearby, "city box 0.2° x 0.3°": city_box}
-INDEXES = ("B-tree", "GiST")
 
 
-def measure(queries: int, rng: random.Random) -> dict[tuple[str, str], tuple[float, float]]:
-    """p50 and p95 (ms) of each statement in each form, alternating at the same places."""
+def measure(queries: int, rng: random.Random) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of each statement, alternating at the same random places."""
     from django.db import connection
 
     from locator.models import Location
 
     places = list(Location.objects.filter(visible=True).values_list("lat", "lon"))
-    samples: dict[tuple[str, str], list[float]] = {
-        (name, index): [] for name in STATEMENTS for index in INDEXES
-    }
+    samples: dict[str, list[float]] = {name: [] for name in STATEMENTS}
     with connection.cursor() as cursor:
         for run in range(queries + 20):  # the first 20 warm up
             lat, lon = rng.choice(places)
             for name, statement in STATEMENTS.items():
-                for index in INDEXES:
-                    sql, params = statement(lat, lon, index)
-                    started = time.perf_counter()
-                    cursor.execute(sql, params)
-                    cursor.fetchall()
-                    if run >= 20:
-                        samples[name, index].append((time.perf_counter() - started) * 1000)
-    return {key: percentiles(values)[:2] for key, values in samples.items()}
+                sql, params = statement(lat, lon)
+                started = time.perf_counter()
+                cursor.execute(sql, params)
+                cursor.fetchall()
+                if run >= 20:
+                    samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: percentiles(values)[:2] for name, values in samples.items()}
 
 
 def copies_make() -> None:
@@ -136,7 +122,7 @@ def main() -> None:
     from locator.models import Location
 
     if connection.vendor != "postgresql":
-        sys.exit("this compares PostgreSQL indexes: set DATABASE_URL to a PostgreSQL database")
+        sys.exit("this times the PostgreSQL search: set DATABASE_URL to a PostgreSQL database")
     copies_drop()
     for line in build(args.locations):
         print(line, flush=True)
@@ -151,15 +137,12 @@ def main() -> None:
         figures[size] = (count, measure(args.queries, rng))
     (small, at_small), (large, at_large) = figures["small"], figures["large"]
     print(
-        f"\n{'bare SQL (ms)':32} {'index':7} {f'{small:,} p50':>12} {'p95':>7}"
+        f"\n{'bare SQL (ms)':32} {f'{small:,} p50':>12} {'p95':>7}"
         f" {f'{large:,} p50':>13} {'p95':>7} {'p95 growth':>11}"
     )
-    for (name, index), (p50, p95) in at_small.items():
-        big50, big95 = at_large[name, index]
-        print(
-            f"{name:32} {index:7} {p50:12.2f} {p95:7.2f} {big50:13.2f} {big95:7.2f}"
-            f" {big95 / p95:10.1f}x"
-        )
+    for name, (p50, p95) in at_small.items():
+        big50, big95 = at_large[name]
+        print(f"{name:32} {p50:12.2f} {p95:7.2f} {big50:13.2f} {big95:7.2f} {big95 / p95:10.1f}x")
     copies_drop()
 
 

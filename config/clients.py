@@ -10,7 +10,8 @@ says about itself.
 
 import ipaddress
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -69,6 +70,18 @@ return false
 """
 
 
+_clients: "WeakKeyDictionary[Any, Any]" = WeakKeyDictionary()
+
+
+def _redis_client(backend: RedisCache) -> Any:
+    """The backend's client for writes, built once (Django builds one a call, about 70 µs of a
+    request's CPU). Each thread has its own backend, pool and so client."""
+    client = _clients.get(backend._cache)
+    if client is None:
+        client = _clients[backend._cache] = backend._cache.get_client(write=True)
+    return client
+
+
 class ClientRateThrottle(throttling.SimpleRateThrottle):
     """The API's one limit: a signed-in user's requests counted by account (the "user" rate),
     anyone else's by `client_ip` ("anon"). On a Redis cache a request costs one round trip (a
@@ -110,7 +123,7 @@ class ClientRateThrottle(throttling.SimpleRateThrottle):
     ) -> bool:
         self.key = backend.make_key(self.get_cache_key(request, view))
         self.now = self.timer()
-        client = backend._cache.get_client(self.key, write=True)
+        client = _redis_client(backend)
         kept = client.eval(SLIDING_WINDOW, 1, self.key, repr(self.now), window, limit)
         if kept is None:
             return True

@@ -162,8 +162,11 @@ def search_parameters(max_limit: int, *, default_limit: int) -> list[OpenApiPara
     ]
 
 
-def search(request: Request, *, max_limit: int, default_limit: int) -> selectors.SearchPage:
-    """The station search the query asks for (a point and radius, or a viewport)."""
+def search(
+    request: Request, *, max_limit: int, default_limit: int
+) -> tuple[selectors.SearchPage, selectors.StationFilters]:
+    """The station search the query asks for (a point and radius, or a viewport), and the
+    filters it applied."""
     params = request.query_params
     filters = parse_filters(params, user=request.user)
     limit = _int(params, "limit", 1, max_limit, default_limit)
@@ -175,14 +178,16 @@ def search(request: Request, *, max_limit: int, default_limit: int) -> selectors
         missing = "lat" if lat is None else "lon"
         raise ValidationError({missing: "give lat and lon (with radius_km), or bbox."})
     if bbox is not None:
-        return selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
+        page = selectors.station_search(filters=filters, bbox=bbox, limit=limit, offset=offset)
+        return page, filters
     assert lat is not None
     assert lon is not None
     radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM, 10.0)
     assert radius is not None
-    return selectors.station_search(
+    page = selectors.station_search(
         filters=filters, point=(lat, lon), radius_km=radius, limit=limit, offset=offset
     )
+    return page, filters
 
 
 class StationListApi(APIView):
@@ -205,12 +210,14 @@ class StationListApi(APIView):
         params = request.query_params
         limit = _int(params, "limit", 1, MAX_LIMIT, 50)
         offset = _int(params, "offset", 0, MAX_OFFSET, 0)
-        page = search(request, max_limit=MAX_LIMIT, default_limit=50)
+        page, filters = search(request, max_limit=MAX_LIMIT, default_limit=50)
         response = Response(page.results)
         bbox = parse_bbox(params, max_degrees=MAX_BBOX_DEGREES)
         if bbox is not None and _flag(params, "count"):
-            filters = parse_filters(params, user=request.user)
-            total = selectors.station_count(filters=filters, bbox=bbox, cap=MAX_COUNT)
+            if page.has_more or not (page.results or offset == 0):
+                total = selectors.station_count(filters=filters, bbox=bbox, cap=MAX_COUNT)
+            else:  # the last page: it tells the total without counting
+                total = offset + len(page.results)
             response["X-Total-Count"] = str(total)
         if page.has_more:
             query = params.copy()
@@ -230,7 +237,7 @@ class StationGeoJsonApi(APIView):
     def get(self, request: Request) -> Response:
         """The same search as a GeoJSON FeatureCollection to download (up to 1,000 stations,
         each a Point with the list's fields as properties)."""
-        page = search(request, max_limit=MAX_EXPORT, default_limit=MAX_EXPORT)
+        page, _filters = search(request, max_limit=MAX_EXPORT, default_limit=MAX_EXPORT)
         features = [
             {
                 "type": "Feature",

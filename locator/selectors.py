@@ -1,10 +1,11 @@
 """Reads from the station catalogue for drivers: search, station details, comments.
 
-Every search starts from a bounding box on an index of visible stations (a GiST of points on
-PostgreSQL, the (lat, lon) B-tree on SQLite), with literal coordinates (a derived centre made
-the planner scan), then filters on the aggregate columns the write path keeps: no query here
-touches EVSE rows except a single station's page. The map's clusters are read in locator.grid.
-Called by locator's API and pages.
+A search is one statement (`search_statement`): on PostgreSQL it reads stations nearest first
+on a GiST of Mercator points and stops after the page, on SQLite it sorts the box read on the
+(lat, lon) B-tree; it filters on the aggregate columns the write path keeps, so no query here
+touches EVSE rows except a single station's page. Rows become list entries in
+locator.summaries; the map's clusters are read in locator.clusters. Called by locator's API and
+pages.
 """
 
 import json
@@ -17,9 +18,6 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import (
-    ExpressionWrapper,
-    F,
-    FloatField,
     Q,
     QuerySet,
 )
@@ -27,9 +25,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locator import hours, live, pricing
-from locator.catalogue import standard_bit, standard_label
-from locator.models import Comment, Favourite, Location, Tariff
+from locator import hours
+from locator.catalogue import standard_bit
+from locator.models import Comment, Favourite, Location
+from locator.summaries import station_summaries
 
 KM_PER_DEGREE = 111.195
 MAX_ITEMS = 300  # never more than this many clusters or stations in one map answer
@@ -149,85 +148,97 @@ def stations_filtered(bbox: BBox, filters: StationFilters) -> QuerySet[Location]
     return qs
 
 
-def _distance_order(qs: QuerySet[Location], lat: float, lon: float) -> QuerySet[Location]:
-    # Equirectangular distance squared, in degrees of latitude: exact enough to order within a
-    # city or a region, and cheap (no trigonometry per row).
-    k = math.cos(math.radians(lat))
-    dlat = F("lat") - lat
-    dlon = (F("lon") - lon) * k
-    return qs.annotate(
-        d2=ExpressionWrapper(dlat * dlat + dlon * dlon, output_field=FloatField())
-    ).order_by("d2", "id")
-
-
 def open_now_rows(rows: Iterable[Any], now: datetime) -> Iterable[dict[str, Any]]:
     for row in rows:
         if row["twentyfourseven"] or hours.is_open(row["opening_times"], row["time_zone"], now):
             yield row
 
 
-def _window_query(
-    box: BBox, filters: StationFilters, lat: float, lon: float, max_d2: float | None
-) -> QuerySet[Location, dict[str, Any]]:
-    qs = _distance_order(stations_filtered(box, filters), lat, lon)
-    if max_d2 is not None:
-        qs = qs.filter(d2__lte=max_d2)  # type: ignore[misc]
-    rows: QuerySet[Location, dict[str, Any]] = qs.values(*LIST_FIELDS)
-    return rows
-
-
-# Expanding windows around the centre: about 2.8 km, then 4x wider each time, then the box.
-FIRST_WINDOW_DEGREES = 0.025
-WINDOW_GROWTH = 4
-
-
-def _nearest(
-    box: BBox, filters: StationFilters, lat: float, lon: float, max_d2: float | None, want: int
-) -> list[dict[str, Any]]:
-    """The `want` stations nearest (lat, lon) inside `box`, reading as few rows as possible.
-
-    Sorting every station of a dense region by distance reads thousands of rows; instead we ask
-    a window around the centre first. Its nearest rows are the box's nearest when the last of
-    them lies within the window's inscribed circle (anything outside is farther); else we ask
-    a 4x wider window, ending with the whole box."""
-    k = max(0.01, math.cos(math.radians(lat)))
-    half_lat = max(lat - box.min_lat, box.max_lat - lat)
-    reach = FIRST_WINDOW_DEGREES
-    while reach < half_lat or reach < max(lon - box.min_lon, box.max_lon - lon) * k:
-        window = BBox(
-            max(box.min_lon, lon - reach / k),
-            max(box.min_lat, lat - reach),
-            min(box.max_lon, lon + reach / k),
-            min(box.max_lat, lat + reach),
-        )
-        rows = _window_rows(window, filters, lat, lon, max_d2, want)
-        if len(rows) == want and _d2(rows[-1], lat, lon, k) <= reach * reach:
-            return rows
-        reach *= WINDOW_GROWTH
-    return _window_rows(box, filters, lat, lon, max_d2, want)
-
-
+# Where migration 0013's GiST puts a station: its Mercator point in degrees (x the longitude,
+# y stretched by 1/cos(latitude) as longitude degrees shrink), so distances there order
+# stations as the ground does, up to the scale's change with latitude. Keep it the migration's.
+MERCATOR_POINT = "point(lon, degrees(asinh(tan(radians(lat)))))"
 HOT_FIELDS = tuple(
     f for f in LIST_FIELDS if f not in ("opening_times", "time_zone", "twentyfourseven")
 )
 
 
-def _window_rows(
-    box: BBox, filters: StationFilters, lat: float, lon: float, max_d2: float | None, limit: int
-) -> list[dict[str, Any]]:
-    """The hot query, in plain SQL: the ORM took longer to build it than the database to answer.
+def mercator_y(lat: float) -> float:
+    return math.degrees(math.asinh(math.tan(math.radians(lat))))
 
-    Coordinates are bound literals so the planner uses the partial index of visible stations:
-    on PostgreSQL the GiST of `point(lon, lat)`, which bounds both coordinates (migration
-    0011), on SQLite the (lat, lon) B-tree. A viewer's restricted stations are a second query
-    by id (an OR with `visible` would lose that index), merged by distance."""
-    quote = connection.ops.quote_name
+
+@dataclass(frozen=True, slots=True)
+class SearchArea:
+    """Where a search looks (`box`), from where it orders (`lat`, `lon`), and for a point search
+    how far (`max_d2`, in squared degrees of latitude)."""
+
+    box: BBox
+    lat: float
+    lon: float
+    max_d2: float | None = None
+
+    @classmethod
+    def of(
+        cls, *, bbox: BBox | None, point: tuple[float, float] | None, radius_km: float
+    ) -> "SearchArea":
+        if point is None:
+            assert bbox is not None
+            return cls(bbox, *bbox.centre)
+        lat, lon = point
+        return cls(BBox.around(lat, lon, radius_km), lat, lon, (radius_km / KM_PER_DEGREE) ** 2)
+
+    @property
+    def k(self) -> float:
+        """How long a degree of longitude is on the ground at the centre, in degrees of latitude."""
+        return max(0.01, math.cos(math.radians(self.lat)))
+
+    @property
+    def d2_params(self) -> list[float]:
+        return [self.lat, self.lat, self.lon, self.k, self.lon, self.k]
+
+    def d2(self, row: dict[str, Any]) -> float:
+        d2: float = (row["lat"] - self.lat) ** 2 + ((row["lon"] - self.lon) * self.k) ** 2
+        return d2
+
+    @property
+    def mercator_stretch(self) -> float:
+        """How much farther, at most, a station may lie on the Mercator plane than the ground
+        distance says, relative to another station of this box: ground over Mercator distance
+        lies between the least and the greatest cos(latitude) over the box (and the centre's,
+        which weighs the longitudes in `d2`)."""
+        lows = [abs(self.box.min_lat), abs(self.box.max_lat)]
+        nearest = 0.0 if self.box.min_lat <= 0 <= self.box.max_lat else min(lows)
+        cos_low = min(self.k, math.cos(math.radians(max(lows))))
+        cos_high = max(self.k, math.cos(math.radians(nearest)))
+        return cos_high / max(cos_low, 1e-6)
+
+
+Scope = tuple[str, list[Any]]  # which stations: an SQL condition and its parameters
+VISIBLE: Scope = ("visible", [])
+
+
+def _scopes(filters: StationFilters) -> list[Scope]:
+    """The visible stations, and apart (an OR with `visible` would lose the partial indexes)
+    the restricted ones this viewer may see."""
+    if not filters.restricted_ids:
+        return [VISIBLE]
+    ids = sorted(filters.restricted_ids)
+    return [VISIBLE, (f"id IN ({', '.join(['%s'] * len(ids))})", ids)]
+
+
+def _matching(area: SearchArea, filters: StationFilters, scope: Scope) -> tuple[str, list[Any]]:
+    """The condition a station of `scope` meets to be found in `area` (bar open_now): within
+    the box on the GiST of Mercator points (PostgreSQL) or the (lat, lon) B-tree (SQLite),
+    with bound literals so the planner picks the partial indexes."""
+    where = [scope[0]]
+    params = list(scope[1])
+    box = area.box
     if connection.vendor == "postgresql":
-        where = ["point(lon, lat) <@ box(point(%s, %s), point(%s, %s))"]
-        params: list[Any] = [box.min_lon, box.min_lat, box.max_lon, box.max_lat]
+        where.append(f"{MERCATOR_POINT} <@ box(point(%s, %s), point(%s, %s))")
+        params += [box.min_lon, mercator_y(box.min_lat), box.max_lon, mercator_y(box.max_lat)]
     else:
-        where = ["lat >= %s", "lat <= %s", "lon >= %s", "lon <= %s"]
-        params = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+        where += ["lat >= %s", "lat <= %s", "lon >= %s", "lon <= %s"]
+        params += [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
     if filters.standards:
         bits = 0
         for standard in filters.standards:
@@ -244,33 +255,75 @@ def _window_rows(
         params.append(filters.operator)
     if filters.remote_start:
         where.append("remote_start")
-    k = max(0.01, math.cos(math.radians(lat)))
-    d2 = "((lat - %s) * (lat - %s) + ((lon - %s) * %s) * ((lon - %s) * %s))"
-    d2_params = [lat, lat, lon, k, lon, k]
-    if max_d2 is not None:
-        where.append(f"{d2} <= %s")
-        params += [*d2_params, max_d2]
-    scopes: list[tuple[str, list[Any]]] = [("visible", [])]
-    if filters.restricted_ids:
-        ids = sorted(filters.restricted_ids)
-        scopes.append((f"id IN ({', '.join(['%s'] * len(ids))})", ids))
-    rows = []
-    columns = ", ".join(quote(f) for f in HOT_FIELDS)
-    for scope, scope_params in scopes:
-        sql = (
-            f"SELECT {columns} FROM {quote(Location._meta.db_table)}"  # noqa: S608
-            f" WHERE {' AND '.join([scope, *where])} ORDER BY {d2}, id LIMIT %s"
-        )
+    if area.max_d2 is not None:
+        where.append(f"{GROUND_D2} <= %s")
+        params += [*area.d2_params, area.max_d2]
+    return " AND ".join(where), params
+
+
+# Squared ground distance from the centre in degrees of latitude (equirectangular: exact
+# enough within a region, and no trigonometry per row); parameters `SearchArea.d2_params`.
+GROUND_D2 = "((lat - %s) * (lat - %s) + ((lon - %s) * %s) * ((lon - %s) * %s))"
+TABLE = Location._meta.db_table
+
+
+def search_statement(
+    area: SearchArea, filters: StationFilters, rows: int, scope: Scope = VISIBLE
+) -> tuple[str, list[Any]]:
+    """The search as one statement: the `rows` stations of `scope` nearest the centre in the
+    area that pass the filters (bar open_now), ordered by ground distance, then id.
+
+    On PostgreSQL it reads nearest first on the GiST of Mercator points and stops after `rows`
+    matches, so its work follows the page, not how many stations a dense city packs into the
+    box: a KNN scan finds the `rows` nearest on the Mercator plane, and a second scan takes
+    every station within that distance times `mercator_stretch` (the ground's nearest `rows`
+    all lie there) and orders them by ground distance. SQLite orders the box's stations."""
+    condition, params = _matching(area, filters, scope)
+    fields = LIST_FIELDS if filters.open_now else HOT_FIELDS
+    columns = ", ".join(connection.ops.quote_name(f) for f in fields)
+    order = f" ORDER BY {GROUND_D2}, id LIMIT %s"
+    if connection.vendor != "postgresql":
+        sql = f"SELECT {columns} FROM {TABLE} WHERE {condition}{order}"  # noqa: S608
+        return sql, [*params, *area.d2_params, rows]
+    centre = [area.lon, mercator_y(area.lat)]
+    nearest = f"{MERCATOR_POINT} <-> point(%s, %s)"
+    sql = (
+        f"WITH knn AS (SELECT {nearest} AS far FROM {TABLE} WHERE {condition}"  # noqa: S608
+        f" ORDER BY {nearest} LIMIT %s)"
+        f" SELECT {columns} FROM {TABLE} WHERE {condition}"
+        f" AND {MERCATOR_POINT} <@ circle(point(%s, %s), (SELECT max(far) FROM knn) * %s)"
+        f"{order}"
+    )
+    return sql, [
+        *centre,
+        *params,
+        *centre,
+        rows,
+        *params,
+        *centre,
+        area.mercator_stretch,
+        *area.d2_params,
+        rows,
+    ]
+
+
+def _search_rows(area: SearchArea, filters: StationFilters, rows: int) -> list[dict[str, Any]]:
+    """The first `rows` rows of `search_statement`, as dicts, over every scope the viewer
+    may see (merged by distance)."""
+    scopes = _scopes(filters)
+    fields = LIST_FIELDS if filters.open_now else HOT_FIELDS
+    found = []
+    for scope in scopes:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*scope_params, *params, *d2_params, limit])
-            rows += [dict(zip(HOT_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+            cursor.execute(*search_statement(area, filters, rows, scope))
+            found += [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
     if len(scopes) > 1:
-        rows = sorted(rows, key=lambda row: (_d2(row, lat, lon, k), row["id"]))[:limit]
+        found = sorted(found, key=lambda row: (area.d2(row), row["id"]))[:rows]
     # A raw cursor skips Django's converters: JSON arrives as text (Django registers jsonb as
     # text), and SQLite's datetimes without a zone.
-    for row in rows:
-        for name in ("connector_counts", "tariff_ids"):
-            if isinstance(row[name], str):
+    for row in found:
+        for name in ("connector_counts", "tariff_ids", "opening_times"):
+            if isinstance(row.get(name), str):
                 row[name] = json.loads(row[name])
         status_at = row["status_at"]
         if isinstance(status_at, str):
@@ -279,12 +332,9 @@ def _window_rows(
             status_at = status_at.replace(tzinfo=UTC)
         row["status_at"] = status_at
         row["remote_start"] = bool(row["remote_start"])
-    return rows
-
-
-def _d2(row: dict[str, Any], lat: float, lon: float, k: float) -> float:
-    d2: float = (row["lat"] - lat) ** 2 + ((row["lon"] - lon) * k) ** 2
-    return d2
+        if filters.open_now:
+            row["twentyfourseven"] = bool(row["twentyfourseven"])
+    return found
 
 
 def station_search(
@@ -299,119 +349,51 @@ def station_search(
     """Stations near a point (within `radius_km`, nearest first, with `distance_km`) or in a
     viewport (nearest its centre first). One query for the page plus one for its prices."""
     now = timezone.now()
-    max_d2: float | None = None
-    if point is not None:
-        lat, lon = point
-        box = BBox.around(lat, lon, radius_km)
-        max_d2 = (radius_km / KM_PER_DEGREE) ** 2
-    else:
-        assert bbox is not None
-        box = bbox
-        lat, lon = bbox.centre
+    area = SearchArea.of(bbox=bbox, point=point, radius_km=radius_km)
+    wanted = offset + limit + 1
     if filters.open_now:
-        # Hours live in each station's time zone: filter in Python, reading past the page until
-        # it is full (closed stations are a minority, so this rarely reads much further).
-        values = _window_query(box, filters, lat, lon, max_d2)
-        rows: list[dict[str, Any]] = []
-        chunk = max(limit + offset + 1, 100)
-        start = 0
-        while len(rows) < offset + limit + 1:
-            batch = list(values[start : start + chunk])
-            rows.extend(open_now_rows(batch, now))
-            if len(batch) < chunk:
+        # Hours live in each station's time zone: filter in Python, reading further until the
+        # page is full (closed stations are a minority, so this rarely reads much more).
+        read = max(2 * wanted, 100)
+        while True:
+            found = _search_rows(area, filters, read)
+            rows = list(open_now_rows(found, now))
+            if len(rows) >= wanted or len(found) < read:
                 break
-            start += chunk
-        rows = rows[offset : offset + limit + 1]
+            read *= 4
+        rows = rows[offset:wanted]
     else:
-        rows = _nearest(box, filters, lat, lon, max_d2, offset + limit + 1)[offset:]
+        rows = _search_rows(area, filters, wanted)[offset:]
     has_more = len(rows) > limit
     rows = rows[:limit]
-    prices = _price_hints(rows)
-    results = [_station_summary(row, now, prices) for row in rows]
+    results = station_summaries(rows, now)
     if point is not None:
         for row, result in zip(rows, results, strict=True):
-            result["distance_km"] = round(haversine_km(lat, lon, row["lat"], row["lon"]), 2)
+            result["distance_km"] = round(
+                haversine_km(area.lat, area.lon, row["lat"], row["lon"]), 2
+            )
     return SearchPage(results=results, has_more=has_more)
 
 
 def station_count(*, filters: StationFilters, bbox: BBox, cap: int) -> int:
-    """How many stations in `bbox` match, counted up to `cap + 1` (a list says "cap+")."""
-    qs = stations_filtered(bbox, filters)
+    """How many stations in `bbox` match, counted up to `cap + 1` (a list says "cap+"): the
+    search's own condition, so the count agrees with the list, read on the same index."""
     if filters.open_now:
-        rows = qs.values("opening_times", "time_zone", "twentyfourseven")[: cap * 4]
+        rows = stations_filtered(bbox, filters).values(
+            "opening_times", "time_zone", "twentyfourseven"
+        )[: cap * 4]
         return min(cap + 1, sum(1 for _ in open_now_rows(rows.iterator(), timezone.now())))
-    return qs[: cap + 1].count()
-
-
-def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    ids = row["tariff_ids"] or ([row["tariff_id"]] if row["tariff_id"] else [])
-    return [(row["source"], row["country_code"], row["party_id"], t) for t in ids]
-
-
-# What pricing.headline reads of a tariff, in any language (min and max price too).
-TARIFF_WORDS_FIELDS = (
-    "source",
-    "country_code",
-    "party_id",
-    "ocpi_id",
-    "summary",
-    "elements",
-    "currency",
-    "min_price",
-    "max_price",
-)
-
-
-def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
-    """Each station's price in one line (pricing.headline over its connectors' tariffs)."""
-    wanted = {key for row in rows for key in _row_tariffs(row)}
-    if not wanted:
-        return {}
-    found = {
-        (t.source, t.country_code, t.party_id, t.ocpi_id): t
-        for t in Tariff.objects.filter(
-            source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
-        ).only(*TARIFF_WORDS_FIELDS)
-    }
-    return {
-        row["id"]: pricing.headline([found[k] for k in _row_tariffs(row) if k in found])
-        for row in rows
-    }
-
-
-def _station_summary(row: dict[str, Any], now: datetime, prices: dict[int, str]) -> dict[str, Any]:
-    status_at: datetime | None = row["status_at"]
-    return {
-        "id": row["id"],
-        "name": row["name"] or row["address"],
-        "address": row["address"],
-        "city": row["city"],
-        "postal_code": row["postal_code"],
-        "lat": row["lat"],
-        "lon": row["lon"],
-        "operator": row["operator_name"],
-        "max_power_kw": row["max_power_kw"],
-        "connectors": {
-            standard: {**counts, "label": standard_label(standard)}
-            for standard, counts in sorted(row["connector_counts"].items())
-        },
-        "evses": row["evse_count"],
-        "available": row["available_count"],
-        "out_of_order": row["out_of_order_count"],
-        "remote_start": row["remote_start"],
-        "price": prices.get(row["id"], ""),
-        "status_at": status_at.isoformat() if status_at else None,
-        "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
-        "status_stale": live.status_stale(status_at, now),
-        "status_text": live.station_status_text(
-            available=row["available_count"],
-            evses=row["evse_count"],
-            out_of_order=row["out_of_order_count"],
-            reported_at=status_at,
-            now=now,
-        ),
-        "url": f"/stations/{row['id']}/",
-    }
+    area = SearchArea.of(bbox=bbox, point=None, radius_km=0)
+    total = 0
+    for scope in _scopes(filters):
+        condition, params = _matching(area, filters, scope)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {condition} LIMIT %s) AS found",  # noqa: S608
+                [*params, cap + 1],
+            )
+            total += cursor.fetchone()[0]
+    return min(total, cap + 1)
 
 
 def station_comments(*, location: Location) -> QuerySet[Comment]:
@@ -464,5 +446,4 @@ def favourite_stations(*, user: Any) -> list[dict[str, Any]]:
     rows = list(Location.objects.filter(id__in=list(order), visible=True).values(*LIST_FIELDS))
     rows.sort(key=lambda row: order[row["id"]])
     now = timezone.now()
-    prices = _price_hints(rows)
-    return [_station_summary(row, now, prices) for row in rows]
+    return station_summaries(rows, now)

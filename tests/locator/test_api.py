@@ -1,5 +1,6 @@
 """The public search, map, station and geocoding API, as a client app uses it."""
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -289,11 +290,11 @@ def test_status_age_grows_from_the_last_status_update(client: Client, put) -> No
 
 
 def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
-    """The expanding-window search returns exactly what sorting the whole box would."""
+    """The search reads nearest first and stops after the page (on PostgreSQL), yet lists
+    exactly what sorting every station of the area by distance would, page after page."""
     import random
 
     from locator.catalogue import catalogue_locations_upsert
-    from locator.selectors import BBox, StationFilters, _nearest, _window_query
     from sandbox.cities import cities_near
     from sandbox.demo import demo_locations
     from sandbox.stations import locations_generate
@@ -309,13 +310,31 @@ def test_nearest_first_is_exact_however_dense_the_area(client: Client) -> None:
             spread_km=spread_km,
         )
         catalogue_locations_upsert(source=source, records=list(demo_locations(generated)))
+    stations = list(
+        Location.objects.filter(visible=True).values("id", "lat", "lon", "available_count")
+    )
     rng = random.Random(3)  # noqa: S311
     for _ in range(10):
         lat, lon = 52.37 + rng.uniform(-0.3, 0.3), 4.89 + rng.uniform(-0.4, 0.4)
-        box = BBox.around(lat, lon, 30)
-        for filters in (StationFilters(), StationFilters(available=True)):
-            full = [r["id"] for r in _window_query(box, filters, lat, lon, None)[:20]]
-            assert [r["id"] for r in _nearest(box, filters, lat, lon, None, 20)] == full
+        for available in (False, True):
+            query = {"lat": lat, "lon": lon, "radius_km": 30, "limit": 20}
+            if available:
+                query["available"] = "true"
+            pages = ids(search(client, **query)) + ids(search(client, **query, offset=20))
+            assert pages == nearest_by_sorting(stations, lat, lon, available=available)[:40]
+
+
+def nearest_by_sorting(
+    stations: list[dict], lat: float, lon: float, *, available: bool
+) -> list[int]:
+    """The ids of the stations within 30 km, sorted by (equirectangular) distance, then id."""
+    k = math.cos(math.radians(lat))
+    ranked = sorted(
+        ((s["lat"] - lat) ** 2 + ((s["lon"] - lon) * k) ** 2, s["id"])
+        for s in stations
+        if s["available_count"] or not available
+    )
+    return [pk for d2, pk in ranked if d2 <= (30 / 111.195) ** 2]
 
 
 def test_geojson_export_is_the_current_search_as_points(client: Client, amsterdam) -> None:  # type: ignore[no-untyped-def]

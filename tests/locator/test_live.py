@@ -120,3 +120,7 @@ def test_the_station_list_counts_what_the_viewport_holds(client: Client, put) ->
     assert reply["X-Total-Count"] == "7"
     assert len(reply.json()) == 3
     assert "X-Total-Count" not in client.get("/api/v1/stations/?bbox=4.9,51.9,5.1,52.1")
+    # The last page, a page holding them all and one past the end count the same.
+    for query, listed in (("limit=3&offset=6", 1), ("limit=10", 7), ("limit=3&offset=9", 0)):
+        reply = client.get(f"/api/v1/stations/?bbox=4.9,51.9,5.1,52.1&{query}&count=true")
+        assert (reply["X-Total-Count"], len(reply.json())) == ("7", listed)
