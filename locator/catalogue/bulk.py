@@ -1,12 +1,13 @@
 """Set-based writes: one statement per few thousand rows instead of one per object.
 
-On PostgreSQL, upserts send one array per column through `unnest()` into
-`INSERT ... ON CONFLICT DO UPDATE`, which measured about 2-3x faster than Django's
-`bulk_create(update_conflicts=True)` (whose VALUES lists grow one placeholder per cell), and
-lets a `WHERE` keep a newer row; rows known to be new go in by binary `COPY`, which costs about
-half the CPU of that, on both sides. Elsewhere (SQLite in the embedded default) we fall back to
-`bulk_create`. Upserts return the ids of the rows written, with the unique key they were
-written under, so callers can link children without another query.
+On PostgreSQL, upserts copy the rows (binary COPY) into a temporary staging table and move
+them with one `INSERT ... SELECT ... ON CONFLICT DO UPDATE`, whose `WHERE` can keep a newer
+row; rows known to be new go in by binary `COPY` directly. psycopg writes COPY rows in C: the
+arrays bound for `unnest()` before cost a pull more client time than everything else it wrote,
+and Django's `bulk_create(update_conflicts=True)` (VALUES lists growing one placeholder per
+cell) more still. Elsewhere (SQLite in the embedded default) we fall back to `bulk_create`.
+Upserts return the ids of the rows written, with the unique key they were written under, so
+callers can link children without another query.
 """
 
 import re
@@ -15,7 +16,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from django.db import connection, models
+from django.db import connection, models, transaction
 from psycopg.types.json import set_json_dumps
 
 BATCH = 5000
@@ -183,48 +184,74 @@ def _pg_upsert(
     newer_only: str | None,
     returning: bool,
 ) -> list[tuple[Any, ...]]:
-    meta = model._meta
     quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    targets: list[str] = []
-    selects: list[str] = []
-    arrays: list[str] = []
-    params: list[list[Any]] = []
-    for name, column_values in columns.items():
-        values = list(column_values)
-        field: Any = meta.get_field(name)
-        column = quote(field.column)
-        db_type = field.db_type(connection) or "text"
-        if isinstance(field, models.ForeignKey):
-            values = [getattr(v, "pk", v) for v in values]
-            db_type = "bigint"
-        if db_type == "jsonb":
-            # psycopg sends text[]; each element becomes jsonb in the SELECT.
-            values = [None if v is None else orjson.dumps(v).decode() for v in values]
-            selects.append(f"{column}::jsonb")
-            db_type = "text"
-        else:
-            selects.append(column)
-        targets.append(column)
-        arrays.append(f"%b::{db_type}[]")
-        params.append(values)
-    # Identifiers come from model metadata, never from input; every value is a bound parameter.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(targets)}) "  # noqa: S608
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({', '.join(targets)})"
-    )
+    table = quote(model._meta.db_table)
+    fields: list[Any] = [model._meta.get_field(name) for name in columns]
+    targets = [quote(field.column) for field in fields]
+    # Each staged value becomes the column's own type here: JSON from its text, and a string
+    # cut to the column's length as the cast does (the staging table's text does not cut).
+    selects = [
+        f"{column}::{field.db_type(connection)}"
+        for column, field in zip(targets, fields, strict=True)
+    ]
     key_columns = [_column(model, name) for name in unique]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(model, name) for name in update))
-    sql += f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {sets}"
+    # Identifiers come from model metadata, never from input; the values arrive by COPY.
+    sql = (
+        f"WITH staged AS (DELETE FROM {_staging_table(model)} RETURNING *) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selects)} FROM staged"
+        f" ORDER BY {_ORDER} ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {sets}"
+    )
     if newer_only:
         column = _column(model, newer_only)
         sql += f" WHERE {table}.{column} <= EXCLUDED.{column}"
-    if not returning:
-        _execute(sql, params)
-        return []
-    # xmax is 0 on a row this statement inserted; an updated one carries our lock there.
-    sql += f" RETURNING {_column(model, 'pk')}, {', '.join(key_columns)}, xmax = 0"
-    return _execute(sql, params)
+    if returning:
+        # xmax is 0 on a row this statement inserted; an updated one carries our lock there.
+        sql += f" RETURNING {_column(model, 'pk')}, {', '.join(key_columns)}, xmax = 0"
+    with transaction.atomic(savepoint=False):  # the staged rows never outlive a failed upsert
+        _stage(model, columns)
+        written = _execute(sql, [])
+    return written if returning else []
+
+
+# The staging table's column that keeps the rows in the caller's order (the order they lock in).
+_ORDER = "staged_order"
+
+
+def _staging_table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(f"staging_{model._meta.db_table}")
+
+
+def _stage(model: type[models.Model], columns: Columns) -> None:
+    """Binary COPY of the rows into this session's staging table of `model` (created on first
+    use, a temporary table with every column of the model, JSON as its text). psycopg dumps
+    COPY rows in C, where bound arrays for `unnest()` went through Python element by element:
+    that was most of a pull's client-side SQL time."""
+    quote = connection.ops.quote_name
+    fields: list[Any] = [model._meta.get_field(name) for name in columns]
+    types = [_staging_type(field) for field in fields]
+    every: list[Any] = list(model._meta.concrete_fields)
+    staged = ", ".join(f"{quote(field.column)} {_staging_type(field)}" for field in every)
+    values = [
+        [None if v is None else orjson.dumps(v).decode() for v in column_values]
+        if field.db_type(connection) == "jsonb"
+        else column_values
+        for field, column_values in zip(fields, columns.values(), strict=True)
+    ]
+    names = ", ".join([_ORDER, *(quote(field.column) for field in fields)])
+    table = _staging_table(model)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({_ORDER} integer, {staged})")
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["integer", *types])
+            for row in zip(range(row_count(columns)), *values, strict=True):
+                copy.write_row(row)
+
+
+def _staging_type(field: Any) -> str:
+    db_type = field.db_type(connection) or "text"
+    return "text" if db_type == "jsonb" else _LENGTH.sub("", db_type)
 
 
 def _pg_copy(model: type[models.Model], columns: Columns) -> None:
