@@ -11,6 +11,7 @@ callers can link children without another query.
 """
 
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -217,8 +218,9 @@ def _pg_upsert(
     key_columns = [_column(model, name) for name in unique]
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in (_column(model, name) for name in update))
     # Identifiers come from model metadata, never from input; the values arrive by COPY.
+    staging, definition = _staging_table(model)
     sql = (
-        f"WITH staged AS (DELETE FROM {_staging_table(model)} RETURNING *) "  # noqa: S608
+        f"WITH staged AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608
         f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selects)} FROM staged"
         f" ORDER BY {_ORDER} ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {sets}"
     )
@@ -229,7 +231,7 @@ def _pg_upsert(
         # xmax is 0 on a row this statement inserted; an updated one carries our lock there.
         sql += f" RETURNING {_column(model, 'pk')}, {', '.join(key_columns)}, xmax = 0"
     with transaction.atomic(savepoint=False):  # the staged rows never outlive a failed upsert
-        _stage(model, columns)
+        _stage(model, columns, staging, definition)
         written = _execute(sql, [])
     return written if returning else []
 
@@ -238,20 +240,25 @@ def _pg_upsert(
 _ORDER = "staged_order"
 
 
-def _staging_table(model: type[models.Model]) -> str:
-    return connection.ops.quote_name(f"staging_{model._meta.db_table}")
+def _staging_table(model: type[models.Model]) -> tuple[str, str]:
+    """The name of this session's staging table of `model`, and its columns. The name carries
+    a checksum of the columns, so a connection kept across a migration stages into a table of
+    the new shape."""
+    quote = connection.ops.quote_name
+    every: list[Any] = list(model._meta.concrete_fields)
+    staged = ", ".join(f"{quote(field.column)} {_staging_type(field)}" for field in every)
+    name = f"staging_{model._meta.db_table}_{zlib.crc32(staged.encode()):08x}"
+    return quote(name), f"{_ORDER} integer, {staged}"
 
 
-def _stage(model: type[models.Model], columns: Columns) -> None:
-    """Binary COPY of the rows into this session's staging table of `model` (created on first
-    use, a temporary table with every column of the model, JSON as its text). psycopg dumps
-    COPY rows in C, where bound arrays for `unnest()` went through Python element by element:
-    that was most of a pull's client-side SQL time."""
+def _stage(model: type[models.Model], columns: Columns, table: str, definition: str) -> None:
+    """Binary COPY of the rows into `table`, this session's staging table of `model` (created
+    on first use: a temporary table with every column of the model, JSON as its text). psycopg
+    dumps COPY rows in C, where the arrays bound for `unnest()` went through Python element by
+    element: that was most of a pull's client-side SQL time."""
     quote = connection.ops.quote_name
     fields: list[Any] = [model._meta.get_field(name) for name in columns]
     types = [_staging_type(field) for field in fields]
-    every: list[Any] = list(model._meta.concrete_fields)
-    staged = ", ".join(f"{quote(field.column)} {_staging_type(field)}" for field in every)
     values = [
         [None if v is None else orjson.dumps(v).decode() for v in column_values]
         if field.db_type(connection) == "jsonb"
@@ -259,10 +266,9 @@ def _stage(model: type[models.Model], columns: Columns) -> None:
         for field, column_values in zip(fields, columns.values(), strict=True)
     ]
     names = ", ".join([_ORDER, *(quote(field.column) for field in fields)])
-    table = _staging_table(model)
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({_ORDER} integer, {staged})")
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({definition})")
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["integer", *types])
             for row in zip(range(row_count(columns)), *values, strict=True):
