@@ -67,8 +67,10 @@ ROWS_GROUPED = 400
 
 def fold(text: str) -> str:
     """Lower case ASCII words: 'München Hbf.' -> 'munchen hbf'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLDS))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = text.casefold().translate(_FOLDS)
+    if not plain.isascii():  # ASCII has nothing to decompose (a pull folds 3 texts a station)
+        decomposed = unicodedata.normalize("NFKD", plain)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_NOT_WORD.split(plain)).strip()
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from locator.catalogue import bulk
 from locator.catalogue.grid_refresh import grid_refresh_on_commit
 from locator.catalogue.records import LocationRecord, UpsertResult
-from locator.catalogue.rows import LocationRows, locations_prepare
+from locator.catalogue.rows import LocationRows, columns_taken, locations_prepare
 from locator.catalogue.rules import AGGREGATE_FIELDS, EVSE_FIELDS, LOCATION_FIELDS, Identity
 from locator.models import Connector, Evse, Location
 
@@ -142,7 +142,13 @@ def evses_write(
     transaction inserted: nobody else can have given them EVSEs, so they skip the lookups."""
     keys = list(zip(evses["location_id"], evses["uid"], strict=True))
     held = _held_evses({location_id for location_id, _ in keys} - set(created))
-    pk_of = _upsert_evses(evses, held)
+    # The EVSEs of stations this transaction created are new: inserted without conflict checks.
+    new = [index for index, (location_id, _) in enumerate(keys) if location_id in created]
+    new_pks = bulk.insert_returning_ids(Evse, columns_taken(evses, new))
+    pk_of = dict(zip([keys[i] for i in new], new_pks, strict=True))
+    if len(new) < len(keys):
+        rest = sorted(set(range(len(keys))) - set(new))
+        pk_of.update(_upsert_evses(columns_taken(evses, rest), held))
     if replace_all:
         listed = set(keys)
         gone = [

@@ -64,18 +64,19 @@ class LocationRows:
         evses_kept = [i for i, at in enumerate(self.evses["location_id"]) if at in station_at]
         evse_at = {old: new for new, old in enumerate(evses_kept)}
         connectors_kept = [i for i, at in enumerate(self.connectors["evse_id"]) if at in evse_at]
-        evses = _taken(self.evses, evses_kept)
+        evses = columns_taken(self.evses, evses_kept)
         evses["location_id"] = [station_at[at] for at in evses["location_id"]]
-        connectors = _taken(self.connectors, connectors_kept)
+        connectors = columns_taken(self.connectors, connectors_kept)
         connectors["evse_id"] = [evse_at[at] for at in connectors["evse_id"]]
         return LocationRows(
-            locations=_taken(self.locations, kept),
+            locations=columns_taken(self.locations, kept),
             evses=evses,
             connectors=connectors,
         )
 
 
-def _taken(columns: dict[str, list[Any]], indexes: Sequence[int]) -> dict[str, list[Any]]:
+def columns_taken(columns: dict[str, list[Any]], indexes: Sequence[int]) -> dict[str, list[Any]]:
+    """Only the rows at these indexes, in this order."""
     return {name: [values[i] for i in indexes] for name, values in columns.items()}
 
 
