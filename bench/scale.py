@@ -129,14 +129,16 @@ def pull_and_patch(size: int, seconds: int, database_url: str, redis_url: str) -
             sys.exit(f"bench/roaming_ingest.py printed no {pattern!r}:\n{out[-3000:]}")
         return float(match.group(1).replace(",", ""))
 
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+    # wrk pads a figure in seconds ("1.36s ") and writes minutes as "1.02m".
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)[ \t]*$", out, re.MULTILINE)
     if p99 is None:
         sys.exit(f"wrk printed no 99th percentile:\n{out[-3000:]}")
     return {
         "pull": number(r"= ([\d,]+) locations/s"),
         "patch": number(r"([\d,]+) EVSE status PATCHes/s"),
         "patch_cpu_ms": number(r"([\d.]+) ms of gunicorn CPU a PATCH"),
-        "patch_p99": float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)],
+        "patch_p99": float(p99.group(1))
+        * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[p99.group(2)],
     }
 
 
