@@ -2,6 +2,7 @@
 """A pull from a feed of the 50k real US sites beside one from the sandbox feed, same sitting.
 
     .venv/bin/python bench/feed_pull.py [--locations 50269] [--factors] [--open-feed]
+        [--baseline CHECKOUT]
 
 Each feed is served over real HTTP and pulled by our normal path (`partner_sync --full`:
 paging, parsing, validation, bulk upsert, the map's grid marked dirty for a Celery worker)
@@ -16,6 +17,8 @@ into a fresh PostgreSQL database:
   by our own open OCPI locations feed (`/ocpi/open/2.2.1/locations`, 500 a page, gunicorn, its
   partner opted in to re-publication) and pulled as an open feed by a second Plugway: how a
   Plugway pulls another;
+- with `--baseline CHECKOUT` too, the same open feed served by another checkout's code (the
+  main branch's, say);
 - with `--factors`, feeds that differ from "sandbox" in one respect each (real sites, 12
   parties, 500 a page), to tell which of them costs what.
 
@@ -208,9 +211,9 @@ def sandbox_pull(
         stopped(children)
 
 
-def open_feed_pull(served_url: str, redis_url: str) -> dict[str, float]:
-    """Serve the catalogue the "real sites" pull wrote through our open locations feed, and
-    pull it as an open feed into a second, fresh database."""
+def open_feed_pull(served_url: str, redis_url: str, checkout: Path = ROOT) -> dict[str, float]:
+    """Serve the catalogue the "real sites" pull wrote through our open locations feed (the
+    code of `checkout`), and pull it as an open feed into a second, fresh database."""
     served_port = free_port()
     served_env = app_env(served_url, redis_url, served_port)
     manage(
@@ -226,7 +229,7 @@ def open_feed_pull(served_url: str, redis_url: str) -> dict[str, float]:
     env["SERVED_DATABASE"] = served_url.rsplit("/", 1)[1]
     manage(env, "migrate", "--no-input")
     children: Children = {
-        "gunicorn": gunicorn_start("config.wsgi", served_port, served_env, 2),
+        "gunicorn": gunicorn_start("config.wsgi", served_port, served_env, 2, checkout=checkout),
         "celery": celery_start(env),
     }
     try:
@@ -245,6 +248,7 @@ def feeds_pull(
     *,
     factors: bool = False,
     open_feed: bool = False,
+    baseline: Path | None = None,
 ) -> dict[str, dict[str, float]]:
     """Each feed pulled in turn, printing two lines each."""
     results = {}
@@ -254,6 +258,9 @@ def feeds_pull(
         if name == REAL and open_feed:
             print(f"pull of the {OPEN} of the real sites", flush=True)
             results[OPEN] = open_feed_pull(database_url, redis_url)
+            if baseline:
+                print(f"pull of the {OPEN} served by {baseline}'s code", flush=True)
+                results[f"{OPEN}, {baseline}"] = open_feed_pull(database_url, redis_url, baseline)
     return results
 
 
@@ -280,13 +287,21 @@ def main() -> None:
     parser.add_argument(
         "--open-feed", action="store_true", help="also the real sites through our open feed"
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="with --open-feed: serve it with this checkout's code too"
+    )
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     print(f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
     started = time.monotonic()
     results = feeds_pull(
-        args.locations, database_url, redis_url, factors=args.factors, open_feed=args.open_feed
+        args.locations,
+        database_url,
+        redis_url,
+        factors=args.factors,
+        open_feed=args.open_feed,
+        baseline=args.baseline,
     )
     ours = results[SANDBOX]
     print()
