@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from locator.catalogue import LocationRecord
@@ -278,7 +278,7 @@ def main() -> None:
     def centre() -> tuple[int, float, float]:
         return rng.choice(ids)
 
-    def api(path: str, params: dict[str, object]) -> Callable[[], object]:
+    def api(path: str, params: dict[str, Any]) -> Callable[[], object]:
         def call() -> object:
             response = client.get(path, params)
             assert response.status_code == 200, response.content[:300]
@@ -286,7 +286,7 @@ def main() -> None:
 
         return call
 
-    def sql(query: str, params: list[object]) -> object:
+    def sql(query: str, params: list[Any]) -> object:
         with connection.cursor() as cursor:
             cursor.execute(query, params)
             return cursor.fetchall()

@@ -24,7 +24,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -84,7 +84,7 @@ def receiver() -> tuple[ThreadingHTTPServer, str]:
             pass
 
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            base = f"http://127.0.0.1:{cast(ThreadingHTTPServer, self.server).server_port}"
             if self.path == "/versions":
                 data: Any = [{"version": "2.2.1", "url": f"{base}/2.2.1"}]
             else:

@@ -1,12 +1,12 @@
 """Issue 17's figures at catalogue scale, each beside its reference measured in the same run.
 
     .venv/bin/python bench/scale.py                    # 50k, then 400k stations (long)
-    .venv/bin/python bench/scale.py --sizes 5000 --seconds 5   # a quick look
+    .venv/bin/python bench/scale.py --sizes 5000,20000 --seconds 3   # a quick look
 
-For each size (smallest first; the catalogue database grows and is reused by later runs):
+For each size (smallest first):
 1. Builds the catalogue (bench/run.py's `build`: generated stations around the real US sites,
-   through the real write path) in BENCH_DATABASE_URL (default: plugway_bench_scale_<largest>)
-   and clusters it.
+   through the real write path) in a database of that size's own, BENCH_DATABASE_URL + "_" +
+   the size (default: plugway_bench_scale_<size>), and clusters it; a later run reuses it.
 2. Pulls a sandbox feed of that many locations and PATCHes EVSE statuses with wrk through
    gunicorn (bench/roaming_ingest.py, run as it is, in a database of its own).
 3. References on the same PostgreSQL: pgbench's durable single-row UPDATEs on --connections
@@ -15,6 +15,9 @@ For each size (smallest first; the catalogue database grows and is reused by lat
    refused, its code still run) and a minimal WSGI app running the same bare SQL (this module's
    `reference_app`), and times nearby searches and continent clusters through both with wrk;
    then the same SQL bare on one connection (bench/search_index.py, bench/run.py).
+Then, once: a full pull of a feed of the 50k real US sites (12 parties, 500 a page) beside the
+sandbox feed at the same count, and the same sites through our own open feed
+(bench/feed_pull.py, in databases of their own: BENCH_DATABASE_URL + "_feed").
 
 Prints one table: figure, Plugway, reference, ratio (Plugway / reference: for rates higher is
 better, for latencies lower is). Not a test: it prints figures. Needs PostgreSQL, Redis, wrk
@@ -34,12 +37,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.feed_pull import OPEN, REAL, SANDBOX, SITES, feeds_pull  # noqa: E402
 from bench.roaming_ingest import free_port, gunicorn_start, wait_for  # noqa: E402
 from bench.run import build, clusters_statement, percentiles, setup, timed  # noqa: E402
 from bench.search_index import clustered, measure, nearby  # noqa: E402
@@ -125,14 +129,16 @@ def pull_and_patch(size: int, seconds: int, database_url: str, redis_url: str) -
             sys.exit(f"bench/roaming_ingest.py printed no {pattern!r}:\n{out[-3000:]}")
         return float(match.group(1).replace(",", ""))
 
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+    # wrk pads a figure in seconds ("1.36s ") and writes minutes as "1.02m".
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)[ \t]*$", out, re.MULTILINE)
     if p99 is None:
         sys.exit(f"wrk printed no 99th percentile:\n{out[-3000:]}")
     return {
         "pull": number(r"= ([\d,]+) locations/s"),
         "patch": number(r"([\d,]+) EVSE status PATCHes/s"),
         "patch_cpu_ms": number(r"([\d.]+) ms of gunicorn CPU a PATCH"),
-        "patch_p99": float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)],
+        "patch_p99": float(p99.group(1))
+        * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[p99.group(2)],
     }
 
 
@@ -274,8 +280,9 @@ def search_figures(
     from django.db import connection
 
     def clusters_sql() -> object:
+        statement, params = clusters_statement()
         with connection.cursor() as cursor:
-            cursor.execute(*clusters_statement())
+            cursor.execute(statement, cast("list[Any]", params))
             return cursor.fetchall()
 
     figures["clusters SQL"] = dict(
@@ -343,6 +350,49 @@ def table(
     return [(f"{stations:,} stations: {figure}", *rest) for figure, *rest in rows]  # type: ignore[misc]
 
 
+def catalogue_use(database_url: str) -> None:
+    """Point this process, and the servers it starts, at one size's catalogue database
+    (created and migrated if it is new)."""
+    os.environ["DATABASE_URL"] = database_url
+    from django.apps import apps
+
+    if apps.ready:  # a size before this one: Django is connected to its database
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connection
+
+        connection.close()
+        connection.settings_dict["NAME"] = database_url.rsplit("/", 1)[1]
+        ContentType.objects.clear_cache()  # its ids are the last database's
+    setup()
+
+
+def feed_rows(feeds: dict[str, dict[str, float]]) -> list[tuple[str, str, str, str]]:
+    """The pulls of the real sites beside the sandbox feed's (bench/feed_pull.py)."""
+    ours, real, served = feeds[SANDBOX], feeds[REAL], feeds[OPEN]
+
+    def pulled(figures: dict[str, float]) -> str:
+        return f"{figures['rate']:,.0f} locations/s, {figures['pull us']:,.0f} us CPU a location"
+
+    reference = f"sandbox feed, {ours['locations']:,.0f} locations: {pulled(ours)}"
+    return [
+        (
+            f"full pull of a feed of the {real['locations']:,.0f} real US sites "
+            f"({real['evses']:.2f} EVSEs a site; sandbox CPO, 12 parties, 500 a page)",
+            pulled(real),
+            reference,
+            f"{real['rate'] / ours['rate']:.2f} (CPU a location "
+            f"{real['pull us'] / ours['pull us']:.2f}x)",
+        ),
+        (
+            "the same sites through our open feed (a Plugway pulling a Plugway, 500 a page)",
+            f"{pulled(served)}; serving them {served['server us']:,.0f} us CPU a location",
+            reference,
+            f"{served['rate'] / ours['rate']:.2f} (serving + pulling CPU a location "
+            f"{(served['server us'] + served['pull us']) / ours['pull us']:.2f}x)",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -352,32 +402,42 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (README: 4)")
     parser.add_argument("--connections", type=int, default=4, help="pgbench UPDATE connections")
     parser.add_argument("--queries", type=int, default=500, help="bare SQL samples")
+    parser.add_argument(
+        "--feed-locations", type=int, default=SITES, help="locations of the real-sites feed"
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
-    database_url = os.environ.get(
-        "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/plugway_bench_scale_{sizes[-1]}"
+    prefix = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/plugway_bench_scale"
     )
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    pull_url = database_url + "_pull"
-    os.environ["DATABASE_URL"] = database_url
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    setup()
-    from locator.models import Location
+    started = time.monotonic()
 
+    def took(what: str) -> None:
+        print(f"  ({what}: {time.monotonic() - started:.0f} s since the start)", flush=True)
+
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     rows: list[tuple[str, str, str, str]] = []
     bare_p95: dict[int, float] = {}
     for size in sizes:
+        database_url = f"{prefix}_{size}"
+        catalogue_use(database_url)
+        from locator.models import Location
+
         for line in build(size):
             print(line, flush=True)
         clustered()
+        took(f"{size:,} stations built and clustered")
         stations = Location.objects.filter(visible=True).count()
         if stations > size * 1.2:
             sys.exit(f"{database_url} holds {stations:,} stations, more than {size:,}: drop it")
         print(f"{stations:,} stations: pull and PATCH (bench/roaming_ingest.py)", flush=True)
-        ingest = pull_and_patch(size, args.seconds, pull_url, redis_url)
+        ingest = pull_and_patch(size, args.seconds, f"{prefix}_pull", redis_url)
+        took("pull and PATCH")
         print("  PostgreSQL raw UPDATE and COPY rates", flush=True)
         raw = postgres_raw(database_url, args.connections, args.seconds)
         search = search_figures(database_url, redis_url, args.workers, args.seconds, args.queries)
+        took("references and search")
         rows += table(size, stations, raw, ingest, search, args.connections)
         bare_p95[stations] = search["nearby SQL"]["p95"]
     smallest, largest = min(bare_p95), max(bare_p95)
@@ -391,14 +451,9 @@ def main() -> None:
             "-",
         )
     )
-    rows.append(
-        (
-            "pull of an open feed of the 50k real US sites (12 parties, 500 a page)",
-            "not measured (no such feed builder yet: the sandbox serves generated stations)",
-            "-",
-            "-",
-        )
-    )
+    print("real-sites feed (bench/feed_pull.py)", flush=True)
+    rows += feed_rows(feeds_pull(args.feed_locations, f"{prefix}_feed", redis_url, open_feed=True))
+    took("feed pulls")
     print(f"\nload average after: {os.getloadavg()[0]:.1f}\n")
     print("| figure | Plugway | reference in the same run | ratio |\n|---|---|---|---|")
     for row in rows:

@@ -433,11 +433,11 @@ def main() -> None:
         f"{'':32} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>9} {'errors':>7} "
         f"{'server CPU ms/req':>18}"
     )
-    for name, run in figures.items():
-        errors = int(run["bad_status"] + run["socket_errors"])
+    for name, measured in figures.items():
+        errors = int(measured["bad_status"] + measured["socket_errors"])
         print(
-            f"{name:32} {run['p50']:8.2f} {run['p95']:8.2f} {run['p99']:8.2f} "
-            f"{run['rate']:9,.0f} {errors:7d} {run['cpu_ms']:18.2f}"
+            f"{name:32} {measured['p50']:8.2f} {measured['p95']:8.2f} {measured['p99']:8.2f} "
+            f"{measured['rate']:9,.0f} {errors:7d} {measured['cpu_ms']:18.2f}"
         )
     p50, p95, p99 = percentiles(sql)
     print(f"{'bare SQL (same statement)':32} {p50:8.2f} {p95:8.2f} {p99:8.2f} {len(sql):>9,}x")

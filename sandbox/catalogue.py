@@ -11,15 +11,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from sandbox.cities import CITIES, cities_near
+from sandbox.cities import CITIES, City, afdc_sites, cities_near
 from sandbox.config import SandboxConfig
 from sandbox.dialects import DIALECTS
 from sandbox.push import JSON_OPTIONS
-from sandbox.stations import locations_generate
+from sandbox.stations import locations_generate, site_locations
 from sandbox.tariffs import tariffs_generate
 
 
@@ -36,6 +37,34 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def party_ids(config: SandboxConfig) -> list[str]:
+    """The party ids the sandbox's locations are dealt over (see SandboxConfig.parties)."""
+    if config.parties <= 1:
+        return [config.party_id]
+    return [f"{config.party_id[0]}{number:02d}" for number in range(1, config.parties + 1)]
+
+
+def _locations(
+    config: SandboxConfig, cities: tuple[City, ...], now: datetime
+) -> Iterator[dict[str, Any]]:
+    if config.sites:
+        return site_locations(
+            afdc_sites(Path(config.sites))[: config.stations],
+            seed=config.seed,
+            country_code=config.country_code,
+            party_ids=party_ids(config),
+            now=now,
+        )
+    return locations_generate(
+        count=config.stations,
+        seed=config.seed,
+        country_code=config.country_code,
+        party_id=config.party_id,
+        cities=cities,
+        now=now,
+    )
+
+
 class Catalogue:
     """Locations (with EVSEs and connectors) and tariffs, guarded by one lock."""
 
@@ -43,16 +72,7 @@ class Catalogue:
         cities = cities_near(*config.region) if config.region else CITIES
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         with _gc_paused():
-            locations = list(
-                locations_generate(
-                    count=config.stations,
-                    seed=config.seed,
-                    country_code=config.country_code,
-                    party_id=config.party_id,
-                    cities=cities,
-                    now=self.started_at,
-                )
-            )
+            locations = list(_locations(config, cities, self.started_at))
             self.evses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                 evse["uid"]: (loc, evse) for loc in locations for evse in loc["evses"]
             }

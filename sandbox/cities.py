@@ -100,9 +100,9 @@ def cities_near(lat: float, lon: float, count: int = 3) -> tuple[City, ...]:
 US_ZONES = ((-87.5, "America/New_York"), (-101.0, "America/Chicago"), (-115.0, "America/Denver"))
 
 
-def afdc_cities(path: Path) -> tuple[City, ...]:
-    """Real US station sites (shared/data AFDC export), each a place to put stations around."""
-    places: list[City] = []
+def afdc_sites(path: Path) -> tuple[tuple[str, City], ...]:
+    """Real US station sites of an AFDC export (shared/data), each with its registered name."""
+    sites: list[tuple[str, City]] = []
     with gzip.open(path, "rt", newline="") as handle:
         for row in csv.DictReader(handle):
             try:
@@ -113,5 +113,11 @@ def afdc_cities(path: Path) -> tuple[City, ...]:
                 continue  # the export's one bad row has lon 0
             zone = next((z for edge, z in US_ZONES if lon > edge), "America/Los_Angeles")
             zip_code = (row.get("ZIP") or "")[:10]
-            places.append(City(f"ZIP {zip_code}", "USA", zone, lat, lon, zip_code, _US))
-    return tuple(places)
+            city = City(f"ZIP {zip_code}", "USA", zone, lat, lon, zip_code, _US)
+            sites.append((row.get("Station Name") or city.name, city))
+    return tuple(sites)
+
+
+def afdc_cities(path: Path) -> tuple[City, ...]:
+    """Real US station sites (shared/data AFDC export), each a place to put stations around."""
+    return tuple(city for _, city in afdc_sites(path))

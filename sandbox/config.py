@@ -17,6 +17,12 @@ class SandboxConfig:
     token_a: str = "sandbox-a"  # noqa: S105 - the documented sandbox default
     country_code: str = "NL"
     party_id: str = "SBX"
+    # More than one: the locations are dealt over this many party ids (S01, S02, ... after
+    # party_id's first letter), as a hub's or an open feed's are.
+    parties: int = 1
+    # An AFDC export (shared/data): one location at each of its real US sites, under its
+    # registered name, at most `stations` of them, instead of generated sites around cities.
+    sites: str | None = None
     region: tuple[float, float] | None = None  # (lat, lon): only the cities nearest to it
     status_churn: float = 0.0  # EVSE status changes a second
     # Every EVSE's status is re-confirmed (PATCHed, same status, new last_updated) within this

@@ -7,6 +7,9 @@ cable). Most sites are open 24/7; car parks, malls and supermarkets keep their o
 Around US places (`cities.afdc_cities`) the plugs are North American: J1772 (OCPI's
 IEC_62196_T1) on single-phase 240 V, and CCS1.
 
+`site_locations` puts one such station at each real site of an AFDC export instead, under its
+registered name, dealt over several parties as a hub's feed is.
+
 The one generator of made-up stations: the sandbox CPO serves them, and `sandbox.demo` reads
 them into Plugway's catalogue (the demo command, the search benchmark, tests).
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -266,3 +269,32 @@ def locations_generate(
             spread_km=spread_km,
             now=now,
         )
+
+
+def site_locations(
+    sites: Sequence[tuple[str, City]],
+    *,
+    seed: int,
+    country_code: str,
+    party_ids: Sequence[str],
+    now: datetime,
+) -> Iterator[dict[str, Any]]:
+    """One Location at each of these real (name, place) sites, at its very coordinates and
+    under its registered name; the sites are dealt over `party_ids` in turn, as a hub or an
+    open feed carries many operators. Deterministic for a seed and `now`."""
+    rng = random.Random(seed)  # noqa: S311 - deterministic test data
+    for index, (name, site) in enumerate(sites, start=1):
+        location = location_generate(
+            rng,
+            index=index,
+            city=site,
+            country_code=country_code,
+            party_id=party_ids[(index - 1) % len(party_ids)],
+            now=now,
+        )
+        location["name"] = name
+        location["coordinates"] = {
+            "latitude": _coordinate(site.lat),
+            "longitude": _coordinate(site.lon),
+        }
+        yield location

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -247,3 +248,33 @@ def test_oversized_body_is_refused_without_reading_it(client) -> None:
     http, _ = client
     reply = http.post("commands/START_SESSION", content=b"x" * 1_000_001)
     assert reply.status_code == 413
+
+
+def test_sites_put_a_location_at_each_real_site_dealt_over_the_parties(tmp_path) -> None:
+    """A feed of real sites (an AFDC export): each site once, under its registered name and at
+    its coordinates, the export's bad row left out, the sites dealt over the parties."""
+    export = tmp_path / "afdc.csv.gz"
+    rows = [f"Site {n},0{n:04d},{40 + n / 100:.6f},{-100 - n / 100:.6f},{n}" for n in range(24)]
+    rows.insert(5, "Bad Site,00000,40.5,0,99")  # the real export's one row at lon 0
+    with gzip.open(export, "wt") as handle:
+        handle.write("Station Name,ZIP,Latitude,Longitude,ID\n" + "\n".join(rows) + "\n")
+    catalogue = Catalogue(
+        SandboxConfig(sites=str(export), stations=20, parties=4, country_code="US")
+    )
+    locations = [catalogue.locations[location_id] for location_id in catalogue.order]
+    assert [loc["name"] for loc in locations] == [f"Site {n}" for n in range(20)]
+    assert locations[3]["coordinates"] == {"latitude": "40.030000", "longitude": "-100.030000"}
+    assert [loc["party_id"] for loc in locations[:5]] == ["S01", "S02", "S03", "S04", "S01"]
+    assert Counter(loc["party_id"] for loc in locations) == dict.fromkeys(
+        ("S01", "S02", "S03", "S04"), 5
+    )
+    for loc in locations:
+        assert loc["postal_code"] == loc["name"].replace("Site ", "0").rjust(5, "0")
+        assert loc["time_zone"].startswith("America/")
+        for evse in loc["evses"]:
+            assert evse["evse_id"].startswith(f"US*{loc['party_id']}*")
+            assert {c["standard"] for c in evse["connectors"]} <= {
+                "IEC_62196_T1",
+                "IEC_62196_T1_COMBO",
+                "CHADEMO",
+            }

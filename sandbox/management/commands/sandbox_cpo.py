@@ -2,6 +2,8 @@
 
     python manage.py sandbox_cpo --port 9100 --stations 2000 --seed 7 --token-a sandbox-a \\
         [--country NL --party SBX] [--region "52.37,4.90"] [--status-churn 2] \\
+        [--sites ../shared/data/afdc_US_2022_min5cols_50270rows.csv.gz --parties 12] \\
+        [--page-limit 500] \\
         [--status-refresh 3600] \\
         [--latency-ms 0] [--fail-rate 0] [--invalid-locations 0] [--accept-raw-tokens] \\
         [--push-interval 5] [--command-delay 1]
@@ -18,6 +20,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -58,6 +61,14 @@ OPTIONS: tuple[tuple[str, Callable[[str], Any] | None, str], ...] = (
     ("host", str, "address to bind"),
     ("port", int, "0 picks a free port"),
     ("stations", int, "number of locations (sites) to generate"),
+    (
+        "sites",
+        str,
+        "an AFDC export (../shared/data): a location at each of its real US sites, at most "
+        "--stations of them, instead of generated ones",
+    ),
+    ("parties", int, "deal the locations over this many party ids, as a hub's feed"),
+    ("page_limit", int, "the largest page served (X-Limit)"),
     ("seed", int, "same seed, same stations"),
     ("token_a", str, "the registration token an eMSP uses once"),
     ("region", _region, '"lat,lon": only the three built-in cities nearest to it'),
@@ -116,6 +127,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["stations"] < 1:
             raise CommandError("--stations must be at least 1")
+        if options["parties"] < 1 or options["page_limit"] < 1:
+            raise CommandError("--parties and --page-limit must be at least 1")
+        if options["sites"] and not Path(options["sites"]).is_file():
+            raise CommandError(f"--sites: no file {options['sites']}")
         if len(options["party"]) != 3 or len(options["country"]) != 2:
             raise CommandError("--country takes 2 letters and --party 3 characters (OCPI ids)")
         config = SandboxConfig(
@@ -135,7 +150,8 @@ class Command(BaseCommand):
         # The catalogue lives as long as the process: keep the GC from re-scanning it.
         gc.freeze()
         self.stdout.write(
-            f"Sandbox CPO {config.country_code}/{config.party_id}: {config.stations} stations "
+            f"Sandbox CPO {config.country_code}/{config.party_id}: "
+            f"{len(sandbox.catalogue.order)} stations "
             f"ready in {time.perf_counter() - started:.2f}s\n"
             f"  versions URL: {sandbox.versions_url}\n"
             f"  token A:      {config.token_a}"
