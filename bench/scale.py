@@ -7,8 +7,9 @@ For each size (smallest first):
 1. Builds the catalogue (bench/run.py's `build`: generated stations around the real US sites,
    through the real write path) in a database of that size's own, BENCH_DATABASE_URL + "_" +
    the size (default: plugway_bench_scale_<size>), and clusters it; a later run reuses it.
-2. Pulls a sandbox feed of that many locations and PATCHes EVSE statuses with wrk through
-   gunicorn (bench/roaming_ingest.py, run as it is, in a database of its own).
+2. Pulls a sandbox feed of that many locations, at most --pull-locations (100k), and PATCHes
+   EVSE statuses with wrk through gunicorn (bench/roaming_ingest.py, run as it is, in a
+   database of its own).
 3. References on the same PostgreSQL: pgbench's durable single-row UPDATEs on --connections
    connections and in batches of 500, and COPY rows/s.
 4. Serves the app (gunicorn, config/gunicorn.conf.py, anonymous throttle raised so wrk is not
@@ -292,7 +293,7 @@ def search_figures(
 
 
 def table(
-    size: int,
+    pulled: int,
     stations: int,
     raw: dict[str, float],
     ingest: dict[str, float],
@@ -317,7 +318,7 @@ def table(
             f"{ratio(ingest['patch'], raw['update'])} / {ratio(ingest['patch'], raw['batched'])}",
         ),
         (
-            f"full OCPI pull, {size:,} locations",
+            f"full OCPI pull of the sandbox feed, {pulled:,} locations",
             f"{ingest['pull']:,.0f} locations/s",
             f"COPY {raw['copy']:,.0f} rows/s",
             ratio(ingest["pull"], raw["copy"]),
@@ -405,6 +406,12 @@ def main() -> None:
     parser.add_argument(
         "--feed-locations", type=int, default=SITES, help="locations of the real-sites feed"
     )
+    parser.add_argument(
+        "--pull-locations",
+        type=int,
+        default=100_000,
+        help="most locations of the sandbox feed pulled at each size (the issue's figure: 100k)",
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     prefix = os.environ.get(
@@ -432,13 +439,14 @@ def main() -> None:
         if stations > size * 1.2:
             sys.exit(f"{database_url} holds {stations:,} stations, more than {size:,}: drop it")
         print(f"{stations:,} stations: pull and PATCH (bench/roaming_ingest.py)", flush=True)
-        ingest = pull_and_patch(size, args.seconds, f"{prefix}_pull", redis_url)
+        pulled = min(size, args.pull_locations)
+        ingest = pull_and_patch(pulled, args.seconds, f"{prefix}_pull", redis_url)
         took("pull and PATCH")
         print("  PostgreSQL raw UPDATE and COPY rates", flush=True)
         raw = postgres_raw(database_url, args.connections, args.seconds)
         search = search_figures(database_url, redis_url, args.workers, args.seconds, args.queries)
         took("references and search")
-        rows += table(size, stations, raw, ingest, search, args.connections)
+        rows += table(pulled, stations, raw, ingest, search, args.connections)
         bare_p95[stations] = search["nearby SQL"]["p95"]
     smallest, largest = min(bare_p95), max(bare_p95)
     rows.append(
