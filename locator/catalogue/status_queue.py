@@ -101,12 +101,12 @@ def evse_status_submit(
     skipped by its batch).
 
     `count`: the caller's counter, added in the same round trip as a queued change (and marked
-    `sent`), unless the condition does not hold; left to the caller when the change is applied
-    now. `condition`: taken only if it
-    holds, checked in that same round trip (the caller's check that what it authenticated the
-    sender from is current, say). Raises UnknownObjectError for an EVSE or location we do not
-    hold, CatalogueUnavailableError when the queue (Redis) does not answer,
-    ConditionFailedError when the condition does not hold: nothing was stored or counted then.
+    `sent`) unless the condition does not hold; left to the caller when the change is applied
+    now. `condition`: taken only if it holds, checked in that same round trip (the caller's
+    check that what it authenticated the sender from is current, say). Raises
+    UnknownObjectError for an EVSE or location we do not hold, CatalogueUnavailableError when
+    the queue (Redis) does not answer, ConditionFailedError when the condition does not hold:
+    nothing was stored or counted then.
     """
     evse = {
         "source": source,
