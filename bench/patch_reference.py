@@ -3,7 +3,7 @@
     gunicorn -c config/gunicorn.conf.py bench.patch_reference:application
 
 A minimal WSGI app doing per PATCH only what the receiver's design cannot do without: one
-parse of the body, and the same one Redis EVAL (status_queue.QUEUE_IF, through the same
+parse of the body, and the same one Redis EVALSHA (status_queue.QUEUE_IF, through the same
 redis-py client) that queues the change, answered with an OCPI envelope. Served by the same
 gunicorn settings beside Plugway, its rate is this machine's ceiling for the design; what
 Plugway adds (Django, authentication, the adapter's validation, the push counter) is the
@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 from config.redis_connection import redis_connection  # noqa: E402 (after django.setup)
-from locator.catalogue.status_queue import QUEUE_IF  # noqa: E402
+from locator.catalogue.status_queue import queue_script  # noqa: E402
 
 QUEUE_KEY = "bench:reference:status-pushes"
 DRAIN_SCHEDULED_KEY = "bench:reference:drain-scheduled"
@@ -46,7 +46,8 @@ def application(environ: dict, start_response):  # type: ignore[no-untyped-def,t
         "last_updated": datetime.fromisoformat(body["last_updated"]).isoformat(),
     }
     assert CLIENT is not None, "REDIS_URL is not set"
-    CLIENT.eval(QUEUE_IF, 3, QUEUE_KEY, DRAIN_SCHEDULED_KEY, QUEUE_KEY, orjson.dumps(item), 200, "")
+    keys = (QUEUE_KEY, DRAIN_SCHEDULED_KEY, QUEUE_KEY, QUEUE_KEY)
+    queue_script(CLIENT)(keys, (orjson.dumps(item), 200, "", ""))
     answer = orjson.dumps({"status_code": 1000, "timestamp": datetime.now(UTC).isoformat()})
     start_response(
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]

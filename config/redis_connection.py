@@ -5,7 +5,8 @@ I/O); the OCPI receiver takes a thousand pushes a second and talks to Redis for 
 catalogue's status queue, the push counter, the memories below), so they keep one client
 instead. None without REDIS_URL (the embedded default).
 
-Also generations: a random token under a key that a writer replaces to tell every web process
+Also counts: a Redis integer a write adds one to in its own round trip (see RedisCount). And
+generations: a random token under a key that a writer replaces to tell every web process
 to forget what it remembers (see roaming.ocpi.known_partners and
 locator.catalogue.known_evses); and conditions, a generation a write checks in the same round
 trip as it is made, so a process can act on what it remembers before asking whether that is
@@ -69,6 +70,16 @@ class RedisCondition:
 class ConditionFailedError(Exception):
     """A write's RedisCondition did not hold (or Redis did not answer the check): nothing was
     written. Whoever set the condition makes it current and writes again."""
+
+
+@dataclass(slots=True)
+class RedisCount:
+    """One more under `key`, a Redis integer that expires `seconds` after its latest count
+    (INCR, then EXPIRE). A write that adds it in its own round trip sets `sent`."""
+
+    key: str
+    seconds: int
+    sent: bool = False
 
 
 def condition_check(condition: RedisCondition) -> None:

@@ -3,8 +3,9 @@
 With Redis (REDIS_URL), a counter is a Redis integer of ours, written with INCR and read with
 MGET on the shared connection (config.redis_connection), named through the cache's key prefix
 so tests and sites sharing a Redis keep theirs apart; a status push's increment travels in the
-same round trip as the queued change. Without Redis (the embedded default) the counters live in
-Django's local-memory cache. Either way, a counter that fails loses a count, never a push.
+same round trip as the queued change (a RedisCount the status queue's script adds). Without
+Redis (the embedded default) the counters live in Django's local-memory cache. Either way, a
+counter that fails loses a count, never a push.
 """
 
 import logging
@@ -12,9 +13,8 @@ from datetime import datetime
 
 from django.core.cache import cache
 from redis import RedisError
-from redis.client import Pipeline
 
-from config.redis_connection import redis_connection
+from config.redis_connection import RedisCount, redis_connection
 from roaming.models import Partner
 
 logger = logging.getLogger(__name__)
@@ -30,33 +30,32 @@ def _this_minute(now: datetime) -> int:
     return int(now.timestamp() // 60)
 
 
-def push_count_commands(*, partner: Partner, now: datetime) -> Pipeline | None:
-    """A Redis pipeline holding "one more push this minute" for the partner, for the caller
-    to send with commands of its own (`evse_status_submit` does) or through
-    `push_count_record`; None without Redis."""
+def _count(partner: Partner, now: datetime) -> RedisCount:
+    return RedisCount(cache.make_key(_name(partner.pk, _this_minute(now))), PUSH_COUNT_SECONDS)
+
+
+def push_count(*, partner: Partner, now: datetime) -> RedisCount | None:
+    """ "One more push this minute" for the partner, for a write to add in its own round trip
+    (`evse_status_submit` takes it) or for `push_count_record`; None without Redis."""
+    return _count(partner, now) if redis_connection() is not None else None
+
+
+def push_count_record(*, partner: Partner, now: datetime, count: RedisCount | None = None) -> None:
+    """Count one push: add `count` (from push_count) unless a write sent it already, or count in
+    the local cache without Redis. A cache outage only loses the count."""
     client = redis_connection()
     if client is None:
-        return None
-    key = cache.make_key(_name(partner.pk, _this_minute(now)))
-    pipeline = client.pipeline(transaction=False)
-    pipeline.incr(key)
-    pipeline.expire(key, PUSH_COUNT_SECONDS)
-    return pipeline
-
-
-def push_count_record(*, partner: Partner, now: datetime, pipeline: Pipeline | None = None) -> None:
-    """Count one push: send `pipeline` (from push_count_commands) unless it went out already
-    with other commands (a sent pipeline is empty), or count in the local cache without
-    Redis. A cache outage only loses the count."""
-    if pipeline is None:
-        pipeline = push_count_commands(partner=partner, now=now)
-    if pipeline is None:
         name = _name(partner.pk, _this_minute(now))
         if not cache.add(name, 1, timeout=PUSH_COUNT_SECONDS):
             cache.incr(name)
         return
-    if not len(pipeline):  # redis-py empties a pipeline once it is sent
+    if count is None:
+        count = _count(partner, now)
+    if count.sent:
         return
+    pipeline = client.pipeline(transaction=False)
+    pipeline.incr(count.key)
+    pipeline.expire(count.key, count.seconds)
     try:
         pipeline.execute()
     except RedisError:

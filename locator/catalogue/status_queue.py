@@ -23,16 +23,18 @@ import logging
 import uuid
 from collections import defaultdict
 from datetime import datetime
+from functools import cache
 from typing import cast
 
 import orjson
 import redis
-from redis.client import Pipeline
+from redis.commands.core import Script
 
 from config.celery import app as celery_app
 from config.redis_connection import (
     ConditionFailedError,
     RedisCondition,
+    RedisCount,
     condition_check,
     redis_connection,
 )
@@ -64,22 +66,33 @@ return 1
 RELEASE_IF_LEASED = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 """
-# KEYS: queue, drain scheduled, the condition's key; ARGV: the change, drain delay (ms), the
-# value the condition's key must hold ('': no condition). Returns -1 when the condition does
-# not hold (nothing queued), 1 when this change schedules the drain, else 0.
+# KEYS: queue, drain scheduled, the condition's key, the count's key; ARGV: the change, drain
+# delay (ms), the value the condition's key must hold ('': no condition), the count's expiry
+# (s; '': no count). Returns -1 when the condition does not hold (nothing queued or counted),
+# 1 when this change schedules the drain, else 0.
 QUEUE_IF = """
 if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+if ARGV[4] ~= '' then
+  redis.call('INCR', KEYS[4])
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """
 
 
+@cache
+def queue_script(client: redis.Redis) -> Script:
+    """QUEUE_IF, sent by its digest (EVALSHA) and loaded into Redis when Redis lacks it."""
+    return client.register_script(QUEUE_IF)
+
+
 def evse_status_submit(
     *,
     source: str,
     update: EvseStatusUpdate,
-    pipeline: Pipeline | None = None,
+    count: RedisCount | None = None,
     condition: RedisCondition | None = None,
 ) -> bool:
     """Take a pushed EVSE status: queued for the next batch when batching is on and we hold the
@@ -87,12 +100,13 @@ def evse_status_submit(
     hold is newer (known only when applied now: a queued change that turns out stale is
     skipped by its batch).
 
-    `pipeline`: the caller's own Redis commands (a counter, say) to send in the same round
-    trip as a queued change; left unsent when the change is applied now. `condition`: taken
-    only if it holds, checked in that same round trip (the caller's check that what it
-    authenticated the sender from is current, say). Raises UnknownObjectError for an EVSE or
-    location we do not hold, CatalogueUnavailableError when the queue (Redis) does not answer,
-    ConditionFailedError when the condition does not hold: nothing was stored then.
+    `count`: the caller's counter, added in the same round trip as a queued change (and marked
+    `sent`) unless the condition does not hold; left to the caller when the change is applied
+    now. `condition`: taken only if it holds, checked in that same round trip (the caller's
+    check that what it authenticated the sender from is current, say). Raises
+    UnknownObjectError for an EVSE or location we do not hold, CatalogueUnavailableError when
+    the queue (Redis) does not answer, ConditionFailedError when the condition does not hold:
+    nothing was stored or counted then.
     """
     evse = {
         "source": source,
@@ -103,7 +117,7 @@ def evse_status_submit(
     }
     client = redis_connection()
     if client is not None and not celery_app.conf.task_always_eager and evse_known(**evse):
-        _queue(source, update, pipeline or client.pipeline(transaction=False), condition)
+        _queue(client, evse, update, count, condition)
         return True
     if condition is not None:
         condition_check(condition)
@@ -112,31 +126,32 @@ def evse_status_submit(
 
 
 def _queue(
-    source: str, update: EvseStatusUpdate, pipeline: Pipeline, condition: RedisCondition | None
+    client: redis.Redis,
+    evse: dict[str, str],
+    update: EvseStatusUpdate,
+    count: RedisCount | None,
+    condition: RedisCondition | None,
 ) -> None:
-    """Queue a change if the condition holds, and schedule a drain unless one is due: one
-    round trip."""
-    item = {
-        "source": source,
-        "country_code": update.country_code,
-        "party_id": update.party_id,
-        "location_id": update.location_id,
-        "evse_uid": update.evse_uid,
-        "status": update.status,
-        "last_updated": update.last_updated.isoformat(),
-    }
-    pipeline.eval(
-        QUEUE_IF,
-        3,
-        QUEUE_KEY,
-        DRAIN_SCHEDULED_KEY,
-        condition.key if condition else QUEUE_KEY,
-        orjson.dumps(item),
-        int(DRAIN_DELAY_SECONDS * 1000),
-        condition.value if condition else "",
-    )
+    """Queue a change if the condition holds, count it and schedule a drain unless one is due:
+    one round trip."""
+    item = {**evse, "status": update.status, "last_updated": update.last_updated.isoformat()}
+    if count is not None:
+        count.sent = True  # a count lost with a Redis failure is not sent again
     try:
-        *_, queued = pipeline.execute()
+        queued = queue_script(client)(
+            (
+                QUEUE_KEY,
+                DRAIN_SCHEDULED_KEY,
+                condition.key if condition else QUEUE_KEY,
+                count.key if count else QUEUE_KEY,
+            ),
+            (
+                orjson.dumps(item),
+                int(DRAIN_DELAY_SECONDS * 1000),
+                condition.value if condition else "",
+                count.seconds if count else "",
+            ),
+        )
     except redis.RedisError as error:
         raise CatalogueUnavailableError(
             "The status queue is unavailable; nothing was stored, send the change again shortly."

@@ -16,8 +16,8 @@ import orjson
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
-from redis.client import Pipeline
 
+from config.redis_connection import RedisCount
 from locator.catalogue import (
     CatalogueError,
     CatalogueUnavailableError,
@@ -42,7 +42,7 @@ from roaming.models import Partner
 from roaming.ocpi.auth import ocpi_endpoint
 from roaming.ocpi.known_partners import PartnerGuard
 from roaming.ocpi.transport import OcpiStatus, ocpi_response
-from roaming.push_counts import push_count_commands, push_count_record
+from roaming.push_counts import push_count, push_count_record
 from roaming.services.sync import catalogue_source
 
 STALE_MESSAGE = "Ignored: we hold a newer version of this object"
@@ -145,7 +145,7 @@ def location_write(
 ) -> bool:
     """A pushed PUT or PATCH, counted for the admin whatever becomes of it."""
     now = timezone.now()
-    counter = push_count_commands(partner=partner, now=now)
+    count = push_count(partner=partner, now=now)
     try:
         body = body_json(request)
         if connector_id is not None:
@@ -163,9 +163,9 @@ def location_write(
             )
         if request.method == "PUT":
             return location_put(adapter, where, body, evse_uid, connector_id)
-        return location_patch(adapter, where, body, evse_uid, connector_id, counter, guard)
+        return location_patch(adapter, where, body, evse_uid, connector_id, count, guard)
     finally:
-        push_count_record(partner=partner, now=now, pipeline=counter)
+        push_count_record(partner=partner, now=now, count=count)
 
 
 def location_put(
@@ -191,7 +191,7 @@ def location_patch(
     body: Any,
     evse_uid: str | None,
     connector_id: str | None,
-    counter: Pipeline | None,
+    count: RedisCount | None,
     guard: PartnerGuard | None,
 ) -> bool:
     if evse_uid is not None and connector_id is None:
@@ -209,7 +209,7 @@ def location_patch(
             )
             condition = guard.condition if guard is not None else None
             return evse_status_submit(
-                source=where["source"], update=update, pipeline=counter, condition=condition
+                source=where["source"], update=update, count=count, condition=condition
             )
     if guard is not None:
         guard.confirm()

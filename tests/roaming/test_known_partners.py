@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
 from config.celery import app as celery_app
+from config.redis_connection import generation_start
 from roaming.crypto import token_hash
 from roaming.models import Partner, PartnerRole, PartnerState
 from roaming.ocpi import known_partners
+from roaming.push_counts import push_counts
 from roaming.services import partner_unregister
 from tests.conftest import redis_unreachable_reason, skip_or_fail
 from tests.roaming.test_receivers import (  # noqa: F401 (batching: a fixture)
@@ -105,6 +108,22 @@ def test_every_process_sees_a_change_once_it_commits(
     assert body["status_code"] == 2000
 
 
+def status_pushed_from_memory(
+    client: Client, monkeypatch: pytest.MonkeyPatch, change: Callable[[], Any]
+) -> tuple[int, int]:
+    """A status push queued as in production, then `change`, then another push answered from
+    what this process remembered before it; returns that push's HTTP and OCPI statuses."""
+    assert push(client)[0] == 200
+    celery_app.conf.task_always_eager = False  # queued in Redis, as in production
+    ocpi = Ocpi(client, TOKEN)
+    uid = LOCATION["evses"][0]["uid"]
+    assert status_push(ocpi, LOCATION, uid, "CHARGING") == (200, 1000)
+    other_process = known_partners._known
+    change()
+    monkeypatch.setattr(known_partners, "_known", other_process)  # it has not heard yet
+    return status_push(ocpi, LOCATION, uid, "AVAILABLE")
+
+
 @pytest.mark.usefixtures("batching")
 @pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
 def test_a_status_push_answered_from_memory_sees_a_change_once_it_commits(
@@ -117,18 +136,29 @@ def test_a_status_push_answered_from_memory_sees_a_change_once_it_commits(
 ) -> None:
     """A status push goes on from what the process remembers and checks the generation in
     the same round trip as it is queued: a revoked partner's push is refused all the same."""
-    assert push(client)[0] == 200
-    celery_app.conf.task_always_eager = False  # queued in Redis, as in production
-    ocpi = Ocpi(client, TOKEN)
-    uid = LOCATION["evses"][0]["uid"]
-    assert status_push(ocpi, LOCATION, uid, "CHARGING") == (200, 1000)
-    other_process = known_partners._known
     write, refused_with = CHANGES[change]
-    with django_capture_on_commit_callbacks(execute=True):
-        write(cpo)
-    monkeypatch.setattr(known_partners, "_known", other_process)  # it has not heard yet
-    assert status_push(ocpi, LOCATION, uid, "AVAILABLE") == (refused_with, 2000)
+
+    def committed() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            write(cpo)
+
+    assert status_pushed_from_memory(client, monkeypatch, committed) == (refused_with, 2000)
     assert queued_pushes() == 1  # only the push from before the change
+
+
+@pytest.mark.usefixtures("batching")
+def test_a_status_push_answered_from_an_old_memory_is_queued_and_counted_once(
+    remembering: None, cpo: Partner, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another partner changed: a push this process answered from what it remembered is
+    authenticated again and taken, once."""
+
+    def another_partner_changed() -> None:
+        assert generation_start(known_partners.GENERATION_KEY)
+
+    assert status_pushed_from_memory(client, monkeypatch, another_partner_changed) == (200, 1000)
+    assert queued_pushes() == 2
+    assert push_counts(partner_ids=[cpo.pk], now=timezone.now()) == {cpo.pk: 3}
 
 
 def test_a_change_behind_the_models_back_is_seen_within_max_age(

@@ -497,6 +497,23 @@ def test_status_pushes_are_queued_then_applied_in_a_batch(
     assert queued_pushes() == 0
 
 
+def test_status_pushes_are_queued_and_counted_after_redis_lost_its_scripts(
+    ocpi: Ocpi, hub: Partner, batching: list[str]
+) -> None:
+    """A restarted Redis no longer holds the queue's script: the receiver loads it again."""
+    location = example("location_example.json")
+    ocpi.call("put", location_path(location), location)
+    celery_app.conf.task_always_eager = False  # the autouse fixture turns it back on
+    uid = location["evses"][0]["uid"]
+    assert status_push(ocpi, location, uid, "CHARGING") == (200, 1000)
+    client = redis_connection()
+    assert client is not None
+    client.script_flush()
+    assert status_push(ocpi, location, uid, "OUTOFORDER") == (200, 1000)
+    assert queued_pushes() == 2
+    assert push_counts(partner_ids=[hub.pk], now=timezone.now()) == {hub.pk: 3}
+
+
 def test_a_queued_push_that_cannot_be_read_does_not_hold_up_the_rest(
     ocpi: Ocpi, batching: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
