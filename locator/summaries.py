@@ -1,6 +1,7 @@
 """A station as search lists and favourites show it: one dict a row, with its price in one
 line and its status in words. Called by locator.selectors on the catalogue rows it read."""
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -48,11 +49,12 @@ def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
         ).only(*TARIFF_WORDS_FIELDS)
     }
     worded: dict[tuple[tuple[str, str, str, str], ...], str] = {}
+    lowest_price = functools.cache(pricing.lowest_energy_price)
     hints = {}
     for row in rows:
         keys = tuple(k for k in _row_tariffs(row) if k in found)
         if keys not in worded:
-            worded[keys] = pricing.headline([found[k] for k in keys])
+            worded[keys] = pricing.headline([found[k] for k in keys], lowest_price=lowest_price)
         hints[row["id"]] = worded[keys]
     return hints
 
