@@ -282,7 +282,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api_defaults.LenientFormatNegotiation",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    "DEFAULT_RENDERER_CLASSES": ["config.api_defaults.FastJSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
     "DEFAULT_THROTTLE_CLASSES": ["config.clients.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {

@@ -31,16 +31,27 @@ def status_stale(reported_at: datetime | None, now: datetime) -> bool:
     return reported_at is None or now - reported_at > status_max_age()
 
 
+def _age_unit(seconds: float) -> tuple[str, int]:
+    """The unit and count age_words says for an age: ("now", 0), ("min", 5), ("h", 3)..."""
+    if seconds < 90:
+        return "now", 0
+    if seconds < 5400:
+        return "min", round(seconds / 60)
+    if seconds < 172800:
+        return "h", round(seconds / 3600)
+    return "days", round(seconds / 86400)
+
+
 def age_words(seconds: float) -> str:
     """'just now', '5 min ago', '3 h ago', '2 days ago': short enough for a pin's list row."""
-    if seconds < 90:
+    unit, count = _age_unit(seconds)
+    if unit == "now":
         return _("just now")
-    if seconds < 5400:
-        return _("%(count)s min ago") % {"count": round(seconds / 60)}
-    if seconds < 172800:
-        return _("%(count)s h ago") % {"count": round(seconds / 3600)}
-    days = round(seconds / 86400)
-    return ngettext("%(count)s day ago", "%(count)s days ago", days) % {"count": days}
+    if unit == "min":
+        return _("%(count)s min ago") % {"count": count}
+    if unit == "h":
+        return _("%(count)s h ago") % {"count": count}
+    return ngettext("%(count)s day ago", "%(count)s days ago", count) % {"count": count}
 
 
 def span_words(seconds: float) -> str:
@@ -76,6 +87,39 @@ def station_status_text(
         "evses": evses,
         "age": ago,
     }
+
+
+class StationStatusTexts:
+    """station_status_text for the many stations of one list, at one moment and in the active
+    language: each distinct line is worded once (translating costs more than the rest of an
+    entry), and `stale` is status_stale without reading the setting again."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.max_age = status_max_age()
+        self._worded: dict[tuple[int, int, int, bool, tuple[str, int]] | None, str] = {}
+
+    def stale(self, reported_at: datetime | None) -> bool:
+        return reported_at is None or self.now - reported_at > self.max_age
+
+    def text(
+        self, *, available: int, evses: int, out_of_order: int, reported_at: datetime | None
+    ) -> str:
+        # What the line depends on: the counts, staleness and the age as age_words words it.
+        key = None
+        if reported_at is not None:
+            age = max(0.0, (self.now - reported_at).total_seconds())
+            key = (available, evses, out_of_order, self.stale(reported_at), _age_unit(age))
+        text = self._worded.get(key)
+        if text is None:
+            text = self._worded[key] = station_status_text(
+                available=available,
+                evses=evses,
+                out_of_order=out_of_order,
+                reported_at=reported_at,
+                now=self.now,
+            )
+        return text
 
 
 @dataclass(frozen=True, slots=True)

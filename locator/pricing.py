@@ -12,7 +12,7 @@ The estimate runs the production calculator (`locator.tariff_cost`) over a charg
 minute by minute, so what the station page promises is what our CDR check would compute.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -374,21 +374,27 @@ def tariff_summary(tariff: Tariff) -> str:
     return tariff_describe(tariff) if tariff.summary else ""
 
 
-def headline(tariffs: Sequence[Tariff]) -> str:
+def lowest_energy_price(tariff: Tariff) -> tuple[Decimal, str] | None:
+    """The lowest energy price (incl. VAT) a tariff asks and its currency; None without one."""
+    energy = _entries(tariff.elements)["ENERGY"]
+    return (min(entry.price for entry in energy), tariff.currency) if energy else None
+
+
+def headline(
+    tariffs: Sequence[Tariff],
+    *,
+    lowest_price: Callable[[Tariff], tuple[Decimal, str] | None] = lowest_energy_price,
+) -> str:
     """A station's price in one line: its one tariff's words, or, where charge points differ,
-    'From €0.30/kWh' (the lowest energy price any of them asks) when every one prices energy."""
+    'From €0.30/kWh' (the lowest energy price any of them asks) when every one prices energy.
+    A list passes `lowest_price` remembered per tariff (its stations share tariffs)."""
     distinct = list(dict.fromkeys(t.summary for t in tariffs if t.summary))
     if len(distinct) <= 1:
         return tariff_summary(next(t for t in tariffs if t.summary)) if distinct else ""
-    lowest: list[tuple[Decimal, str]] = []
-    for tariff in tariffs:
-        energy = _entries(tariff.elements)["ENERGY"]
-        if not energy:
-            return _("Prices differ by charge point")
-        lowest.append((min(entry.price for entry in energy), tariff.currency))
-    if len({currency for _price, currency in lowest}) > 1:
+    lowest = [lowest_price(tariff) for tariff in tariffs]
+    if None in lowest or len({found[1] for found in lowest if found}) > 1:
         return _("Prices differ by charge point")
-    price, currency = min(lowest)
+    price, currency = min(found for found in lowest if found)
     return _("From %(price)s/kWh") % {"price": money(price, currency)}
 
 

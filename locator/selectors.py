@@ -8,13 +8,13 @@ locator.summaries; the map's clusters are read in locator.clusters. Called by lo
 pages.
 """
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import (
@@ -324,7 +324,7 @@ def _search_rows(area: SearchArea, filters: StationFilters, rows: int) -> list[d
     for row in found:
         for name in ("connector_counts", "tariff_ids", "opening_times"):
             if isinstance(row.get(name), str):
-                row[name] = json.loads(row[name])
+                row[name] = orjson.loads(row[name])
         status_at = row["status_at"]
         if isinstance(status_at, str):
             status_at = parse_datetime(status_at)

@@ -1,6 +1,7 @@
 """A station as search lists and favourites show it: one dict a row, with its price in one
 line and its status in words. Called by locator.selectors on the catalogue rows it read."""
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,8 @@ from locator.models import Tariff
 def station_summaries(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """The list entries of these rows (`LIST_FIELDS` values), with one query for the prices."""
     prices = _price_hints(rows)
-    return [_summary(row, now, prices) for row in rows]
+    statuses = live.StationStatusTexts(now)
+    return [_summary(row, now, prices, statuses) for row in rows]
 
 
 def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -47,16 +49,19 @@ def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
         ).only(*TARIFF_WORDS_FIELDS)
     }
     worded: dict[tuple[tuple[str, str, str, str], ...], str] = {}
+    lowest_price = functools.cache(pricing.lowest_energy_price)
     hints = {}
     for row in rows:
         keys = tuple(k for k in _row_tariffs(row) if k in found)
         if keys not in worded:
-            worded[keys] = pricing.headline([found[k] for k in keys])
+            worded[keys] = pricing.headline([found[k] for k in keys], lowest_price=lowest_price)
         hints[row["id"]] = worded[keys]
     return hints
 
 
-def _summary(row: dict[str, Any], now: datetime, prices: dict[int, str]) -> dict[str, Any]:
+def _summary(
+    row: dict[str, Any], now: datetime, prices: dict[int, str], statuses: live.StationStatusTexts
+) -> dict[str, Any]:
     status_at: datetime | None = row["status_at"]
     return {
         "id": row["id"],
@@ -79,13 +84,12 @@ def _summary(row: dict[str, Any], now: datetime, prices: dict[int, str]) -> dict
         "price": prices.get(row["id"], ""),
         "status_at": status_at.isoformat() if status_at else None,
         "status_age_s": int((now - status_at).total_seconds()) if status_at else None,
-        "status_stale": live.status_stale(status_at, now),
-        "status_text": live.station_status_text(
+        "status_stale": statuses.stale(status_at),
+        "status_text": statuses.text(
             available=row["available_count"],
             evses=row["evse_count"],
             out_of_order=row["out_of_order_count"],
             reported_at=status_at,
-            now=now,
         ),
         "url": f"/stations/{row['id']}/",
     }
