@@ -230,9 +230,12 @@ class ClusterCell(models.Model):
 
 
 class GridDirtyCell(models.Model):
-    """A FINE_ZOOM cell whose clusters need recomputing (writes mark, a worker refreshes)."""
+    """A mark that a FINE_ZOOM cell's clusters need recomputing (writes mark, a worker
+    refreshes). A cell may carry many marks: a write adds its own without looking at others',
+    so it never waits for a refresh that holds a mark of the same cell until that refresh
+    commits (with one row a cell, each page of a continent-wide pull did)."""
 
-    cell = models.BigIntegerField(primary_key=True)
+    cell = models.BigIntegerField()
 
     def __str__(self) -> str:
         return str(self.cell)

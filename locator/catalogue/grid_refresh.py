@@ -46,12 +46,7 @@ def grid_refresh_on_commit(cells: set[int]) -> None:
         return
     from locator import tasks  # here, not at the top: the task module imports the catalogue
 
-    # In order: two writers marking the same cells would otherwise wait for each other's.
-    GridDirtyCell.objects.bulk_create(
-        [GridDirtyCell(cell=cell) for cell in sorted(cells)],
-        ignore_conflicts=True,
-        batch_size=5000,
-    )
+    bulk.insert(GridDirtyCell, {"cell": sorted(cells)})
 
     def refresh_soon() -> None:
         # One refresh a second at most, however many pages or pushes commit meanwhile: each
@@ -80,20 +75,23 @@ def grid_refresh_delay() -> float:
 
 def catalogue_grid_refresh_dirty(*, limit: int = 50_000) -> int | None:
     """Refresh the cluster grid over cells marked dirty; returns how many cells, or None when
-    another refresh is running (the caller retries later). Safe to run twice: cells are
-    claimed and removed in the same transaction as their refresh."""
+    another refresh is running (the caller retries later). Safe to run twice: marks are
+    claimed and removed in the same transaction as their refresh; a write meanwhile adds marks
+    of its own, which the next refresh takes."""
     if not cache.add(GRID_LOCK, 1, 600):
         return None
     started = time.monotonic()
     try:
         with transaction.atomic():
-            cells = list(
-                GridDirtyCell.objects.select_for_update(skip_locked=True).values_list(
-                    "cell", flat=True
-                )[:limit]
+            marks = list(
+                GridDirtyCell.objects.select_for_update(skip_locked=True)
+                .order_by("id")
+                .values_list("id", "cell")[:limit]
             )
-            for start in range(0, len(cells), 5000):
-                GridDirtyCell.objects.filter(cell__in=cells[start : start + 5000]).delete()
+            for start in range(0, len(marks), 5000):
+                batch = marks[start : start + 5000]
+                GridDirtyCell.objects.filter(id__in=[pk for pk, _ in batch]).delete()
+            cells = sorted({cell for _, cell in marks})
             refresh(cells)
         cache.set(GRID_REFRESH_LAST_SECONDS, time.monotonic() - started, 3600)
         return len(cells)
