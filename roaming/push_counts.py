@@ -35,8 +35,8 @@ def _count(partner: Partner, now: datetime) -> RedisCount:
 
 
 def push_count(*, partner: Partner, now: datetime) -> RedisCount | None:
-    """ "One more push this minute" for the partner, for a write to add in its own round trip
-    (`evse_status_submit` takes it) or for `push_count_record`; None without Redis."""
+    """The count of one more push this minute for the partner, for a write to add in its own
+    round trip (`evse_status_submit` takes it) or for `push_count_record`; None without Redis."""
     return _count(partner, now) if redis_connection() is not None else None
 
 
