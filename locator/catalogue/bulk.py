@@ -12,7 +12,8 @@ callers can link children without another query.
 
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -266,8 +267,7 @@ def _stage(model: type[models.Model], columns: Columns, table: str, definition: 
         for field, column_values in zip(fields, columns.values(), strict=True)
     ]
     names = ", ".join([_ORDER, *(quote(field.column) for field in fields)])
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with server_cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({definition})")
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["integer", *types])
@@ -286,8 +286,7 @@ def _pg_copy(model: type[models.Model], columns: Columns) -> None:
     names = ", ".join(quote(field.column) for field in fields)
     # The columns' own types, less a length (binary COPY checks lengths, it does not cut).
     types = [_LENGTH.sub("", field.db_type(connection) or "text") for field in fields]
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with server_cursor() as cursor:
         set_json_dumps(orjson.dumps, context=cursor)
         table = quote(model._meta.db_table)
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -296,10 +295,18 @@ def _pg_copy(model: type[models.Model], columns: Columns) -> None:
                 copy.write_row(row)
 
 
-def _execute(sql: str, params: list[list[Any]]) -> list[tuple[Any, ...]]:
-    # Django's psycopg cursors bind on the client, quoting every array element through a regex;
-    # a plain psycopg cursor binds on the server, about 5x faster for large arrays.
+@contextmanager
+def server_cursor() -> Iterator[psycopg.Cursor[Any]]:
+    """A plain psycopg cursor on Django's PostgreSQL connection. Django's cursors bind on the
+    client, quoting every array element through a regex; this one binds on the server, about 5x
+    faster for large arrays, and it does COPY. Its errors reach callers as Django's (a lock
+    timeout is a DatabaseError that a status drain retries and a pull records as failed)."""
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+def _execute(sql: str, params: list[list[Any]]) -> list[tuple[Any, ...]]:
+    with server_cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-import psycopg
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -104,10 +103,7 @@ def _evses_write_sql(source: str, newest: dict[Key, EvseStatusUpdate]) -> Writte
         [update.status for update in newest.values()],
         [update.last_updated for update in newest.values()],
     ]
-    connection.ensure_connection()
-    # A plain psycopg cursor binds the arrays on the server (see bulk._execute); its errors
-    # still reach callers as Django's (a lock timeout is a DatabaseError the drain retries).
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with bulk.server_cursor() as cursor:
         cursor.execute(_STATIONS_LOCK, [source, *changes[:3]])
         cursor.execute(_EVSES_WRITE, [*changes, source])
         return [(location_id, last_updated) for location_id, last_updated in cursor.fetchall()]
