@@ -6,6 +6,7 @@ change: an EVSE free for a day whose feed re-confirmed it a minute ago is fresh.
 station page, its polling endpoint, the station list and favourites.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext, npgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, npgettext
 
 from locator.catalogue import STATUS_LABELS
 from locator.models import Evse, Location
@@ -44,7 +45,10 @@ def _age_unit(seconds: float) -> tuple[str, int]:
 
 def age_words(seconds: float) -> str:
     """'just now', '5 min ago', '3 h ago', '2 days ago': short enough for a pin's list row."""
-    unit, count = _age_unit(seconds)
+    return _age_words(*_age_unit(seconds))
+
+
+def _age_words(unit: str, count: int) -> str:
     if unit == "now":
         return _("just now")
     if unit == "min":
@@ -66,15 +70,45 @@ def span_words(seconds: float) -> str:
     return npgettext("lasting", "%(count)s day", "%(count)s days", days) % {"count": days}
 
 
-def station_status_text(
-    *, available: int, evses: int, out_of_order: int, reported_at: datetime | None, now: datetime
+class StationStatusTexts:
+    """A station's status line in lists, for the many stations of a list at one moment in the
+    active language: '2 of 4 free · reported 3 min ago', 'Out of order · ...' when every
+    charge point is, or unknown. `stale` is status_stale without reading the setting again."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.max_age = status_max_age()
+        self.language = get_language()
+
+    def stale(self, reported_at: datetime | None) -> bool:
+        return reported_at is None or self.now - reported_at > self.max_age
+
+    def text(
+        self, *, available: int, evses: int, out_of_order: int, reported_at: datetime | None
+    ) -> str:
+        report = None
+        if reported_at is not None:
+            age = max(0.0, (self.now - reported_at).total_seconds())
+            report = (self.stale(reported_at), *_age_unit(age))
+        return _status_line(self.language, available, evses, out_of_order, report)
+
+
+@functools.lru_cache(maxsize=8192)
+def _status_line(
+    language: str | None,
+    available: int,
+    evses: int,
+    out_of_order: int,
+    report: tuple[bool, str, int] | None,
 ) -> str:
-    """A station's status line in lists: '2 of 4 free · reported 3 min ago', 'Out of order'
-    when every charge point is, or unknown."""
-    if reported_at is None:
+    """StationStatusTexts' line, from what it depends on: the counts and the report (stale or
+    not, and its age as age_words words it), in `language`, the active one. Each distinct line
+    is worded once per process: translating costs more than the rest of a list entry."""
+    if report is None:
         return _("Status unknown")
-    ago = age_words(max(0.0, (now - reported_at).total_seconds()))
-    if status_stale(reported_at, now):
+    stale, unit, count = report
+    ago = _age_words(unit, count)
+    if stale:
         return _("Status unknown (last report %(age)s)") % {"age": ago}
     if evses and out_of_order == evses:
         return _("Out of order · reported %(age)s") % {"age": ago}
@@ -87,39 +121,6 @@ def station_status_text(
         "evses": evses,
         "age": ago,
     }
-
-
-class StationStatusTexts:
-    """station_status_text for the many stations of one list, at one moment and in the active
-    language: each distinct line is worded once (translating costs more than the rest of an
-    entry), and `stale` is status_stale without reading the setting again."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self.max_age = status_max_age()
-        self._worded: dict[tuple[int, int, int, bool, tuple[str, int]] | None, str] = {}
-
-    def stale(self, reported_at: datetime | None) -> bool:
-        return reported_at is None or self.now - reported_at > self.max_age
-
-    def text(
-        self, *, available: int, evses: int, out_of_order: int, reported_at: datetime | None
-    ) -> str:
-        # What the line depends on: the counts, staleness and the age as age_words words it.
-        key = None
-        if reported_at is not None:
-            age = max(0.0, (self.now - reported_at).total_seconds())
-            key = (available, evses, out_of_order, self.stale(reported_at), _age_unit(age))
-        text = self._worded.get(key)
-        if text is None:
-            text = self._worded[key] = station_status_text(
-                available=available,
-                evses=evses,
-                out_of_order=out_of_order,
-                reported_at=reported_at,
-                now=self.now,
-            )
-        return text
 
 
 @dataclass(frozen=True, slots=True)

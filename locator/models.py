@@ -187,8 +187,15 @@ class Tariff(models.Model):
     max_price = models.JSONField(null=True, blank=True)
     start_date_time = models.DateTimeField(null=True, blank=True)
     end_date_time = models.DateTimeField(null=True, blank=True)
-    # The price in plain words, written with the tariff so lists never re-derive it.
+    # The price in plain words, written with the tariff so lists never re-derive it: `summary`
+    # in pricing.SUMMARY_LANGUAGE, `summaries` in the other languages, by language code.
     summary = models.CharField(max_length=255, blank=True)
+    summaries = models.JSONField(default=dict, blank=True)
+    # Incl. VAT, per kWh, for "From €0.30/kWh" where a station's charge points differ; None
+    # when the tariff does not price energy.
+    lowest_energy_price = models.DecimalField(
+        max_digits=16, decimal_places=6, null=True, blank=True
+    )
     last_updated = models.DateTimeField()
 
     class Meta:

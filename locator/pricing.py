@@ -12,12 +12,13 @@ The estimate runs the production calculator (`locator.tariff_cost`) over a charg
 minute by minute, so what the station page promises is what our CDR check would compute.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -37,13 +38,14 @@ MAX_CHARGE_KWH = 200
 DIMENSIONS = ("FLAT", "ENERGY", "TIME", "PARKING_TIME")
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 CENT = Decimal("0.01")
+MILLIONTH = Decimal("0.000001")  # as Tariff.lowest_energy_price keeps it
 
 
 class PricedTariff(Protocol):
     """What the words need of a stored tariff (locator.models.Tariff is one)."""
 
     @property
-    def elements(self) -> list[dict[str, Any]]: ...
+    def elements(self) -> Sequence[dict[str, Any]]: ...
     @property
     def currency(self) -> str: ...
     @property
@@ -299,7 +301,7 @@ def _vat_words(entries: Iterable[Entry]) -> str:
     return _("incl. %(rate)s%% VAT") % {"rate": rate}
 
 
-def _limit(limit: dict[str, Any] | None, elements: list[dict[str, Any]]) -> Decimal | None:
+def _limit(limit: dict[str, Any] | None, elements: Sequence[dict[str, Any]]) -> Decimal | None:
     """A min_price/max_price as the driver pays it: incl. VAT when the tariff gives it, else
     excl. VAT plus the VAT its components share (if they share one)."""
     if not limit or limit.get("excl_vat") is None:
@@ -316,7 +318,7 @@ def _limit(limit: dict[str, Any] | None, elements: list[dict[str, Any]]) -> Deci
 
 
 def describe(
-    elements: list[dict[str, Any]],
+    elements: Sequence[dict[str, Any]],
     currency: str,
     *,
     min_price: dict[str, Any] | None = None,
@@ -366,36 +368,62 @@ def tariff_describe(tariff: PricedTariff) -> str:
     )
 
 
+def tariff_summaries(tariff: PricedTariff) -> dict[str, str]:
+    """A tariff in words in each language of settings.LANGUAGES, written with the tariff (the
+    SUMMARY_LANGUAGE's as its `summary`, the others as its `summaries`) so that lists and
+    pages in any language never re-derive them. Changed translations reach a stored tariff
+    when it is next written (a full pull rewrites every tariff)."""
+    summaries = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            summaries[language] = tariff_describe(tariff)[:255]
+    return summaries
+
+
 def tariff_summary(tariff: Tariff) -> str:
-    """A stored tariff in words in the active language: the summary written with it (so lists
-    in that language never re-derive it), else worded now."""
-    if translation.get_language() in (None, SUMMARY_LANGUAGE):
+    """A stored tariff in words in the active language: as written with it, else (a language
+    added since it was written) worded now."""
+    language = translation.get_language()
+    if language in (None, SUMMARY_LANGUAGE):
         return tariff.summary
+    if language in tariff.summaries:
+        return str(tariff.summaries[language])
     return tariff_describe(tariff) if tariff.summary else ""
 
 
-def lowest_energy_price(tariff: Tariff) -> tuple[Decimal, str] | None:
-    """The lowest energy price (incl. VAT) a tariff asks and its currency; None without one."""
-    energy = _entries(tariff.elements)["ENERGY"]
-    return (min(entry.price for entry in energy), tariff.currency) if energy else None
+def lowest_energy_price(elements: Sequence[dict[str, Any]]) -> Decimal | None:
+    """The lowest energy price (incl. VAT, per kWh) a tariff's elements ask; None without one.
+    Stored with the tariff (`Tariff.lowest_energy_price`) for the headline."""
+    energy = _entries(elements)["ENERGY"]
+    return min(entry.price for entry in energy).quantize(MILLIONTH) if energy else None
 
 
-def headline(
-    tariffs: Sequence[Tariff],
-    *,
-    lowest_price: Callable[[Tariff], tuple[Decimal, str] | None] = lowest_energy_price,
-) -> str:
+@dataclass(frozen=True, slots=True)
+class TariffWords:
+    """What a station's price headline reads of one of its tariffs: its words in the active
+    language, its lowest energy price (incl. VAT) and its currency."""
+
+    words: str
+    lowest_energy_price: Decimal | None
+    currency: str
+
+    @classmethod
+    def of(cls, tariff: Tariff) -> "TariffWords":
+        return cls(tariff_summary(tariff), tariff.lowest_energy_price, tariff.currency)
+
+
+def headline(tariffs: Sequence[TariffWords]) -> str:
     """A station's price in one line: its one tariff's words, or, where charge points differ,
-    'From €0.30/kWh' (the lowest energy price any of them asks) when every one prices energy.
-    A list passes `lowest_price` remembered per tariff (its stations share tariffs)."""
-    distinct = list(dict.fromkeys(t.summary for t in tariffs if t.summary))
+    'From €0.30/kWh' (the lowest energy price any of them asks) when every one prices energy
+    in one currency."""
+    distinct = {t.words for t in tariffs if t.words}
     if len(distinct) <= 1:
-        return tariff_summary(next(t for t in tariffs if t.summary)) if distinct else ""
-    lowest = [lowest_price(tariff) for tariff in tariffs]
-    if None in lowest or len({found[1] for found in lowest if found}) > 1:
+        return distinct.pop() if distinct else ""
+    prices = [t.lowest_energy_price for t in tariffs if t.lowest_energy_price is not None]
+    currencies = {t.currency for t in tariffs}
+    if len(prices) < len(tariffs) or len(currencies) > 1:
         return _("Prices differ by charge point")
-    price, currency = min(found for found in lowest if found)
-    return _("From %(price)s/kWh") % {"price": money(price, currency)}
+    return _("From %(price)s/kWh") % {"price": money(min(prices), currencies.pop())}
 
 
 @dataclass(frozen=True, slots=True)

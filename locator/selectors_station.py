@@ -68,7 +68,7 @@ def station_detail(
         rating=round(stats["avg"], 1) if stats["avg"] is not None else None,
         rating_count=stats["rated"],
         comment_count=stats["total"],
-        price=pricing.headline(list(tariffs.values())),
+        price=pricing.headline([pricing.TariffWords.of(t) for t in tariffs.values()]),
     )
 
 

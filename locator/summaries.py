@@ -1,62 +1,44 @@
 """A station as search lists and favourites show it: one dict a row, with its price in one
-line and its status in words. Called by locator.selectors on the catalogue rows it read."""
+line and its status in words. Called by locator.selectors on the catalogue rows it read, each
+with its tariffs' words (`tariffs`), so a list loads no tariff."""
 
 import functools
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
+
+import orjson
+from django.utils.translation import get_language
 
 from locator import live, pricing
 from locator.catalogue import standard_label
-from locator.models import Tariff
 
 
 def station_summaries(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """The list entries of these rows (`LIST_FIELDS` values), with one query for the prices."""
+    """The list entries of these rows (`LIST_FIELDS` values and their `tariffs`, as
+    locator.selectors reads them)."""
     prices = _price_hints(rows)
     statuses = live.StationStatusTexts(now)
     return [_summary(row, now, prices, statuses) for row in rows]
 
 
-def _row_tariffs(row: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    ids = row["tariff_ids"] or ([row["tariff_id"]] if row["tariff_id"] else [])
-    return [(row["source"], row["country_code"], row["party_id"], t) for t in ids]
-
-
-# What pricing.headline reads of a tariff, in any language (min and max price too).
-TARIFF_WORDS_FIELDS = (
-    "source",
-    "country_code",
-    "party_id",
-    "ocpi_id",
-    "summary",
-    "elements",
-    "currency",
-    "min_price",
-    "max_price",
-)
-
-
 def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
-    """Each station's price in one line (pricing.headline over its connectors' tariffs), in
-    one query; stations of one operator mostly share their tariffs, so each set is worded once."""
-    wanted = {key for row in rows for key in _row_tariffs(row)}
-    if not wanted:
-        return {}
-    found = {
-        (t.source, t.country_code, t.party_id, t.ocpi_id): t
-        for t in Tariff.objects.filter(
-            source__in={w[0] for w in wanted}, ocpi_id__in={w[3] for w in wanted}
-        ).only(*TARIFF_WORDS_FIELDS)
-    }
-    worded: dict[tuple[tuple[str, str, str, str], ...], str] = {}
-    lowest_price = functools.cache(pricing.lowest_energy_price)
-    hints = {}
-    for row in rows:
-        keys = tuple(k for k in _row_tariffs(row) if k in found)
-        if keys not in worded:
-            worded[keys] = pricing.headline([found[k] for k in keys], lowest_price=lowest_price)
-        hints[row["id"]] = worded[keys]
-    return hints
+    """Each station's price in one line, from its tariffs' words as the row holds them."""
+    language = get_language()
+    return {row["id"]: _price_line(language, row["tariffs"]) for row in rows}
+
+
+@functools.lru_cache(maxsize=4096)
+def _price_line(language: str | None, tariffs: str | None) -> str:
+    """pricing.headline over `tariffs` (the JSON text of selectors.TARIFFS_COLUMN) in
+    `language`, the active one. Stations of one operator mostly share their tariffs, so each
+    set is worded once per process."""
+    return pricing.headline(
+        [
+            pricing.TariffWords(words or "", Decimal(price) if price else None, currency)
+            for words, price, currency in orjson.loads(tariffs or "null") or ()
+        ]
+    )
 
 
 def _summary(

@@ -22,6 +22,7 @@ theirs: a restriction that starts to hold mid-period applies from the next perio
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
@@ -131,7 +132,7 @@ def restrictions_hold(
 
 
 def component_for(
-    elements: list[dict[str, Any]], dimension: str, **moment: Any
+    elements: Sequence[dict[str, Any]], dimension: str, **moment: Any
 ) -> dict[str, Any] | None:
     for element in elements:
         for component in element.get("price_components") or []:
@@ -202,7 +203,7 @@ def period_power(period: MeteredPeriod) -> Decimal | None:
 
 def periods_price(
     *,
-    elements: list[dict[str, Any]],
+    elements: Sequence[dict[str, Any]],
     periods: list[MeteredPeriod],
     time_zone: str,
     min_price: dict[str, Any] | None = None,

@@ -1,8 +1,10 @@
 """The site in the driver's language: chosen from the browser or the footer's switch, every
 catalogue complete, numbers and money written the way the language writes them."""
 
+import dataclasses
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from babel.messages.pofile import read_po
@@ -11,6 +13,7 @@ from django.test import Client
 from django.utils import translation
 
 from locator import pricing
+from locator.catalogue import catalogue_tariffs_upsert
 from payments.money import format_money
 from tests.conftest import ROOT
 from tests.locator import conftest as catalogue_fixtures
@@ -193,6 +196,76 @@ def test_a_tariff_and_its_estimate_read_in_german_with_german_numbers(
     english = client.get(f"/stations/{station.id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "€0.49/kWh; after 1 h also €0.10/min (no VAT)" in english
     assert "<strong>€12.00</strong>" in english
+
+
+@pytest.mark.django_db
+def test_the_station_list_prices_in_german_from_one_query(
+    client: Client, put, tariffs, django_assert_num_queries
+) -> None:
+    put(
+        location(
+            "TD1",
+            lat=50.0,
+            lon=8.0,
+            evses=(
+                evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
+                evse("TD1-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
+            ),
+        )
+    )
+    put(
+        location(
+            "TD2",
+            lat=50.001,
+            lon=8.0,
+            evses=(
+                evse("TD2-1", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
+            ),
+        )
+    )
+    with django_assert_num_queries(1):  # the stations with their tariffs' words
+        listed = client.get(
+            "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE="de"
+        ).json()
+    assert [station["price"] for station in listed] == [
+        "Ab 0,30 €/kWh",
+        "0,49 €/kWh; nach 1 Std. zusätzlich 0,10 €/Min. (ohne MwSt.)",
+    ]
+    english = client.get("/api/v1/stations/?lat=50&lon=8&radius_km=1").json()
+    assert [station["price"] for station in english] == [
+        "From €0.30/kWh",
+        "€0.49/kWh; after 1 h also €0.10/min (no VAT)",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_changed_tariff_reads_anew_in_every_language(client: Client, put, tariffs) -> None:
+    put(
+        location(
+            "TD1",
+            lat=50.0,
+            lon=8.0,
+            evses=(evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),),
+        )
+    )
+    dearer = dataclasses.replace(
+        catalogue_fixtures.TARIFFS[0],
+        last_updated=catalogue_fixtures.TARIFFS[0].last_updated + timedelta(minutes=1),
+        elements=({"price_components": [{"type": "ENERGY", "price": 0.45, "step_size": 1}]},),
+    )
+    catalogue_tariffs_upsert(source=catalogue_fixtures.SOURCE, records=[dearer])
+    prices = {
+        language: client.get(
+            "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE=language
+        ).json()[0]["price"]
+        for language in ("en", "de", "fr", "nl")
+    }
+    assert prices == {
+        "en": "€0.45/kWh (no VAT)",
+        "de": "0,45 €/kWh (ohne MwSt.)",
+        "fr": "0,45\xa0€/kWh (sans TVA)",
+        "nl": "€0,45/kWh (zonder btw)",
+    }
 
 
 def test_money_is_written_as_each_language_writes_it() -> None:

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.utils import translation
 
 from locator import pricing
 from locator.catalogue import bulk
@@ -16,7 +15,8 @@ from locator.models import Tariff
 @transaction.atomic
 def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) -> UpsertResult:
     """Create or replace tariffs (a pull page or one pushed PUT); older records are skipped.
-    The plain-words summary shown in lists is written with each tariff."""
+    What lists show is written with each tariff: its words in every language and its lowest
+    energy price."""
     result = UpsertResult()
     held = {
         (cc, party, ocpi_id): updated
@@ -31,13 +31,7 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
             continue
         if key in rows and rows[key]["last_updated"] > record.last_updated:
             continue
-        with translation.override(pricing.SUMMARY_LANGUAGE):
-            summary = pricing.describe(
-                list(record.elements),
-                record.currency,
-                min_price=record.min_price,
-                max_price=record.max_price,
-            )[:255]
+        summaries = pricing.tariff_summaries(record)
         rows[key] = {
             "source": source,
             "country_code": key[0],
@@ -52,7 +46,9 @@ def catalogue_tariffs_upsert(*, source: str, records: Sequence[TariffRecord]) ->
             "max_price": record.max_price,
             "start_date_time": record.start_date_time,
             "end_date_time": record.end_date_time,
-            "summary": summary,
+            "summary": summaries.pop(pricing.SUMMARY_LANGUAGE),
+            "summaries": summaries,
+            "lowest_energy_price": pricing.lowest_energy_price(record.elements),
             "last_updated": record.last_updated,
         }
     written = bulk.upsert(
