@@ -29,6 +29,7 @@
   var map = L.map("map", { zoomControl: true, worldCopyJump: false, minZoom: 2 });
   window.plugwayBasemap(map, config, document.getElementById("map-notice"));
   var layer = L.layerGroup().addTo(map);
+  var markers = new Map(); // the markers on the map by station, or by place for the rest
   var hereLayer = L.layerGroup().addTo(map);
   var here = null; // the driver's position after "Near me"
   var favourites = new Set(config.favourites || []);
@@ -181,45 +182,67 @@
     return popup;
   }
 
-  /* `open`: the pin whose popup is open, kept on the map (a redraw would close the popup):
-     it follows its station's new state, or goes when the station is no longer in view. */
-  function drawMarkers(items, isStation, open) {
-    var zoom = map.getZoom();
-    var nodes = isStation && zoom >= NO_MERGE_ZOOM
+  // What a marker shows: its icon and title, and a signature of them with its place.
+  function markerLook(node) {
+    var title = node.count > 1
+      ? interpolate(
+        gettext("%(count)s stations, %(available)s with a free charge point"),
+        { count: wholeNumber.format(node.count), available: wholeNumber.format(node.available) },
+        true
+      )
+      : pins.pinTitle(node);
+    var icon = node.count > 1 ? pins.clusterIcon(node) : pins.pinIcon(node);
+    var o = icon.options;
+    return { icon: icon, title: title, signature: [node.lat, node.lon, o.className, o.html, o.iconSize, title].join("|") };
+  }
+
+  function newMarker(node, look) {
+    var marker = L.marker([node.lat, node.lon], { icon: look.icon, keyboard: true, title: look.title });
+    if (node.station) {
+      marker.bindPopup(function () { return stationPopup(marker.station); });
+    } else {
+      // A cluster opens nearer in; a lone station of a cluster answer too: its details come
+      // with the stations.
+      marker.on("click", function () {
+        var zoom = map.getZoom();
+        map.setView(marker.getLatLng(), node.count > 1 ? Math.min(zoom + 2, 18) : Math.max(zoom + 2, 14));
+      });
+    }
+    return marker.addTo(layer);
+  }
+
+  /* A refresh leaves alone each marker that looks as before, so a pin being hovered, focused or
+     read keeps its element; a changed one is restyled in place (a div icon keeps its element);
+     markers no longer in the answer go. A pin whose popup is open thus stays open: it follows
+     its station's new state, or goes when the station is no longer in view. */
+  function drawMarkers(items, isStation) {
+    var nodes = isStation && map.getZoom() >= NO_MERGE_ZOOM
       ? items.map(function (s) { return { lat: s.lat, lon: s.lon, count: 1, available: s.available, kw: s.max_power_kw, stale: s.status_stale, broken: pins.broken(s), name: s.name, station: s }; })
       : pins.declutter(map, items, isStation);
+    var drawn = new Map();
     nodes.forEach(function (node) {
-      if (node.count > 1) {
-        L.marker([node.lat, node.lon], {
-          icon: pins.clusterIcon(node),
-          keyboard: true,
-          title: interpolate(
-            gettext("%(count)s stations, %(available)s with a free charge point"),
-            { count: wholeNumber.format(node.count), available: wholeNumber.format(node.available) },
-            true
-          )
-        }).on("click", function () { map.setView([node.lat, node.lon], Math.min(zoom + 2, 18)); })
-          .addTo(layer);
-        return;
-      }
       node.favourite = node.station && favourites.has(node.station.id);
-      if (open && node.station && node.station.id === open.stationId) {
-        open.options.title = pins.pinTitle(node);
-        open.setLatLng([node.lat, node.lon]).setIcon(pins.pinIcon(node)).setPopupContent(stationPopup(node.station));
-        open = null;
-        return;
+      var id = node.station ? "station " + node.station.id : (node.count > 1 ? "cluster " : "lone ") + node.lat + "," + node.lon;
+      var look = markerLook(node);
+      var marker = markers.get(id);
+      if (!marker) {
+        marker = newMarker(node, look);
+      } else if (marker.signature !== look.signature) {
+        marker.options.title = look.title;
+        marker.setLatLng([node.lat, node.lon]).setIcon(look.icon);
+        marker.getElement().title = look.title; // Leaflet titles only a new element
       }
-      var marker = L.marker([node.lat, node.lon], { icon: pins.pinIcon(node), keyboard: true, title: pins.pinTitle(node) });
+      markers.delete(id);
+      drawn.set(id, marker);
+      marker.signature = look.signature;
       if (node.station) {
-        marker.bindPopup(function () { return stationPopup(node.station); });
-        marker.stationId = node.station.id;
-      } else {
-        // A lone station of a cluster answer: its details come with the stations, nearer in.
-        marker.on("click", function () { map.setView([node.lat, node.lon], Math.max(zoom + 2, 14)); });
+        var changed = JSON.stringify(node.station) !== JSON.stringify(marker.station);
+        marker.station = node.station;
+        if (changed && marker.isPopupOpen()) { marker.getPopup().update(); }
       }
-      marker.addTo(layer);
     });
-    if (open) { layer.removeLayer(open); }
+    markers.forEach(function (marker) { layer.removeLayer(marker); });
+    markers = drawn;
   }
 
   function describeConnectors(connectors) {
@@ -302,11 +325,7 @@
     getJson(config.mapApi + "?" + mapParams.toString(), signal)
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        var open = null;
-        layer.eachLayer(function (marker) {
-          if (marker.isPopupOpen()) { open = marker; } else { layer.removeLayer(marker); }
-        });
-        drawMarkers(data.items, data.kind === "stations", open);
+        drawMarkers(data.items, data.kind === "stations");
       })
       .catch(function (err) { if (err.name !== "AbortError") { message.textContent = gettext("The map could not load stations; try again."); } });
     var box = clampedBbox();

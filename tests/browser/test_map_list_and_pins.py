@@ -1,7 +1,7 @@
 """The map's list and pins in Chromium at phone (390x844) and desktop (1280x800) sizes: a list
 row follows a status the sandbox pushes, a star in a pin's popup reaches the favourites, a
-station whose charge points are all out of order does not look busy, and on a desktop the list
-sits in a sidebar beside the map."""
+station whose charge points are all out of order does not look busy, a status refresh redraws
+only the pins that changed, and on a desktop the list sits in a sidebar beside the map."""
 
 import re
 from datetime import UTC, datetime
@@ -147,6 +147,61 @@ def test_a_station_with_every_charge_point_out_of_order_does_not_look_busy(
     expect(row.locator(".result-status")).to_have_text("Out of order · reported just now")
     expect(page.locator(".map-legend .pin-broken")).to_be_visible()
     screenshot(page, f"map-out-of-order-{size}")
+
+
+MARK = "e => { e.dataset.marked = 'before the refreshes'; }"
+
+
+def test_a_status_refresh_leaves_unchanged_pins_alone_and_restyles_a_changed_one(
+    page, broken_beside_busy, settings
+) -> None:
+    from locator.catalogue.records import EvseStatusUpdate
+    from locator.catalogue.statuses import evse_statuses_apply
+
+    settings.LOCATOR_STATUS_POLL_SECONDS = 1
+    page.set_viewport_size(DESKTOP)
+    page.goto("/?lat=52.37&lon=4.90&z=16")
+    busy = page.locator('#map .pin[title^="Station BUSY:"]')
+    broken = page.locator('#map .pin[title^="Station BROKEN:"]')
+    expect(broken).to_have_class(re.compile(r"\bpin-broken\b"))
+    # Marks on the pins' elements: a redrawn pin is a new element, without the mark.
+    busy.evaluate(MARK)
+    broken.evaluate(MARK)
+    busy.focus()  # as a keyboard driver would, by Tab
+    refreshes: list[str] = []
+    page.on("response", lambda r: refreshes.append(r.url) if "/api/v1/map/" in r.url else None)
+    page.wait_for_timeout(2500)
+    assert len(refreshes) >= 2, "the map did not refresh its pins by itself"
+    marked = page.locator("#map .pin[data-marked]")
+    expect(marked).to_have_count(2)
+    expect(busy).to_be_focused()
+
+    evse_statuses_apply(
+        source="partner:1",
+        updates=[
+            EvseStatusUpdate("NL", "PLW", "BROKEN", "BROKEN0", "AVAILABLE", datetime.now(UTC))
+        ],
+    )
+
+    # The next refresh shows the station free, on the same pin; the focus stays where it was.
+    free = page.locator('#map .pin[title="Station BROKEN: free now, up to 22 kW"]')
+    expect(free).to_have_class(re.compile(r"\bpin-free\b"))
+    expect(free).to_have_attribute("data-marked", "before the refreshes")
+    expect(marked).to_have_count(2)
+    expect(busy).to_be_focused()
+    page.keyboard.press("Enter")
+    popup = page.locator("#map .leaflet-popup")
+    expect(popup.locator("a").first).to_have_text("Station BUSY")
+
+    evse_statuses_apply(
+        source="partner:1",
+        updates=[EvseStatusUpdate("NL", "PLW", "BUSY", "BUSY0", "AVAILABLE", datetime.now(UTC))],
+    )
+
+    # The open popup follows its station.
+    expect(popup.locator("p").first).to_have_text(re.compile(r"^1 of 2 free · "))
+    expect(busy).to_have_class(re.compile(r"\bpin-free\b"))
+    screenshot(page, "map-pins-after-refreshes-desktop")
 
 
 def test_on_a_desktop_the_list_is_a_sidebar_beside_the_map(page, netherlands) -> None:
