@@ -242,7 +242,7 @@ def search_figures(
     rng = random.Random(7)  # noqa: S311 (sampling, not secrets)
     places = list(Location.objects.filter(visible=True).values_list("lat", "lon"))
     sample = [rng.choice(places) for _ in range(2000)]
-    app_port, reference_port = free_port(), free_port()
+    app_port, reference_port, floor_port = free_port(), free_port(), free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -252,10 +252,12 @@ def search_figures(
     }
     app = gunicorn_start("config.wsgi", app_port, env, workers)
     reference = gunicorn_start("bench.scale:reference_app", reference_port, env, workers)
+    floor = gunicorn_start("bench.stack_floor:application", floor_port, env, workers)
     figures: dict[str, dict[str, float]] = {}
     try:
         wait_for(f"http://127.0.0.1:{app_port}/healthz")
         wait_for(f"http://127.0.0.1:{reference_port}/map")
+        wait_for(f"http://127.0.0.1:{floor_port}/healthz")
         nearby_api = [
             f"/api/v1/stations/?lat={lat}&lon={lon}&radius_km=10"
             "&connector=IEC_62196_T1_COMBO&available=true&limit=50"
@@ -266,15 +268,16 @@ def search_figures(
             for name, port, pid, paths in (
                 ("nearby", app_port, app.pid, nearby_api),
                 ("nearby reference", reference_port, reference.pid, nearby_reference),
+                ("nearby floor", floor_port, floor.pid, nearby_reference),
                 ("clusters", app_port, app.pid, [f"/api/v1/map/?{CONTINENT}"]),
                 ("clusters reference", reference_port, reference.pid, ["/map"]),
             ):
                 print(f"  {name} through HTTP", flush=True)
                 figures[name] = through_http(wrk, port, pid, paths, seconds, Path(tmp), name)
     finally:
-        for child in (app, reference):
+        for child in (app, reference, floor):
             child.terminate()
-        for child in (app, reference):
+        for child in (app, reference, floor):
             child.wait(timeout=30)
     bare = measure(queries, rng)
     figures["nearby SQL"] = dict(zip(("p50", "p95"), bare[NEARBY], strict=True))
@@ -305,7 +308,11 @@ def table(
     def ratio(ours: float, theirs: float) -> str:
         return f"{ours / theirs:.3g}" if theirs else "-"
 
+    def rate(figures: dict[str, float]) -> str:
+        return f"{figures['rate']:,.0f} ({figures['at']:.0f} conn; {figures['errors']:.0f})"
+
     nearby_http, nearby_ref = search["nearby"], search["nearby reference"]
+    nearby_floor = search["nearby floor"]
     clusters_http, clusters_ref = search["clusters"], search["clusters reference"]
     nearby_sql, clusters_sql = search["nearby SQL"], search["clusters SQL"]
     rows = [
@@ -327,17 +334,20 @@ def table(
             f"{NEARBY}, p50 / p95 ms",
             f"{nearby_http['p50']:.1f} / {nearby_http['p95']:.1f}",
             f"bare SQL {nearby_sql['p50']:.1f} / {nearby_sql['p95']:.1f}; minimal WSGI "
-            f"{nearby_ref['p50']:.1f} / {nearby_ref['p95']:.1f}",
+            f"{nearby_ref['p50']:.1f} / {nearby_ref['p95']:.1f}; Django + DRF floor "
+            f"{nearby_floor['p50']:.1f} / {nearby_floor['p95']:.1f}",
             f"{ratio(nearby_http['p95'], nearby_sql['p95'])} / "
-            f"{ratio(nearby_http['p95'], nearby_ref['p95'])} (p95)",
+            f"{ratio(nearby_http['p95'], nearby_ref['p95'])} / "
+            f"{ratio(nearby_http['p95'], nearby_floor['p95'])} (p95)",
         ),
         (
             f"nearby req/s at p95 <= {P95_CEILING:.0f} ms (wrk socket errors)",
             f"{nearby_http['rate']:,.0f} ({nearby_http['at']:.0f} conn; "
             f"{nearby_http['errors']:.0f})",
-            f"minimal WSGI {nearby_ref['rate']:,.0f} ({nearby_ref['at']:.0f} conn; "
-            f"{nearby_ref['errors']:.0f})",
-            ratio(nearby_http["rate"], nearby_ref["rate"]),
+            f"minimal WSGI {rate(nearby_ref)}; Django + DRF floor {rate(nearby_floor)}",
+            f"{ratio(nearby_http['rate'], nearby_ref['rate'])} / "
+            f"{ratio(nearby_http['rate'], nearby_floor['rate'])} (floor / minimal WSGI "
+            f"{ratio(nearby_floor['rate'], nearby_ref['rate'])})",
         ),
         (
             "continent clusters, p50 / p95 ms",

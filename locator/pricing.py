@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
 from django.utils import formats, timezone, translation
@@ -398,10 +398,10 @@ def lowest_energy_price(elements: Sequence[dict[str, Any]]) -> Decimal | None:
     return min(entry.price for entry in energy).quantize(MILLIONTH) if energy else None
 
 
-@dataclass(frozen=True, slots=True)
-class TariffWords:
+class TariffWords(NamedTuple):
     """What a station's price headline reads of one of its tariffs: its words in the active
-    language, its lowest energy price (incl. VAT) and its currency."""
+    language, its lowest energy price (incl. VAT) and its currency. (A tuple: lists key their
+    memory of worded headlines by these.)"""
 
     words: str
     lowest_energy_price: Decimal | None

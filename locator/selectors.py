@@ -21,15 +21,13 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from locator import hours
 from locator.catalogue import standard_bit
-from locator.models import Comment, Favourite, Location, Tariff
-from locator.pricing import SUMMARY_LANGUAGE
+from locator.models import Comment, Favourite, Location
 from locator.summaries import station_summaries
 
 KM_PER_DEGREE = 111.195
@@ -267,35 +265,6 @@ def _matching(area: SearchArea, filters: StationFilters, scope: Scope) -> tuple[
 # enough within a region, and no trigonometry per row); parameters `SearchArea.d2_params`.
 GROUND_D2 = "((lat - %s) * (lat - %s) + ((lon - %s) * %s) * ((lon - %s) * %s))"
 TABLE = Location._meta.db_table
-TARIFF_TABLE = Tariff._meta.db_table
-# The station's tariffs held (those its connectors name: `tariff_ids`, or before that column
-# `tariff_id`) as its price headline reads them: the JSON text of an array of [words in the
-# parameter's language, lowest energy price as text, currency] (pricing.TariffWords), NULL or
-# "[]" for none. A correlated subquery on the tariffs' identity index, so a list reads its
-# prices in the statement that reads its stations.
-_TARIFF_OF_STATION = (
-    f"t.source = {TABLE}.source AND t.country_code = {TABLE}.country_code"
-    f" AND t.party_id = {TABLE}.party_id"
-)
-TARIFFS_COLUMN = {
-    "postgresql": (
-        "(SELECT json_agg(json_build_array(COALESCE(t.summaries ->> %s, t.summary),"  # noqa: S608 (table names)
-        " t.lowest_energy_price::text, t.currency) ORDER BY t.ocpi_id)::text"
-        f" FROM {TARIFF_TABLE} t WHERE {_TARIFF_OF_STATION} AND t.ocpi_id = ANY("
-        f"ARRAY(SELECT jsonb_array_elements_text({TABLE}.tariff_ids)) || {TABLE}.tariff_id::text))"
-    ),
-    "sqlite": (
-        "(SELECT json_group_array(json_array(COALESCE(json_extract(t.summaries,"  # noqa: S608 (table names)
-        " '$.\"' || %s || '\"'), t.summary), CAST(t.lowest_energy_price AS TEXT), t.currency))"
-        f" FROM {TARIFF_TABLE} t WHERE {_TARIFF_OF_STATION} AND (t.ocpi_id = {TABLE}.tariff_id"
-        f" OR t.ocpi_id IN (SELECT value FROM json_each({TABLE}.tariff_ids))))"
-    ),
-}
-
-
-def tariffs_column() -> tuple[str, list[Any]]:
-    """TARIFFS_COLUMN for this database, in the active language (SQL, parameters)."""
-    return TARIFFS_COLUMN[connection.vendor], [translation.get_language() or SUMMARY_LANGUAGE]
 
 
 def search_statement(
@@ -311,12 +280,11 @@ def search_statement(
     all lie there) and orders them by ground distance. SQLite orders the box's stations."""
     condition, params = _matching(area, filters, scope)
     fields = LIST_FIELDS if filters.open_now else HOT_FIELDS
-    tariffs, tariffs_params = tariffs_column()
-    columns = ", ".join([*(connection.ops.quote_name(f) for f in fields), tariffs])
+    columns = ", ".join(connection.ops.quote_name(f) for f in fields)
     order = f" ORDER BY {GROUND_D2}, id LIMIT %s"
     if connection.vendor != "postgresql":
         sql = f"SELECT {columns} FROM {TABLE} WHERE {condition}{order}"  # noqa: S608
-        return sql, [*tariffs_params, *params, *area.d2_params, rows]
+        return sql, [*params, *area.d2_params, rows]
     centre = [area.lon, mercator_y(area.lat)]
     nearest = f"{MERCATOR_POINT} <-> point(%s, %s)"
     sql = (
@@ -331,7 +299,6 @@ def search_statement(
         *params,
         *centre,
         rows,
-        *tariffs_params,
         *params,
         *centre,
         area.mercator_stretch,
@@ -344,7 +311,7 @@ def _search_rows(area: SearchArea, filters: StationFilters, rows: int) -> list[d
     """The first `rows` rows of `search_statement`, as dicts, over every scope the viewer
     may see (merged by distance)."""
     scopes = _scopes(filters)
-    fields = (*(LIST_FIELDS if filters.open_now else HOT_FIELDS), "tariffs")
+    fields = LIST_FIELDS if filters.open_now else HOT_FIELDS
     found = []
     for scope in scopes:
         with connection.cursor() as cursor:
@@ -380,8 +347,7 @@ def station_search(
     offset: int = 0,
 ) -> SearchPage:
     """Stations near a point (within `radius_km`, nearest first, with `distance_km`) or in a
-    viewport (nearest its centre first), with their prices: one query (per scope the viewer
-    may see)."""
+    viewport (nearest its centre first). One query for the page plus one for its prices."""
     now = timezone.now()
     area = SearchArea.of(bbox=bbox, point=point, radius_km=radius_km)
     wanted = offset + limit + 1
@@ -477,12 +443,7 @@ def favourite_stations(*, user: Any) -> list[dict[str, Any]]:
             .values_list("location_id", flat=True)
         )
     }
-    tariffs, tariffs_params = tariffs_column()
-    rows = list(
-        Location.objects.filter(id__in=list(order), visible=True)
-        .annotate(tariffs=RawSQL(tariffs, tariffs_params))  # noqa: S611 (a constant, bound language)
-        .values(*LIST_FIELDS, "tariffs")
-    )
+    rows = list(Location.objects.filter(id__in=list(order), visible=True).values(*LIST_FIELDS))
     rows.sort(key=lambda row: order[row["id"]])
     now = timezone.now()
     return station_summaries(rows, now)

@@ -1,48 +1,89 @@
 """A station as search lists and favourites show it: one dict a row, with its price in one
-line and its status in words. Called by locator.selectors on the catalogue rows it read, each
-with its tariffs' words (`tariffs`), so a list loads no tariff."""
+line and its status in words. Called by locator.selectors on the catalogue rows it read."""
 
 import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
+from django.db import connection
 from django.utils.translation import get_language
 
 from locator import live, pricing
 from locator.catalogue import standard_label
+from locator.models import Tariff
+from locator.pricing import TariffWords
 
 
 def station_summaries(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """The list entries of these rows (`LIST_FIELDS` values and their `tariffs`, as
-    locator.selectors reads them)."""
+    """The list entries of these rows (`LIST_FIELDS` values), with one query for the prices."""
     prices = _price_hints(rows)
     statuses = live.StationStatusTexts(now)
-    return [_summary(row, now, prices, statuses) for row in rows]
+    standards = {standard for row in rows for standard in row["connector_counts"]}
+    labels = {standard: standard_label(standard) for standard in standards}
+    return [_summary(row, now, prices, statuses, labels) for row in rows]
+
+
+TariffKey = tuple[str, str, str, str]  # source, country_code, party_id, ocpi_id
+# A tariff's words in the language of the parameter: as written with it (Tariff.summaries; the
+# SUMMARY_LANGUAGE's, or a language added since, in `summary`).
+_SUMMARY_IN = {
+    "postgresql": "COALESCE(summaries ->> %s, summary)",
+    "sqlite": "COALESCE(json_extract(summaries, '$.\"' || %s || '\"'), summary)",
+}
+
+
+def _row_tariffs(row: dict[str, Any]) -> tuple[TariffKey, ...]:
+    ids = row["tariff_ids"] or ([row["tariff_id"]] if row["tariff_id"] else [])
+    return tuple((row["source"], row["country_code"], row["party_id"], t) for t in ids)
 
 
 def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
-    """Each station's price in one line, from its tariffs' words as the row holds them."""
+    """Each station's price in one line (pricing.headline over its connectors' tariffs), from
+    one query for the words of the tariffs the rows name."""
+    named = {row["id"]: _row_tariffs(row) for row in rows}
     language = get_language()
-    return {row["id"]: _price_line(language, row["tariffs"]) for row in rows}
+    words = _tariff_words({key for keys in named.values() for key in keys}, language)
+    return {
+        station: _price_line(language, tuple(words[key] for key in keys if key in words))
+        for station, keys in named.items()
+    }
+
+
+def _tariff_words(keys: set[TariffKey], language: str | None) -> dict[TariffKey, TariffWords]:
+    """What the headline reads of these tariffs (those held), in `language`: the words and the
+    lowest energy price written with each tariff, in one plain query (no model per tariff)."""
+    if not keys:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT source, country_code, party_id, ocpi_id, {_SUMMARY_IN[connection.vendor]},"  # noqa: S608 (constants)
+            f" lowest_energy_price, currency FROM {Tariff._meta.db_table}"
+            " WHERE (source, country_code, party_id, ocpi_id) IN"
+            f" ({', '.join(['(%s, %s, %s, %s)'] * len(keys))})",
+            [language or pricing.SUMMARY_LANGUAGE, *(part for key in keys for part in key)],
+        )
+        return {
+            (source, cc, party, ocpi_id): TariffWords(
+                text or "", None if price is None else Decimal(str(price)), currency
+            )
+            for source, cc, party, ocpi_id, text, price, currency in cursor.fetchall()
+        }
 
 
 @functools.lru_cache(maxsize=4096)
-def _price_line(language: str | None, tariffs: str | None) -> str:
-    """pricing.headline over `tariffs` (the JSON text of selectors.TARIFFS_COLUMN) in
-    `language`, the active one. Stations of one operator mostly share their tariffs, so each
-    set is worded once per process."""
-    return pricing.headline(
-        [
-            pricing.TariffWords(words or "", Decimal(price) if price else None, currency)
-            for words, price, currency in orjson.loads(tariffs or "null") or ()
-        ]
-    )
+def _price_line(language: str | None, tariffs: tuple[TariffWords, ...]) -> str:
+    """pricing.headline in `language`, the active one. Stations of one operator mostly share
+    their tariffs, so each set is worded once per process."""
+    return pricing.headline(tariffs)
 
 
 def _summary(
-    row: dict[str, Any], now: datetime, prices: dict[int, str], statuses: live.StationStatusTexts
+    row: dict[str, Any],
+    now: datetime,
+    prices: dict[int, str],
+    statuses: live.StationStatusTexts,
+    labels: dict[str, str],
 ) -> dict[str, Any]:
     status_at: datetime | None = row["status_at"]
     return {
@@ -56,7 +97,7 @@ def _summary(
         "operator": row["operator_name"],
         "max_power_kw": row["max_power_kw"],
         "connectors": {
-            standard: {**counts, "label": standard_label(standard)}
+            standard: {**counts, "label": labels[standard]}
             for standard, counts in sorted(row["connector_counts"].items())
         },
         "evses": row["evse_count"],

@@ -199,7 +199,7 @@ def test_a_tariff_and_its_estimate_read_in_german_with_german_numbers(
 
 
 @pytest.mark.django_db
-def test_the_station_list_prices_in_german_from_one_query(
+def test_the_station_list_prices_in_german_in_two_queries(
     client: Client, put, tariffs, django_assert_num_queries
 ) -> None:
     put(
@@ -223,7 +223,7 @@ def test_the_station_list_prices_in_german_from_one_query(
             ),
         )
     )
-    with django_assert_num_queries(1):  # the stations with their tariffs' words
+    with django_assert_num_queries(2):  # the stations, then the words of their tariffs
         listed = client.get(
             "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE="de"
         ).json()
