@@ -371,7 +371,10 @@ class FavouritesApi(APIView):
     @extend_schema(responses=answers({200: StationSummaryOutput(many=True)}, 403))
     def get(self, request: Request) -> Response:
         """Your starred stations, most recent first, as station list rows (live status)."""
-        response = Response(selectors.favourite_stations(user=request.user))
+        restricted = viewer_restricted_stations(user=request.user)
+        response = Response(
+            selectors.favourite_stations(user=request.user, restricted_ids=restricted)
+        )
         response["Cache-Control"] = "no-store"
         return response
 

@@ -432,9 +432,9 @@ def favourite_ids(*, user: Any) -> list[int]:
     return list(Favourite.objects.filter(user=user).values_list("location_id", flat=True))
 
 
-def favourite_stations(*, user: Any) -> list[dict[str, Any]]:
-    """This driver's starred visible stations as list rows (live status and price), most
-    recently starred first."""
+def favourite_stations(*, user: Any, restricted_ids: frozenset[int]) -> list[dict[str, Any]]:
+    """This driver's starred stations that it may see (visible, or one of `restricted_ids`,
+    from locator.audience) as list rows (live status and price), most recently starred first."""
     order = {
         location_id: rank
         for rank, location_id in enumerate(
@@ -443,7 +443,9 @@ def favourite_stations(*, user: Any) -> list[dict[str, Any]]:
             .values_list("location_id", flat=True)
         )
     }
-    rows = list(Location.objects.filter(id__in=list(order), visible=True).values(*LIST_FIELDS))
+    rows = list(
+        Location.objects.filter(shown(restricted_ids), id__in=list(order)).values(*LIST_FIELDS)
+    )
     rows.sort(key=lambda row: order[row["id"]])
     now = timezone.now()
     return station_summaries(rows, now)

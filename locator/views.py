@@ -270,7 +270,9 @@ def favourites(request: HttpRequest) -> HttpResponse:
         request,
         "locator/favourites.html",
         {
-            "stations": selectors.favourite_stations(user=request.user),
+            "stations": selectors.favourite_stations(
+                user=request.user, restricted_ids=viewer_restricted_stations(user=request.user)
+            ),
             "live_config": {
                 "url": reverse("api-favourites"),
                 "pollSeconds": settings.LOCATOR_STATUS_POLL_SECONDS,

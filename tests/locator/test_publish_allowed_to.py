@@ -89,6 +89,20 @@ def test_a_restricted_station_is_shown_to_the_driver_its_list_names(stations) ->
     }
 
 
+def test_the_driver_it_names_can_star_it_and_finds_it_among_favourites(stations) -> None:  # type: ignore[no-untyped-def]
+    public, members, fleet = stations
+    member = driver("member", uid="driver-uid-1")
+    assert member.put(f"/api/v1/favourites/{members.pk}/").status_code == 201
+    assert member.put(f"/api/v1/favourites/{public.pk}/").status_code == 201
+    assert member.put(f"/api/v1/favourites/{fleet.pk}/").status_code == 404  # not its to see
+    starred = member.get("/api/v1/favourites/").json()
+    assert [item["name"] for item in starred] == ["Station PUB", "Station MEMBERS"]
+    # Once the CPO names other drivers only, it is no longer this driver's to see.
+    members.publish_allowed_to = [{"uid": "someone-else", "type": "APP_USER"}]
+    members.save(update_fields=["publish_allowed_to"])
+    assert [item["name"] for item in member.get("/api/v1/favourites/").json()] == ["Station PUB"]
+
+
 def test_other_drivers_and_drivers_without_a_token_do_not_see_it(stations) -> None:  # type: ignore[no-untyped-def]
     _, members, _ = stations
     stranger = driver("stranger", uid="SOMEONE-ELSE")
