@@ -2,18 +2,22 @@
 catalogue complete, numbers and money written the way the language writes them."""
 
 import dataclasses
+import importlib
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from babel.messages.pofile import read_po
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
 from locator import pricing
 from locator.catalogue import catalogue_tariffs_upsert
+from locator.models import Tariff
 from payments.money import format_money
 from tests.conftest import ROOT
 from tests.locator import conftest as catalogue_fixtures
@@ -305,3 +309,37 @@ def test_a_tariff_with_vat_tiers_and_days_reads_in_german() -> None:
         "€0.12/min parking at weekends from 08:00; "
         "at most €35.70 a charge (incl. 19% VAT)"
     )
+
+
+@pytest.mark.django_db
+def test_tariffs_held_before_their_words_were_kept_list_in_every_language(client, put) -> None:  # type: ignore[no-untyped-def]
+    """Locator migration 0015 words the tariffs already held, as a write would."""
+    put(
+        location(
+            "OLD",
+            lat=50.0,
+            lon=8.0,
+            evses=(evse("OLD-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),),
+        )
+    )
+    Tariff.objects.create(  # as a tariff written before migration 0015 was stored
+        source=catalogue_fixtures.SOURCE,
+        country_code="NL",
+        party_id="PLW",
+        ocpi_id="AC",
+        currency="EUR",
+        elements=[{"price_components": [{"type": "ENERGY", "price": 0.30, "step_size": 1}]}],
+        summary="€0.30/kWh (no VAT)",
+        last_updated=catalogue_fixtures.T0,
+    )
+    words_write = importlib.import_module(
+        "locator.migrations.0015_tariff_words_in_every_language"
+    ).words_write
+    words_write(django_apps, None)
+
+    tariff = Tariff.objects.get(ocpi_id="AC")
+    assert tariff.lowest_energy_price == Decimal("0.30")
+    listed = client.get(
+        "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE="de"
+    ).json()
+    assert listed[0]["price"] == "0,30 €/kWh (ohne MwSt.)"
