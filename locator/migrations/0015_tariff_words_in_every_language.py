@@ -1,6 +1,6 @@
 """Tariffs keep their words in every language and their lowest energy price, written with
-them, so a station list reads its prices in the search's own statement (locator.selectors)
-instead of loading and wording tariffs per request. Fills both for the tariffs already held."""
+them, so a station list reads its prices as written (locator.summaries) instead of loading and
+wording tariffs on every request. Fills both for the tariffs already held."""
 
 from typing import Any
 
