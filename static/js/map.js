@@ -30,6 +30,7 @@
   window.plugwayBasemap(map, config, document.getElementById("map-notice"));
   var layer = L.layerGroup().addTo(map);
   var markers = new Map(); // the markers on the map by station, or by place for the rest
+  var rows = new Map(); // the list's rows by station: {li, link, star}
   var hereLayer = L.layerGroup().addTo(map);
   var here = null; // the driver's position after "Near me"
   var favourites = new Set(config.favourites || []);
@@ -138,30 +139,40 @@
     return input ? input.value : "";
   }
 
-  // A star button for a station, when the driver is signed in (else nothing).
+  // Sets a node's text only when it differs: rewriting the same words would replace the text
+  // a screen reader is reading.
+  function setText(node, text) {
+    if (node.textContent !== text) { node.textContent = text; }
+  }
+
+  // A star button for a station, when the driver is signed in (else nothing). It shows and
+  // saves `button.station`, which a list row's refresh replaces with the station's newer answer.
   function starButton(station) {
     if (!config.favouritesApi) { return null; }
     var button = el("button", "star");
     button.type = "button";
+    button.station = station;
+    button.appendChild(el("span")).setAttribute("aria-hidden", "true");
+    button.appendChild(el("span", "visually-hidden"));
     function show() {
-      var on = favourites.has(station.id);
+      var on = favourites.has(button.station.id);
+      var label = on ? gettext("Remove %(name)s from favourites") : gettext("Save %(name)s to favourites");
       button.classList.toggle("star-on", on);
       button.setAttribute("aria-pressed", on ? "true" : "false");
-      button.textContent = "";
-      button.appendChild(el("span", "", on ? "★" : "☆")).setAttribute("aria-hidden", "true");
-      var label = on ? gettext("Remove %(name)s from favourites") : gettext("Save %(name)s to favourites");
-      button.appendChild(el("span", "visually-hidden", interpolate(label, { name: station.name }, true)));
+      setText(button.firstChild, on ? "★" : "☆");
+      setText(button.lastChild, interpolate(label, { name: button.station.name }, true));
     }
     button.addEventListener("click", function () {
-      var on = favourites.has(station.id);
-      fetch(config.favouritesApi + station.id + "/", {
+      var id = button.station.id;
+      var on = favourites.has(id);
+      fetch(config.favouritesApi + id + "/", {
         method: on ? "DELETE" : "PUT",
         headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
         credentials: "same-origin"
       }).then(function (r) {
         if (!r.ok && r.status !== 404) { return Promise.reject(r); }
-        if (on) { favourites.delete(station.id); } else { favourites.add(station.id); }
-        document.querySelectorAll('[data-star="' + station.id + '"]').forEach(function (b) { b.dispatchEvent(new Event("favourite-changed")); });
+        if (on) { favourites.delete(id); } else { favourites.add(id); }
+        document.querySelectorAll('[data-star="' + id + '"]').forEach(function (b) { b.dispatchEvent(new Event("favourite-changed")); });
       }).catch(function () { message.textContent = gettext("Your favourites could not be changed; try again."); });
     });
     button.setAttribute("data-star", String(station.id));
@@ -260,51 +271,106 @@
     pager.hidden = total <= PAGE_SIZE;
     var first = listPage * PAGE_SIZE + 1;
     var last = Math.min(total, first + PAGE_SIZE - 1);
-    document.getElementById("page-info").textContent = interpolate(
+    setText(document.getElementById("page-info"), interpolate(
       gettext("%(first)s–%(last)s of %(total)s"),
       { first: wholeNumber.format(first), last: wholeNumber.format(last), total: countText(total) },
       true
-    );
+    ));
     document.getElementById("page-prev").disabled = listPage === 0;
     document.getElementById("page-next").disabled = last >= Math.min(total, MAX_COUNT);
   }
 
+  // Puts `node` right after `after` (first when null) in `parent`, unless it is there already:
+  // moving a node takes the focus from whatever inside it has it.
+  function placeAfter(parent, after, node) {
+    var next = after ? after.nextSibling : parent.firstChild;
+    if (next !== node) { parent.insertBefore(node, next); }
+  }
+
+  function newRow(s) {
+    var li = el("li");
+    li.setAttribute("data-station", String(s.id));
+    var head = li.appendChild(el("div", "result-head"));
+    var row = { li: li, link: head.appendChild(el("a", "result-name")), star: starButton(s) };
+    if (row.star) { head.appendChild(row.star); }
+    return row;
+  }
+
+  // A row shows its station's latest answer: only what changed is rewritten, in place.
+  function fillRow(row, s) {
+    var free = s.available > 0 && !s.status_stale;
+    var className = "result " + (s.status_stale ? "result-unknown" : free ? "result-free" : "result-busy");
+    if (row.li.className !== className) { row.li.className = className; }
+    setText(row.link, s.name);
+    if (row.link.getAttribute("href") !== s.url) { row.link.href = s.url; }
+    if (row.star) {
+      row.star.station = s;
+      row.star.dispatchEvent(new Event("favourite-changed"));
+    }
+    var last = row.li.firstChild; // the head
+    [
+      ["result-meta", (s.operator ? s.operator + " · " : "") + s.address + ", " + s.city],
+      ["result-plugs", describeConnectors(s.connectors) + " · " + powerText(s.max_power_kw)],
+      ["result-status", s.status_text],
+      ["result-distance", here ? distanceText(distanceKm(s.lat, s.lon)) : ""],
+      ["result-price", s.price]
+    ].forEach(function (line) {
+      var node = row.li.querySelector("p." + line[0]);
+      if (!line[1]) {
+        if (node) { node.remove(); }
+        return;
+      }
+      node = node || el("p", line[0]);
+      setText(node, line[1]);
+      placeAfter(row.li, last, node);
+      last = node;
+    });
+  }
+
+  /* A refresh keeps the row of each station still listed, in the new order, and rewrites only
+     what changed in it, so a row being hovered or read stays, and so does the focus on its link
+     or star; rows of stations no longer listed go, new ones come. */
+  function drawRows(items) {
+    var focused = results.contains(document.activeElement) ? document.activeElement : null;
+    var listed = new Set(items.map(function (s) { return s.id; }));
+    rows.forEach(function (row, id) {
+      if (!listed.has(id)) {
+        row.li.remove();
+        rows.delete(id);
+      }
+    });
+    var last = null;
+    items.forEach(function (s) {
+      var row = rows.get(s.id) || newRow(s);
+      rows.set(s.id, row);
+      fillRow(row, s);
+      placeAfter(results, last, row.li);
+      last = row.li;
+    });
+    // A row that moved to its new place lost the focus on the way.
+    if (focused && focused !== document.activeElement && results.contains(focused)) {
+      focused.focus({ preventScroll: true });
+    }
+  }
+
   function drawList(items, total) {
-    results.textContent = "";
+    drawRows(total === null ? [] : items);
     if (total === null) {
       listLabel = gettext("Zoom in to list stations");
-      resultsTitle.textContent = listLabel;
-      sheetToggle.textContent = listLabel;
+      setText(resultsTitle, listLabel);
+      setText(sheetToggle, listLabel);
       pager.hidden = true;
       return;
     }
     var count = { count: countText(total) };
-    resultsTitle.textContent = total
+    setText(resultsTitle, total
       ? interpolate(ngettext("%(count)s station in view", "%(count)s stations in view", total), count, true)
-      : gettext("No stations in view match");
+      : gettext("No stations in view match"));
     listLabel = total
       ? interpolate(ngettext("List %(count)s station", "List %(count)s stations", total), count, true)
       : gettext("List stations");
-    sheetToggle.textContent = sheet.classList.contains("sheet-open") ? gettext("Show the map") : listLabel;
+    setText(sheetToggle, sheet.classList.contains("sheet-open") ? gettext("Show the map") : listLabel);
     drawPager(total);
-    items.forEach(function (s) {
-      var free = s.available > 0 && !s.status_stale;
-      var li = el("li", "result " + (s.status_stale ? "result-unknown" : free ? "result-free" : "result-busy"));
-      li.setAttribute("data-station", String(s.id));
-      var head = el("div", "result-head");
-      var link = el("a", "result-name", s.name);
-      link.href = s.url;
-      head.appendChild(link);
-      var star = starButton(s);
-      if (star) { head.appendChild(star); }
-      li.appendChild(head);
-      li.appendChild(el("p", "result-meta", (s.operator ? s.operator + " · " : "") + s.address + ", " + s.city));
-      li.appendChild(el("p", "result-plugs", describeConnectors(s.connectors) + " · " + powerText(s.max_power_kw)));
-      li.appendChild(el("p", "result-status", s.status_text));
-      if (here) { li.appendChild(el("p", "result-distance", distanceText(distanceKm(s.lat, s.lon)))); }
-      if (s.price) { li.appendChild(el("p", "result-price", s.price)); }
-      results.appendChild(li);
-    });
   }
 
   function getJson(url, signal) {

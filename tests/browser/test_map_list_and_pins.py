@@ -152,6 +152,18 @@ def test_a_station_with_every_charge_point_out_of_order_does_not_look_busy(
 MARK = "e => { e.dataset.marked = 'before the refreshes'; }"
 
 
+def marked_refreshes(page, api: str, focused, *elements) -> None:  # type: ignore[no-untyped-def]
+    """Marks `elements` (a redrawn element is a new one, without the mark), focuses `focused`
+    as a keyboard driver would by Tab, and lets the page refresh from `api` twice or more."""
+    for element in elements:
+        element.evaluate(MARK)
+    focused.focus()
+    refreshes: list[str] = []
+    page.on("response", lambda r: refreshes.append(r.url) if api in r.url else None)
+    page.wait_for_timeout(2500)
+    assert len(refreshes) >= 2, f"the page did not refresh from {api} by itself"
+
+
 def test_a_status_refresh_leaves_unchanged_pins_alone_and_restyles_a_changed_one(
     page, broken_beside_busy, settings
 ) -> None:
@@ -164,14 +176,7 @@ def test_a_status_refresh_leaves_unchanged_pins_alone_and_restyles_a_changed_one
     busy = page.locator('#map .pin[title^="Station BUSY:"]')
     broken = page.locator('#map .pin[title^="Station BROKEN:"]')
     expect(broken).to_have_class(re.compile(r"\bpin-broken\b"))
-    # Marks on the pins' elements: a redrawn pin is a new element, without the mark.
-    busy.evaluate(MARK)
-    broken.evaluate(MARK)
-    busy.focus()  # as a keyboard driver would, by Tab
-    refreshes: list[str] = []
-    page.on("response", lambda r: refreshes.append(r.url) if "/api/v1/map/" in r.url else None)
-    page.wait_for_timeout(2500)
-    assert len(refreshes) >= 2, "the map did not refresh its pins by itself"
+    marked_refreshes(page, "/api/v1/map/", busy, busy, broken)
     marked = page.locator("#map .pin[data-marked]")
     expect(marked).to_have_count(2)
     expect(busy).to_be_focused()
@@ -202,6 +207,86 @@ def test_a_status_refresh_leaves_unchanged_pins_alone_and_restyles_a_changed_one
     expect(popup.locator("p").first).to_have_text(re.compile(r"^1 of 2 free · "))
     expect(busy).to_have_class(re.compile(r"\bpin-free\b"))
     screenshot(page, "map-pins-after-refreshes-desktop")
+
+
+def test_a_list_refresh_keeps_the_rows_and_the_focus_and_rewrites_what_changed(
+    page, broken_beside_busy, live_server, settings
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from locator.catalogue import (
+        EvseStatusUpdate,
+        catalogue_hide_missing,
+        catalogue_locations_upsert,
+    )
+    from locator.catalogue.statuses import evse_statuses_apply
+    from locator.models import Location
+
+    settings.LOCATOR_STATUS_POLL_SECONDS = 1
+    driver = get_user_model().objects.create_user("lou", "lou@example.com", "a long password")
+    sign_in(page, live_server, driver)
+    page.set_viewport_size(DESKTOP)
+    page.goto("/?lat=52.37&lon=4.9005&z=16")  # nearer the broken station: it is listed first
+    ids = dict(Location.objects.values_list("ocpi_id", "id"))
+    rows = page.locator("#results .result")
+    busy = page.locator(f'#results .result[data-station="{ids["BUSY"]}"]')
+    broken = page.locator(f'#results .result[data-station="{ids["BROKEN"]}"]')
+    expect(broken.locator(".result-status")).to_have_text("Out of order · reported just now")
+    expect(rows.first).to_have_attribute("data-station", str(ids["BROKEN"]))
+    star = busy.locator(".star")
+    marked_refreshes(page, "/api/v1/stations/", star, busy, broken)
+    marked = page.locator("#results .result[data-marked]")
+    expect(marked).to_have_count(2)
+    expect(star).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(star).to_have_attribute("aria-pressed", "true")
+    expect(star).to_have_accessible_name("Remove Station BUSY from favourites")
+
+    evse_statuses_apply(
+        source="partner:1",
+        updates=[
+            EvseStatusUpdate("NL", "PLW", "BROKEN", "BROKEN0", "AVAILABLE", datetime.now(UTC))
+        ],
+    )
+
+    # The next refresh words the new status in the station's own row; the focus stays put.
+    expect(broken.locator(".result-status")).to_have_text(
+        re.compile(r"^1 of 2 free · reported just now$")
+    )
+    expect(broken).to_have_class(re.compile(r"\bresult-free\b"))
+    expect(marked).to_have_count(2)
+    expect(star).to_be_focused()
+
+    now = datetime.now(UTC)
+    moved = location(
+        "BUSY",
+        name="Station BUSY",
+        lat=52.37,
+        lon=4.9005,
+        when=now,
+        evses=(evse("BUSY0", "CHARGING", when=now), evse("BUSY1", "CHARGING", when=now)),
+    )
+    catalogue_locations_upsert(source="partner:1", records=[moved])
+
+    # The busy station moved to the middle: its row goes first, the focus on its star stays.
+    expect(rows.first).to_have_attribute("data-station", str(ids["BUSY"]))
+    expect(marked).to_have_count(2)
+    expect(star).to_be_focused()
+    expect(star).to_have_attribute("aria-pressed", "true")
+    link = broken.locator(".result-name")
+    link.focus()
+
+    catalogue_hide_missing(
+        source="partner:1", seen=[("NL", "PLW", "BROKEN")], before=datetime.now(UTC)
+    )
+
+    # A station no longer listed loses its row; the other row and the focus in it stay.
+    expect(busy).to_have_count(0)
+    expect(page.locator("#results-title")).to_have_text("1 station in view")
+    expect(rows).to_have_count(1)
+    expect(broken).to_have_attribute("data-marked", "before the refreshes")
+    expect(link).to_be_focused()
+    screenshot(page, "map-list-after-refreshes-desktop")
 
 
 def test_on_a_desktop_the_list_is_a_sidebar_beside_the_map(page, netherlands) -> None:
