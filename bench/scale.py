@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bench import processes  # noqa: E402 (after the path is set)
 from bench.feed_pull import OPEN, REAL, SANDBOX, SITES, feeds_pull  # noqa: E402
 from bench.run import build, clusters_statement, percentiles, setup, timed  # noqa: E402
-from bench.search_index import clustered, measure, nearby  # noqa: E402
+from bench.search_index import NEARBY_QUERY, clustered, measure, nearby  # noqa: E402
 from bench.token_authorize import WRK_RESULT_LUA, wrk_run  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
@@ -259,9 +259,7 @@ def search_figures(
         processes.wait_for(f"http://127.0.0.1:{reference_port}/map")
         processes.wait_for(f"http://127.0.0.1:{floor_port}/healthz")
         nearby_api = [
-            f"/api/v1/stations/?lat={lat}&lon={lon}&radius_km=10"
-            "&connector=IEC_62196_T1_COMBO&available=true&limit=50"
-            for lat, lon in sample
+            f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}" for lat, lon in sample
         ]
         nearby_reference = [f"/nearby?lat={lat}&lon={lon}" for lat, lon in sample]
         with tempfile.TemporaryDirectory() as tmp:
