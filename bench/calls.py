@@ -5,10 +5,14 @@
 Counts what the web process runs for the busiest requests, through Django's test client (the
 whole stack from middleware to JSON, less gunicorn): an EVSE status PATCH as a partner sends it
 (queued in Redis, as in production), a nearby search and the clusters of the whole catalogue
-(throttled as an anonymous client). Call counts do not change with the load on a shared
-machine, so they compare two versions of the code where timings cannot. Run it on a database that
-bench/roaming_ingest.py left (its partner, token and EVSEs); nothing it does needs a worker.
-Not a test: it prints figures.
+(throttled as an anonymous client). The nearby search asks exactly what bench/scale.py's asks
+through HTTP (bench/search_index.py's NEARBY_QUERY: 10 km, CCS1 + available, 50 a page), so its
+CPU a request compares with the HTTP figures. It finds stations only where they have CCS1 plugs
+(a US catalogue, as bench/scale.py's): on the European sandbox bench/roaming_ingest.py pulls it
+finds none, and its figures are those of an empty answer. Call counts do not change with the
+load on a shared machine, so they compare two versions of the code where timings cannot. Run it
+on a database that bench/roaming_ingest.py left (its partner, token and EVSEs); nothing it does
+needs a worker. Not a test: it prints figures.
 """
 
 import argparse
@@ -26,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.roaming_ingest import PUSH_TOKEN  # noqa: E402 (after the path is set)
+from bench.search_index import NEARBY_QUERY  # noqa: E402
 
 
 def requests_build(rng: random.Random) -> dict[str, Callable[[], Any]]:
@@ -57,9 +62,7 @@ def requests_build(rng: random.Random) -> dict[str, Callable[[], Any]]:
 
     def nearby() -> Any:
         lat, lon = rng.choice(places)
-        return client.get(
-            "/api/v1/stations/", {"lat": str(lat), "lon": str(lon), "radius_km": "10"}
-        )
+        return client.get(f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}")
 
     lats, lons = [lat for lat, _ in places], [lon for _, lon in places]
     everything = f"{min(lons)},{min(lats)},{max(lons)},{max(lats)}"

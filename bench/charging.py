@@ -54,14 +54,8 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.roaming_ingest import (  # noqa: E402 (after the path is set)
-    free_port,
-    fresh_database,
-    manage,
-    wait_for,
-)
+from bench import processes  # noqa: E402 (after the path is set)
 
-PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_charging"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 TOKEN_A = "bench-charging-a"  # noqa: S105 (the sandbox's throwaway registration token)
@@ -117,22 +111,17 @@ def main() -> None:
 
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    fresh_database(database_url)
+    processes.fresh_database(database_url)
     redis.Redis.from_url(redis_url).flushdb()  # queued tasks and cache of an earlier run
-    app_port, cpo_port, stripe_port = free_port(), free_port(), free_port()
+    app_port, cpo_port, stripe_port = (processes.free_port() for _ in range(3))
     site = f"http://127.0.0.1:{app_port}"
-    env = os.environ | {
+    env = processes.app_env(database_url, redis_url, app_port) | {
         "DJANGO_ENV": "development",
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",
-        "SITE_URL": site,
-        "LOG_LEVEL": "WARNING",
-        "REDIS_URL": redis_url,
         "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
-    manage(env, "migrate", "--no-input")
+    processes.manage(env, "migrate", "--no-input")
     os.environ.update(env)  # this process saves the cards and signs the drivers in
 
     children: list[subprocess.Popen[bytes]] = []
@@ -140,101 +129,64 @@ def main() -> None:
     print(f"logs of localstripe, the sandbox, gunicorn (and access.log), Celery: {logs}/")
     try:
         children.append(
-            spawn(
+            processes.spawn(
                 env,
-                logs / "localstripe.log",
+                processes.PYTHON,
                 "scripts/localstripe_server.py",
                 "--port",
                 str(stripe_port),
+                log=logs / "localstripe.log",
             )
         )
-        children.append(
-            spawn(
-                env,
-                logs / "sandbox.log",
-                "manage.py",
-                "sandbox_cpo",
-                "--port",
-                str(cpo_port),
-                "--stations",
-                str(args.stations),
-                "--token-a",
-                TOKEN_A,
-                "--command-delay",
-                str(args.command_delay),
-                "--push-interval",
-                str(args.push_interval),
-                "--vehicle-kwh",
-                "60",
-                "--quiet",
-            )
+        sandbox, versions_url = processes.sandbox_start(
+            env,
+            cpo_port,
+            args.stations,
+            "--command-delay",
+            str(args.command_delay),
+            "--push-interval",
+            str(args.push_interval),
+            "--vehicle-kwh",
+            "60",
+            token_a=TOKEN_A,
+            log=logs / "sandbox.log",
         )
-        gunicorn = str(Path(PYTHON).parent / "gunicorn")
+        children.append(sandbox)
         children.append(
-            spawn(
-                env,
-                logs / "gunicorn.log",
-                gunicorn,
+            processes.gunicorn_start(
                 "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{app_port}",
-                "--workers",
-                str(args.workers),
+                app_port,
+                env,
+                args.workers,
                 "--threads",
                 str(args.threads),
                 "--timeout",
                 "30",
-                "--log-level",
-                "warning",
                 "--access-logfile",
                 str(logs / "access.log"),
                 "--access-logformat",
                 "%(t)s %(m)s %(U)s %(s)s %(D)s",  # %(D)s: microseconds in the worker
-                python=False,
-            )
-        )
-        celery = ("-m", "celery", "-A", "config")
-        children.append(
-            spawn(
-                env,
-                logs / "worker.log",
-                *celery,
-                "worker",
-                "--concurrency",
-                str(args.concurrency),
-                "--loglevel",
-                "WARNING",
+                production=False,
+                log=logs / "gunicorn.log",
             )
         )
         children.append(
-            spawn(
-                env,
-                logs / "beat.log",
-                *celery,
-                "beat",
-                "--loglevel",
-                "WARNING",
-                "--schedule",
-                str(logs / "beat-schedule"),
+            processes.celery_start(
+                env, "worker", "--concurrency", str(args.concurrency), log=logs / "worker.log"
             )
         )
-        versions_url = f"http://127.0.0.1:{cpo_port}/ocpi/versions"
-        wait_for(versions_url)
-        wait_for(f"{site}/healthz")
-        wait_for(f"http://127.0.0.1:{stripe_port}/_config/requests")
+        children.append(
+            processes.celery_start(
+                env, "beat", "--schedule", str(logs / "beat-schedule"), log=logs / "beat.log"
+            )
+        )
+        processes.wait_for(versions_url)
+        processes.wait_for(f"{site}/healthz")
+        processes.wait_for(f"http://127.0.0.1:{stripe_port}/_config/requests")
+        print(processes.partner_register(env, "Bench CPO", versions_url, TOKEN_A))
         print(
-            manage(
-                env,
-                "partner_register",
-                "--name",
-                "Bench CPO",
-                "--versions-url",
-                versions_url,
-                "--token",
-                TOKEN_A,
-            ).strip()
+            processes.manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
         )
-        print(manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip())
 
         started = time.monotonic()
         cookies = drivers_make(args.charges, f"http://127.0.0.1:{stripe_port}")
@@ -261,22 +213,7 @@ def main() -> None:
         wall = time.monotonic() - started
         report(charges, wall, load, args, database_url, f"http://127.0.0.1:{stripe_port}")
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
-
-def spawn(
-    env: dict[str, str], log: Path, *command: str, python: bool = True
-) -> subprocess.Popen[bytes]:
-    """Start a child with its output in `log` (the sandbox logs every push it sends)."""
-    argv = [PYTHON, *command] if python else list(command)
-    with log.open("wb") as out:
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        processes.children_stop(children)
 
 
 def drivers_make(count: int, stripe_url: str) -> list[tuple[str, dict[str, str]]]:

@@ -45,17 +45,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import processes  # noqa: E402 (after the path is set)
 from bench.roaming_ingest import (  # noqa: E402
-    PYTHON,
     cpu_seconds,
     cpu_since,
     feed_shape,
-    free_port,
-    fresh_database,
-    gunicorn_start,
-    manage,
     process_tree_cpu,
-    wait_for,
 )
 from bench.run import DATA  # noqa: E402
 
@@ -113,33 +108,6 @@ class BackendCpu:
         }
 
 
-def app_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
-    return os.environ | {
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "LOG_LEVEL": "WARNING",
-        "REDIS_URL": redis_url,
-    }
-
-
-def celery_start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [PYTHON, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "-l", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stopped(children: Children) -> None:
-    for child in children.values():
-        child.terminate()
-    for child in children.values():
-        child.wait(timeout=30)
-
-
 def pull(
     env: dict[str, str], name: str, children: Children, server: str, database_url: str
 ) -> dict[str, float]:
@@ -149,7 +117,7 @@ def pull(
         databases.append(env["SERVED_DATABASE"])
     backends = BackendCpu(database_url, databases)
     before = cpu_seconds(children, "pull")
-    summary = manage(env, "partner_sync", name, "--full", "--verbosity", "0").strip()
+    summary = processes.manage(env, "partner_sync", name, "--full", "--verbosity", "0").strip()
     cpu = cpu_since(before, children, "pull")
     postgres = backends.stop()
     print(f"  {summary}", flush=True)
@@ -178,45 +146,32 @@ def sandbox_pull(
     name: str, options: tuple[str, ...], locations: int, database_url: str, redis_url: str
 ) -> dict[str, float]:
     """Serve one sandbox feed and pull it all into a fresh database."""
-    fresh_database(database_url)
-    app_port, cpo_port = free_port(), free_port()
-    env = app_env(database_url, redis_url, app_port)
-    manage(env, "migrate", "--no-input")
-    command = ["manage.py", "sandbox_cpo", "--port", str(cpo_port), "--stations", str(locations)]
-    command += ["--seed", "7", "--token-a", "bench-a", "--quiet", *options]
+    processes.fresh_database(database_url)
+    app_port, cpo_port = processes.free_port(), processes.free_port()
+    env = processes.app_env(database_url, redis_url, app_port)
+    processes.manage(env, "migrate", "--no-input")
+    sandbox, versions_url = processes.sandbox_start(env, cpo_port, locations, *options)
     children: Children = {
-        "sandbox": subprocess.Popen(
-            [PYTHON, *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-        ),
-        "celery": celery_start(env),
+        "sandbox": sandbox,
+        "celery": processes.celery_start(env, "worker", "--concurrency", "1", log=Path(os.devnull)),
         # Only to answer the sandbox's call-back during registration.
-        "gunicorn": gunicorn_start("config.wsgi", app_port, env, 1),
+        "gunicorn": processes.gunicorn_start("config.wsgi", app_port, env, 1),
     }
     try:
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        versions_url = f"http://127.0.0.1:{cpo_port}/ocpi/versions"
-        wait_for(versions_url, seconds=300)
-        manage(
-            env,
-            "partner_register",
-            "--name",
-            name,
-            "--versions-url",
-            versions_url,
-            "--token",
-            "bench-a",
-        )
+        processes.wait_for(f"http://127.0.0.1:{app_port}/healthz")
+        processes.wait_for(versions_url, seconds=300)
+        processes.partner_register(env, name, versions_url)
         return pull(env, name, children, "sandbox", database_url)
     finally:
-        stopped(children)
+        processes.children_stop(children.values())
 
 
 def open_feed_pull(served_url: str, redis_url: str, checkout: Path = ROOT) -> dict[str, float]:
     """Serve the catalogue the "real sites" pull wrote through our open locations feed (the
     code of `checkout`), and pull it as an open feed into a second, fresh database."""
-    served_port = free_port()
-    served_env = app_env(served_url, redis_url, served_port)
-    manage(
+    served_port = processes.free_port()
+    served_env = processes.app_env(served_url, redis_url, served_port)
+    processes.manage(
         served_env,
         "shell",
         "-c",
@@ -224,21 +179,23 @@ def open_feed_pull(served_url: str, redis_url: str, checkout: Path = ROOT) -> di
         ".update(republish=True)",
     )
     database_url = served_url + "_open"
-    fresh_database(database_url)
-    env = app_env(database_url, redis_url, free_port())
+    processes.fresh_database(database_url)
+    env = processes.app_env(database_url, redis_url, processes.free_port())
     env["SERVED_DATABASE"] = served_url.rsplit("/", 1)[1]
-    manage(env, "migrate", "--no-input")
+    processes.manage(env, "migrate", "--no-input")
     children: Children = {
-        "gunicorn": gunicorn_start("config.wsgi", served_port, served_env, 2, checkout=checkout),
-        "celery": celery_start(env),
+        "gunicorn": processes.gunicorn_start(
+            "config.wsgi", served_port, served_env, 2, checkout=checkout
+        ),
+        "celery": processes.celery_start(env, "worker", "--concurrency", "1", log=Path(os.devnull)),
     }
     try:
         feed_url = f"http://127.0.0.1:{served_port}/ocpi/open/2.2.1/locations"
-        wait_for(f"http://127.0.0.1:{served_port}/healthz")
-        manage(env, "feed_add", "--name", OPEN, "--locations-url", feed_url)
+        processes.wait_for(f"http://127.0.0.1:{served_port}/healthz")
+        processes.manage(env, "feed_add", "--name", OPEN, "--locations-url", feed_url)
         return pull(env, OPEN, children, "gunicorn", database_url)
     finally:
-        stopped(children)
+        processes.children_stop(children.values())
 
 
 def feeds_pull(

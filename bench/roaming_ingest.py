@@ -32,7 +32,6 @@ import random
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,12 +40,14 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import httpx
 import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from bench import processes  # noqa: E402 (after the path is set)
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_roaming"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/7"
 PUSH_TOKEN = "bench-push-token"  # noqa: S105 (only in the benchmark's throwaway database)
@@ -72,45 +73,12 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    sys.exit(f"{url} did not answer within {seconds:.0f} s")
-
-
 def bench_database_url() -> str:
     return os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
 
 
 def bench_redis_url() -> str:
     return os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-
-
-def fresh_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 def main() -> None:
@@ -139,36 +107,34 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
     database_url = bench_database_url()
     if not args.reuse:
-        fresh_database(database_url)
+        processes.fresh_database(database_url)
     redis_url = bench_redis_url()
     status_queue = StatusQueueWatch(redis_url)
-    app_port, reference_port, sync_port, baseline_port, cpo_port = (free_port() for _ in range(5))
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",
-        "SITE_URL": f"http://127.0.0.1:{app_port}",
-        "LOG_LEVEL": "WARNING",
-        "REDIS_URL": redis_url,
-    }
-    manage(env, "migrate", "--no-input")
+    app_port, reference_port, sync_port, baseline_port, cpo_port = (
+        processes.free_port() for _ in range(5)
+    )
+    env = processes.app_env(database_url, redis_url, app_port)
+    processes.manage(env, "migrate", "--no-input")
 
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         if not args.reuse:
             started = time.monotonic()
-            children["sandbox"] = sandbox_start(env, cpo_port, args.locations)
-            wait_for(f"http://127.0.0.1:{cpo_port}/ocpi/versions")
+            children["sandbox"], versions_url = processes.sandbox_start(
+                env, cpo_port, args.locations
+            )
+            processes.wait_for(versions_url)
             print(
                 f"sandbox with {args.locations:,} stations up in {time.monotonic() - started:.1f} s"
             )
         servers = {"gunicorn": app_port, "reference": reference_port}
-        children["gunicorn"] = gunicorn_start("config.wsgi", app_port, env, args.workers)
-        children["reference"] = gunicorn_start(
+        children["gunicorn"] = processes.gunicorn_start("config.wsgi", app_port, env, args.workers)
+        children["reference"] = processes.gunicorn_start(
             "bench.patch_reference:application", reference_port, env, args.workers
         )
         if args.compare_sync:
             servers["gunicorn sync"] = sync_port
-            children["gunicorn sync"] = gunicorn_start(
+            children["gunicorn sync"] = processes.gunicorn_start(
                 "config.wsgi",
                 sync_port,
                 env,
@@ -180,29 +146,14 @@ def main() -> None:
             )
         if args.baseline:
             servers["baseline"] = baseline_port
-            children["baseline"] = gunicorn_start(
+            children["baseline"] = processes.gunicorn_start(
                 "config.wsgi", baseline_port, env, args.workers, checkout=args.baseline
             )
         for port in servers.values():
-            wait_for(f"http://127.0.0.1:{port}/healthz")
-        children["celery"] = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+            processes.wait_for(f"http://127.0.0.1:{port}/healthz")
+        children["celery"] = processes.celery_start(env, "worker", "--concurrency", "1")
         if not args.reuse:
-            pull(env, children, database_url, cpo_port, args.locations)
+            pull(env, children, database_url, versions_url, args.locations)
         paths = evse_paths(env, database_url)
         with tempfile.TemporaryDirectory() as tmp:
             lua = Path(tmp) / "patch.lua"
@@ -220,58 +171,23 @@ def main() -> None:
             status_queue.client.delete(*REFERENCE_KEYS)
             patches_compare(figures)
     finally:
-        for child in children.values():
-            child.terminate()
-        for child in children.values():
-            child.wait(timeout=30)
-
-
-def sandbox_start(env: dict[str, str], port: int, stations: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            PYTHON,
-            "manage.py",
-            "sandbox_cpo",
-            "--port",
-            str(port),
-            "--stations",
-            str(stations),
-            "--seed",
-            "7",
-            "--token-a",
-            "bench-a",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+        processes.children_stop(children.values())
 
 
 def pull(
     env: dict[str, str],
     children: dict[str, subprocess.Popen[bytes]],
     database_url: str,
-    cpo_port: int,
+    versions_url: str,
     locations: int,
 ) -> None:
     """Register with the sandbox and pull everything it holds, printing the rates."""
-    versions_url = f"http://127.0.0.1:{cpo_port}/ocpi/versions"
-    print(
-        manage(
-            env,
-            "partner_register",
-            "--name",
-            "Bench CPO",
-            "--versions-url",
-            versions_url,
-            "--token",
-            "bench-a",
-        ).strip()
-    )
+    print(processes.partner_register(env, "Bench CPO", versions_url))
     cpu_before = cpu_seconds(children, "pull")
     started = time.monotonic()
-    summary = manage(env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0").strip()
+    summary = processes.manage(
+        env, "partner_sync", "Bench CPO", "--full", "--verbosity", "0"
+    ).strip()
     elapsed = time.monotonic() - started
     cpu_used = cpu_since(cpu_before, children, "pull")
     received = int(re.search(r"(\d+) received", summary).group(1))  # type: ignore[union-attr]
@@ -363,31 +279,6 @@ def patches_run(
     assert p99 is not None
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     return PatchFigures(rate, p99_ms, cpu_ms)
-
-
-def gunicorn_start(
-    app: str, port: int, env: dict[str, str], workers: int, *options: str, checkout: Path = ROOT
-) -> subprocess.Popen[bytes]:
-    """gunicorn as README's production deployment runs it (config/gunicorn.conf.py), with
-    `options` overriding that (`--worker-class sync --threads 1`: the setup before it), on
-    the code of `checkout` (this one's by default)."""
-    return subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "--config",
-            str(ROOT / "config" / "gunicorn.conf.py"),
-            app,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            *options,
-        ],
-        cwd=checkout,
-        env=env,
-    )
 
 
 def cpu_since(
@@ -487,7 +378,7 @@ def feed_shape(database_url: str) -> tuple[int, int]:
 def evse_paths(env: dict[str, str], database_url: str) -> list[str]:
     """Receiver URLs of every EVSE, and a known token for the bench to push with (set through
     the models, so the web processes that remember the partner hear of it)."""
-    manage(
+    processes.manage(
         env,
         "shell",
         "-c",

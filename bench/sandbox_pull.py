@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import socket
+import os
 import subprocess
 import sys
 import threading
@@ -30,6 +30,10 @@ import httpx
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import processes  # noqa: E402 (after the path is set)
+
 TOKEN_A = "bench-token-a"  # noqa: S105 - a throwaway local token
 TOKEN_B = "bench-token-b"  # noqa: S105
 
@@ -38,42 +42,14 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_sandbox(stations: int) -> tuple[subprocess.Popen[bytes], str, float]:
     """Spawn the command; return it, its versions URL and the seconds until it answered."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/ocpi/versions"
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "sandbox_cpo",
-            "--port",
-            str(port),
-            "--stations",
-            str(stations),
-            "--token-a",
-            TOKEN_A,
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+    process, url = processes.sandbox_start(
+        dict(os.environ), processes.free_port(), stations, token_a=TOKEN_A
     )
-    while True:
-        if process.poll() is not None:
-            sys.exit(f"sandbox_cpo exited with {process.returncode}")
-        try:
-            if httpx.get(url, headers=auth(TOKEN_A), timeout=1).status_code == 200:
-                return process, url, time.perf_counter() - started
-        except httpx.TransportError:
-            time.sleep(0.02)
+    processes.wait_for(url, seconds=600, poll=0.02, child=process)
+    return process, url, time.perf_counter() - started
 
 
 def receiver() -> tuple[ThreadingHTTPServer, str]:

@@ -44,10 +44,10 @@ from urllib.parse import parse_qs
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import processes  # noqa: E402 (after the path is set)
 from bench.feed_pull import OPEN, REAL, SANDBOX, SITES, feeds_pull  # noqa: E402
-from bench.roaming_ingest import free_port, gunicorn_start, wait_for  # noqa: E402
 from bench.run import build, clusters_statement, percentiles, setup, timed  # noqa: E402
-from bench.search_index import clustered, measure, nearby  # noqa: E402
+from bench.search_index import NEARBY_QUERY, clustered, measure, nearby  # noqa: E402
 from bench.token_authorize import WRK_RESULT_LUA, wrk_run  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
@@ -242,7 +242,7 @@ def search_figures(
     rng = random.Random(7)  # noqa: S311 (sampling, not secrets)
     places = list(Location.objects.filter(visible=True).values_list("lat", "lon"))
     sample = [rng.choice(places) for _ in range(2000)]
-    app_port, reference_port, floor_port = free_port(), free_port(), free_port()
+    app_port, reference_port, floor_port = (processes.free_port() for _ in range(3))
     env = os.environ | {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -250,18 +250,16 @@ def search_figures(
         "LOG_LEVEL": "WARNING",
         "API_THROTTLE_ANON": "1000000/s",
     }
-    app = gunicorn_start("config.wsgi", app_port, env, workers)
-    reference = gunicorn_start("bench.scale:reference_app", reference_port, env, workers)
-    floor = gunicorn_start("bench.stack_floor:application", floor_port, env, workers)
+    app = processes.gunicorn_start("config.wsgi", app_port, env, workers)
+    reference = processes.gunicorn_start("bench.scale:reference_app", reference_port, env, workers)
+    floor = processes.gunicorn_start("bench.stack_floor:application", floor_port, env, workers)
     figures: dict[str, dict[str, float]] = {}
     try:
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        wait_for(f"http://127.0.0.1:{reference_port}/map")
-        wait_for(f"http://127.0.0.1:{floor_port}/healthz")
+        processes.wait_for(f"http://127.0.0.1:{app_port}/healthz")
+        processes.wait_for(f"http://127.0.0.1:{reference_port}/map")
+        processes.wait_for(f"http://127.0.0.1:{floor_port}/healthz")
         nearby_api = [
-            f"/api/v1/stations/?lat={lat}&lon={lon}&radius_km=10"
-            "&connector=IEC_62196_T1_COMBO&available=true&limit=50"
-            for lat, lon in sample
+            f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}" for lat, lon in sample
         ]
         nearby_reference = [f"/nearby?lat={lat}&lon={lon}" for lat, lon in sample]
         with tempfile.TemporaryDirectory() as tmp:
@@ -275,10 +273,7 @@ def search_figures(
                 print(f"  {name} through HTTP", flush=True)
                 figures[name] = through_http(wrk, port, pid, paths, seconds, Path(tmp), name)
     finally:
-        for child in (app, reference, floor):
-            child.terminate()
-        for child in (app, reference, floor):
-            child.wait(timeout=30)
+        processes.children_stop((app, reference, floor))
     bare = measure(queries, rng)
     figures["nearby SQL"] = dict(zip(("p50", "p95"), bare[NEARBY], strict=True))
     from django.db import connection

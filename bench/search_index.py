@@ -29,6 +29,9 @@ from bench.run import build, percentiles, setup  # noqa: E402 (after the path is
 COPIES = 7
 COPY_SOURCE = "bench-copy"
 PAGE = 50
+# The same nearby search as the API's query string, after `lat` and `lon`: bench/scale.py asks
+# it through HTTP and bench/calls.py in-process.
+NEARBY_QUERY = f"radius_km=10&connector=IEC_62196_T1_COMBO&available=true&limit={PAGE}"
 
 
 def nearby(lat: float, lon: float) -> tuple[str, list[Any]]:

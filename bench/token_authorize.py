@@ -47,15 +47,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.roaming_ingest import (  # noqa: E402 (after the path is set)
-    free_port,
-    fresh_database,
-    gunicorn_start,
-    process_tree_cpu,
-    wait_for,
-)
+from bench import processes  # noqa: E402 (after the path is set)
+from bench.roaming_ingest import process_tree_cpu  # noqa: E402
 
-PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plugway_bench_tokens"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 CPO_TOKEN = "bench-cpo-token"  # noqa: S105 (only in the benchmark's throwaway database)
@@ -331,7 +325,7 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if not args.reuse:
-        fresh_database(database_url)
+        processes.fresh_database(database_url)
     django_setup(database_url, redis_url)
     from roaming.models import DriverToken
     from roaming.services.tokens import driver_tokens_reconcile
@@ -354,7 +348,7 @@ def main() -> None:
             f"({changed:,} changed, {issued} issued)"
         )
 
-    app_port, floor_port = free_port(), free_port()
+    app_port, floor_port = processes.free_port(), processes.free_port()
     env = os.environ | {
         "DJANGO_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -370,12 +364,14 @@ def main() -> None:
     env.pop("STRIPE_API_BASE", None)
     env.pop("DEBUG", None)
     children = [
-        gunicorn_start("config.wsgi", app_port, env, args.workers),
-        gunicorn_start("bench.token_authorize:minimal_app", floor_port, env, args.workers),
+        processes.gunicorn_start("config.wsgi", app_port, env, args.workers),
+        processes.gunicorn_start(
+            "bench.token_authorize:minimal_app", floor_port, env, args.workers
+        ),
     ]
     try:
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        wait_for(f"http://127.0.0.1:{floor_port}/")
+        processes.wait_for(f"http://127.0.0.1:{app_port}/healthz")
+        processes.wait_for(f"http://127.0.0.1:{floor_port}/")
         base = f"http://127.0.0.1:{app_port}"
         print(f"VERDICTS (250 drivers, then 1 unknown uid): {verdicts_check(base, uids)}")
 
@@ -417,10 +413,7 @@ def main() -> None:
                         server_pid=server.pid,
                     )
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=30)
+        processes.children_stop(children)
 
     print()
     print(
