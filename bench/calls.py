@@ -7,12 +7,13 @@ whole stack from middleware to JSON, less gunicorn): an EVSE status PATCH as a p
 (queued in Redis, as in production), a nearby search and the clusters of the whole catalogue
 (throttled as an anonymous client). The nearby search asks exactly what bench/scale.py's asks
 through HTTP (bench/search_index.py's NEARBY_QUERY: 10 km, CCS1 + available, 50 a page), so its
-CPU a request compares with the HTTP figures. It finds stations only where they have CCS1 plugs
-(a US catalogue, as bench/scale.py's): on the European sandbox bench/roaming_ingest.py pulls it
-finds none, and its figures are those of an empty answer. Call counts do not change with the
-load on a shared machine, so they compare two versions of the code where timings cannot. Run it
-on a database that bench/roaming_ingest.py left (its partner, token and EVSEs); nothing it does
-needs a worker. Not a test: it prints figures.
+CPU a request compares with the HTTP figures: run it on a bench/scale.py catalogue (US sites,
+with CCS1 plugs; `DATABASE_URL=.../plugway_bench_scale_50000`). The status PATCH runs where
+bench/roaming_ingest.py left its partner and push token, and is left out elsewhere; a
+catalogue whose nearby answers are empty (the European sandbox has no CCS1) is refused, as its
+figures would be those of an empty answer. Call counts do not change with the load on a
+shared machine, so they compare two versions of the code where timings cannot. Nothing it
+does needs a worker. Not a test: it prints figures.
 """
 
 import argparse
@@ -37,16 +38,22 @@ def requests_build(rng: random.Random) -> dict[str, Callable[[], Any]]:
     from django.test import Client
 
     from locator.models import Evse, Location
+    from roaming.crypto import token_hash
+    from roaming.models import Partner
+    from roaming.services.sync import catalogue_source
 
     client = Client()
+    partner = Partner.objects.filter(inbound_token_hash=token_hash(PUSH_TOKEN)).first()
     evses = list(
-        Evse.objects.values_list(
-            "location__country_code", "location__party_id", "location__ocpi_id", "uid"
-        )[:50_000]
+        Evse.objects.filter(
+            location__source=catalogue_source(partner) if partner else None
+        ).values_list("location__country_code", "location__party_id", "location__ocpi_id", "uid")[
+            :50_000
+        ]
     )
     places = list(Location.objects.filter(visible=True).values_list("lat", "lon")[:50_000])
-    if not evses or not places:
-        sys.exit("no EVSEs in this database: run bench/roaming_ingest.py on it first")
+    if not places:
+        sys.exit("no stations in this database: run bench/scale.py (or bench/run.py) first")
     count = 0
 
     def status_patch() -> Any:
@@ -64,13 +71,20 @@ def requests_build(rng: random.Random) -> dict[str, Callable[[], Any]]:
         lat, lon = rng.choice(places)
         return client.get(f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}")
 
+    if not any(nearby().json() for _ in range(20)):
+        sys.exit(f"20 nearby searches ({NEARBY_QUERY}) found nothing: run on a US catalogue")
+
     lats, lons = [lat for lat, _ in places], [lon for _, lon in places]
     everything = f"{min(lons)},{min(lats)},{max(lons)},{max(lats)}"
 
     def clusters() -> Any:
         return client.get("/api/v1/map/", {"bbox": everything, "zoom": "4"})
 
-    return {"status PATCH": status_patch, "nearby 10 km": nearby, "clusters": clusters}
+    requests = {"nearby 10 km": nearby, "clusters": clusters}
+    if not evses:
+        print("no partner of bench/roaming_ingest.py here: the status PATCH is left out")
+        return requests
+    return {"status PATCH": status_patch, **requests}
 
 
 # Functions called once a Redis round trip (a pipeline's too) and once an SQL statement.
