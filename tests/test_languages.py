@@ -27,6 +27,13 @@ put = catalogue_fixtures.put
 tariffs = catalogue_fixtures.tariffs
 
 LOCALE = ROOT / "locale"
+# A station's charge points at two prices (the fixture `tariffs`: AC €0.30/kWh, DC more).
+AC_AND_DC = (
+    evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
+    evse("TD1-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
+)
+AC_ONLY = (evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),)
+LIST_AT_50_8 = "/api/v1/stations/?lat=50&lon=8&radius_km=1"
 CATALOGUES = [
     pytest.param(language, domain, id=f"{language}-{domain}")
     for language, _name in settings.LANGUAGES
@@ -180,15 +187,7 @@ def test_the_footer_switch_changes_the_language_and_keeps_the_page(put, tariffs)
 def test_a_tariff_and_its_estimate_read_in_german_with_german_numbers(
     client: Client, put, tariffs
 ) -> None:
-    station = put(
-        location(
-            "TD1",
-            evses=(
-                evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
-                evse("TD1-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
-            ),
-        )
-    )
+    station = put(location("TD1", evses=AC_AND_DC))
     page = client.get(f"/stations/{station.id}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Ab 0,30 €/kWh" in page  # the headline where charge points differ
     assert "0,49 €/kWh; nach 1 Std. zusätzlich 0,10 €/Min. (ohne MwSt.)" in page
@@ -206,36 +205,15 @@ def test_a_tariff_and_its_estimate_read_in_german_with_german_numbers(
 def test_the_station_list_prices_in_german_in_two_queries(
     client: Client, put, tariffs, django_assert_num_queries
 ) -> None:
-    put(
-        location(
-            "TD1",
-            lat=50.0,
-            lon=8.0,
-            evses=(
-                evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),
-                evse("TD1-2", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
-            ),
-        )
-    )
-    put(
-        location(
-            "TD2",
-            lat=50.001,
-            lon=8.0,
-            evses=(
-                evse("TD2-1", "AVAILABLE", connector("IEC_62196_T2_COMBO", 50, tariffs=("DC",))),
-            ),
-        )
-    )
+    put(location("TD1", lat=50.0, lon=8.0, evses=AC_AND_DC))
+    put(location("TD2", lat=50.001, lon=8.0, evses=AC_AND_DC[1:]))  # DC only
     with django_assert_num_queries(2):  # the stations, then the words of their tariffs
-        listed = client.get(
-            "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE="de"
-        ).json()
+        listed = client.get(LIST_AT_50_8, HTTP_ACCEPT_LANGUAGE="de").json()
     assert [station["price"] for station in listed] == [
         "Ab 0,30 €/kWh",
         "0,49 €/kWh; nach 1 Std. zusätzlich 0,10 €/Min. (ohne MwSt.)",
     ]
-    english = client.get("/api/v1/stations/?lat=50&lon=8&radius_km=1").json()
+    english = client.get(LIST_AT_50_8).json()
     assert [station["price"] for station in english] == [
         "From €0.30/kWh",
         "€0.49/kWh; after 1 h also €0.10/min (no VAT)",
@@ -244,14 +222,7 @@ def test_the_station_list_prices_in_german_in_two_queries(
 
 @pytest.mark.django_db
 def test_a_changed_tariff_reads_anew_in_every_language(client: Client, put, tariffs) -> None:
-    put(
-        location(
-            "TD1",
-            lat=50.0,
-            lon=8.0,
-            evses=(evse("TD1-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),),
-        )
-    )
+    put(location("TD1", lat=50.0, lon=8.0, evses=AC_ONLY))
     dearer = dataclasses.replace(
         catalogue_fixtures.TARIFFS[0],
         last_updated=catalogue_fixtures.TARIFFS[0].last_updated + timedelta(minutes=1),
@@ -259,9 +230,7 @@ def test_a_changed_tariff_reads_anew_in_every_language(client: Client, put, tari
     )
     catalogue_tariffs_upsert(source=catalogue_fixtures.SOURCE, records=[dearer])
     prices = {
-        language: client.get(
-            "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE=language
-        ).json()[0]["price"]
+        language: client.get(LIST_AT_50_8, HTTP_ACCEPT_LANGUAGE=language).json()[0]["price"]
         for language in ("en", "de", "fr", "nl")
     }
     assert prices == {
@@ -314,14 +283,7 @@ def test_a_tariff_with_vat_tiers_and_days_reads_in_german() -> None:
 @pytest.mark.django_db
 def test_tariffs_held_before_their_words_were_kept_list_in_every_language(client, put) -> None:  # type: ignore[no-untyped-def]
     """Locator migration 0015 words the tariffs already held, as a write would."""
-    put(
-        location(
-            "OLD",
-            lat=50.0,
-            lon=8.0,
-            evses=(evse("OLD-1", "AVAILABLE", connector(kw=22, tariffs=("AC",))),),
-        )
-    )
+    put(location("OLD", lat=50.0, lon=8.0, evses=AC_ONLY))
     Tariff.objects.create(  # as a tariff written before migration 0015 was stored
         source=catalogue_fixtures.SOURCE,
         country_code="NL",
@@ -339,7 +301,5 @@ def test_tariffs_held_before_their_words_were_kept_list_in_every_language(client
 
     tariff = Tariff.objects.get(ocpi_id="AC")
     assert tariff.lowest_energy_price == Decimal("0.30")
-    listed = client.get(
-        "/api/v1/stations/?lat=50&lon=8&radius_km=1", HTTP_ACCEPT_LANGUAGE="de"
-    ).json()
+    listed = client.get(LIST_AT_50_8, HTTP_ACCEPT_LANGUAGE="de").json()
     assert listed[0]["price"] == "0,30 €/kWh (ohne MwSt.)"
