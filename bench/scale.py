@@ -14,8 +14,10 @@ For each size (smallest first):
    connections and in batches of 500, and COPY rows/s.
 4. Serves the app (gunicorn, config/gunicorn.conf.py, anonymous throttle raised so wrk is not
    refused, its code still run) and a minimal WSGI app running the same bare SQL (this module's
-   `reference_app`), and times nearby searches and continent clusters through both with wrk;
-   then the same SQL bare on one connection (bench/search_index.py, bench/run.py).
+   `reference_app`), and times nearby searches and continent clusters through both with wrk,
+   and nearby searches through the Django + DRF floor too (bench/stack_floor.py: the same SQL's
+   rows straight to JSON through our settings, middleware and API defaults); then the same SQL
+   bare on one connection (bench/search_index.py, bench/run.py).
 Then, once: a full pull of a feed of the 50k real US sites (12 parties, 500 a page) beside the
 sandbox feed at the same count, and the same sites through our own open feed
 (bench/feed_pull.py, in databases of their own: BENCH_DATABASE_URL + "_feed").
