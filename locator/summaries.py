@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import get_language
 
+from config.db.base import statement_cursor
 from locator import live, pricing
 from locator.catalogue import standard_label
 from locator.models import Tariff
@@ -52,10 +53,11 @@ def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
 
 def _tariff_words(keys: set[TariffKey], language: str | None) -> dict[TariffKey, TariffWords]:
     """What the headline reads of these tariffs (those held), in `language`: the words and the
-    lowest energy price written with each tariff, in one plain query (no model per tariff)."""
+    lowest energy price written with each tariff, in one plain query (no model per tariff),
+    prepared on PostgreSQL: its text differs only by how many tariffs it names."""
     if not keys:
         return {}
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(
             f"SELECT source, country_code, party_id, ocpi_id, {_SUMMARY_IN[connection.vendor]},"  # noqa: S608 (constants)
             f" lowest_energy_price, currency FROM {Tariff._meta.db_table}"

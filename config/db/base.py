@@ -16,6 +16,7 @@ import time
 from typing import Any, Self
 
 import psycopg
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql import base
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
@@ -71,3 +72,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         cursor = PreparingCursor(self.connection)
         wrapper = CursorDebugWrapper if self.queries_logged else CursorWrapper
         return wrapper(cursor, self)
+
+
+def statement_cursor(database: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor for a hot raw statement: prepared (`DatabaseWrapper.prepared_cursor`) on this
+    backend, Django's plain cursor on another (the embedded SQLite)."""
+    if isinstance(database, DatabaseWrapper):
+        return database.prepared_cursor()
+    return database.cursor()
