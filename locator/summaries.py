@@ -44,11 +44,13 @@ def _price_hints(rows: list[dict[str, Any]]) -> dict[int, str]:
     one query for the words of the tariffs the rows name."""
     named = {row["id"]: _row_tariffs(row) for row in rows}
     language = get_language()
-    words = _tariff_words({key for keys in named.values() for key in keys}, language)
-    return {
-        station: _price_line(language, tuple(words[key] for key in keys if key in words))
-        for station, keys in named.items()
+    tariff_sets = set(named.values())  # an operator's stations mostly share theirs
+    words = _tariff_words({key for keys in tariff_sets for key in keys}, language)
+    lines = {
+        keys: _price_line(language, tuple(words[key] for key in keys if key in words))
+        for keys in tariff_sets
     }
+    return {station: lines[keys] for station, keys in named.items()}
 
 
 def _tariff_words(keys: set[TariffKey], language: str | None) -> dict[TariffKey, TariffWords]:
