@@ -8,6 +8,7 @@ one selector or service, return plain JSON. Contract in shared/DESIGN.md ("Publi
 
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -220,11 +221,8 @@ class StationListApi(APIView):
                 total = offset + len(page.results)
             response["X-Total-Count"] = str(total)
         if page.has_more:
-            query = params.copy()
-            query["offset"] = str(offset + limit)
-            response["Link"] = (
-                f'<{request.build_absolute_uri(request.path)}?{query.urlencode()}>; rel="next"'
-            )
+            query = urlencode({**dict(params.lists()), "offset": offset + limit}, doseq=True)
+            response["Link"] = f'<{request.build_absolute_uri(request.path)}?{query}>; rel="next"'
         return response
 
 

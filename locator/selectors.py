@@ -12,7 +12,7 @@ Called by locator's API and pages.
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,11 +114,15 @@ class SearchPage:
     has_more: bool
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+def distances_km(lat: float, lon: float, rows: Iterable[dict[str, Any]]) -> Iterator[float]:
+    """The great-circle distance (haversine) from (lat, lon) to each row's station, in km."""
+    p1, l1 = math.radians(lat), math.radians(lon)
+    cos_p1 = math.cos(p1)
+    for row in rows:
+        p2 = math.radians(row["lat"])
+        dl = math.radians(row["lon"]) - l1
+        a = math.sin((p2 - p1) / 2) ** 2 + cos_p1 * math.cos(p2) * math.sin(dl / 2) ** 2
+        yield 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def shown(restricted_ids: frozenset[int]) -> Q:
@@ -376,10 +380,8 @@ def station_search(
     rows = rows[:limit]
     results = station_summaries(rows, now)
     if point is not None:
-        for row, result in zip(rows, results, strict=True):
-            result["distance_km"] = round(
-                haversine_km(area.lat, area.lon, row["lat"], row["lon"]), 2
-            )
+        for result, km in zip(results, distances_km(area.lat, area.lon, rows), strict=True):
+            result["distance_km"] = round(km, 2)
     return SearchPage(results=results, has_more=has_more)
 
 
