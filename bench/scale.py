@@ -16,8 +16,9 @@ For each size (smallest first):
    refused, its code still run) and a minimal WSGI app running the same bare SQL (this module's
    `reference_app`), and times nearby searches and continent clusters through both with wrk,
    and nearby searches through the Django + DRF floor too (bench/stack_floor.py: the same SQL's
-   rows straight to JSON through our settings, middleware and API defaults); then the same SQL
-   bare on one connection (bench/search_index.py, bench/run.py).
+   rows straight to JSON through our settings, middleware and API defaults), taking the servers
+   in turn for --rounds rounds, each figure the median of its rounds; then the same SQL bare on
+   one connection (bench/search_index.py, bench/run.py).
 Then, once: a full pull of a feed of the 50k real US sites (12 parties, 500 a page) beside the
 sandbox feed at the same count, and the same sites through our own open feed
 (bench/feed_pull.py, in databases of their own: BENCH_DATABASE_URL + "_feed").
@@ -33,6 +34,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -233,9 +235,11 @@ def through_http(
 
 
 def search_figures(
-    database_url: str, redis_url: str, workers: int, seconds: int, queries: int
+    database_url: str, redis_url: str, workers: int, seconds: int, queries: int, rounds: int
 ) -> dict[str, dict[str, float]]:
-    """Nearby and clusters through the app and the reference app over HTTP, then bare SQL."""
+    """Nearby and clusters through the app and the reference apps over HTTP, each figure the
+    median of `rounds` rounds that take the servers in turn (a 2-core machine's rates swing
+    from one run to the next), then bare SQL."""
     from locator.models import Location
 
     wrk = shutil.which("wrk")
@@ -264,16 +268,26 @@ def search_figures(
             f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}" for lat, lon in sample
         ]
         nearby_reference = [f"/nearby?lat={lat}&lon={lon}" for lat, lon in sample]
+        runs: dict[str, list[dict[str, float]]] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for name, port, pid, paths in (
-                ("nearby", app_port, app.pid, nearby_api),
-                ("nearby reference", reference_port, reference.pid, nearby_reference),
-                ("nearby floor", floor_port, floor.pid, nearby_reference),
-                ("clusters", app_port, app.pid, [f"/api/v1/map/?{CONTINENT}"]),
-                ("clusters reference", reference_port, reference.pid, ["/map"]),
-            ):
-                print(f"  {name} through HTTP", flush=True)
-                figures[name] = through_http(wrk, port, pid, paths, seconds, Path(tmp), name)
+            for round_ in range(1, rounds + 1):
+                for name, port, pid, paths in (
+                    ("nearby", app_port, app.pid, nearby_api),
+                    ("nearby reference", reference_port, reference.pid, nearby_reference),
+                    ("nearby floor", floor_port, floor.pid, nearby_reference),
+                    ("clusters", app_port, app.pid, [f"/api/v1/map/?{CONTINENT}"]),
+                    ("clusters reference", reference_port, reference.pid, ["/map"]),
+                ):
+                    run = through_http(wrk, port, pid, paths, seconds, Path(tmp), name)
+                    runs.setdefault(name, []).append(run)
+                    print(
+                        f"  {name} through HTTP, round {round_}: {run['rate']:,.0f} req/s"
+                        f" ({run['at']:.0f} conn), alone p50 / p95 {run['p50']:.1f} /"
+                        f" {run['p95']:.1f} ms",
+                        flush=True,
+                    )
+        for name, each in runs.items():
+            figures[name] = {key: statistics.median(run[key] for run in each) for key in each[0]}
     finally:
         processes.children_stop((app, reference, floor))
     bare = measure(queries, rng)
@@ -411,6 +425,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="pgbench UPDATE connections")
     parser.add_argument("--queries", type=int, default=500, help="bare SQL samples")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="HTTP search rounds, each figure their median"
+    )
+    parser.add_argument(
         "--feed-locations", type=int, default=SITES, help="locations of the real-sites feed"
     )
     parser.add_argument(
@@ -451,7 +468,9 @@ def main() -> None:
         took("pull and PATCH")
         print("  PostgreSQL raw UPDATE and COPY rates", flush=True)
         raw = postgres_raw(database_url, args.connections, args.seconds)
-        search = search_figures(database_url, redis_url, args.workers, args.seconds, args.queries)
+        search = search_figures(
+            database_url, redis_url, args.workers, args.seconds, args.queries, args.rounds
+        )
         took("references and search")
         rows += table(pulled, stations, raw, ingest, search, args.connections)
         bare_p95[stations] = search["nearby SQL"]["p95"]
