@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py                    # 50k, then 400k stations (long)
     .venv/bin/python bench/scale.py --sizes 5000,20000 --seconds 3   # a quick look
+    .venv/bin/python bench/scale.py --baseline ../main   # that checkout's nearby searches too
 
 For each size (smallest first):
 1. Builds the catalogue (bench/run.py's `build`: generated stations around the real US sites,
@@ -17,8 +18,9 @@ For each size (smallest first):
    `reference_app`), and times nearby searches and continent clusters through both with wrk,
    and nearby searches through the Django + DRF floor too (bench/stack_floor.py: the same SQL's
    rows straight to JSON through our settings, middleware and API defaults), taking the servers
-   in turn for --rounds rounds, each figure the median of its rounds; then the same SQL bare on
-   one connection (bench/search_index.py, bench/run.py).
+   in turn for --rounds rounds, each figure the median of its rounds (with --baseline, another
+   checkout's app too, served beside this one's: before and after in the same rounds); then
+   the same SQL bare on one connection (bench/search_index.py, bench/run.py).
 Then, once: a full pull of a feed of the 50k real US sites (12 parties, 500 a page) beside the
 sandbox feed at the same count, and the same sites through our own open feed
 (bench/feed_pull.py, in databases of their own: BENCH_DATABASE_URL + "_feed").
@@ -235,11 +237,18 @@ def through_http(
 
 
 def search_figures(
-    database_url: str, redis_url: str, workers: int, seconds: int, queries: int, rounds: int
+    database_url: str,
+    redis_url: str,
+    workers: int,
+    seconds: int,
+    queries: int,
+    rounds: int,
+    baseline: Path | None = None,
 ) -> dict[str, dict[str, float]]:
     """Nearby and clusters through the app and the reference apps over HTTP, each figure the
     median of `rounds` rounds that take the servers in turn (a 2-core machine's rates swing
-    from one run to the next), then bare SQL."""
+    from one run to the next), then bare SQL. With a `baseline` checkout, its app's nearby
+    searches too ("nearby baseline"), in the same rounds."""
     from locator.models import Location
 
     wrk = shutil.which("wrk")
@@ -248,7 +257,6 @@ def search_figures(
     rng = random.Random(7)  # noqa: S311 (sampling, not secrets)
     places = list(Location.objects.filter(visible=True).values_list("lat", "lon"))
     sample = [rng.choice(places) for _ in range(2000)]
-    app_port, reference_port, floor_port = (processes.free_port() for _ in range(3))
     env = os.environ | {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -256,28 +264,38 @@ def search_figures(
         "LOG_LEVEL": "WARNING",
         "API_THROTTLE_ANON": "1000000/s",
     }
-    app = processes.gunicorn_start("config.wsgi", app_port, env, workers)
-    reference = processes.gunicorn_start("bench.scale:reference_app", reference_port, env, workers)
-    floor = processes.gunicorn_start("bench.stack_floor:application", floor_port, env, workers)
+    apps = {  # server: (WSGI app, checkout, a path it answers once it is up)
+        "app": ("config.wsgi", ROOT, "/healthz"),
+        "reference": ("bench.scale:reference_app", ROOT, "/map"),
+        "floor": ("bench.stack_floor:application", ROOT, "/healthz"),
+    }
+    if baseline is not None:
+        apps["baseline"] = ("config.wsgi", baseline, "/healthz")
+    ports = {server: processes.free_port() for server in apps}
+    children = {
+        server: processes.gunicorn_start(app, ports[server], env, workers, checkout=checkout)
+        for server, (app, checkout, _path) in apps.items()
+    }
+    nearby_api = [f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}" for lat, lon in sample]
+    nearby_reference = [f"/nearby?lat={lat}&lon={lon}" for lat, lon in sample]
+    measured = [  # figure, server, paths
+        ("nearby", "app", nearby_api),
+        ("nearby reference", "reference", nearby_reference),
+        ("nearby floor", "floor", nearby_reference),
+        ("clusters", "app", [f"/api/v1/map/?{CONTINENT}"]),
+        ("clusters reference", "reference", ["/map"]),
+    ]
+    if baseline is not None:
+        measured.insert(1, ("nearby baseline", "baseline", nearby_api))
     figures: dict[str, dict[str, float]] = {}
     try:
-        processes.wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        processes.wait_for(f"http://127.0.0.1:{reference_port}/map")
-        processes.wait_for(f"http://127.0.0.1:{floor_port}/healthz")
-        nearby_api = [
-            f"/api/v1/stations/?lat={lat}&lon={lon}&{NEARBY_QUERY}" for lat, lon in sample
-        ]
-        nearby_reference = [f"/nearby?lat={lat}&lon={lon}" for lat, lon in sample]
+        for server, (_app, _checkout, path) in apps.items():
+            processes.wait_for(f"http://127.0.0.1:{ports[server]}{path}")
         runs: dict[str, list[dict[str, float]]] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for round_ in range(1, rounds + 1):
-                for name, port, pid, paths in (
-                    ("nearby", app_port, app.pid, nearby_api),
-                    ("nearby reference", reference_port, reference.pid, nearby_reference),
-                    ("nearby floor", floor_port, floor.pid, nearby_reference),
-                    ("clusters", app_port, app.pid, [f"/api/v1/map/?{CONTINENT}"]),
-                    ("clusters reference", reference_port, reference.pid, ["/map"]),
-                ):
+                for name, server, paths in measured:
+                    port, pid = ports[server], children[server].pid
                     run = through_http(wrk, port, pid, paths, seconds, Path(tmp), name)
                     runs.setdefault(name, []).append(run)
                     print(
@@ -289,7 +307,7 @@ def search_figures(
         for name, each in runs.items():
             figures[name] = {key: statistics.median(run[key] for run in each) for key in each[0]}
     finally:
-        processes.children_stop((app, reference, floor))
+        processes.children_stop(children.values())
     bare = measure(queries, rng)
     figures["nearby SQL"] = dict(zip(("p50", "p95"), bare[NEARBY], strict=True))
     from django.db import connection
@@ -369,6 +387,17 @@ def table(
             f"{ratio(clusters_http['p95'], clusters_ref['p95'])} (p95)",
         ),
     ]
+    if "nearby baseline" in search:
+        baseline = search["nearby baseline"]
+        rows.append(
+            (
+                "nearby through the --baseline checkout's app: p50 / p95 ms, req/s",
+                f"this checkout: {nearby_http['p50']:.1f} / {nearby_http['p95']:.1f}, "
+                f"{rate(nearby_http)}",
+                f"baseline: {baseline['p50']:.1f} / {baseline['p95']:.1f}, {rate(baseline)}",
+                f"{ratio(nearby_http['rate'], baseline['rate'])} (req/s)",
+            )
+        )
     return [(f"{stations:,} stations: {figure}", *rest) for figure, *rest in rows]  # type: ignore[misc]
 
 
@@ -428,6 +457,11 @@ def main() -> None:
         "--rounds", type=int, default=3, help="HTTP search rounds, each figure their median"
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also serve this checkout's app (the main branch's, say) in the nearby rounds",
+    )
+    parser.add_argument(
         "--feed-locations", type=int, default=SITES, help="locations of the real-sites feed"
     )
     parser.add_argument(
@@ -469,7 +503,13 @@ def main() -> None:
         print("  PostgreSQL raw UPDATE and COPY rates", flush=True)
         raw = postgres_raw(database_url, args.connections, args.seconds)
         search = search_figures(
-            database_url, redis_url, args.workers, args.seconds, args.queries, args.rounds
+            database_url,
+            redis_url,
+            args.workers,
+            args.seconds,
+            args.queries,
+            args.rounds,
+            args.baseline,
         )
         took("references and search")
         rows += table(pulled, stations, raw, ingest, search, args.connections)
