@@ -12,7 +12,7 @@ callers can link children without another query.
 
 import re
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -172,6 +172,39 @@ def delete_where_in(model: type[models.Model], field: str, values: Sequence[Any]
         model._default_manager.filter(**{f"{field}__in": values[start : start + 500]}).delete()
 
 
+def rows_where_in(
+    model: type[models.Model],
+    field: str,
+    values: Collection[Any],
+    names: Sequence[str],
+    **equal: Any,
+) -> list[tuple[Any, ...]]:
+    """The `names` columns of the rows whose `field` is one of `values` and whose other fields
+    are as `equal` says. On PostgreSQL `values` is one bound array: Django's IN list of
+    thousands cost a pull more than the rows it read (each value resolved, prepared and quoted
+    on the client). Elsewhere, Django's IN lists of 500."""
+    if not values:
+        return []
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        where = [
+            f"{_column(model, field)} = ANY(%s)",
+            *(f"{_column(model, n)} = %s" for n in equal),
+        ]
+        return _execute(
+            f"SELECT {', '.join(_column(model, name) for name in names)} FROM {table}"  # noqa: S608
+            f" WHERE {' AND '.join(where)}",
+            [list(values), *equal.values()],
+        )
+    listed = list(values)
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(listed), 500):
+        found += model._default_manager.filter(
+            **equal, **{f"{field}__in": listed[start : start + 500]}
+        ).values_list(*names)
+    return found
+
+
 def _ids_of(
     model: type[models.Model], columns: Columns, unique: Sequence[str]
 ) -> list[tuple[Any, ...]]:
@@ -306,7 +339,7 @@ def server_cursor() -> Iterator[psycopg.Cursor[Any]]:
         yield cursor
 
 
-def _execute(sql: str, params: list[list[Any]]) -> list[tuple[Any, ...]]:
+def _execute(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with server_cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []

@@ -83,13 +83,16 @@ def locations_write(*, source: str, rows: LocationRows) -> UpsertResult:
             newest[key] = index
     if not newest:
         return result
-    held: dict[Identity, tuple[int, datetime, int]] = {}
-    ids = sorted({key[2] for key in newest})
-    for start in range(0, len(ids), 2000):
-        for pk, cc, party, ocpi_id, stamp, cell in Location.objects.filter(
-            source=source, ocpi_id__in=ids[start : start + 2000]
-        ).values_list("id", "country_code", "party_id", "ocpi_id", "last_updated", "cell"):
-            held[(cc, party, ocpi_id)] = (pk, stamp, cell)
+    held: dict[Identity, tuple[int, datetime, int]] = {
+        (cc, party, ocpi_id): (pk, stamp, cell)
+        for pk, cc, party, ocpi_id, stamp, cell in bulk.rows_where_in(
+            Location,
+            "ocpi_id",
+            {key[2] for key in newest},
+            ("id", "country_code", "party_id", "ocpi_id", "last_updated", "cell"),
+            source=source,
+        )
+    }
     # Stations we hold are locked in id order, the order every catalogue write locks them in
     # (see statuses.evse_statuses_apply); new ones, which no other writer can be waiting
     # for, come last.
@@ -165,14 +168,15 @@ def evses_write(
 
 def _held_evses(location_ids: Collection[int]) -> dict[tuple[int, str], tuple[int, str, datetime]]:
     """(station id, uid) -> (id, status, status_changed_at) of these stations' EVSEs."""
-    ids = sorted(location_ids)
-    held: dict[tuple[int, str], tuple[int, str, datetime]] = {}
-    for start in range(0, len(ids), 2000):
-        for pk, location_id, uid, status, changed in Evse.objects.filter(
-            location_id__in=ids[start : start + 2000]
-        ).values_list("id", "location_id", "uid", "status", "status_changed_at"):
-            held[(location_id, uid)] = (pk, status, changed)
-    return held
+    rows = bulk.rows_where_in(
+        Evse,
+        "location_id",
+        location_ids,
+        ("id", "location_id", "uid", "status", "status_changed_at"),
+    )
+    return {
+        (location_id, uid): (pk, status, changed) for pk, location_id, uid, status, changed in rows
+    }
 
 
 def _upsert_evses(
