@@ -211,15 +211,9 @@ def _ids_of(
     # SQLite cannot hand back ids for updated rows; look them up by the first unique field and
     # match the rest in Python (one query per 500 rows).
     first, wanted = unique[0], set(zip(*(columns[name] for name in unique), strict=True))
-    values = sorted(set(columns[first]), key=str)
-    found: list[tuple[Any, ...]] = []
-    for start in range(0, len(values), 500):
-        for row in model._default_manager.filter(
-            **{f"{first}__in": values[start : start + 500]}
-        ).values_list("pk", *[_attname(model, name) for name in unique]):
-            if tuple(row[1:]) in wanted:
-                found.append(tuple(row))
-    return found
+    names = ["pk", *[_attname(model, name) for name in unique]]
+    rows = rows_where_in(model, first, set(columns[first]), names)
+    return [tuple(row) for row in rows if tuple(row[1:]) in wanted]
 
 
 def _column(model: type[models.Model], name: str) -> str:
